@@ -1,0 +1,78 @@
+"""Wiring: configuration in, a ready Poller and Repository out."""
+
+from __future__ import annotations
+
+import os
+import random
+from types import TracebackType
+
+from monitor.clock import Clock, SystemClock
+from monitor.config import Config
+from monitor.fetch.files import FileFetcher, RoutingFetcher
+from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
+from monitor.parse.entries import Limits
+from monitor.parse.pool import ParsePool
+from monitor.pipeline import Poller
+from monitor.schedule import Cadence
+from monitor.store.repository import Repository
+
+
+class App:
+    """Everything one monitor process runs on. Use as a context manager."""
+
+    def __init__(
+        self, config: Config, clock: Clock | None = None, rng: random.Random | None = None
+    ) -> None:
+        polling = config.settings.polling
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.repo = Repository.open(config.database_url)
+        self.parser = ParsePool(
+            workers=polling.parse_workers
+            if polling.parse_workers is not None
+            else min(2, os.cpu_count() or 1),
+            timeout_s=polling.parse_timeout,
+            limits=Limits(max_entries=polling.max_entries),
+        )
+        self.fetcher = RoutingFetcher(
+            HttpFetcher(
+                HttpSettings(
+                    timeout_s=polling.timeout,
+                    max_body=polling.max_body,
+                    concurrency=polling.concurrency,
+                    per_host=polling.per_host,
+                    user_agent=polling.user_agent or USER_AGENT,
+                ),
+                self.clock,
+            ),
+            FileFetcher(polling.max_body),
+        )
+        self.poller = Poller(
+            self.repo,
+            self.fetcher,
+            self.parser,
+            self.clock,
+            Cadence(polling.interval, polling.min_interval, polling.max_interval),
+            config.policy(),
+            rng=rng,
+        )
+
+    def sync_feeds(self) -> None:
+        self.repo.sync_config_feeds(self.config.feed_specs(), self.clock.now())
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        self.close()
+
+    def close(self) -> None:
+        self.poller.close()
+        self.parser.close()
+        self.repo.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The ``monitor`` command line (click), with rich tables for people."""

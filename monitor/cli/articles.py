@@ -1,0 +1,75 @@
+"""``monitor articles``: export the corpus, delete an article (leaving a tombstone)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from monitor.cli.state import State
+from monitor.clock import as_utc
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """``7d``, ``12h``, ``30m`` ago, or an ISO date/time (UTC unless it says otherwise)."""
+    match = re.fullmatch(r"(\d+)([mhdw])", value.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match[2]]
+        return now - timedelta(**{unit: int(match[1])})
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise click.BadParameter(
+            "expected 7d, 12h, 30m, 2w or an ISO date such as 2024-11-01"
+        ) from None
+
+
+@click.group()
+def articles() -> None:
+    """Work with the stored articles."""
+
+
+@articles.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--since", help="Only articles first seen since then: 7d, 12h, or an ISO date.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: standard output).",
+)
+@click.pass_obj
+def export(state: State, fmt: str, since: str | None, output: Path | None) -> None:
+    """One JSON object per article, oldest first, with the copies seen of it."""
+    start = parse_since(since, state.clock.now()) if since else None
+    repo = state.repo()
+    count = 0
+    try:
+        with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
+            for record in repo.export_articles(start):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        repo.close()
+    console.print(f"exported {count} articles" + (f" to {output}" if output else ""))
+
+
+@articles.command("delete")
+@click.argument("article_id")
+@click.pass_obj
+def delete(state: State, article_id: str) -> None:
+    """Delete an article; its fingerprints stay so it is never ingested again."""
+    repo = state.repo()
+    try:
+        found = repo.delete_article(article_id)
+    finally:
+        repo.close()
+    if not found:
+        raise click.ClickException(f"no article {article_id}")
+    console.print(f"deleted {article_id} (a tombstone keeps it from coming back)")

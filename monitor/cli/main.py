@@ -1,0 +1,198 @@
+"""Entry point: ``monitor [--config PATH] COMMAND``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from monitor import __version__
+from monitor.app import App
+from monitor.cli.render import cycle_summary
+from monitor.cli.state import State
+from monitor.config import env_names
+from monitor.errors import ConfigError, MonitorError
+from monitor.types import CycleReport, FeedReport
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar="MONITOR_CONFIG",
+    help="Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG].",
+)
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Monitor news feeds: poll, de-duplicate, keep a corpus."""
+    ctx.obj = State(config_path)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run one full cycle, print its summary, exit.")
+@click.option(
+    "--all", "every", is_flag=True, help="With --once: poll every active feed, due or not."
+)
+@click.option(
+    "--stats-json",
+    type=click.Path(path_type=Path),
+    help="With --once: write the cycle's figures as JSON.",
+)
+@click.pass_obj
+def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
+    """Run the daemon (or one cycle with --once)."""
+    from monitor.daemon import Daemon
+
+    app = App(state.config, clock=state.clock)
+    try:
+        app.sync_feeds()
+        if once:
+            _run_once(app, every, stats_json)
+        else:
+            console.print(
+                f"[b]monitor[/] {__version__}: {len(app.repo.feeds())} feeds, "
+                f"database {app.config.database_url}. Ctrl-C stops."
+            )
+            asyncio.run(_daemon(Daemon(app, on_cycle=lambda report: _summarise(app, report))))
+    finally:
+        app.close()
+
+
+async def _daemon(daemon: Any) -> None:
+    try:
+        await daemon.run()
+    finally:
+        await daemon.app.fetcher.aclose()
+
+
+def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
+    cpu_before, wall_before = _cpu(), time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("polling", total=None)
+
+        def advance(report: FeedReport) -> None:
+            progress.update(task, advance=1, description=f"polled {report.url[-50:]}")
+
+        async def cycle() -> CycleReport:
+            try:
+                feeds = len(app.repo.due_feeds(app.clock.now(), 10**9, app.poller.policy, every))
+                progress.update(task, total=feeds)
+                return await app.poller.run_cycle(every=every, progress=advance)
+            finally:
+                await app.fetcher.aclose()
+
+        report = asyncio.run(cycle())
+    app.parser.close()
+    wall, cpu = time.perf_counter() - wall_before, _cpu() - cpu_before
+    _summarise(app, report)
+    if stats_json:
+        stats = _stats(report, wall, cpu)
+        stats_json.write_text(json.dumps(stats, indent=2) + "\n")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
+    )
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _stats(report: CycleReport, wall: float, cpu: float) -> dict[str, Any]:
+    totals = report.totals
+    return {
+        "wall_s": round(wall, 4),
+        "cpu_s": round(cpu, 4),
+        "feeds_polled": len(report.feeds),
+        "new_articles": totals.new,
+        "duplicates": totals.duplicates,
+        "updated": totals.updated,
+        "not_modified": report.count("not_modified"),
+        "errors": sum(1 for f in report.feeds if f.error),
+    }
+
+
+def _summarise(app: App, report: CycleReport) -> None:
+    if not report.feeds:
+        console.print("Poll cycle: no feed was due.")
+        return
+    titles = {feed.id: feed.title or feed.url for feed in app.repo.feeds(include_inactive=True)}
+    if len(report.feeds) > 50:
+        totals = report.totals
+        console.print(
+            f"Poll cycle: {len(report.feeds)} feeds in {report.wall_s:.1f}s: {totals.new} new, "
+            f"{totals.duplicates} copies, {totals.updated} updated, "
+            f"{report.count('not_modified')} not modified, "
+            f"{sum(1 for f in report.feeds if f.error)} errors"
+        )
+        return
+    cycle_summary(report, titles, app.clock.now(), console)
+
+
+@cli.command()
+@click.pass_obj
+def check(state: State) -> None:
+    """Validate the configuration (and report where it is wrong)."""
+    config = state.config
+    console.print(
+        f"[green]ok[/] {config.source}: {len(config.settings.feeds)} feeds, "
+        f"database {config.database_url}"
+    )
+
+
+@cli.command("env")
+def env_command() -> None:
+    """List the environment variables that override settings."""
+    for name, (section, key) in sorted(env_names().items()):
+        console.print(f"{name}  overrides  {section}.{key}")
+
+
+def _register() -> None:
+    from monitor.cli import articles, feeds
+
+    cli.add_command(feeds.feeds)
+    cli.add_command(articles.articles)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error[/]\n{escape(exc.message)}", highlight=False)
+        sys.exit(2)
+    except MonitorError as exc:
+        errors.print(f"[red]error:[/] {escape(exc.message)}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,117 @@
+"""Tables and summaries for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.types import CycleReport, FeedInfo
+
+STATUS_STYLE = {
+    "ok": "green",
+    "not_modified": "green",
+    "moved": "yellow",
+    "new": "dim",
+    "gone": "red",
+}
+
+
+def when(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "-"
+    seconds = (value - now).total_seconds()
+    span = abs(seconds)
+    text = (
+        f"{span:.0f}s"
+        if span < 90
+        else f"{span / 60:.0f}m"
+        if span < 5400
+        else f"{span / 3600:.1f}h"
+        if span < 172800
+        else f"{span / 86400:.0f}d"
+    )
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def style(status: str) -> str:
+    return STATUS_STYLE.get(status, "red")
+
+
+def feeds_table(feeds: Iterable[FeedInfo], now: datetime) -> Table:
+    table = Table(title="Feeds", title_justify="left")
+    for column in (
+        "id",
+        "feed",
+        "status",
+        "articles",
+        "last new article",
+        "next poll",
+        "last error",
+    ):
+        table.add_column(
+            column, overflow="fold", justify="right" if column in ("id", "articles") else "left"
+        )
+    for feed in feeds:
+        status = feed.status if feed.active else f"{feed.status} (stopped)"
+        table.add_row(
+            str(feed.id),
+            feed.title or feed.url,
+            f"[{style(feed.status)}]{status}[/]"
+            + (f" ×{feed.error_count}" if feed.error_count else ""),
+            str(feed.articles),
+            when(feed.last_new_at, now),
+            when(feed.next_poll_at, now) if feed.active else "-",
+            feed.last_error or "",
+        )
+    return table
+
+
+def cycle_summary(
+    report: CycleReport, titles: dict[int, str], now: datetime, console: Console
+) -> None:
+    totals = report.totals
+    table = Table(
+        title=f"Poll cycle: {len(report.feeds)} feeds in {report.wall_s:.1f}s", title_justify="left"
+    )
+    for column in ("feed", "status", "new", "copies", "updated", "next poll", "error"):
+        table.add_column(
+            column,
+            overflow="fold",
+            justify="right" if column in ("new", "copies", "updated") else "left",
+        )
+    for feed in sorted(report.feeds, key=lambda f: titles.get(f.feed_id, f.url)):
+        counts = feed.counts
+        table.add_row(
+            titles.get(feed.feed_id, feed.url),
+            f"[{style(feed.status)}]{feed.status}[/]",
+            str(counts.new),
+            str(counts.duplicates),
+            str(counts.updated),
+            when(feed.next_poll_at, now),
+            feed.error or "",
+        )
+    table.add_section()
+    table.add_row(
+        "[b]total[/]",
+        "",
+        f"[b]{totals.new}[/]",
+        f"[b]{totals.duplicates}[/]",
+        f"[b]{totals.updated}[/]",
+        "",
+        "",
+    )
+    console.print(table)
+    copies = [
+        (titles.get(f.feed_id, f.url), s)
+        for f in report.feeds
+        for s in f.sightings
+        if s.kind == "copy"
+    ]
+    for source, sighting in copies:
+        console.print(
+            f"  [yellow]copy[/] {sighting.title!r} from {source}: same {sighting.reason} "
+            f"as article {sighting.article_id}, stored as a link"
+        )

@@ -1,0 +1,28 @@
+"""What every command shares: the configuration, loaded once, and the clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor import logs
+from monitor.clock import Clock, SystemClock
+from monitor.config import Config, load
+from monitor.store.repository import Repository
+
+
+class State:
+    def __init__(self, config_path: Path | None, clock: Clock | None = None) -> None:
+        self.config_path = config_path
+        self.clock = clock or SystemClock()
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load(self.config_path)
+            settings = self._config.settings.log
+            logs.configure(settings.format, settings.level)
+        return self._config
+
+    def repo(self) -> Repository:
+        return Repository.open(self.config.database_url)

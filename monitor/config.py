@@ -1,0 +1,257 @@
+"""monitor.yaml: read, validated, overridden from the environment.
+
+Every scalar setting ``section.key`` can be overridden by ``MONITOR_SECTION_KEY``
+(``MONITOR_DATABASE_URL``, ``MONITOR_POLLING_INTERVAL``, ...). Secrets such as a
+database password belong in those variables, never in the file.
+Relative paths (SQLite files, local feeds) are relative to the configuration file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from ipaddress import ip_network
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from monitor.errors import ConfigError
+from monitor.types import AddressPolicy, FeedSpec, Network
+from monitor.yamlsrc import Document, load_file, load_text
+
+ENV_PREFIX = "MONITOR_"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZES = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9}
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if not match:
+            raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
+        return float(match[1]) * _UNITS[match[2] or "s"]
+    return value
+
+
+def _size(value: Any) -> Any:
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", value)
+        if not match or match[2].lower() not in _SIZES:
+            raise ValueError("expected a size such as 512KiB or 10MiB")
+        return int(match[1]) * _SIZES[match[2].lower()]
+    return value
+
+
+def _policy(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no"}:
+        return value.strip().lower() in {"true", "yes"}
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Bytes = Annotated[int, BeforeValidator(_size), Field(gt=0)]
+PrivatePolicy = Annotated[bool | list[str], BeforeValidator(_policy)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///corpus/monitor.db"
+
+
+class PollingSettings(_Section):
+    interval: Seconds = 900
+    max_interval: Seconds = 86400
+    min_interval: Seconds = 60
+    timeout: Seconds = 30
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = 20
+    per_host: Annotated[int, Field(ge=1, le=100)] = 4
+    max_body: Bytes = 10 * 2**20
+    max_entries: Annotated[int, Field(ge=1)] = 500
+    parse_timeout: Seconds = 20
+    parse_workers: Annotated[int, Field(ge=0, le=64)] | None = None
+    user_agent: str | None = None
+    check_every: Seconds = 30
+
+
+class NetworkSettings(_Section):
+    allow_private: PrivatePolicy = False
+
+
+class LogSettings(_Section):
+    format: Literal["console", "json"] = "console"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class FeedSettings(_Section):
+    url: str
+    title: str | None = None
+    interval: Seconds | None = None
+    allow_private: PrivatePolicy | None = None
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    polling: PollingSettings = PollingSettings()
+    network: NetworkSettings = NetworkSettings()
+    log: LogSettings = LogSettings()
+    feeds: Annotated[list[FeedSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
+
+
+class Config:
+    """Validated settings plus where they came from."""
+
+    def __init__(self, settings: Settings, base_dir: Path, source: str) -> None:
+        self.settings = settings
+        self.base_dir = base_dir
+        self.source = source
+
+    @property
+    def database_url(self) -> str:
+        return resolve_sqlite_url(self.settings.database.url, self.base_dir)
+
+    def feed_specs(self) -> list[FeedSpec]:
+        return [self._spec(feed) for feed in self.settings.feeds]
+
+    def _spec(self, feed: FeedSettings) -> FeedSpec:
+        local = feed_scheme(feed.url) is None
+        url = str((self.base_dir / feed.url).resolve()) if local else feed.url.strip()
+        allow = feed.allow_private
+        return FeedSpec(
+            url=url,
+            title=feed.title,
+            interval_s=int(feed.interval) if feed.interval else None,
+            allow_private=tuple(allow) if isinstance(allow, list) else allow,
+            local=local,
+        )
+
+    def policy(self, override: bool | list[str] | None = None) -> AddressPolicy:
+        chosen = self.settings.network.allow_private if override is None else override
+        return to_policy(chosen)
+
+
+def to_policy(value: bool | list[str]) -> AddressPolicy:
+    if isinstance(value, bool):
+        return AddressPolicy(allow_all=value)
+    networks: list[Network] = [ip_network(item, strict=False) for item in value]
+    return AddressPolicy(networks=tuple(networks))
+
+
+def resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == prefix + ":memory:":
+        return url
+    return prefix + str((base_dir / url[len(prefix) :]).resolve())
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    path = path or Path(env.get("MONITOR_CONFIG", "monitor.yaml"))
+    document = load_file(path)
+    return from_document(document, path.resolve().parent, env)
+
+
+def from_text(text: str, base_dir: Path, env: Mapping[str, str] | None = None) -> Config:
+    return from_document(load_text(text, "<text>"), base_dir, env or {})
+
+
+def from_document(document: Document, base_dir: Path, env: Mapping[str, str]) -> Config:
+    data = document.data if document.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{document.where(())}: expected a mapping of settings at the top")
+    overridden = _apply_env(data, env)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, document, overridden)) from exc
+    _check_policies(settings, document)
+    _check_feed_urls(settings, document)
+    return Config(settings, base_dir, document.source)
+
+
+def env_names() -> dict[str, tuple[str, str]]:
+    """``MONITOR_SECTION_KEY`` for every scalar setting, mapped to (section, key)."""
+    names = {}
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, _Section):
+            for key in model.model_fields:
+                names[f"{ENV_PREFIX}{section}_{key}".upper()] = (section, key)
+    return names
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    overridden = {}
+    for name, (section, key) in env_names().items():
+        if name in env:
+            block = data.setdefault(section, {})
+            if not isinstance(block, dict):
+                block = data[section] = {}
+            block[key] = env[name]
+            overridden[(section, key)] = name
+    return overridden
+
+
+def _describe(
+    exc: ValidationError, document: Document, overridden: dict[tuple[str, str], str]
+) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        dotted = ".".join(str(part) for part in loc)
+        env_name = overridden.get(tuple(str(part) for part in loc[:2]))  # type: ignore[arg-type]
+        where = f"environment variable {env_name}" if env_name else document.where(loc)
+        lines.append(f"{where}: {dotted}: {_expected(error)}")
+    return "\n".join(lines)
+
+
+def _expected(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown setting (check the spelling; see README for the settings)"
+    if error["type"] == "missing":
+        return "this setting is required"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message}, got {error.get('input')!r}"
+
+
+def _check_policies(settings: Settings, document: Document) -> None:
+    places: list[tuple[tuple[str | int, ...], bool | list[str] | None]] = [
+        (("network", "allow_private"), settings.network.allow_private)
+    ]
+    places += [
+        (("feeds", i, "allow_private"), f.allow_private) for i, f in enumerate(settings.feeds)
+    ]
+    for path, value in places:
+        if value is None or isinstance(value, bool):
+            continue
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError as exc:
+                where = document.where(path)
+                raise ConfigError(
+                    f"{where}: expected true, false or networks such as 10.0.0.0/8, got {item!r}"
+                ) from exc
+
+
+def feed_scheme(url: str) -> str | None:
+    """The URL scheme, or None for a local path (``C:`` drive letters count as paths)."""
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]+):", url.strip())
+    return match[1].lower() if match else None
+
+
+def _check_feed_urls(settings: Settings, document: Document) -> None:
+    for i, feed in enumerate(settings.feeds):
+        scheme = feed_scheme(feed.url)
+        if scheme not in (None, "http", "https"):
+            where = document.where(("feeds", i, "url"))
+            raise ConfigError(
+                f"{where}: feeds.{i}.url: expected an http or https URL, or the path of a "
+                f"local feed file, got {feed.url!r}"
+            )

@@ -1,0 +1,88 @@
+"""The daemon: APScheduler runs one periodic job that polls whatever feeds are due.
+
+There is no job per feed: the database knows each feed's next poll time, and the
+job asks it every ``check_every`` seconds. SIGINT or SIGTERM stops the scheduler
+and lets the cycle under way finish (each feed's save is one transaction, so a
+second signal, which cancels it, loses at most the polls not yet saved).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.app import App
+from monitor.types import CycleReport
+
+log = structlog.get_logger("monitor.daemon")
+
+
+class Daemon:
+    def __init__(self, app: App, on_cycle: Callable[[CycleReport], None] | None = None) -> None:
+        self.app = app
+        self.on_cycle = on_cycle
+        self._stop = asyncio.Event()
+        self._cycle: asyncio.Task[CycleReport] | None = None
+        self._signals = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC")
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.app.config.settings.polling.check_every,
+            next_run_time=datetime.now(self.app.clock.now().tzinfo),
+            max_instances=1,
+            coalesce=True,
+            id="poll_due_feeds",
+        )
+        scheduler.start()
+        log.info("daemon.started", feeds=len(self.app.config.settings.feeds))
+        try:
+            await self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._finish_cycle()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            log.info("daemon.stopped")
+
+    def request_stop(self) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info(
+                "daemon.stopping", hint="finishing the cycle under way; signal again to abandon it"
+            )
+            self._stop.set()
+        elif self._cycle is not None:
+            self._cycle.cancel()
+
+    async def _tick(self) -> None:
+        if self._stop.is_set():
+            return
+        self._cycle = asyncio.create_task(self.app.poller.run_cycle())
+        try:
+            report = await self._cycle
+        except asyncio.CancelledError:
+            log.warning("cycle.abandoned")
+            return
+        finally:
+            self._cycle = None
+        if self.on_cycle:
+            self.on_cycle(report)
+
+    async def _finish_cycle(self) -> None:
+        cycle = self._cycle
+        if cycle is not None:
+            try:
+                await cycle
+            except asyncio.CancelledError:
+                log.warning("cycle.abandoned")

@@ -1,0 +1,69 @@
+"""One raw entry (from feedparser or JSON Feed) to one normalised Entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor.text import clean, html_to_text
+from monitor.types import Entry
+from monitor.urls import canonical_url
+
+OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_entries: int = 500
+    title: int = 1_000
+    summary: int = 20_000
+    content: int = 200_000
+    url: int = 8_192
+    guid: int = 2_048
+    authors: int = 20
+    author: int = 200
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """The fields we read, whatever the feed format."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    summary_html: str | None
+    content_html: str | None
+    authors: tuple[str, ...]
+    language: str | None
+    published: datetime | None
+
+
+def normalise_entry(raw: RawEntry, now: datetime, limits: Limits) -> Entry:
+    url = clean(raw.link, limits.url) or None
+    return Entry(
+        guid=clean(raw.guid, limits.guid) or None,
+        url=url,
+        canonical_url=canonical_url(url) if url else None,
+        title=html_to_text(raw.title, limits.title),
+        summary=html_to_text(raw.summary_html, limits.summary),
+        content=html_to_text(raw.content_html, limits.content),
+        authors=_authors(raw.authors, limits),
+        language=(clean(raw.language, 35).lower() or None),
+        published=sane_date(raw.published, now),
+    )
+
+
+def sane_date(value: datetime | None, now: datetime) -> datetime | None:
+    """The date in UTC, or None when it is missing, absurd or in the future."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value < OLDEST or value > now + FUTURE_SLACK:
+        return None
+    return value
+
+
+def _authors(names: tuple[str, ...], limits: Limits) -> tuple[str, ...]:
+    cleaned = (html_to_text(name, limits.author) for name in names[: limits.authors])
+    return tuple(dict.fromkeys(name for name in cleaned if name))

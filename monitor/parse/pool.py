@@ -1,0 +1,81 @@
+"""Parsing off the event loop, in worker processes that can be stopped.
+
+A crafted feed can make feedparser run for a very long time (its issue #562);
+a thread cannot be stopped, a process can. When a parse passes its deadline the
+pool is killed and replaced; parses that were in flight on it are retried once.
+With ``workers=0`` parsing runs in a thread (tests, tiny set-ups): no kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from monitor.errors import ParseError
+from monitor.parse.entries import Limits
+from monitor.parse.feeds import parse_feed
+from monitor.types import ParsedFeed
+
+
+def _parse_in_worker(
+    body: bytes, content_type: str | None, base_url: str, now: datetime, limits: Limits
+) -> ParsedFeed:
+    return parse_feed(body, content_type, base_url, now, limits)
+
+
+class ParsePool:
+    def __init__(self, workers: int, timeout_s: float, limits: Limits) -> None:
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self.limits = limits
+        self._executor: Executor | None = None
+
+    async def parse(
+        self, body: bytes, content_type: str | None, base_url: str, now: datetime
+    ) -> ParsedFeed:
+        for attempt in (1, 2):
+            executor = self._current()
+            future = asyncio.get_running_loop().run_in_executor(
+                executor, _parse_in_worker, body, content_type, base_url, now, self.limits
+            )
+            try:
+                return await asyncio.wait_for(future, self.timeout_s)
+            except TimeoutError:
+                self._kill(executor)
+                raise ParseError(
+                    f"parse error: still parsing after {self.timeout_s:g} s, stopped"
+                ) from None
+            except BrokenProcessPool:
+                self._replace(executor)
+                if attempt == 2:
+                    raise ParseError("parse error: the parser process died") from None
+        raise AssertionError("unreachable")
+
+    def _current(self) -> Executor:
+        if self._executor is None:
+            if self.workers == 0:
+                self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parse")
+            else:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["monitor.parse.pool"])
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._executor
+
+    def _kill(self, executor: Executor) -> None:
+        if isinstance(executor, ProcessPoolExecutor):
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.kill()
+        self._replace(executor)
+
+    def _replace(self, executor: Executor) -> None:
+        if self._executor is executor:
+            self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,181 @@
+"""One polling cycle, feed by feed, each feed on its own so one failure stops nothing.
+
+    store.due_feeds(now)                     feeds whose next poll has come
+      | fetcher.fetch(feed)                  FetchResult: ok, not_modified, gone or error
+      | parser.parse(body)                   ParsedFeed of normalised entries (only when ok)
+      | schedule.decide(feed, result, now)   PollUpdate: status, error, next poll time
+      | store.save_poll(feed, update, entries)
+                                             new articles, updates and copies, with the
+                                             feed's state, in one transaction
+      | store.save_states(updates)           or, when there were no entries (304, error),
+                                             the state alone, batched across feeds
+
+Database calls run on one dedicated thread so the event loop keeps fetching; at
+most ``in_flight`` feeds are between fetch and save at once, which bounds memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import structlog
+
+from monitor.clock import Clock
+from monitor.errors import FeedError, MonitorError
+from monitor.fetch import Fetcher
+from monitor.parse import Parser
+from monitor.schedule import Cadence, decide
+from monitor.store import Store
+from monitor.types import (
+    AddressPolicy,
+    CycleReport,
+    Entry,
+    Feed,
+    FeedReport,
+    FetchResult,
+    IngestCounts,
+    ParsedFeed,
+    PollUpdate,
+)
+
+T = TypeVar("T")
+STATE_BATCH = 200
+log = structlog.get_logger("monitor.pipeline")
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        parser: Parser,
+        clock: Clock,
+        cadence: Cadence,
+        policy: AddressPolicy,
+        batch: int = 10_000,
+        rng: random.Random | None = None,
+        in_flight: int = 64,
+    ) -> None:
+        self.store, self.fetcher, self.parser, self.clock = store, fetcher, parser, clock
+        self.cadence, self.policy, self.batch = cadence, policy, batch
+        self.rng = rng or random.Random()
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
+        self._in_flight = asyncio.Semaphore(in_flight)
+        self._states: list[PollUpdate] = []
+
+    async def run_cycle(
+        self, every: bool = False, progress: Callable[[FeedReport], None] | None = None
+    ) -> CycleReport:
+        started = time.perf_counter()
+        feeds = await self._in_db(
+            self.store.due_feeds, self.clock.now(), self.batch, self.policy, every
+        )
+        log.debug("cycle.start", feeds=len(feeds))
+
+        async def poll_and_tell(feed: Feed) -> FeedReport:
+            async with self._in_flight:
+                report = await self.poll_safely(feed)
+            if progress:
+                progress(report)
+            return report
+
+        try:
+            reports = await asyncio.gather(*(poll_and_tell(feed) for feed in feeds))
+        finally:
+            await self._flush_states(0)
+        return CycleReport(tuple(reports), time.perf_counter() - started)
+
+    async def poll_safely(self, feed: Feed) -> FeedReport:
+        """``poll``, with any bug contained to this feed's report."""
+        try:
+            return await self.poll(feed)
+        except Exception as exc:
+            log.exception("feed.internal_error", feed=feed.url)
+            return FeedReport(feed.id, feed.url, "internal_error", IngestCounts(), repr(exc), None)
+
+    async def poll(self, feed: Feed) -> FeedReport:
+        bound = log.bind(feed=feed.url)
+        result = await self.fetcher.fetch(feed)
+        parsed, error = await self._parse(feed, result)
+        update = decide(
+            feed,
+            result,
+            self.clock.now(),
+            self.cadence,
+            self.rng,
+            ttl_s=parsed.ttl_s if parsed else None,
+            error=error,
+        )
+        if parsed and parsed.title:
+            update = replace(update, title=parsed.title)
+        entries: Sequence[Entry] = parsed.entries if parsed else ()
+        if not entries:
+            self._states.append(update)
+            await self._flush_states(STATE_BATCH)
+            _log_outcome(bound, update.status, IngestCounts(), update.error)
+            return FeedReport(
+                feed.id, feed.url, update.status, IngestCounts(), update.error, update.next_poll_at
+            )
+        try:
+            counts, sightings = await self._in_db(self.store.save_poll, feed, update, entries)
+        except MonitorError as exc:
+            bound.error("feed.save_failed", error=exc.message)
+            return FeedReport(feed.id, feed.url, "storage_error", IngestCounts(), exc.message, None)
+        _log_outcome(bound, update.status, counts, update.error)
+        return FeedReport(
+            feed.id,
+            feed.url,
+            update.status,
+            counts,
+            update.error,
+            update.next_poll_at,
+            tuple(sightings),
+        )
+
+    async def _parse(self, feed: Feed, result: FetchResult) -> tuple[ParsedFeed | None, str | None]:
+        if result.status != "ok" or result.body is None:
+            return None, None
+        try:
+            parsed = await self.parser.parse(
+                result.body, result.content_type, result.moved_to or feed.url, self.clock.now()
+            )
+        except FeedError as exc:
+            return None, exc.message
+        return parsed, None
+
+    async def _flush_states(self, threshold: int) -> None:
+        if len(self._states) <= threshold:
+            return
+        pending, self._states = self._states, []
+        try:
+            await self._in_db(self.store.save_states, pending)
+        except MonitorError as exc:
+            log.error("feeds.state_save_failed", feeds=len(pending), error=exc.message)
+
+    async def _in_db(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
+
+    def close(self) -> None:
+        """Wait for the database thread: a transaction under way is finished, not cut."""
+        self._db.shutdown(wait=True)
+
+
+def _log_outcome(bound: Any, status: str, counts: IngestCounts, error: str | None) -> None:
+    if error:
+        bound.warning("feed.failed", status=status, error=error)
+    elif counts.new or counts.updated or counts.duplicates:
+        bound.info(
+            "feed.updated",
+            status=status,
+            new=counts.new,
+            updated=counts.updated,
+            duplicates=counts.duplicates,
+        )
+    else:
+        bound.debug("feed.unchanged", status=status)

@@ -1,0 +1,30 @@
+"""Storage: SQLAlchemy models, versioned Alembic migrations, one repository.
+
+Only this package imports SQLAlchemy and Alembic; the rest of monitor talks to
+the ``Store`` protocol with frozen values from ``monitor.types``. Its methods
+raise ``StorageError`` when the database refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from monitor.types import AddressPolicy, Entry, Feed, IngestCounts, PollUpdate, Sighting
+
+
+class Store(Protocol):
+    def due_feeds(
+        self, now: datetime, limit: int, default: AddressPolicy, every: bool = False
+    ) -> list[Feed]: ...
+
+    def save_poll(
+        self, feed: Feed, update_: PollUpdate, entries: Sequence[Entry]
+    ) -> tuple[IngestCounts, list[Sighting]]:
+        """Entries and the feed's new state, in one transaction."""
+        ...
+
+    def save_states(self, updates: Sequence[PollUpdate]) -> None:
+        """Feed states alone (polls that brought no entries), many in one transaction."""
+        ...

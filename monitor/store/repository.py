@@ -1,0 +1,474 @@
+"""The one place that reads and writes the database.
+
+Each poll of a feed is saved in one transaction: its articles, copies and
+fingerprints together with the feed's new state, so a crash leaves either all
+of it or none (and the next poll repeats the work instead of losing it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.dedup import EntryKeys, Verdict, body_text, classify, keys_for
+from monitor.errors import StorageError
+from monitor.store import schema
+from monitor.store.engine import make_engine
+from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow
+from monitor.text import digest
+from monitor.types import (
+    AddressPolicy,
+    Entry,
+    Feed,
+    FeedInfo,
+    FeedSpec,
+    IngestCounts,
+    PollUpdate,
+    Sighting,
+)
+
+CHUNK = 500
+RETRIES = 3
+
+
+def source_key(url: str) -> str:
+    return digest("feed", url)
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._reader = engine.execution_options(readonly=True)
+
+    @classmethod
+    def open(cls, url: str) -> Repository:
+        engine = make_engine(url)
+        try:
+            schema.upgrade(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            raise StorageError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Feeds ---------------------------------------------------------------
+
+    def sync_config_feeds(self, specs: Sequence[FeedSpec], now: datetime) -> None:
+        """Declared feeds exist and are active; feeds dropped from the file stop."""
+        keys = {source_key(spec.url) for spec in specs}
+        with self.engine.begin() as conn:
+            for spec in specs:
+                self._upsert(conn, spec, "config", now)
+            conn.execute(
+                update(FeedRow)
+                .where(FeedRow.origin == "config", FeedRow.source_key.not_in(keys))
+                .values(active=False)
+            )
+
+    def add_feed(self, spec: FeedSpec, origin: str, now: datetime) -> bool:
+        """True when the feed is new or was inactive; False when already followed."""
+        with self.engine.begin() as conn:
+            return self._upsert(conn, spec, origin, now)
+
+    def _upsert(self, conn: Connection, spec: FeedSpec, origin: str, now: datetime) -> bool:
+        key = source_key(spec.url)
+        row = conn.execute(
+            select(FeedRow.id, FeedRow.active, FeedRow.origin).where(FeedRow.source_key == key)
+        ).first()
+        values: dict[str, Any] = {
+            "title": spec.title,
+            "interval_s": spec.interval_s,
+            "allow_private": None if spec.allow_private is None else json.dumps(spec.allow_private),
+            "local": spec.local,
+            "active": True,
+        }
+        if row is None:
+            conn.execute(
+                insert(FeedRow).values(
+                    source_key=key,
+                    source_url=spec.url,
+                    url=spec.url,
+                    origin=origin,
+                    created_at=now,
+                    status="new",
+                    error_count=0,
+                    **values,
+                )
+            )
+            return True
+        if origin != "config" and row.origin == "config":
+            return False
+        if origin == "config" or not row.active:
+            conn.execute(
+                update(FeedRow).where(FeedRow.id == row.id).values(origin=origin, **values)
+            )
+        return not row.active
+
+    def remove_feed(self, url: str) -> FeedInfo | None:
+        """Stop following a feed; its articles stay in the corpus."""
+        info = self.find_feed(url)
+        if info is not None:
+            with self.engine.begin() as conn:
+                conn.execute(update(FeedRow).where(FeedRow.id == info.id).values(active=False))
+        return info
+
+    def find_feed(self, url: str) -> FeedInfo | None:
+        matches = [f for f in self.feeds(include_inactive=True) if url in (f.url, f.source_url)]
+        return matches[0] if matches else None
+
+    def feeds(self, include_inactive: bool = False) -> list[FeedInfo]:
+        counts = (
+            select(ArticleRow.feed_id, func.count().label("n"))
+            .group_by(ArticleRow.feed_id)
+            .subquery()
+        )
+        query = (
+            select(FeedRow, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.feed_id == FeedRow.id)
+            .order_by(FeedRow.id)
+        )
+        if not include_inactive:
+            query = query.where(FeedRow.active)
+        with self._read() as conn:
+            return [_feed_info(row, n) for row, n in conn.execute(query).all()]
+
+    def due_feeds(
+        self, now: datetime, limit: int, default: AddressPolicy, every: bool = False
+    ) -> list[Feed]:
+        query = (
+            select(FeedRow)
+            .where(FeedRow.active)
+            .order_by(FeedRow.next_poll_at.is_not(None), FeedRow.next_poll_at, FeedRow.id)
+            .limit(limit)
+        )
+        if not every:
+            query = query.where(or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now))
+        with self._read() as conn:
+            return [_feed(row, default) for row in conn.execute(query).scalars()]
+
+    # Polls -----------------------------------------------------------------
+
+    def save_poll(
+        self, feed: Feed, update_: PollUpdate, entries: Sequence[Entry]
+    ) -> tuple[IngestCounts, list[Sighting]]:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with self.engine.begin() as conn:
+                    batch = _Batch(feed.id, update_.polled_at)
+                    if entries:
+                        batch.run(conn, entries)
+                    _write_feed_state(conn, update_, batch.counts.new > 0)
+                return batch.counts, batch.sightings
+            except IntegrityError as exc:
+                # Another worker stored one of these keys first: look again.
+                if attempt == RETRIES:
+                    raise StorageError(
+                        f"feed {feed.url}: could not save the poll: {exc.orig}"
+                    ) from exc
+            except SQLAlchemyError as exc:
+                raise StorageError(f"feed {feed.url}: could not save the poll: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def save_states(self, updates: Sequence[PollUpdate]) -> None:
+        """Feed states of polls that brought no entries (304s, errors), in one transaction."""
+        try:
+            with self.engine.begin() as conn:
+                for update_ in updates:
+                    _write_feed_state(conn, update_, has_new=False)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not save the state of {len(updates)} feeds: {exc}") from exc
+
+    # Articles ----------------------------------------------------------------
+
+    def export_articles(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        query = (
+            select(ArticleRow, FeedRow.url)
+            .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+            .order_by(ArticleRow.first_seen_at, ArticleRow.id)
+        )
+        if since is not None:
+            query = query.where(ArticleRow.first_seen_at >= since)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            copies = _copies_by_article(conn, [row[0].id for row in rows])
+        for article, feed_url in rows:
+            yield _article_json(article, feed_url, copies.get(article.id, []))
+
+    def delete_article(self, article_id: str) -> bool:
+        """Delete an article; its fingerprints stay as tombstones so it never returns."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(FingerprintRow)
+                .where(FingerprintRow.article_id == article_id)
+                .values(article_id=None)
+            )
+            conn.execute(delete(CopyRow).where(CopyRow.article_id == article_id))
+            return conn.execute(delete(ArticleRow).where(ArticleRow.id == article_id)).rowcount > 0
+
+    def count_articles(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(ArticleRow)).scalar_one())
+
+    def _read(self) -> Session:
+        return Session(self._reader)
+
+
+@dataclass
+class _Batch:
+    """The entries of one poll, classified and written in the caller's transaction."""
+
+    feed_id: int
+    now: datetime
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    sightings: list[Sighting] = field(default_factory=list)
+    known: dict[str, str | None] = field(default_factory=dict)
+    entry_fps: dict[str, str] = field(default_factory=dict)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    copies: list[dict[str, Any]] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+    def run(self, conn: Connection, entries: Sequence[Entry]) -> None:
+        keys = keys_for(self.feed_id, entries)
+        self._look_up(conn, keys)
+        for entry, entry_keys in zip(entries, keys, strict=True):
+            verdict = classify(entry_keys, self.known, self.entry_fps)
+            self._apply(conn, entry, entry_keys, verdict)
+        _insert(conn, ArticleRow, self.articles)
+        _insert(
+            conn,
+            FingerprintRow,
+            [
+                {"fp": fp, "article_id": aid, "created_at": self.now}
+                for fp, aid in self.fingerprints.items()
+            ],
+        )
+        _insert(conn, CopyRow, self.copies)
+
+    def _look_up(self, conn: Connection, keys: list[EntryKeys]) -> None:
+        wanted = [k for entry_keys in keys for k in entry_keys.all()]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            rows = conn.execute(
+                select(FingerprintRow.fp, FingerprintRow.article_id).where(
+                    FingerprintRow.fp.in_(chunk)
+                )
+            )
+            self.known.update(dict(rows.all()))
+        ids = [aid for aid in self.known.values() if aid]
+        for start in range(0, len(ids), CHUNK):
+            rows = conn.execute(
+                select(ArticleRow.id, ArticleRow.entry_fp).where(
+                    ArticleRow.id.in_(ids[start : start + CHUNK])
+                )
+            )
+            self.entry_fps.update({aid: fp for aid, fp in rows if fp})
+
+    def _apply(self, conn: Connection, entry: Entry, keys: EntryKeys, verdict: Verdict) -> None:
+        kind = verdict.kind
+        self.counts = self.counts + IngestCounts(**{_COUNTER[kind]: 1})
+        if kind == "new":
+            self.articles.append(_article_values(self.feed_id, entry, keys, self.now))
+            self._remember(verdict.article_id, keys.own, keys.url, keys.text)
+            self.entry_fps[verdict.article_id] = keys.entry_fp
+        elif kind == "update":
+            conn.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == verdict.article_id)
+                .values(
+                    **_changed_values(entry, keys, self.now),
+                    update_count=ArticleRow.update_count + 1,
+                )
+            )
+            self._remember(verdict.article_id, keys.url, keys.text)
+            self.entry_fps[verdict.article_id] = keys.entry_fp
+        elif kind == "copy":
+            self.copies.append(
+                {
+                    "article_id": verdict.article_id,
+                    "feed_id": self.feed_id,
+                    "guid": entry.guid,
+                    "url": entry.url,
+                    "title": entry.title,
+                    "reason": verdict.reason,
+                    "seen_at": self.now,
+                }
+            )
+            self._remember(verdict.article_id, keys.copy)
+        if kind in ("new", "update", "copy"):
+            self.sightings.append(Sighting(kind, verdict.article_id, entry.title, verdict.reason))
+
+    def _remember(self, article_id: str, *fps: str | None) -> None:
+        for fp in fps:
+            if fp and fp not in self.known:
+                self.known[fp] = article_id
+                self.fingerprints[fp] = article_id
+
+
+_COUNTER = {
+    "new": "new",
+    "update": "updated",
+    "copy": "duplicates",
+    "unchanged": "unchanged",
+    "tombstoned": "tombstoned",
+}
+
+
+def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+def _changed_values(entry: Entry, keys: EntryKeys, now: datetime) -> dict[str, Any]:
+    return {
+        "url": entry.url,
+        "canonical_url": entry.canonical_url,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "authors": json.dumps(list(entry.authors)),
+        "language": entry.language,
+        "text_fp": keys.text,
+        "entry_fp": keys.entry_fp,
+        "updated_at": now,
+    }
+
+
+def _article_values(feed_id: int, entry: Entry, keys: EntryKeys, now: datetime) -> dict[str, Any]:
+    return {
+        "id": keys.article_id,
+        "feed_id": feed_id,
+        "guid": entry.guid,
+        "published_at": entry.published or now,
+        "date_from_feed": entry.published is not None,
+        "first_seen_at": now,
+        "update_count": 0,
+        "duplicate_of": None,
+        **_changed_values(entry, keys, now),
+    }
+
+
+def _write_feed_state(conn: Connection, u: PollUpdate, has_new: bool) -> None:
+    values: dict[str, Any] = {
+        "status": u.status,
+        "http_status": u.http_status,
+        "last_error": u.error,
+        "error_count": u.error_count,
+        "last_polled_at": u.polled_at,
+        "next_poll_at": u.next_poll_at,
+        "etag": u.etag,
+        "last_modified": u.last_modified,
+        "active": u.active,
+    }
+    if u.new_url:
+        values["url"] = u.new_url
+    if has_new:
+        values["last_new_at"] = u.polled_at
+    conn.execute(update(FeedRow).where(FeedRow.id == u.feed_id).values(**values))
+    if u.title:
+        conn.execute(
+            update(FeedRow)
+            .where(FeedRow.id == u.feed_id, FeedRow.title.is_(None))
+            .values(title=u.title)
+        )
+
+
+def _feed(row: FeedRow, default: AddressPolicy) -> Feed:
+    from monitor.config import to_policy
+
+    override = json.loads(row.allow_private) if row.allow_private else None
+    policy = (
+        default
+        if override is None
+        else to_policy(override if isinstance(override, bool) else list(override))
+    )
+    return Feed(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        interval_s=row.interval_s,
+        error_count=row.error_count,
+        policy=policy,
+        local=row.local,
+    )
+
+
+def _feed_info(row: FeedRow, articles: int) -> FeedInfo:
+    return FeedInfo(
+        id=row.id,
+        url=row.url,
+        source_url=row.source_url,
+        title=row.title,
+        origin=row.origin,
+        local=row.local,
+        active=row.active,
+        status=row.status,
+        http_status=row.http_status,
+        last_error=row.last_error,
+        error_count=row.error_count,
+        last_polled_at=row.last_polled_at,
+        last_new_at=row.last_new_at,
+        next_poll_at=row.next_poll_at,
+        articles=articles,
+    )
+
+
+def _copies_by_article(conn: Session, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    result: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(CopyRow, FeedRow.url)
+            .join(FeedRow, FeedRow.id == CopyRow.feed_id)
+            .where(CopyRow.article_id.in_(ids[start : start + CHUNK]))
+            .order_by(CopyRow.id)
+        )
+        for copy, feed_url in conn.execute(query).all():
+            result.setdefault(copy.article_id, []).append(
+                {
+                    "feed_url": feed_url,
+                    "url": copy.url,
+                    "guid": copy.guid,
+                    "title": copy.title,
+                    "reason": copy.reason,
+                    "seen": copy.seen_at.isoformat(),
+                }
+            )
+    return result
+
+
+def _article_json(a: ArticleRow, feed_url: str, copies: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "feed_url": feed_url,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "guid": a.guid,
+        "title": a.title,
+        "summary": a.summary,
+        "content": a.content,
+        "authors": json.loads(a.authors),
+        "language": a.language,
+        "published": a.published_at.isoformat(),
+        "published_from_feed": a.date_from_feed,
+        "first_seen": a.first_seen_at.isoformat(),
+        "updated": a.updated_at.isoformat(),
+        "update_count": a.update_count,
+        "duplicate_of": a.duplicate_of,
+        "copies": copies,
+    }
+
+
+__all__ = ["Repository", "body_text", "source_key"]

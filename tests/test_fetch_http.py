@@ -1,0 +1,181 @@
+"""The HTTP fetcher against a real loopback server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+from ipaddress import ip_network
+
+import pytest
+
+from monitor.fetch.http import HttpFetcher, HttpSettings
+from monitor.types import AddressPolicy, Feed, FetchResult
+from tests.conftest import FakeClock
+from tests.feedserver import (
+    FeedServer,
+    double_gzip,
+    drip,
+    encoded,
+    endless,
+    feed,
+    gzip_bomb,
+    redirect,
+    rss,
+    stall,
+    status,
+)
+
+ONLY_TEST_SERVER = AddressPolicy(networks=(ip_network("127.0.0.2/32"),))
+BODY = rss({"guid": "1", "title": "One", "link": "https://a.example/1"})
+
+
+def fetch(url: str, settings: HttpSettings | None = None, **feed_fields: object) -> FetchResult:
+    async def go() -> FetchResult:
+        fetcher = HttpFetcher(settings or HttpSettings(timeout_s=5), FakeClock())
+        try:
+            return await fetcher.fetch(Feed(id=1, url=url, policy=ONLY_TEST_SERVER, **feed_fields))  # type: ignore[arg-type]
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(go())
+
+
+def test_a_feed_is_fetched_with_its_validators_and_a_clear_user_agent(server: FeedServer) -> None:
+    server.routes["/feed"] = feed(
+        BODY, etag='"abc"', headers={"Last-Modified": "Fri, 08 Nov 2024 10:00:00 GMT"}
+    )
+    result = fetch(server.url("/feed"))
+    assert (result.status, result.body, result.etag) == ("ok", BODY, '"abc"')
+    assert result.last_modified == "Fri, 08 Nov 2024 10:00:00 GMT"
+    assert server.requests[0]["User-Agent"].startswith("monitor/")
+
+
+def test_conditional_get_sends_validators_and_304_has_no_body(server: FeedServer) -> None:
+    server.routes["/feed"] = feed(BODY, etag='"abc"')
+    result = fetch(server.url("/feed"), etag='"abc"', last_modified="Fri, 08 Nov 2024 10:00:00 GMT")
+    assert (result.status, result.body, result.etag) == ("not_modified", None, '"abc"')
+    assert server.requests[0]["If-Modified-Since"] == "Fri, 08 Nov 2024 10:00:00 GMT"
+
+
+def test_a_permanent_redirect_reports_the_new_url(server: FeedServer) -> None:
+    server.routes["/old"] = redirect(server.url("/new"), 301)
+    server.routes["/new"] = feed(BODY)
+    result = fetch(server.url("/old"))
+    assert result.status == "ok"
+    assert result.moved_to == server.url("/new")
+
+
+def test_a_temporary_redirect_does_not_move_the_feed(server: FeedServer) -> None:
+    server.routes["/old"] = redirect(server.url("/new"), 302)
+    server.routes["/new"] = feed(BODY)
+    assert fetch(server.url("/old")).moved_to is None
+
+
+def test_gone_is_reported_as_gone(server: FeedServer) -> None:
+    server.routes["/feed"] = status(410)
+    result = fetch(server.url("/feed"))
+    assert result.status == "gone" and "410" in (result.error or "")
+
+
+@pytest.mark.parametrize("code", [429, 503])
+def test_throttling_carries_retry_after(server: FeedServer, code: int) -> None:
+    server.routes["/feed"] = status(code, {"Retry-After": "3600"})
+    result = fetch(server.url("/feed"))
+    assert (result.status, result.http_status, result.retry_after_s) == ("error", code, 3600.0)
+
+
+def test_a_server_error_is_an_error_result_not_an_exception(server: FeedServer) -> None:
+    server.routes["/feed"] = status(500)
+    result = fetch(server.url("/feed"))
+    assert (result.status, result.error_kind) == ("error", "http_500")
+
+
+@pytest.mark.parametrize("behaviour", [drip(BODY, 1.0), stall()], ids=["slow-drip", "stalled"])
+def test_one_deadline_covers_the_whole_request(server: FeedServer, behaviour: object) -> None:
+    server.routes["/feed"] = behaviour  # type: ignore[assignment]
+    started = time.monotonic()
+    result = fetch(server.url("/feed"), HttpSettings(timeout_s=2))
+    elapsed = time.monotonic() - started
+    assert result.error_kind == "timeout"
+    assert elapsed < 2 + 1
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(server: FeedServer) -> None:
+    server.routes["/bomb"] = encoded(gzip_bomb(200 * 2**20), "gzip")
+    tracemalloc.start()
+    try:
+        result = fetch(server.url("/bomb"), HttpSettings(timeout_s=10, max_body=2**20))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.error_kind == "too_large"
+    assert peak < 20 * 2**20
+
+
+def test_stacked_encodings_are_refused(server: FeedServer) -> None:
+    server.routes["/feed"] = encoded(double_gzip(BODY), "gzip, gzip")
+    result = fetch(server.url("/feed"))
+    assert result.status == "error" and "stacked" in (result.error or "")
+
+
+def test_a_gzipped_feed_is_decoded(server: FeedServer) -> None:
+    import gzip
+
+    server.routes["/feed"] = encoded(gzip.compress(BODY), "gzip")
+    assert fetch(server.url("/feed")).body == BODY
+
+
+def test_a_body_without_end_stops_at_the_cap(server: FeedServer) -> None:
+    server.routes["/feed"] = endless()
+    result = fetch(server.url("/feed"), HttpSettings(timeout_s=10, max_body=2**20))
+    assert result.error_kind == "too_large"
+
+
+def test_a_redirect_to_a_forbidden_address_never_reaches_it(
+    server: FeedServer, forbidden: FeedServer
+) -> None:
+    forbidden.routes["/secret"] = feed(BODY)
+    server.routes["/feed"] = redirect(forbidden.url("/secret"))
+    result = fetch(server.url("/feed"))
+    assert result.error_kind == "blocked"
+    assert forbidden.hits["/secret"] == 0
+
+
+def test_a_hostname_that_resolves_to_loopback_is_refused(forbidden: FeedServer) -> None:
+    forbidden.routes["/feed"] = feed(BODY)
+    result = fetch(f"http://localhost:{forbidden.port}/feed")
+    assert result.error_kind == "blocked"
+    assert sum(forbidden.hits.values()) == 0
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/feed", "gopher://x/"])
+def test_only_http_and_https_are_fetched(url: str) -> None:
+    assert fetch(url).error_kind == "blocked"
+
+
+def test_per_host_concurrency_is_bounded(server: FeedServer) -> None:
+    in_flight = 0
+    peak = 0
+
+    async def slow(request: object) -> object:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.2)
+        in_flight -= 1
+        return await feed(BODY)(request)  # type: ignore[arg-type]
+
+    server.routes["/feed"] = slow  # type: ignore[assignment]
+
+    async def go() -> list[FetchResult]:
+        fetcher = HttpFetcher(HttpSettings(timeout_s=10, per_host=2, concurrency=50), FakeClock())
+        try:
+            feeds = [Feed(id=i, url=server.url("/feed"), policy=ONLY_TEST_SERVER) for i in range(8)]
+            return await asyncio.gather(*(fetcher.fetch(f) for f in feeds))
+        finally:
+            await fetcher.aclose()
+
+    results = asyncio.run(go())
+    assert all(r.status == "ok" for r in results)
+    assert peak == 2

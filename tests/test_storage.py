@@ -1,0 +1,221 @@
+"""Storage, on SQLite and on the local PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from monitor.errors import SchemaTooNewError
+from monitor.store import schema
+from monitor.store.repository import Repository
+from monitor.types import AddressPolicy, Entry, Feed, FeedSpec, PollUpdate
+
+NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
+WIRE_TEXT = (
+    "NATO's secretary general said on Monday that North Korean troops had been sent to Russia "
+    "and that some units were deployed in the Kursk region, a significant escalation."
+)
+
+
+def entry(
+    guid: str | None, url: str | None, title: str = "Title", body: str = WIRE_TEXT, **kw: object
+) -> Entry:
+    from monitor.urls import canonical_url
+
+    fields: dict[str, object] = {
+        "guid": guid,
+        "url": url,
+        "canonical_url": canonical_url(url) if url else None,
+        "title": title,
+        "summary": body,
+        "content": "",
+        "authors": (),
+        "language": "en",
+        "published": NOW - timedelta(hours=1),
+    }
+    fields.update(kw)
+    return Entry(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def repo(db_url: str) -> Repository:
+    repository = Repository.open(db_url)
+    yield repository  # type: ignore[misc]
+    repository.close()
+
+
+def add(repo: Repository, url: str) -> Feed:
+    repo.add_feed(FeedSpec(url=url), "cli", NOW)
+    return next(f for f in repo.due_feeds(NOW, 100, AddressPolicy()) if f.url == url)
+
+
+def save(
+    repo: Repository, feed: Feed, *entries: Entry, at: datetime = NOW
+) -> tuple[object, list[object]]:
+    update = PollUpdate(
+        feed_id=feed.id, status="ok", polled_at=at, next_poll_at=at + timedelta(minutes=15)
+    )
+    return repo.save_poll(feed, update, list(entries))  # type: ignore[return-value]
+
+
+def test_migrations_create_the_schema_and_record_the_head(db_url: str) -> None:
+    repo = Repository.open(db_url)
+    try:
+        assert schema.current(repo.engine) == schema.head()
+    finally:
+        repo.close()
+
+
+def test_a_database_from_a_newer_monitor_is_refused(db_url: str) -> None:
+    repo = Repository.open(db_url)
+    with repo.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    repo.close()
+    with pytest.raises(SchemaTooNewError, match="newer monitor"):
+        Repository.open(db_url)
+
+
+def test_the_models_and_the_migrations_agree(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from monitor.store.models import Base
+
+    repo = Repository.open(db_url)
+    try:
+        with repo.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        repo.close()
+    assert diff == []
+
+
+def test_the_same_guid_is_one_article_and_a_changed_entry_an_update(repo: Repository) -> None:
+    feed = add(repo, "https://wire.example/rss")
+    counts, _ = save(repo, feed, entry("g1", "https://wire.example/a"))
+    assert counts.new == 1  # type: ignore[attr-defined]
+    counts, _ = save(repo, feed, entry("g1", "https://wire.example/a"))
+    assert counts.unchanged == 1  # type: ignore[attr-defined]
+    counts, _ = save(repo, feed, entry("g1", "https://wire.example/a", title="Title (updated)"))
+    assert counts.updated == 1  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert (article["title"], article["update_count"]) == ("Title (updated)", 1)
+
+
+def test_a_syndicated_copy_is_a_link_to_the_first_article_with_its_source(repo: Repository) -> None:
+    wire = add(repo, "https://wire.example/rss")
+    courier = add(repo, "https://courier.example/atom")
+    save(repo, wire, entry("w1", "https://wire.example/story"))
+    counts, _ = save(
+        repo, courier, entry("c1", "https://WIRE.example:443/story?utm_source=courier#top")
+    )
+    assert counts.duplicates == 1  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert article["feed_url"] == "https://wire.example/rss"
+    assert [(c["feed_url"], c["reason"]) for c in article["copies"]] == [
+        ("https://courier.example/atom", "url")
+    ]
+    counts, _ = save(
+        repo, courier, entry("c1", "https://WIRE.example:443/story?utm_source=courier#top")
+    )
+    assert (counts.duplicates, counts.unchanged) == (0, 1)  # type: ignore[attr-defined]
+
+
+def test_the_same_text_under_another_url_is_a_copy(repo: Repository) -> None:
+    wire = add(repo, "https://wire.example/rss")
+    other = add(repo, "https://other.example/rss")
+    save(repo, wire, entry("w1", "https://wire.example/story"))
+    counts, _ = save(
+        repo, other, entry("o1", "https://other.example/x", body=WIRE_TEXT.upper() + "  ")
+    )
+    assert counts.duplicates == 1  # type: ignore[attr-defined]
+    assert repo.count_articles() == 1
+
+
+def test_a_deleted_article_never_comes_back(repo: Repository) -> None:
+    wire = add(repo, "https://wire.example/rss")
+    other = add(repo, "https://other.example/rss")
+    save(repo, wire, entry("w1", "https://wire.example/story"))
+    [article] = list(repo.export_articles())
+    assert repo.delete_article(article["id"])
+    counts, _ = save(repo, wire, entry("w1", "https://wire.example/story"))
+    assert (counts.new, counts.tombstoned) == (0, 1)  # type: ignore[attr-defined]
+    counts, _ = save(repo, other, entry("o9", "https://wire.example/story"))
+    assert (counts.new, counts.tombstoned) == (0, 1)  # type: ignore[attr-defined]
+    assert repo.count_articles() == 0
+
+
+def test_colliding_guids_in_one_feed_are_kept_apart_and_stable(repo: Repository) -> None:
+    feed = add(repo, "https://farm.example/rss")
+    batch = [
+        entry("same", "https://farm.example/a", body="first " * 30),
+        entry("same", "https://farm.example/b", body="second " * 30),
+    ]
+    counts, _ = save(repo, feed, *batch)
+    assert counts.new == 2  # type: ignore[attr-defined]
+    counts, _ = save(repo, feed, *batch)
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 2)  # type: ignore[attr-defined]
+
+
+def test_nul_bytes_and_odd_text_are_stored_on_both_databases(repo: Repository) -> None:
+    from monitor.text import clean
+
+    feed = add(repo, "https://odd.example/rss")
+    title = clean("Zürich café \x00 naïve — 東京 \U0001f600", 1000)
+    save(repo, feed, entry("g", "https://odd.example/" + "x" * 5000, title=title))
+    [article] = list(repo.export_articles())
+    assert article["title"] == "Zürich café naïve — 東京 \U0001f600"
+    assert len(article["url"]) > 5000
+
+
+def test_the_feed_state_is_saved_with_the_poll(repo: Repository) -> None:
+    feed = add(repo, "https://wire.example/rss")
+    update = PollUpdate(
+        feed_id=feed.id,
+        status="http_500",
+        polled_at=NOW,
+        next_poll_at=NOW + timedelta(minutes=2),
+        http_status=500,
+        error="HTTP 500",
+        error_count=1,
+        new_url="https://wire.example/new",
+    )
+    repo.save_poll(feed, update, [])
+    [info] = repo.feeds()
+    assert (info.status, info.last_error, info.error_count, info.url) == (
+        "http_500",
+        "HTTP 500",
+        1,
+        "https://wire.example/new",
+    )
+    assert info.next_poll_at == NOW + timedelta(minutes=2)
+    assert repo.due_feeds(NOW, 10, AddressPolicy()) == []
+    assert [f.id for f in repo.due_feeds(NOW + timedelta(minutes=3), 10, AddressPolicy())] == [
+        feed.id
+    ]
+
+
+def test_a_gone_feed_is_no_longer_polled(repo: Repository) -> None:
+    feed = add(repo, "https://wire.example/rss")
+    repo.save_poll(
+        feed,
+        PollUpdate(feed_id=feed.id, status="gone", polled_at=NOW, next_poll_at=None, active=False),
+        [],
+    )
+    assert repo.due_feeds(NOW + timedelta(days=30), 10, AddressPolicy(), every=True) == []
+    [info] = repo.feeds(include_inactive=True)
+    assert (info.active, info.status) == (False, "gone")
+
+
+def test_config_feeds_are_synced_and_dropped_ones_stop(repo: Repository) -> None:
+    repo.sync_config_feeds(
+        [FeedSpec(url="https://a.example/rss"), FeedSpec(url="https://b.example/rss")], NOW
+    )
+    repo.sync_config_feeds([FeedSpec(url="https://a.example/rss")], NOW)
+    assert [f.url for f in repo.feeds()] == ["https://a.example/rss"]
+    assert {f.url for f in repo.feeds(include_inactive=True)} == {
+        "https://a.example/rss",
+        "https://b.example/rss",
+    }
