@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -26,7 +27,15 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9}
 
 
+def _number(value: Any) -> Any:
+    # pydantic's lax mode reads YAML true as 1: "interval: true" would poll every second.
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
 def _duration(value: Any) -> Any:
+    value = _number(value)
     if isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
         if not match:
@@ -36,6 +45,7 @@ def _duration(value: Any) -> Any:
 
 
 def _size(value: Any) -> Any:
+    value = _number(value)
     if isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", value)
         if not match or match[2].lower() not in _SIZES:
@@ -54,6 +64,7 @@ def _policy(value: Any) -> Any:
 
 Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
 Bytes = Annotated[int, BeforeValidator(_size), Field(gt=0)]
+Count = Annotated[int, BeforeValidator(_number)]
 PrivatePolicy = Annotated[bool | list[str], BeforeValidator(_policy)]
 
 
@@ -70,12 +81,12 @@ class PollingSettings(_Section):
     max_interval: Seconds = 86400
     min_interval: Seconds = 60
     timeout: Seconds = 30
-    concurrency: Annotated[int, Field(ge=1, le=1000)] = 20
-    per_host: Annotated[int, Field(ge=1, le=100)] = 4
+    concurrency: Annotated[Count, Field(ge=1, le=1000)] = 20
+    per_host: Annotated[Count, Field(ge=1, le=100)] = 4
     max_body: Bytes = 10 * 2**20
-    max_entries: Annotated[int, Field(ge=1)] = 500
+    max_entries: Annotated[Count, Field(ge=1)] = 500
     parse_timeout: Seconds = 20
-    parse_workers: Annotated[int, Field(ge=0, le=64)] | None = None
+    parse_workers: Annotated[Count, Field(ge=0, le=64)] | None = None
     user_agent: str | None = None
     check_every: Seconds = 30
 
@@ -170,7 +181,7 @@ def from_document(document: Document, base_dir: Path, env: Mapping[str, str]) ->
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, document, overridden)) from exc
-    _check_policies(settings, document)
+    _check_policies(settings, document, overridden)
     _check_feed_urls(settings, document)
     return Config(settings, base_dir, document.source)
 
@@ -205,10 +216,16 @@ def _describe(
     for error in exc.errors():
         loc = tuple(error["loc"])
         dotted = ".".join(str(part) for part in loc)
-        env_name = overridden.get(tuple(str(part) for part in loc[:2]))  # type: ignore[arg-type]
-        where = f"environment variable {env_name}" if env_name else document.where(loc)
-        lines.append(f"{where}: {dotted}: {_expected(error)}")
+        lines.append(f"{_where(loc, document, overridden)}: {dotted}: {_expected(error)}")
     return "\n".join(lines)
+
+
+def _where(
+    loc: tuple[str | int, ...], document: Document, overridden: dict[tuple[str, str], str]
+) -> str:
+    """The environment variable that set ``loc``, else its file:line:col."""
+    env_name = overridden.get((str(loc[0]), str(loc[1]))) if len(loc) >= 2 else None
+    return f"environment variable {env_name}" if env_name else document.where(loc)
 
 
 def _expected(error: Any) -> str:
@@ -220,7 +237,9 @@ def _expected(error: Any) -> str:
     return f"{message}, got {error.get('input')!r}"
 
 
-def _check_policies(settings: Settings, document: Document) -> None:
+def _check_policies(
+    settings: Settings, document: Document, overridden: dict[tuple[str, str], str]
+) -> None:
     places: list[tuple[tuple[str | int, ...], bool | list[str] | None]] = [
         (("network", "allow_private"), settings.network.allow_private)
     ]
@@ -228,15 +247,17 @@ def _check_policies(settings: Settings, document: Document) -> None:
         (("feeds", i, "allow_private"), f.allow_private) for i, f in enumerate(settings.feeds)
     ]
     for path, value in places:
-        if value is None or isinstance(value, bool):
-            continue
-        for item in value:
+        for index, item in enumerate(value if isinstance(value, list) else []):
             try:
                 ip_network(item, strict=False)
             except ValueError as exc:
-                where = document.where(path)
+                # A block list has a mark per item; a flow list or a string falls
+                # back to the key's mark.
+                loc = (*path, index)
+                dotted = ".".join(str(part) for part in loc)
                 raise ConfigError(
-                    f"{where}: expected true, false or networks such as 10.0.0.0/8, got {item!r}"
+                    f"{_where(loc, document, overridden)}: {dotted}: expected true, false or "
+                    f"networks such as 10.0.0.0/8, got {item!r}"
                 ) from exc
 
 
@@ -248,10 +269,22 @@ def feed_scheme(url: str) -> str | None:
 
 def _check_feed_urls(settings: Settings, document: Document) -> None:
     for i, feed in enumerate(settings.feeds):
-        scheme = feed_scheme(feed.url)
-        if scheme not in (None, "http", "https"):
+        if not _usable_feed_url(feed.url.strip()):
             where = document.where(("feeds", i, "url"))
             raise ConfigError(
                 f"{where}: feeds.{i}.url: expected an http or https URL, or the path of a "
                 f"local feed file, got {feed.url!r}"
             )
+
+
+def _usable_feed_url(url: str) -> bool:
+    """An http(s) URL with a host, or a local path (never "//host/...", which is neither)."""
+    scheme = feed_scheme(url)
+    if scheme is None:
+        return bool(url) and not url.startswith("//")
+    if scheme not in ("http", "https"):
+        return False
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # a broken IPv6 literal
+        return False

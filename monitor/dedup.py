@@ -7,13 +7,16 @@ Pure: no I/O. The repository looks the keys up and writes what ``classify`` says
     u:  the canonical URL, across all feeds
     t:  the normalised body text, across all feeds (long enough texts only)
 
-A key whose article was deleted stays behind as a tombstone.
+A key whose article was deleted stays behind as a tombstone (it maps to None).
+Some feeds give several items one GUID; a GUID hit whose URL *and* text both
+differ from the stored article is such a collision, and the item is identified
+by GUID plus URL instead, whatever order the items come in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from monitor.text import digest, fingerprint, normalise
@@ -23,71 +26,148 @@ MIN_TEXT_KEY_CHARS = 100
 Kind = Literal["new", "update", "unchanged", "copy", "tombstoned"]
 
 
+def content_hashes(
+    title: str, summary: str, content: str, canonical_url: str | None
+) -> tuple[str | None, str]:
+    """(text hash or None when too short to identify, hash of everything shown)."""
+    text = normalise(content if len(content) >= len(summary) else summary)
+    text_hash = digest("t", text) if len(text) >= MIN_TEXT_KEY_CHARS else None
+    return text_hash, digest("e", normalise(title), text, canonical_url or "")
+
+
+def with_hashes(entry: Entry) -> Entry:
+    """The entry with its text and entry fingerprints filled in."""
+    text_hash, entry_hash = content_hashes(
+        entry.title, entry.summary, entry.content, entry.canonical_url
+    )
+    return replace(entry, text_hash=text_hash, entry_hash=entry_hash)
+
+
 @dataclass(frozen=True, slots=True)
-class EntryKeys:
+class Identity:
     article_id: str
     own: str
     copy: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKeys:
+    plain: Identity
+    qualified: Identity
     url: str | None
     text: str | None
     entry_fp: str
+    canonical_url: str | None
 
     def all(self) -> tuple[str, ...]:
-        return tuple(k for k in (self.own, self.copy, self.url, self.text) if k)
+        keys = (
+            self.plain.own,
+            self.plain.copy,
+            self.qualified.own,
+            self.qualified.copy,
+            self.url,
+            self.text,
+        )
+        return tuple(k for k in keys if k)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the database holds of an article, to tell updates from collisions."""
+
+    entry_fp: str
+    text_fp: str | None
+    canonical_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     kind: Kind
     article_id: str
+    identity: Identity
     reason: str | None = None
 
 
-def body_text(entry: Entry) -> str:
-    return entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+def _identity(feed_id: int, identity: str) -> Identity:
+    scope = str(feed_id)
+    return Identity(
+        article_id=digest("a", scope, identity)[:16],
+        own=fingerprint("g", scope, identity),
+        copy=fingerprint("c", scope, identity),
+    )
 
 
 def keys_for(feed_id: int, entries: Iterable[Entry]) -> list[EntryKeys]:
-    """Keys for a batch; a GUID repeated inside the batch is told apart by URL or text."""
-    seen: set[str] = set()
     result = []
     for entry in entries:
-        text = normalise(body_text(entry))
-        identity = entry.guid or entry.canonical_url or entry.url or digest(entry.title, text)
-        if identity in seen:
-            identity = f"{identity}\x1f{entry.canonical_url or digest(entry.title, text)}"
-        seen.add(identity)
-        scope = str(feed_id)
+        identity = entry.guid or entry.canonical_url or entry.url or entry.entry_hash
+        qualifier = entry.canonical_url or entry.text_hash or entry.entry_hash
         result.append(
             EntryKeys(
-                article_id=digest("a", scope, identity)[:16],
-                own=fingerprint("g", scope, identity),
-                copy=fingerprint("c", scope, identity),
+                plain=_identity(feed_id, identity),
+                qualified=_identity(feed_id, f"{identity}\x1f{qualifier}"),
                 url=fingerprint("u", entry.canonical_url) if entry.canonical_url else None,
-                text=fingerprint("t", text) if len(text) >= MIN_TEXT_KEY_CHARS else None,
-                entry_fp=digest("e", normalise(entry.title), text, entry.canonical_url or ""),
+                text=f"t:{entry.text_hash}" if entry.text_hash else None,
+                entry_fp=entry.entry_hash,
+                canonical_url=entry.canonical_url,
             )
         )
     return result
 
 
 def classify(
-    keys: EntryKeys, known: Mapping[str, str | None], entry_fps: Mapping[str, str]
+    keys: EntryKeys, known: Mapping[str, str | None], stored: Mapping[str, Stored]
 ) -> Verdict:
     """What this sighting is, given the articles its keys point to (None: deleted)."""
-    if keys.own in known:
-        article = known[keys.own]
-        if article is None:
-            return Verdict("tombstoned", keys.article_id)
-        same = entry_fps.get(article) == keys.entry_fp
-        return Verdict("unchanged" if same else "update", article)
-    if keys.copy in known:
-        article = known[keys.copy]
-        return Verdict("unchanged" if article else "tombstoned", article or keys.article_id)
+    plain = _by_identity(keys, keys.plain, known, stored)
+    if plain is not None and not _collides(keys, plain, stored):
+        return plain
+    qualified = _by_identity(keys, keys.qualified, known, stored)
+    if qualified is not None:
+        return qualified
+    identity = keys.qualified if plain is not None else keys.plain
     for reason, key in (("url", keys.url), ("text", keys.text)):
         if key and key in known:
             article = known[key]
             if article is None:
-                return Verdict("tombstoned", keys.article_id)
-            return Verdict("copy", article, reason)
-    return Verdict("new", keys.article_id)
+                return Verdict("tombstoned", identity.article_id, identity)
+            return Verdict("copy", article, identity, reason)
+    return Verdict("new", identity.article_id, identity)
+
+
+def _by_identity(
+    keys: EntryKeys,
+    identity: Identity,
+    known: Mapping[str, str | None],
+    stored: Mapping[str, Stored],
+) -> Verdict | None:
+    if identity.own in known:
+        article = known[identity.own]
+        if article is None:
+            return Verdict("tombstoned", identity.article_id, identity)
+        previous = stored.get(article)
+        same = previous is not None and previous.entry_fp == keys.entry_fp
+        return Verdict("unchanged" if same else "update", article, identity)
+    if identity.copy in known:
+        article = known[identity.copy]
+        return Verdict(
+            "unchanged" if article else "tombstoned", article or identity.article_id, identity
+        )
+    return None
+
+
+def _collides(keys: EntryKeys, verdict: Verdict, stored: Mapping[str, Stored]) -> bool:
+    """A GUID shared by two different items: neither their URLs nor texts agree."""
+    if verdict.kind != "update":
+        return False
+    previous = stored.get(verdict.article_id)
+    if previous is None:
+        return False
+    other_url = bool(
+        previous.canonical_url
+        and keys.canonical_url
+        and previous.canonical_url != keys.canonical_url
+    )
+    # Texts too short to key say nothing: the differing URL decides.
+    other_text = previous.text_fp != keys.text or keys.text is None
+    return other_url and other_text

@@ -16,26 +16,49 @@ from monitor.types import AddressPolicy
 IPAddress = IPv4Address | IPv6Address
 
 
+# Translators reach the IPv4 address in the last 32 bits (RFC 6052 well-known
+# prefix; RFC 8215 local-use prefix, judged the same way).
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def embedded_ipv4(address: IPAddress) -> IPv4Address | None:
-    """The IPv4 address hidden in an IPv4-mapped, 6to4, NAT64 or Teredo IPv6 address."""
+    """The IPv4 address hidden in an IPv4-mapped, NAT64, 6to4 or Teredo IPv6 address."""
     if isinstance(address, IPv4Address):
         return None
-    if address.ipv4_mapped:
+    translated = _translated_ipv4(address)
+    return translated if translated is not None else _tunnelled_ipv4(address)
+
+
+def _translated_ipv4(address: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address that this IPv6 address is only another spelling of."""
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address.sixtofour:
-        return address.sixtofour
-    if address.teredo:
-        return address.teredo[1]
-    if address in ipaddress.ip_network("64:ff9b::/96"):
+    if any(address in net for net in _NAT64):
         return IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 
+def _tunnelled_ipv4(address: IPv6Address) -> IPv4Address | None:
+    if address.sixtofour is not None:
+        return address.sixtofour
+    return address.teredo[1] if address.teredo is not None else None
+
+
 def is_global(address: IPAddress) -> bool:
-    inner = embedded_ipv4(address)
-    if inner is not None and not is_global(inner):
+    if isinstance(address, IPv4Address):
+        return address.is_global and not address.is_multicast and not address.is_reserved
+    translated = _translated_ipv4(address)
+    if translated is not None:
+        return is_global(translated)
+    tunnelled = _tunnelled_ipv4(address)
+    if tunnelled is not None and not is_global(tunnelled):
         return False
-    return address.is_global and not address.is_multicast
+    # Python 3.11.7 calls IETF-reserved IPv6 global: ::/8 holds the deprecated
+    # IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d) forms.
+    # Site-local fec0::/10 is deprecated, not gone from every network.
+    if address.is_reserved or address.is_multicast or address.is_site_local:
+        return False
+    return address.is_global
 
 
 def address_allowed(address: str, policy: AddressPolicy) -> bool:

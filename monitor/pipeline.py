@@ -4,11 +4,9 @@
       | fetcher.fetch(feed)                  FetchResult: ok, not_modified, gone or error
       | parser.parse(body)                   ParsedFeed of normalised entries (only when ok)
       | schedule.decide(feed, result, now)   PollUpdate: status, error, next poll time
-      | store.save_poll(feed, update, entries)
-                                             new articles, updates and copies, with the
-                                             feed's state, in one transaction
-      | store.save_states(updates)           or, when there were no entries (304, error),
-                                             the state alone, batched across feeds
+      | writer.save(feed, update, entries)   new articles, updates and copies, with the
+                                             feed's state: all or nothing for each feed,
+                                             many feeds to one commit (monitor.writer)
 
 Database calls run on one dedicated thread so the event loop keeps fetching; at
 most ``in_flight`` feeds are between fetch and save at once, which bounds memory.
@@ -41,11 +39,10 @@ from monitor.types import (
     FetchResult,
     IngestCounts,
     ParsedFeed,
-    PollUpdate,
 )
+from monitor.writer import GroupWriter
 
 T = TypeVar("T")
-STATE_BATCH = 200
 log = structlog.get_logger("monitor.pipeline")
 
 
@@ -67,7 +64,7 @@ class Poller:
         self.rng = rng or random.Random()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self._in_flight = asyncio.Semaphore(in_flight)
-        self._states: list[PollUpdate] = []
+        self._writer = GroupWriter(store, self._db)
 
     async def run_cycle(
         self, every: bool = False, progress: Callable[[FeedReport], None] | None = None
@@ -85,10 +82,7 @@ class Poller:
                 progress(report)
             return report
 
-        try:
-            reports = await asyncio.gather(*(poll_and_tell(feed) for feed in feeds))
-        finally:
-            await self._flush_states(0)
+        reports = await asyncio.gather(*(poll_and_tell(feed) for feed in feeds))
         return CycleReport(tuple(reports), time.perf_counter() - started)
 
     async def poll_safely(self, feed: Feed) -> FeedReport:
@@ -115,15 +109,8 @@ class Poller:
         if parsed and parsed.title:
             update = replace(update, title=parsed.title)
         entries: Sequence[Entry] = parsed.entries if parsed else ()
-        if not entries:
-            self._states.append(update)
-            await self._flush_states(STATE_BATCH)
-            _log_outcome(bound, update.status, IngestCounts(), update.error)
-            return FeedReport(
-                feed.id, feed.url, update.status, IngestCounts(), update.error, update.next_poll_at
-            )
         try:
-            counts, sightings = await self._in_db(self.store.save_poll, feed, update, entries)
+            counts, sightings = await self._writer.save(feed, update, entries)
         except MonitorError as exc:
             bound.error("feed.save_failed", error=exc.message)
             return FeedReport(feed.id, feed.url, "storage_error", IngestCounts(), exc.message, None)
@@ -148,15 +135,6 @@ class Poller:
         except FeedError as exc:
             return None, exc.message
         return parsed, None
-
-    async def _flush_states(self, threshold: int) -> None:
-        if len(self._states) <= threshold:
-            return
-        pending, self._states = self._states, []
-        try:
-            await self._in_db(self.store.save_states, pending)
-        except MonitorError as exc:
-            log.error("feeds.state_save_failed", feeds=len(pending), error=exc.message)
 
     async def _in_db(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)

@@ -32,6 +32,7 @@ def decide(
 ) -> PollUpdate:
     """The feed's new state. ``error`` overrides a fetch that succeeded but could not be used."""
     failed = result.status == "error" or error is not None
+    etag, last_modified = _validators(feed, result, failed)
     base = PollUpdate(
         feed_id=feed.id,
         status=_status(result, error),
@@ -40,9 +41,10 @@ def decide(
         http_status=result.http_status,
         error=error or result.error,
         error_count=feed.error_count + 1 if failed else 0,
-        etag=result.etag if not failed else feed.etag,
-        last_modified=result.last_modified if not failed else feed.last_modified,
-        new_url=result.moved_to,
+        etag=etag,
+        last_modified=last_modified,
+        # A redirect to something that failed is no reason to forget the old URL.
+        new_url=None if failed else result.moved_to,
     )
     if result.status == "gone":
         return replace(base, active=False, next_poll_at=None, etag=None, last_modified=None)
@@ -51,6 +53,16 @@ def decide(
         wait = max(wait, result.retry_after_s)
     wait = min(max(wait, cadence.min_interval_s if not failed else 0), cadence.max_interval_s)
     return replace(base, next_poll_at=now + timedelta(seconds=wait))
+
+
+def _validators(feed: Feed, result: FetchResult, failed: bool) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified to send on the next poll."""
+    if failed:
+        return feed.etag, feed.last_modified
+    if result.status == "not_modified":
+        # Many 304s do not repeat them; the ones we sent are still the current ones.
+        return result.etag or feed.etag, result.last_modified or feed.last_modified
+    return result.etag, result.last_modified
 
 
 def _status(result: FetchResult, error: str | None) -> str:

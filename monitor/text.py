@@ -10,8 +10,8 @@ import hashlib
 import re
 import unicodedata
 
-import html_text
 import lxml.etree
+from html_text.html_text import etree_to_text, parse_html
 
 FINGERPRINT_VERSION = "v1"
 # XML 1.0 forbids these; PostgreSQL refuses NUL in text.
@@ -20,6 +20,8 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _NOT_WORD = re.compile(r"[\W_]+")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#\w]+;")
+# Never shown as text. (Cheaper than a full HTML cleaner, which also rewrites links.)
+_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
 
 
 def clean(value: str | None, limit: int) -> str:
@@ -29,7 +31,7 @@ def clean(value: str | None, limit: int) -> str:
     value = _INVALID_CHARS.sub("", value)
     value = _SPACES.sub(" ", value)
     value = _BLANK_LINES.sub("\n\n", value).strip()
-    return value[:limit]
+    return value[:limit].rstrip()
 
 
 def html_to_text(value: str | None, limit: int) -> str:
@@ -43,7 +45,11 @@ def html_to_text(value: str | None, limit: int) -> str:
     # 100 MB summary cannot cost 100 MB of tree.
     value = value[: limit * 4]
     try:
-        text = html_text.extract_text(value, guess_layout=True)
+        tree = parse_html(value)
+        lxml.etree.strip_elements(
+            tree, *_INVISIBLE, lxml.etree.Comment, lxml.etree.PI, with_tail=False
+        )
+        text = etree_to_text(tree, guess_layout=True)
     except (lxml.etree.LxmlError, ValueError):
         text = re.sub(r"<[^>]*>", " ", value)
     return clean(text, limit)
@@ -51,8 +57,11 @@ def html_to_text(value: str | None, limit: int) -> str:
 
 def normalise(text: str) -> str:
     """Case, accents, punctuation and spacing folded away: the text as a dedup key."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        return _NOT_WORD.sub(" ", text.lower()).strip()
+    # Compatibility forms first ("℠" is "SM"), then case, then accents.
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return _NOT_WORD.sub(" ", stripped).strip()
 
 

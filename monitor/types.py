@@ -66,6 +66,10 @@ class Entry:
     authors: tuple[str, ...]
     language: str | None
     published: datetime | None
+    # Fingerprints of the normalised text (None when too short to identify a
+    # story) and of everything shown; computed in the parse worker.
+    text_hash: str | None = None
+    entry_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)

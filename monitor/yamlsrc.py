@@ -2,10 +2,13 @@
 
 Only plain data is built (``yaml.SafeLoader``); anchors are allowed but the number
 of nodes built is capped, so an alias bomb is an error rather than an outage.
+Merge keys (``<<: *base``) follow YAML: the mapping's own keys override merged
+ones, so only an own key given twice is a duplicate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,37 +68,93 @@ def load_text(text: str, source: str) -> Document:
     return Document(source, data, builder.marks if node is not None else {})
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
         self.loader = loader
         self.source = source
         self.marks: dict[PathKey, tuple[int, int]] = {}
         self.nodes = 0
+        self.open: set[int] = set()  # ids of the nodes being built, to catch a cycle
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise ConfigError(f"{self._at(node)}: more than {MAX_NODES} values (alias bomb?)")
+        if id(node) in self.open:
+            raise ConfigError(f"{self._at(node)}: an alias refers to a value that contains it")
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self.loader.construct_object(node, deep=True)
+        finally:
+            self.open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
-        self.loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
+        """Own keys override what ``<<`` merges in; only an own key given twice is a duplicate."""
+        merges = [(k, v) for k, v in node.value if k.tag == _MERGE]
+        if len(merges) > 1:  # PyYAML lets the last win, the YAML spec forbids it: be clear
+            raise ConfigError(f"{self._at(merges[1][0])}: duplicate key '<<'")
+        merged, merged_marks = self._merged([v for _, v in merges], path)
+        own = self._own(node, path)
+        names = {str(key) for key in own}
+        for place, mark in merged_marks.items():
+            if place[len(path)] not in names:
+                self.marks.setdefault(place, mark)
+        return merged | own
+
+    def _own(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
+        own: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                continue
             key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool):
                 raise ConfigError(f"{self._at(key_node)}: a key must be a plain value")
-            if key in result:
+            if key in own:
                 raise ConfigError(f"{self._at(key_node)}: duplicate key {key!r}")
             child = (*path, str(key))
             self.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, child)
-        return result
+            own[key] = self.build(value_node, child)
+        return own
+
+    def _merged(
+        self, values: list[yaml.Node], path: PathKey
+    ) -> tuple[dict[Any, Any], dict[PathKey, tuple[int, int]]]:
+        """What ``<<`` brings in, and its marks: of several mappings, the first wins a key."""
+        merged: dict[Any, Any] = {}
+        marks: dict[PathKey, tuple[int, int]] = {}
+        for source in self._merge_sources(values):
+            data, source_marks = self._isolated(source, path)
+            for key, item in data.items():
+                merged.setdefault(key, item)
+            for place, mark in source_marks.items():
+                marks.setdefault(place, mark)
+        return merged, marks
+
+    def _merge_sources(self, values: list[yaml.Node]) -> Iterator[yaml.MappingNode]:
+        for value in values:
+            for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+                if not isinstance(source, yaml.MappingNode):
+                    raise ConfigError(f"{self._at(source)}: '<<' merges only mappings")
+                yield source
+
+    def _isolated(
+        self, node: yaml.MappingNode, path: PathKey
+    ) -> tuple[dict[Any, Any], dict[PathKey, tuple[int, int]]]:
+        """``node`` built at ``path``, with the marks of its children kept apart."""
+        outer, self.marks = self.marks, {}
+        try:
+            data = self.build(node, path)
+            return data, {k: v for k, v in self.marks.items() if len(k) > len(path)}
+        finally:
+            self.marks = outer
 
     def _at(self, node: yaml.Node) -> str:
         return f"{self.source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"

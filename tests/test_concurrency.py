@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.dedup import with_hashes
 from monitor.store.repository import Repository
 from monitor.types import AddressPolicy, Entry, FeedSpec, PollUpdate
 
@@ -19,16 +20,18 @@ POLLS = 40
 def shared_entries(round_: int) -> list[Entry]:
     """Every worker sees the same stories (same URLs and text), as syndicated copies."""
     return [
-        Entry(
-            guid=f"{round_}-{i}",
-            url=f"https://wire.example/{round_}/{i}",
-            canonical_url=f"https://wire.example/{round_}/{i}",
-            title=f"Story {round_}-{i}",
-            summary=f"Body of story {round_} {i}. " * 10,
-            content="",
-            authors=(),
-            language="en",
-            published=NOW,
+        with_hashes(
+            Entry(
+                guid=f"{round_}-{i}",
+                url=f"https://wire.example/{round_}/{i}",
+                canonical_url=f"https://wire.example/{round_}/{i}",
+                title=f"Story {round_}-{i}",
+                summary=f"Body of story {round_} {i}. " * 10,
+                content="",
+                authors=(),
+                language="en",
+                published=NOW,
+            )
         )
         for i in range(5)
     ]

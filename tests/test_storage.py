@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from monitor.dedup import with_hashes
 from monitor.errors import SchemaTooNewError
 from monitor.store import schema
 from monitor.store.repository import Repository
@@ -36,7 +37,7 @@ def entry(
         "published": NOW - timedelta(hours=1),
     }
     fields.update(kw)
-    return Entry(**fields)  # type: ignore[arg-type]
+    return with_hashes(Entry(**fields))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from monitor.dedup import with_hashes
 from monitor.text import clean, html_to_text
 from monitor.types import Entry
 from monitor.urls import canonical_url
@@ -41,16 +42,22 @@ class RawEntry:
 
 def normalise_entry(raw: RawEntry, now: datetime, limits: Limits) -> Entry:
     url = clean(raw.link, limits.url) or None
-    return Entry(
-        guid=clean(raw.guid, limits.guid) or None,
-        url=url,
-        canonical_url=canonical_url(url) if url else None,
-        title=html_to_text(raw.title, limits.title),
-        summary=html_to_text(raw.summary_html, limits.summary),
-        content=html_to_text(raw.content_html, limits.content),
-        authors=_authors(raw.authors, limits),
-        language=(clean(raw.language, 35).lower() or None),
-        published=sane_date(raw.published, now),
+    canonical = canonical_url(url) if url else None
+    title = html_to_text(raw.title, limits.title)
+    summary = html_to_text(raw.summary_html, limits.summary)
+    content = html_to_text(raw.content_html, limits.content)
+    return with_hashes(
+        Entry(
+            guid=clean(raw.guid, limits.guid) or None,
+            url=url,
+            canonical_url=canonical,
+            title=title,
+            summary=summary,
+            content=content,
+            authors=_authors(raw.authors, limits),
+            language=(clean(raw.language, 35).lower() or None),
+            published=sane_date(raw.published, now),
+        )
     )
 
 

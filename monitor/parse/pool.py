@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import sys
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import datetime
+from types import ModuleType
 
 from monitor.errors import ParseError
 from monitor.parse.entries import Limits
@@ -24,6 +28,19 @@ def _parse_in_worker(
     body: bytes, content_type: str | None, base_url: str, now: datetime, limits: Limits
 ) -> ParsedFeed:
     return parse_feed(body, content_type, base_url, now, limits)
+
+
+@contextmanager
+def _bare_main() -> Iterator[None]:
+    """Hide ``__main__`` while workers may start: a spawned child re-imports the
+    parent's main module, which for the ``monitor`` command is the whole program
+    (SQLAlchemy, aiohttp, rich...): tens of megabytes per worker, for nothing."""
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
 
 
 class ParsePool:
@@ -38,9 +55,10 @@ class ParsePool:
     ) -> ParsedFeed:
         for attempt in (1, 2):
             executor = self._current()
-            future = asyncio.get_running_loop().run_in_executor(
-                executor, _parse_in_worker, body, content_type, base_url, now, self.limits
-            )
+            with _bare_main():
+                future = asyncio.get_running_loop().run_in_executor(
+                    executor, _parse_in_worker, body, content_type, base_url, now, self.limits
+                )
             try:
                 return await asyncio.wait_for(future, self.timeout_s)
             except TimeoutError:
@@ -59,8 +77,9 @@ class ParsePool:
             if self.workers == 0:
                 self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parse")
             else:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["monitor.parse.pool"])
+                # spawn: no fork of a process that runs threads and an event loop,
+                # and the workers are our children, so their CPU time is ours.
+                context = multiprocessing.get_context("spawn")
                 self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._executor
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from monitor.errors import StorageError
 from monitor.types import AddressPolicy, Entry, Feed, IngestCounts, PollUpdate, Sighting
 
 
@@ -25,6 +26,8 @@ class Store(Protocol):
         """Entries and the feed's new state, in one transaction."""
         ...
 
-    def save_states(self, updates: Sequence[PollUpdate]) -> None:
-        """Feed states alone (polls that brought no entries), many in one transaction."""
+    def save_polls(
+        self, polls: Sequence[tuple[Feed, PollUpdate, Sequence[Entry]]]
+    ) -> list[tuple[IngestCounts, list[Sighting]] | StorageError]:
+        """Many polls in one transaction; each poll's result, or its own error."""
         ...

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.dedup import EntryKeys, Verdict, body_text, classify, keys_for
+from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for
 from monitor.errors import StorageError
 from monitor.store import schema
 from monitor.store.engine import make_engine
@@ -36,6 +36,8 @@ from monitor.types import (
 
 CHUNK = 500
 RETRIES = 3
+Poll = tuple[Feed, PollUpdate, Sequence[Entry]]
+Saved = tuple[IngestCounts, list[Sighting]]
 
 
 def source_key(url: str) -> str:
@@ -166,11 +168,7 @@ class Repository:
         for attempt in range(1, RETRIES + 1):
             try:
                 with self.engine.begin() as conn:
-                    batch = _Batch(feed.id, update_.polled_at)
-                    if entries:
-                        batch.run(conn, entries)
-                    _write_feed_state(conn, update_, batch.counts.new > 0)
-                return batch.counts, batch.sightings
+                    return _save(conn, feed, update_, entries)
             except IntegrityError as exc:
                 # Another worker stored one of these keys first: look again.
                 if attempt == RETRIES:
@@ -181,14 +179,21 @@ class Repository:
                 raise StorageError(f"feed {feed.url}: could not save the poll: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def save_states(self, updates: Sequence[PollUpdate]) -> None:
-        """Feed states of polls that brought no entries (304s, errors), in one transaction."""
-        try:
-            with self.engine.begin() as conn:
-                for update_ in updates:
-                    _write_feed_state(conn, update_, has_new=False)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not save the state of {len(updates)} feeds: {exc}") from exc
+    def save_polls(self, polls: Sequence[Poll]) -> list[Saved | StorageError]:
+        """Many polls in one transaction (one commit for all); when that fails, each alone."""
+        if len(polls) > 1:
+            try:
+                with self.engine.begin() as conn:
+                    return [_save(conn, *poll) for poll in polls]
+            except SQLAlchemyError:
+                pass  # one of them is at fault, or a race: retry them one by one
+        results: list[Saved | StorageError] = []
+        for poll in polls:
+            try:
+                results.append(self.save_poll(*poll))
+            except StorageError as exc:
+                results.append(exc)
+        return results
 
     # Articles ----------------------------------------------------------------
 
@@ -225,6 +230,14 @@ class Repository:
         return Session(self._reader)
 
 
+def _save(conn: Connection, feed: Feed, update_: PollUpdate, entries: Sequence[Entry]) -> Saved:
+    batch = _Batch(feed.id, update_.polled_at)
+    if entries:
+        batch.run(conn, entries)
+    _write_feed_state(conn, update_, batch.counts.new > 0)
+    return batch.counts, batch.sightings
+
+
 @dataclass
 class _Batch:
     """The entries of one poll, classified and written in the caller's transaction."""
@@ -234,7 +247,7 @@ class _Batch:
     counts: IngestCounts = field(default_factory=IngestCounts)
     sightings: list[Sighting] = field(default_factory=list)
     known: dict[str, str | None] = field(default_factory=dict)
-    entry_fps: dict[str, str] = field(default_factory=dict)
+    stored: dict[str, Stored] = field(default_factory=dict)
     articles: list[dict[str, Any]] = field(default_factory=list)
     copies: list[dict[str, Any]] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -243,7 +256,7 @@ class _Batch:
         keys = keys_for(self.feed_id, entries)
         self._look_up(conn, keys)
         for entry, entry_keys in zip(entries, keys, strict=True):
-            verdict = classify(entry_keys, self.known, self.entry_fps)
+            verdict = classify(entry_keys, self.known, self.stored)
             self._apply(conn, entry, entry_keys, verdict)
         _insert(conn, ArticleRow, self.articles)
         _insert(
@@ -269,19 +282,20 @@ class _Batch:
         ids = [aid for aid in self.known.values() if aid]
         for start in range(0, len(ids), CHUNK):
             rows = conn.execute(
-                select(ArticleRow.id, ArticleRow.entry_fp).where(
-                    ArticleRow.id.in_(ids[start : start + CHUNK])
-                )
+                select(
+                    ArticleRow.id, ArticleRow.entry_fp, ArticleRow.text_fp, ArticleRow.canonical_url
+                ).where(ArticleRow.id.in_(ids[start : start + CHUNK]))
             )
-            self.entry_fps.update({aid: fp for aid, fp in rows if fp})
+            for row in rows:
+                self.stored[row.id] = Stored(row.entry_fp, row.text_fp, row.canonical_url)
 
     def _apply(self, conn: Connection, entry: Entry, keys: EntryKeys, verdict: Verdict) -> None:
         kind = verdict.kind
         self.counts = self.counts + IngestCounts(**{_COUNTER[kind]: 1})
         if kind == "new":
-            self.articles.append(_article_values(self.feed_id, entry, keys, self.now))
-            self._remember(verdict.article_id, keys.own, keys.url, keys.text)
-            self.entry_fps[verdict.article_id] = keys.entry_fp
+            self.articles.append(_article_values(self.feed_id, entry, keys, verdict, self.now))
+            self._remember(verdict.article_id, verdict.identity.own, keys.url, keys.text)
+            self.stored[verdict.article_id] = _stored(keys)
         elif kind == "update":
             conn.execute(
                 update(ArticleRow)
@@ -292,7 +306,7 @@ class _Batch:
                 )
             )
             self._remember(verdict.article_id, keys.url, keys.text)
-            self.entry_fps[verdict.article_id] = keys.entry_fp
+            self.stored[verdict.article_id] = _stored(keys)
         elif kind == "copy":
             self.copies.append(
                 {
@@ -305,7 +319,7 @@ class _Batch:
                     "seen_at": self.now,
                 }
             )
-            self._remember(verdict.article_id, keys.copy)
+            self._remember(verdict.article_id, verdict.identity.copy)
         if kind in ("new", "update", "copy"):
             self.sightings.append(Sighting(kind, verdict.article_id, entry.title, verdict.reason))
 
@@ -323,6 +337,10 @@ _COUNTER = {
     "unchanged": "unchanged",
     "tombstoned": "tombstoned",
 }
+
+
+def _stored(keys: EntryKeys) -> Stored:
+    return Stored(keys.entry_fp, keys.text, keys.canonical_url)
 
 
 def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -345,9 +363,11 @@ def _changed_values(entry: Entry, keys: EntryKeys, now: datetime) -> dict[str, A
     }
 
 
-def _article_values(feed_id: int, entry: Entry, keys: EntryKeys, now: datetime) -> dict[str, Any]:
+def _article_values(
+    feed_id: int, entry: Entry, keys: EntryKeys, verdict: Verdict, now: datetime
+) -> dict[str, Any]:
     return {
-        "id": keys.article_id,
+        "id": verdict.article_id,
         "feed_id": feed_id,
         "guid": entry.guid,
         "published_at": entry.published or now,
@@ -375,13 +395,9 @@ def _write_feed_state(conn: Connection, u: PollUpdate, has_new: bool) -> None:
         values["url"] = u.new_url
     if has_new:
         values["last_new_at"] = u.polled_at
-    conn.execute(update(FeedRow).where(FeedRow.id == u.feed_id).values(**values))
     if u.title:
-        conn.execute(
-            update(FeedRow)
-            .where(FeedRow.id == u.feed_id, FeedRow.title.is_(None))
-            .values(title=u.title)
-        )
+        values["title"] = func.coalesce(FeedRow.title, u.title)
+    conn.execute(update(FeedRow).where(FeedRow.id == u.feed_id).values(**values))
 
 
 def _feed(row: FeedRow, default: AddressPolicy) -> Feed:
@@ -469,6 +485,3 @@ def _article_json(a: ArticleRow, feed_url: str, copies: list[dict[str, Any]]) ->
         "duplicate_of": a.duplicate_of,
         "copies": copies,
     }
-
-
-__all__ = ["Repository", "body_text", "source_key"]

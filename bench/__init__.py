@@ -1,0 +1,1 @@
+"""Benchmarks for monitor: ``python -m bench`` (see bench/README.md)."""
