@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from types import TracebackType
 
 from monitor.clock import Clock, SystemClock
@@ -24,6 +25,9 @@ class App:
         self, config: Config, clock: Clock | None = None, rng: random.Random | None = None
     ) -> None:
         polling = config.settings.polling
+        # The event loop gives up the GIL on every socket call; with the default
+        # 5 ms switch interval the database thread then keeps it far too long.
+        sys.setswitchinterval(0.0005)
         self.config = config
         self.clock = clock or SystemClock()
         self.repo = Repository.open(config.database_url)

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from monitor.errors import ConfigError
-from monitor.types import AddressPolicy, FeedSpec, Network
+from monitor.netguard import to_policy
+from monitor.types import AddressPolicy, FeedSpec
 from monitor.yamlsrc import Document, load_file, load_text
 
 ENV_PREFIX = "MONITOR_"
@@ -145,13 +146,6 @@ class Config:
     def policy(self, override: bool | list[str] | None = None) -> AddressPolicy:
         chosen = self.settings.network.allow_private if override is None else override
         return to_policy(chosen)
-
-
-def to_policy(value: bool | list[str]) -> AddressPolicy:
-    if isinstance(value, bool):
-        return AddressPolicy(allow_all=value)
-    networks: list[Network] = [ip_network(item, strict=False) for item in value]
-    return AddressPolicy(networks=tuple(networks))
 
 
 def resolve_sqlite_url(url: str, base_dir: Path) -> str:

@@ -9,9 +9,9 @@ address checked is the address connected to (no DNS rebinding window).
 from __future__ import annotations
 
 import ipaddress
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_network
 
-from monitor.types import AddressPolicy
+from monitor.types import AddressPolicy, Network
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -81,3 +81,10 @@ def literal_address(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
         return None
+
+
+def to_policy(value: bool | list[str]) -> AddressPolicy:
+    if isinstance(value, bool):
+        return AddressPolicy(allow_all=value)
+    networks: list[Network] = [ip_network(item, strict=False) for item in value]
+    return AddressPolicy(networks=tuple(networks))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,9 +63,6 @@ class Poller:
         self.cadence, self.policy, self.batch = cadence, policy, batch
         self.rng = rng or random.Random()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
-        # The event loop gives up the GIL on every socket call; with the default
-        # 5 ms switch interval the database thread then keeps it far too long.
-        sys.setswitchinterval(0.0005)
         self._in_flight = asyncio.Semaphore(in_flight)
         self._writer = GroupWriter(store, self._db)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for
 from monitor.errors import StorageError
+from monitor.netguard import to_policy
 from monitor.store import schema
 from monitor.store.engine import make_engine
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow
@@ -401,8 +402,6 @@ def _write_feed_state(conn: Connection, u: PollUpdate, has_new: bool) -> None:
 
 
 def _feed(row: FeedRow, default: AddressPolicy) -> Feed:
-    from monitor.config import to_policy
-
     override = json.loads(row.allow_private) if row.allow_private else None
     policy = (
         default
