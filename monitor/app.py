@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import sys
@@ -11,11 +12,13 @@ from monitor.clock import Clock, SystemClock
 from monitor.config import Config
 from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
+from monitor.match.stage import MatchReport, MatchStage
 from monitor.parse.entries import Limits
 from monitor.parse.pool import ParsePool
 from monitor.pipeline import Poller
 from monitor.schedule import Cadence
 from monitor.store.repository import Repository
+from monitor.watchlist.registry import Registry
 
 
 class App:
@@ -60,6 +63,20 @@ class App:
             config.policy(),
             rng=rng,
         )
+
+        settings = config.settings.watchlists
+        self.registry = Registry(
+            config.watchlist_dir, settings.languages, settings.default_language
+        )
+        self.registry.refresh(settle=0.0)  # at start, take the files as they are
+        self.matching = MatchStage(self.repo, lambda: self.registry.matcher, self.clock)
+
+    async def match_pending(self) -> MatchReport:
+        """The match stage, off the event loop."""
+        return await asyncio.to_thread(self.matching.run)
+
+    async def reload_watchlists(self) -> bool:
+        return await asyncio.to_thread(self.registry.refresh)
 
     def sync_feeds(self) -> None:
         self.repo.sync_config_feeds(self.config.feed_specs(), self.clock.now())

@@ -21,7 +21,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from monitor.errors import ConfigError
 from monitor.netguard import to_policy
 from monitor.types import AddressPolicy, FeedSpec
-from monitor.yamlsrc import Document, load_file, load_text
+from monitor.yamlsrc import Document, expected, load_file, load_text
+
+UNKNOWN = "unknown setting (check the spelling; see README for the settings)"
 
 ENV_PREFIX = "MONITOR_"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -101,6 +103,23 @@ class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+def _codes(value: Any) -> Any:
+    return (
+        [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, str)
+        else value
+    )
+
+
+class WatchlistSettings(_Section):
+    dir: str = "watchlists"
+    reload_every: Seconds = 2
+    # Stemmers to compile watchlists for; an article in another language (or
+    # none said) is read as ``default_language``.
+    languages: Annotated[list[str], BeforeValidator(_codes)] = ["en"]
+    default_language: str = "en"
+
+
 class FeedSettings(_Section):
     url: str
     title: str | None = None
@@ -113,6 +132,7 @@ class Settings(_Section):
     polling: PollingSettings = PollingSettings()
     network: NetworkSettings = NetworkSettings()
     log: LogSettings = LogSettings()
+    watchlists: WatchlistSettings = WatchlistSettings()
     feeds: Annotated[list[FeedSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 
@@ -127,6 +147,10 @@ class Config:
     @property
     def database_url(self) -> str:
         return resolve_sqlite_url(self.settings.database.url, self.base_dir)
+
+    @property
+    def watchlist_dir(self) -> Path:
+        return self.base_dir / self.settings.watchlists.dir
 
     def feed_specs(self) -> list[FeedSpec]:
         return [self._spec(feed) for feed in self.settings.feeds]
@@ -210,7 +234,7 @@ def _describe(
     for error in exc.errors():
         loc = tuple(error["loc"])
         dotted = ".".join(str(part) for part in loc)
-        lines.append(f"{_where(loc, document, overridden)}: {dotted}: {_expected(error)}")
+        lines.append(f"{_where(loc, document, overridden)}: {dotted}: {expected(error, UNKNOWN)}")
     return "\n".join(lines)
 
 
@@ -220,15 +244,6 @@ def _where(
     """The environment variable that set ``loc``, else its file:line:col."""
     env_name = overridden.get((str(loc[0]), str(loc[1]))) if len(loc) >= 2 else None
     return f"environment variable {env_name}" if env_name else document.where(loc)
-
-
-def _expected(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown setting (check the spelling; see README for the settings)"
-    if error["type"] == "missing":
-        return "this setting is required"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{message}, got {error.get('input')!r}"
 
 
 def _check_policies(

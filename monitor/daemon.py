@@ -1,7 +1,9 @@
 """The daemon: APScheduler runs one periodic job that polls whatever feeds are due.
 
 There is no job per feed: the database knows each feed's next poll time, and the
-job asks it every ``check_every`` seconds. SIGINT or SIGTERM stops the scheduler
+job asks it every ``check_every`` seconds; after each cycle the new articles go
+through the watchlists. A second job looks at the watchlist files every
+``reload_every`` seconds and swaps in the ones that changed. SIGINT or SIGTERM stops the scheduler
 and lets the cycle under way finish (each feed's save is one transaction, so a
 second signal, which cancels it, loses at most the polls not yet saved).
 """
@@ -17,13 +19,18 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
+from monitor.match.stage import MatchReport
 from monitor.types import CycleReport
 
 log = structlog.get_logger("monitor.daemon")
 
 
 class Daemon:
-    def __init__(self, app: App, on_cycle: Callable[[CycleReport], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        on_cycle: Callable[[CycleReport, MatchReport], None] | None = None,
+    ) -> None:
         self.app = app
         self.on_cycle = on_cycle
         self._stop = asyncio.Event()
@@ -43,6 +50,14 @@ class Daemon:
             max_instances=1,
             coalesce=True,
             id="poll_due_feeds",
+        )
+        scheduler.add_job(
+            self._reload,
+            "interval",
+            seconds=self.app.config.settings.watchlists.reload_every,
+            max_instances=1,
+            coalesce=True,
+            id="reload_watchlists",
         )
         scheduler.start()
         log.info("daemon.started", feeds=len(self.app.config.settings.feeds))
@@ -76,8 +91,15 @@ class Daemon:
             return
         finally:
             self._cycle = None
+        matched = await self.app.match_pending()
         if self.on_cycle:
-            self.on_cycle(report)
+            self.on_cycle(report, matched)
+
+    async def _reload(self) -> None:
+        try:
+            await self.app.reload_watchlists()
+        except Exception:  # the watchlists in force keep running whatever happened
+            log.exception("watchlists.reload_failed")
 
     async def _finish_cycle(self) -> None:
         cycle = self._cycle

@@ -2,6 +2,8 @@
 
     MonitorError                 root: catch this to catch everything we raise
     ├── ConfigError              monitor.yaml (or its environment overrides) is wrong
+    │   └── WatchlistError       a watchlist file is wrong; the others (and its last good
+    │                            version) keep running
     ├── FeedError                one feed could not be fetched or parsed; never stops the others
     │   ├── BlockedAddressError  a hop of the fetch resolved to a non-global address
     │   ├── TooLargeError        the decoded body passed the size cap
@@ -32,6 +34,10 @@ class MonitorError(Exception):
 
 class ConfigError(MonitorError):
     default_message = "invalid configuration"
+
+
+class WatchlistError(ConfigError):
+    default_message = "invalid watchlist"
 
 
 class FeedError(MonitorError):

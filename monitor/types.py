@@ -187,3 +187,39 @@ class Sighting:
     article_id: str
     title: str
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleText:
+    """What the matcher reads of an article."""
+
+    article_id: str
+    title: str
+    body: str
+    language: str | None = None
+    feed_url: str = ""
+    feed_title: str | None = None
+
+
+# Where a term was found: field ("title" or "body"), start and end offsets in
+# that field's text as stored.
+Hit = tuple[str, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class TermHits:
+    ref: str
+    term: str
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule of a watchlist that an article satisfies, and why."""
+
+    watchlist: str
+    rule: str
+    score: float
+    terms: tuple[TermHits, ...]
+    snippet: str = ""
+    highlights: tuple[tuple[int, int], ...] = ()  # offsets into ``snippet``

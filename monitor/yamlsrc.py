@@ -158,3 +158,13 @@ class _Builder:
 
     def _at(self, node: yaml.Node) -> str:
         return f"{self.source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+
+def expected(error: Any, unknown: str = "unknown setting") -> str:
+    """What a pydantic error says was expected, in words for the person editing the file."""
+    if error["type"] == "extra_forbidden":
+        return unknown
+    if error["type"] == "missing":
+        return "this setting is required"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message}, got {error.get('input')!r}"

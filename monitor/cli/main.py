@@ -17,10 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from monitor import __version__
 from monitor.app import App
-from monitor.cli.render import cycle_summary
+from monitor.cli.render import cycle_summary, match_summary
 from monitor.cli.state import State
 from monitor.config import env_names
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, WatchlistError
+from monitor.match.stage import MatchReport
 from monitor.types import CycleReport, FeedReport
 
 console = Console(soft_wrap=True)
@@ -67,7 +68,8 @@ def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
                 f"[b]monitor[/] {__version__}: {len(app.repo.feeds())} feeds, "
                 f"database {app.config.database_url}. Ctrl-C stops."
             )
-            asyncio.run(_daemon(Daemon(app, on_cycle=lambda report: _summarise(app, report))))
+            daemon = Daemon(app, on_cycle=lambda cycle, matched: _summarise(app, cycle, matched))
+            asyncio.run(_daemon(daemon))
     finally:
         app.close()
 
@@ -87,20 +89,22 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
         def advance(report: FeedReport) -> None:
             progress.update(task, advance=1, description=f"polled {report.url[-50:]}")
 
-        async def cycle() -> CycleReport:
+        async def cycle() -> tuple[CycleReport, MatchReport]:
             try:
                 feeds = len(app.repo.due_feeds(app.clock.now(), 10**9, app.poller.policy, every))
                 progress.update(task, total=feeds)
-                return await app.poller.run_cycle(every=every, progress=advance)
+                report = await app.poller.run_cycle(every=every, progress=advance)
             finally:
                 await app.fetcher.aclose()
+            progress.update(task, description="matching watchlists")
+            return report, await app.match_pending()
 
-        report = asyncio.run(cycle())
+        report, matched = asyncio.run(cycle())
     app.parser.close()
     wall, cpu = time.perf_counter() - wall_before, _cpu() - cpu_before
-    _summarise(app, report)
+    _summarise(app, report, matched)
     if stats_json:
-        stats = _stats(report, wall, cpu)
+        stats = _stats(report, wall, cpu) | {"matches": matched.matches}
         stats_json.write_text(json.dumps(stats, indent=2) + "\n")
 
 
@@ -136,7 +140,13 @@ def _stats(report: CycleReport, wall: float, cpu: float) -> dict[str, Any]:
     }
 
 
-def _summarise(app: App, report: CycleReport) -> None:
+def _summarise(app: App, report: CycleReport, matched: MatchReport) -> None:
+    _poll_summary(app, report)
+    if app.registry.watchlists or app.registry.errors:
+        match_summary(matched, app.registry, console)
+
+
+def _poll_summary(app: App, report: CycleReport) -> None:
     if not report.feeds:
         console.print("Poll cycle: no feed was due.")
         return
@@ -156,12 +166,24 @@ def _summarise(app: App, report: CycleReport) -> None:
 @cli.command()
 @click.pass_obj
 def check(state: State) -> None:
-    """Validate the configuration (and report where it is wrong)."""
+    """Validate the configuration and every watchlist (and report where they are wrong)."""
+    from monitor.watchlist.registry import load_all
+
     config = state.config
     console.print(
         f"[green]ok[/] {config.source}: {len(config.settings.feeds)} feeds, "
         f"database {config.database_url}"
     )
+    good, bad = load_all(config.watchlist_dir)
+    for watchlist in good:
+        console.print(
+            f"[green]ok[/] {watchlist.source}: watchlist {watchlist.name}, "
+            f"{len(watchlist.refs)} actors and concepts, {len(watchlist.rules)} rules"
+        )
+    if not good and not bad:
+        console.print(f"[yellow]no watchlists[/] in {config.watchlist_dir}")
+    if bad:
+        raise WatchlistError("\n".join(bad.values()))
 
 
 @cli.command("env")
@@ -172,10 +194,12 @@ def env_command() -> None:
 
 
 def _register() -> None:
-    from monitor.cli import articles, feeds
+    from monitor.cli import articles, feeds, matching
 
     cli.add_command(feeds.feeds)
     cli.add_command(articles.articles)
+    cli.add_command(matching.watchlist)
+    cli.add_command(matching.explain)
 
 
 _register()

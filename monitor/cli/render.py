@@ -8,7 +8,9 @@ from datetime import datetime
 from rich.console import Console
 from rich.table import Table
 
+from monitor.match.stage import MatchReport
 from monitor.types import CycleReport, FeedInfo
+from monitor.watchlist.registry import Registry
 
 STATUS_STYLE = {
     "ok": "green",
@@ -115,3 +117,22 @@ def cycle_summary(
             f"  [yellow]copy[/] {sighting.title!r} from {source}: same {sighting.reason} "
             f"as article {sighting.article_id}, stored as a link"
         )
+
+
+def match_summary(report: MatchReport, registry: Registry, console: Console) -> None:
+    """What the watchlists found in this cycle's articles, and the files that failed."""
+    for path, error in registry.errors.items():
+        console.print(f"[red]watchlist not loaded[/] {path}:\n{error}", highlight=False)
+    if not report.by_rule:
+        console.print(f"Watchlists: {report.articles} articles checked, no match.")
+        return
+    table = Table(
+        title=f"Watchlists: {report.articles} articles checked, {report.matches} matches",
+        title_justify="left",
+    )
+    table.add_column("watchlist")
+    table.add_column("rule")
+    table.add_column("articles", justify="right")
+    for watchlist, rule, count in report.by_rule:
+        table.add_row(watchlist, rule, str(count))
+    console.print(table)

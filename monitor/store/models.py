@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,6 +99,8 @@ class ArticleRow(Base):
     text_fp: Mapped[str | None] = mapped_column(String(40))
     entry_fp: Mapped[str] = mapped_column(String(40))
     duplicate_of: Mapped[str | None] = mapped_column(String(16))
+    # Set once every watchlist has been asked about this text; NULL: still to match.
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class CopyRow(Base):
@@ -126,6 +130,25 @@ class FingerprintRow(Base):
         ForeignKey("articles.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MatchRow(Base):
+    """A rule of a watchlist that an article satisfied, with what hit and where."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("article_id", "watchlist", "rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    watchlist: Mapped[str] = mapped_column(String(80))
+    rule: Mapped[str] = mapped_column(String(120))
+    score: Mapped[float] = mapped_column(Float)
+    terms: Mapped[str] = mapped_column(Text)  # JSON: [{ref, term, hits: [[field, start, end]]}]
+    snippet: Mapped[str] = mapped_column(Text)
+    highlights: Mapped[str] = mapped_column(Text)  # JSON: [[start, end]] in the snippet
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 Index("ix_articles_published_at", ArticleRow.published_at)

@@ -22,6 +22,7 @@ from monitor.errors import StorageError
 from monitor.netguard import to_policy
 from monitor.store import schema
 from monitor.store.engine import make_engine
+from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow
 from monitor.text import digest
 from monitor.types import (
@@ -45,7 +46,7 @@ def source_key(url: str) -> str:
     return digest("feed", url)
 
 
-class Repository:
+class Repository(MatchStorage):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(readonly=True)
@@ -209,8 +210,10 @@ class Repository:
         with self._read() as conn:
             rows = conn.execute(query).all()
             copies = _copies_by_article(conn, [row[0].id for row in rows])
+        matches = self.matches_of([row[0].id for row in rows])
         for article, feed_url in rows:
-            yield _article_json(article, feed_url, copies.get(article.id, []))
+            found = _article_json(article, feed_url, copies.get(article.id, []))
+            yield found | {"matches": matches.get(article.id, [])}
 
     def delete_article(self, article_id: str) -> bool:
         """Delete an article; its fingerprints stay as tombstones so it never returns."""
@@ -361,6 +364,7 @@ def _changed_values(entry: Entry, keys: EntryKeys, now: datetime) -> dict[str, A
         "text_fp": keys.text,
         "entry_fp": keys.entry_fp,
         "updated_at": now,
+        "matched_at": None,  # new text: ask the watchlists again
     }
 
 

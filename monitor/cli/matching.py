@@ -1,0 +1,136 @@
+"""``monitor watchlist schema|test`` and ``monitor explain``: why articles match."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from monitor.cli.articles import parse_since
+from monitor.cli.state import State
+from monitor.match.engine import Matcher, Verdict
+from monitor.match.index import compile_index
+from monitor.types import ArticleText, Match
+from monitor.watchlist.load import load_watchlist
+from monitor.watchlist.registry import Registry
+from monitor.watchlist.spec import json_schema
+
+console = Console(soft_wrap=True)
+SHOWN = 20
+
+
+@click.group("watchlist")
+def watchlist() -> None:
+    """Write and try watchlists."""
+
+
+@watchlist.command("schema")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of watchlist files (for editors: validation, completion)."""
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}", style="dim")
+    else:
+        click.echo(text, nl=False)
+
+
+@watchlist.command("test")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--since", default="7d", show_default=True, help="7d, 12h, or an ISO date.")
+@click.pass_obj
+def test(state: State, file: Path, since: str) -> None:
+    """Replay the stored articles against FILE and show what would have matched.
+
+    Nothing is stored or sent.
+    """
+    loaded = load_watchlist(file)
+    settings = state.config.settings.watchlists
+    matcher = Matcher(compile_index([loaded], settings.languages, settings.default_language))
+    start = parse_since(since, state.clock.now())
+    repo = state.repo()
+    checked, found = 0, list[tuple[ArticleText, Match]]()
+    try:
+        for article in repo.articles_since(start):
+            checked += 1
+            found.extend((article, match) for match in matcher.match(article))
+    finally:
+        repo.close()
+    _print_replay(loaded.name, [rule.name for rule in loaded.rules], checked, found)
+
+
+def _print_replay(
+    name: str, rules: list[str], checked: int, found: list[tuple[ArticleText, Match]]
+) -> None:
+    per_rule = Counter(match.rule for _, match in found)
+    table = Table(title=f"{name}: {checked} articles replayed", title_justify="left")
+    table.add_column("rule")
+    table.add_column("articles", justify="right")
+    for rule in rules:
+        table.add_row(rule, str(per_rule.get(rule, 0)))
+    console.print(table)
+    for article, match in sorted(found, key=lambda pair: -pair[1].score)[:SHOWN]:
+        console.print(
+            f"[b]{escape(article.title)}[/] [dim]{article.article_id} · {match.rule} · "
+            f"score {match.score:g}[/]"
+        )
+        console.print(highlighted(match))
+    if len(found) > SHOWN:
+        console.print(f"[dim]… and {len(found) - SHOWN} more[/]")
+
+
+def highlighted(match: Match) -> Text:
+    text = Text("  " + match.snippet)
+    for start, end in match.highlights:
+        text.stylize("bold yellow", start + 2, end + 2)
+    return text
+
+
+@click.command("explain")
+@click.argument("article_id")
+@click.pass_obj
+def explain(state: State, article_id: str) -> None:
+    """Why an article matched each watchlist, or why not."""
+    repo = state.repo()
+    try:
+        article = repo.article_text(article_id)
+        stored = repo.matches_of([article_id]).get(article_id, [])
+    finally:
+        repo.close()
+    if article is None:
+        raise click.ClickException(f"no article {article_id}")
+    settings = state.config.settings.watchlists
+    registry = Registry(state.config.watchlist_dir, settings.languages, settings.default_language)
+    registry.refresh(settle=0.0)
+    console.print(f"[b]{escape(article.title)}[/] [dim]{article_id} · {article.feed_url}[/]")
+    for path, error in registry.errors.items():
+        console.print(f"[red]not loaded[/] {path}: {escape(error)}")
+    verdicts = registry.matcher.explain(article)
+    if not verdicts:
+        console.print(f"no watchlists in {state.config.watchlist_dir}")
+    for verdict in verdicts:
+        _print_verdict(verdict)
+    if stored:
+        console.print("[b]stored matches[/]")
+        for match in stored:
+            console.print(
+                f"  {match['watchlist']} / {match['rule']}: score {match['score']:g}, "
+                f"matched {match['matched_at']}"
+            )
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    mark = "[green]matches[/]" if verdict.matched else "[red]no match[/]"
+    console.print(f"{mark} {verdict.watchlist} / {verdict.rule} (score {verdict.score:g})")
+    for reason in verdict.reasons:
+        console.print(f"    because {escape(reason)}")
+    for term in verdict.terms:
+        places = ", ".join(f"{field} {start}-{end}" for field, start, end in term.hits[:5])
+        console.print(f"    [dim]{term.ref}:[/] {escape(term.term)} ×{len(term.hits)}  ({places})")

@@ -1,0 +1,153 @@
+"""Rules decided for one article: which match, their scores and the reasons.
+
+    ScannedArticle(article).scan()     where every term occurs (monitor.match.scan)
+      | candidates                     the rules filed under what occurred, and the
+                                       few that must always be asked
+      | evaluate(rule)                 filters, all/any/none, exclusions, score
+      | Match                          the terms that hit, where, and a snippet
+
+A rule's score adds, for each actor or concept it names in ``all`` and ``any``,
+the rule's weight for it times the weight of each term found (each term counted
+at most three times, so one name repeated does not drown the others).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from monitor.match.index import CompiledRule, Index
+from monitor.match.scan import Occurrence, ScannedArticle
+from monitor.match.snippet import snippet
+from monitor.match.stems import language_code
+from monitor.types import ArticleText, Match, TermHits
+
+MAX_COUNTED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One rule decided for one article, with the reasons when it did not match."""
+
+    watchlist: str
+    rule: str
+    matched: bool
+    score: float
+    terms: tuple[TermHits, ...]
+    reasons: tuple[str, ...] = ()
+
+
+class Matcher:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def match(self, article: ArticleText) -> list[Match]:
+        scanned = ScannedArticle(article, self.index).scan()
+        matches = []
+        for rule_id in self._candidates(scanned):
+            compiled = self.index.rules[rule_id]
+            verdict = _Evaluation(scanned, compiled).verdict()
+            if verdict.matched:
+                matches.append(_match(verdict, article))
+        return matches
+
+    def explain(self, article: ArticleText) -> list[Verdict]:
+        """Every rule of every watchlist decided, matched or not, with reasons."""
+        scanned = ScannedArticle(article, self.index).scan()
+        return [_Evaluation(scanned, compiled).verdict() for compiled in self.index.rules]
+
+    def _candidates(self, scanned: ScannedArticle) -> list[int]:
+        index, hit_refs = self.index, set()
+        for pid in scanned.found:
+            hit_refs.update(index.pattern_refs[pid])
+        woken = {r for rid in hit_refs for r in index.rules_by_ref.get(rid, ())}
+        rules = index.rules
+        # Cheap first: a rule whose required actors/concepts did not all occur is out.
+        woken = {r for r in woken if hit_refs.issuperset(rules[r].required)}
+        return sorted(woken.union(index.always))
+
+
+class _Evaluation:
+    def __init__(self, scanned: ScannedArticle, compiled: CompiledRule) -> None:
+        self.scanned, self.compiled, self.rule = scanned, compiled, compiled.rule
+        self._hits: dict[str, list[tuple[str, float, list[Occurrence]]]] = {}
+
+    def verdict(self) -> Verdict:
+        reasons = [*self._filtered()]
+        if not reasons:
+            reasons = [*self._missing()]
+        score = sum(self._score(name) for name in self.rule.positive)
+        if not reasons and score < self.rule.min_score:
+            reasons.append(f"score {score:g} is below min_score {self.rule.min_score:g}")
+        places = self.scanned.places
+        terms = tuple(
+            TermHits(name, source, tuple(hit for occ in occs for hit in places(occ)))
+            for name in self.rule.positive
+            for source, _, occs in self.hits(name)
+        )
+        name = self.compiled.watchlist.name
+        return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
+
+    def hits(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
+        """The terms of actor/concept ``name`` found in the rule's fields, exclusions applied."""
+        if name not in self._hits:
+            self._hits[name] = [*self._found(name)]
+        return self._hits[name]
+
+    def _found(self, name: str) -> Iterator[tuple[str, float, list[Occurrence]]]:
+        scanned, fields = self.scanned, self.rule.fields
+        ref = scanned.index.refs[self.compiled.refs[name]]
+        blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
+        for pid, term in ref.terms:
+            occs = [
+                occ
+                for occ in scanned.occurrences(pid)
+                if scanned.field(occ[0]) in fields and not any(_overlap(occ, b) for b in blocked)
+            ]
+            if occs:
+                yield term.source, term.weight, sorted(occs)
+
+    def _score(self, name: str) -> float:
+        found = self.hits(name)
+        weight = self.rule.weight(name)
+        return weight * sum(w * min(len(occs), MAX_COUNTED) for _, w, occs in found)
+
+    def _missing(self) -> Iterator[str]:
+        rule = self.rule
+        for name in rule.all:
+            if not self.hits(name):
+                yield f"'{name}' (all) does not occur"
+        if rule.any and not any(self.hits(name) for name in rule.any):
+            yield f"none of {', '.join(rule.any)} (any) occurs"
+        for name in rule.none:
+            found = self.hits(name)
+            if found:
+                yield f"'{name}' (none) occurs: {found[0][0]}"
+
+    def _filtered(self) -> Iterator[str]:
+        article, watchlist = self.scanned.article, self.compiled.watchlist
+        language = language_code(article.language) or self.scanned.index.default_language
+        for allowed in (watchlist.languages, self.rule.languages):
+            if allowed and language not in {language_code(a) for a in allowed}:
+                yield f"language {language} is not one of {', '.join(allowed)}"
+        for globs in (watchlist.feeds, self.rule.feeds):
+            if globs and not _feed_matches(globs, article):
+                yield f"feed {article.feed_url} is not one of {', '.join(globs)}"
+
+
+def _feed_matches(globs: tuple[str, ...], article: ArticleText) -> bool:
+    names = [article.feed_url.lower(), (article.feed_title or "").lower()]
+    return any(fnmatchcase(name, glob.lower()) for glob in globs for name in names)
+
+
+def _overlap(occurrence: Occurrence, blocker: Occurrence) -> bool:
+    return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]
+
+
+def _match(verdict: Verdict, article: ArticleText) -> Match:
+    hits = [hit for term in verdict.terms for hit in term.hits]
+    text, highlights = snippet(article, hits)
+    return Match(
+        verdict.watchlist, verdict.rule, verdict.score, verdict.terms, text, tuple(highlights)
+    )

@@ -1,0 +1,63 @@
+"""Text folded for matching: case, diacritics and punctuation gone, offsets kept.
+
+Every character folds to itself lower-cased without its accents, and every
+character that is not a letter or digit folds to a space, so "North-Korean",
+"north korean" and "NORTH KOREAN" read the same and a word always sits between
+spaces. For ASCII text (most English news) the fold is one ``str.translate``
+and an offset in the folded text is the same offset in the original. Where a
+character folds to more or fewer than one (``ß`` to ``ss``, a lone combining
+accent to nothing) an offset table maps back, so highlights land on the
+original text whatever happened.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_ASCII_WORD = set(string.ascii_letters + string.digits)
+_ASCII_LOWER = {ord(c): (c.lower() if c in _ASCII_WORD else " ") for c in map(chr, range(128))}
+_ASCII_KEEP_CASE = {ord(c): (c if c in _ASCII_WORD else " ") for c in map(chr, range(128))}
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """``text`` folded; ``origin[i]`` is the original offset of folded offset ``i``."""
+
+    text: str
+    origin: tuple[int, ...] | None = None  # None: offsets are the same
+
+    def original(self, offset: int) -> int:
+        if self.origin is None:
+            return offset
+        return self.origin[min(offset, len(self.origin) - 1)]
+
+
+def fold(text: str, keep_case: bool = False) -> Folded:
+    if text.isascii():
+        return Folded(text.translate(_ASCII_KEEP_CASE if keep_case else _ASCII_LOWER))
+    table = {ord(ch): _fold_char(ch, keep_case) for ch in set(text)}
+    folded = text.translate(table)
+    if all(len(table[ord(ch)]) == 1 for ch in set(text)):
+        return Folded(folded)
+    origin = [i for i, ch in enumerate(text) for _ in table[ord(ch)]]
+    origin.append(len(text))
+    return Folded(folded, tuple(origin))
+
+
+def fold_words(text: str, keep_case: bool = False) -> list[str]:
+    """The words of ``text`` as matching sees them."""
+    return fold(text, keep_case).text.split()
+
+
+@lru_cache(maxsize=65_536)
+def _fold_char(ch: str, keep_case: bool) -> str:
+    if ch == "\u200b":  # a zero-width space still separates words
+        return " "
+    if unicodedata.category(ch) in ("Cf", "Mn", "Me"):  # soft hyphens, joiners, lone accents
+        return ""
+    decomposed = unicodedata.normalize("NFKD", ch if keep_case else ch.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c if c.isalnum() else " " for c in bare)

@@ -1,0 +1,248 @@
+"""Every term of every watchlist compiled into one Aho-Corasick automaton.
+
+Only one word of each term, its *anchor* (its longest word), goes into the
+automaton; the rest of the term is checked next to the anchor when it is found.
+Equal terms and equal actors/concepts in different watchlists are compiled once.
+Each rule is filed under one of its required actors or concepts, the one the
+fewest rules share, so an article only wakes the rules whose terms occurred:
+the cost of matching grows with what the article mentions, not with the number
+of rules (the idea of Lucene's Monitor and the Elasticsearch percolator).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import ahocorasick
+
+from monitor.match.rarity import commonness
+from monitor.match.stems import SUPPORTED, Stems
+from monitor.watchlist.model import Pattern, Rule, Term, Watchlist, Word
+
+# Words this short are matched as written: "UN" has no inflections worth a prefix
+# that every word starting with "u" would hit.
+SHORTEST_STEMMED = 2
+
+
+# The article is read as two streams of words (monitor.match.scan): the words as
+# written (folded), separated by spaces, and their stems, separated by STEM_SEP.
+# A key carries its separators, so it only matches whole words.
+STEM_SEP = "\x1e"
+Keys = dict[str, frozenset[str] | None]  # key → the languages it is for (None: all)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: one per word
+class CompiledWord:
+    word: Word
+    stems: dict[str, str]  # language → stem, for stem words
+    match_case: bool = False
+
+    @property
+    def lower(self) -> str:
+        return self.word.text.lower()
+
+    def keys(self) -> Keys:
+        """Automaton keys that find this word."""
+        return _sequence_keys((self,))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    pattern: Pattern
+    words: tuple[CompiledWord, ...]
+    anchor: int  # the word looked for, when the keys do not find the whole term
+    regex: re.Pattern[str] | None = None
+    whole: bool = False  # the keys find the whole term: nothing left to check
+
+    def keys(self) -> Keys:
+        if self.whole:
+            return _sequence_keys(self.words)
+        return self.words[self.anchor].keys()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRef:
+    terms: tuple[tuple[int, Term], ...]  # pattern id, the term (its source and weight)
+    exclude: tuple[int, ...]
+
+    @property
+    def regex(self) -> tuple[int, ...]:
+        return tuple(pid for pid, term in self.terms if term.pattern.regex is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    watchlist: Watchlist
+    rule: Rule
+    refs: dict[str, int]  # the watchlist's actor/concept names → ref ids
+    required: tuple[int, ...] = ()  # ref ids of ``all`` that the automaton can find
+
+
+@dataclass
+class Index:
+    languages: tuple[str, ...]
+    default_language: str
+    patterns: list[CompiledPattern] = field(default_factory=list)
+    refs: list[CompiledRef] = field(default_factory=list)
+    pattern_refs: list[list[int]] = field(default_factory=list)
+    rules: list[CompiledRule] = field(default_factory=list)
+    rules_by_ref: dict[int, list[int]] = field(default_factory=dict)
+    always: list[int] = field(default_factory=list)  # rules with no term to file them under
+    automaton: ahocorasick.Automaton | None = None
+    stemmers: dict[str, Stems] = field(default_factory=dict)
+
+    @property
+    def watchlists(self) -> list[Watchlist]:
+        seen: dict[str, Watchlist] = {}
+        for compiled in self.rules:
+            seen.setdefault(compiled.watchlist.name, compiled.watchlist)
+        return list(seen.values())
+
+
+def compile_index(
+    watchlists: Iterable[Watchlist], languages: Sequence[str] = ("en",), default: str = "en"
+) -> Index:
+    usable = tuple(dict.fromkeys(code for code in (default, *languages) if code in SUPPORTED))
+    index = Index(usable or ("en",), default if default in SUPPORTED else "en")
+    index.stemmers = {code: Stems(code) for code in index.languages}
+    builder = _Builder(index)
+    for watchlist in watchlists:
+        builder.add(watchlist)
+    builder.finish()
+    return index
+
+
+class _Builder:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.pattern_ids: dict[Pattern, int] = {}
+        self.ref_ids: dict[CompiledRef, int] = {}
+        self.words: dict[tuple[Word, bool], CompiledWord] = {}
+
+    def add(self, watchlist: Watchlist) -> None:
+        used = {name for rule in watchlist.rules for name in (*rule.positive, *rule.none)}
+        refs = {r.name: self._ref(r.terms, r.exclude) for r in watchlist.refs if r.name in used}
+        for rule in watchlist.rules:
+            required = tuple(
+                refs[name] for name in rule.all if not self.index.refs[refs[name]].regex
+            )
+            self.index.rules.append(CompiledRule(watchlist, rule, refs, required))
+
+    def finish(self) -> None:
+        self._file_rules()
+        self._choose_anchors()
+        keys: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
+        for pid, compiled in enumerate(self.index.patterns):
+            if compiled.regex is None:
+                for key, languages in compiled.keys().items():
+                    keys.setdefault(key, []).append((pid, languages))
+        if keys:
+            automaton = ahocorasick.Automaton()
+            for key, entries in keys.items():
+                automaton.add_word(key, (len(key), key[0] == STEM_SEP, tuple(entries)))
+            automaton.make_automaton()
+            self.index.automaton = automaton
+
+    def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
+        ref = CompiledRef(
+            tuple((self._pattern(term.pattern), term) for term in terms),
+            tuple(self._pattern(term.pattern) for term in exclude),
+        )
+        rid = self.ref_ids.get(ref)
+        if rid is None:
+            rid = self.ref_ids[ref] = len(self.index.refs)
+            self.index.refs.append(ref)
+            for pid in dict.fromkeys([*(pid for pid, _ in ref.terms), *ref.exclude]):
+                self.index.pattern_refs[pid].append(rid)
+        return rid
+
+    def _pattern(self, pattern: Pattern) -> int:
+        pid = self.pattern_ids.get(pattern)
+        if pid is None:
+            pid = self.pattern_ids[pattern] = len(self.index.patterns)
+            self.index.patterns.append(self._compiled(pattern))
+            self.index.pattern_refs.append([])
+        return pid
+
+    def _compiled(self, pattern: Pattern) -> CompiledPattern:
+        if pattern.regex is not None:
+            flags = 0 if pattern.match_case else re.IGNORECASE
+            return CompiledPattern(pattern, (), 0, re.compile(pattern.regex, flags))
+        words = tuple(self._word(word, pattern.match_case) for word in pattern.words)
+        return CompiledPattern(pattern, words, 0)  # the anchor is chosen when all are known
+
+    def _word(self, word: Word, match_case: bool) -> CompiledWord:
+        compiled = self.words.get((word, match_case))
+        if compiled is None:
+            compiled = self.words[word, match_case] = self._new_word(word, match_case)
+        return compiled
+
+    def _new_word(self, word: Word, match_case: bool) -> CompiledWord:
+        if len(word.text) <= SHORTEST_STEMMED and word.kind == "stem":
+            word = Word(word.text, "exact")
+        if word.kind != "stem":
+            return CompiledWord(word, {}, match_case)
+        stems = {code: stems.one(word.text) for code, stems in self.index.stemmers.items()}
+        return CompiledWord(word, stems, match_case)
+
+    def _choose_anchors(self) -> None:
+        """Anchor each term on its rarest word in real text ("amnesty", not
+        "international"), counting every word its key begins; then the word fewer
+        terms share; then the longest key."""
+        patterns, languages = self.index.patterns, self.index.languages
+        shared = Counter(word for compiled in patterns for word in set(compiled.words))
+
+        def rarity(word: CompiledWord) -> tuple[int, int, int]:
+            keys = word.keys()
+            prefix = word.word.kind == "prefix"
+            common = commonness(word.lower, languages, prefix=prefix)
+            return -common, -shared[word], min(map(len, keys))
+
+        for pid, compiled in enumerate(patterns):
+            if compiled.words:
+                anchor = max(range(len(compiled.words)), key=lambda i: rarity(compiled.words[i]))
+                whole = compiled.pattern.near is None and _one_stream(compiled.words)
+                patterns[pid] = replace(compiled, anchor=anchor, whole=whole)
+
+    def _file_rules(self) -> None:
+        """File each rule under its rarest required ref (any ref when none is required)."""
+        index = self.index
+        usage = Counter(rid for c in index.rules for rid in map(c.refs.get, c.rule.positive))
+        for rule_id, compiled in enumerate(index.rules):
+            rule, refs = compiled.rule, compiled.refs
+            findable = [refs[name] for name in rule.all if not index.refs[refs[name]].regex]
+            if findable:
+                under = [min(findable, key=lambda rid: usage[rid])]
+            else:
+                under = [refs[name] for name in rule.any]
+                if rule.all or any(index.refs[rid].regex for rid in under):
+                    index.always.append(rule_id)
+                    continue
+            for rid in under:
+                index.rules_by_ref.setdefault(rid, []).append(rule_id)
+
+
+def _one_stream(words: tuple[CompiledWord, ...]) -> bool:
+    """Whether one key can find the words side by side: all stems, or all as written
+    (the last may be a prefix)."""
+    kinds = [word.word.kind for word in words]
+    return all(k == "stem" for k in kinds) or (
+        all(k == "exact" for k in kinds[:-1]) and (kinds[-1] != "stem")
+    )
+
+
+def _sequence_keys(words: tuple[CompiledWord, ...]) -> Keys:
+    """Keys for words side by side, all in one stream (see ``_one_stream``)."""
+    if words[0].word.kind == "stem":
+        by_key: dict[str, set[str]] = {}
+        for code in words[0].stems:
+            stems = STEM_SEP.join(word.stems[code] for word in words)
+            by_key.setdefault(f"{STEM_SEP}{stems}{STEM_SEP}", set()).add(code)
+        if len(by_key) == 1:
+            return {next(iter(by_key)): None}
+        return {key: frozenset(codes) for key, codes in by_key.items()}
+    text = " ".join(word.lower for word in words)
+    return {f" {text}" if words[-1].word.kind == "prefix" else f" {text} ": None}

@@ -1,0 +1,135 @@
+"""The watchlists in force: loaded from a directory, reloaded when a file changes.
+
+A file that fails to load keeps its last good version running (or none, if it
+never loaded) and its error is reported; the other files are not affected. A
+file is read only once it has been still for ``settle`` seconds, so a file half
+way through being written is not taken for the whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from monitor.errors import WatchlistError
+from monitor.match.engine import Matcher
+from monitor.match.index import compile_index
+from monitor.watchlist.load import load_watchlist
+from monitor.watchlist.model import Watchlist
+
+log = structlog.get_logger("monitor.watchlists")
+PATTERNS = ("*.yaml", "*.yml")
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    mtime_ns: int
+    size: int
+
+
+def watchlist_files(directory: Path) -> list[Path]:
+    return sorted(path for pattern in PATTERNS for path in directory.glob(pattern))
+
+
+class Registry:
+    def __init__(
+        self,
+        directory: Path,
+        languages: Sequence[str] = ("en",),
+        default_language: str = "en",
+        settle: float = 0.5,
+        wall_time: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.languages, self.default_language = tuple(languages), default_language
+        self.settle, self.wall_time = settle, wall_time
+        self.good: dict[Path, Watchlist] = {}
+        self.errors: dict[Path, str] = {}
+        self._seen: dict[Path, Signature] = {}
+        self.matcher = Matcher(compile_index([], self.languages, default_language))
+        self.reloads = 0
+
+    @property
+    def watchlists(self) -> list[Watchlist]:
+        return list(self.good.values())
+
+    def refresh(self, settle: float | None = None) -> bool:
+        """Look at the files again; True when the watchlists in force changed."""
+        settle = self.settle if settle is None else settle
+        files = watchlist_files(self.directory) if self.directory.is_dir() else []
+        changed = self._forget_removed(files)
+        for path in files:
+            changed |= self._look_at(path, settle)
+        changed |= self._check_names()
+        if changed:
+            self.matcher = Matcher(
+                compile_index(self.good.values(), self.languages, self.default_language)
+            )
+            self.reloads += 1
+            log.info(
+                "watchlists.loaded",
+                watchlists=len(self.good),
+                rules=len(self.matcher.index.rules),
+                errors=len(self.errors),
+            )
+        return changed
+
+    def _forget_removed(self, files: list[Path]) -> bool:
+        gone = set(self._seen) - set(files)
+        for path in gone:
+            self._seen.pop(path, None)
+            self.errors.pop(path, None)
+            if self.good.pop(path, None):
+                log.info("watchlist.removed", file=str(path))
+        return bool(gone)
+
+    def _look_at(self, path: Path, settle: float) -> bool:
+        try:
+            stat = path.stat()
+        except OSError:
+            return False  # removed meanwhile: the next look forgets it
+        signature = Signature(stat.st_mtime_ns, stat.st_size)
+        if self._seen.get(path) == signature:
+            return False
+        if self.wall_time() - stat.st_mtime_ns / 1e9 < settle:
+            return False  # still being written, perhaps: look again next time
+        self._seen[path] = signature
+        try:
+            watchlist = load_watchlist(path)
+        except WatchlistError as exc:
+            self.errors[path] = exc.message
+            kept = "the last good version keeps running" if path in self.good else "not loaded"
+            log.error("watchlist.invalid", file=str(path), error=exc.message, outcome=kept)
+            return False
+        self.errors.pop(path, None)
+        old = self.good.get(path)
+        self.good[path] = watchlist
+        return old is None or old.digest != watchlist.digest
+
+    def _check_names(self) -> bool:
+        """Two files may not give one name; the second (in file order) is refused."""
+        owners: dict[str, Path] = {}
+        refused = False
+        for path in sorted(self.good):
+            name = self.good[path].name
+            if name in owners:
+                self.errors[path] = (
+                    f"{path}: the watchlist name '{name}' is already used by {owners[name]}"
+                )
+                del self.good[path]
+                self._seen.pop(path, None)
+                refused = True
+            else:
+                owners[name] = path
+        return refused
+
+
+def load_all(directory: Path) -> tuple[list[Watchlist], dict[Path, str]]:
+    """Every watchlist file read once, for ``monitor check``: the good ones and the errors."""
+    registry = Registry(directory)
+    registry.refresh(settle=0.0)
+    return registry.watchlists, registry.errors

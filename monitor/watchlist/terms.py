@@ -1,0 +1,79 @@
+"""The term syntax, parsed into Patterns. Pure; errors are ValueErrors with a reason.
+
+troop deployment         words, stemmed; in concepts any order within NEAR/n
+                         (the watchlist's ``near``), in actors side by side
+troop deployment NEAR/3  at most 3 other words in the stretch they cover
+"boots on the ground"    exactly these words, in this order, side by side
+deploy*                  any word starting with "deploy"
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.match.fold import fold_words
+from monitor.watchlist.model import Pattern, Term, Word
+from monitor.watchlist.spec import TermObject, TermSpec
+
+_NEAR = re.compile(r"\s+NEAR/(\d+)\s*$")
+MIN_PREFIX = 3
+MAX_WORDS = 20
+
+
+def parse_term(spec: TermSpec, near: int | None) -> Term:
+    """``near`` is the default window: None for names (side by side), n for concepts."""
+    if isinstance(spec, str):
+        return Term(spec, _pattern(spec, near, stem=True, match_case=False))
+    if spec.regex is not None:
+        return Term(spec.regex, _regex(spec), spec.weight)
+    text = spec.term or ""
+    default = None if spec.near == "phrase" else spec.near if spec.near is not None else near
+    pattern = _pattern(text, default, stem=spec.stem and not spec.case, match_case=spec.case)
+    return Term(text, pattern, spec.weight)
+
+
+def _pattern(text: str, near: int | None, stem: bool, match_case: bool) -> Pattern:
+    found = _NEAR.search(text)
+    if found:
+        text, near = text[: found.start()], int(found[1])
+        if near > 50:
+            raise ValueError("NEAR/n takes at most 50")
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        if found:
+            raise ValueError("a quoted phrase is exact: NEAR does not apply")
+        words = tuple(Word(w, "exact") for w in fold_words(text[1:-1], match_case))
+        return _checked(Pattern(words, None, match_case), text)
+    if '"' in text:
+        raise ValueError('quote the whole term ("like this") for an exact phrase')
+    words = tuple(w for raw in text.split() for w in _words(raw, stem, match_case))
+    return _checked(Pattern(words, near if len(words) > 1 else None, match_case), text)
+
+
+def _words(raw: str, stem: bool, match_case: bool) -> list[Word]:
+    wildcard = raw.endswith("*")
+    if "*" in raw.rstrip("*") or raw.endswith("**"):
+        raise ValueError(f"'{raw}': a wildcard * goes only at the end of a word")
+    folded = fold_words(raw.rstrip("*"), match_case)
+    if not wildcard:
+        return [Word(w, "stem" if stem else "exact") for w in folded]
+    if not folded or len(folded[-1]) < MIN_PREFIX:
+        raise ValueError(f"'{raw}': a wildcard needs at least {MIN_PREFIX} letters before *")
+    last = Word(folded[-1], "prefix")
+    return [*(Word(w, "stem" if stem else "exact") for w in folded[:-1]), last]
+
+
+def _checked(pattern: Pattern, text: str) -> Pattern:
+    if not pattern.words:
+        raise ValueError(f"'{text}' has no letters or digits to match")
+    if len(pattern.words) > MAX_WORDS:
+        raise ValueError(f"a term has at most {MAX_WORDS} words")
+    return pattern
+
+
+def _regex(spec: TermObject) -> Pattern:
+    try:
+        re.compile(spec.regex or "", 0 if spec.case else re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"bad regular expression: {exc}") from exc
+    return Pattern((), None, spec.case, spec.regex)
