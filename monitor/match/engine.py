@@ -99,7 +99,7 @@ class _Evaluation:
         scanned, fields = self.scanned, self.rule.fields
         ref = scanned.index.refs[self.compiled.refs[name]]
         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
-        for pid, term in ref.terms:
+        for pid, term in ref.present(scanned.found):
             occs = [
                 occ
                 for occ in scanned.occurrences(pid)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import ahocorasick
@@ -56,6 +56,9 @@ class CompiledPattern:
     anchor: int  # the word looked for, when the keys do not find the whole term
     regex: re.Pattern[str] | None = None
     whole: bool = False  # the keys find the whole term: nothing left to check
+    # By language: what the article must contain for the other words to be there
+    # (a stem after STEM_SEP, or a word as written); checked before looking closer.
+    needs: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def keys(self) -> Keys:
         if self.whole:
@@ -67,10 +70,22 @@ class CompiledPattern:
 class CompiledRef:
     terms: tuple[tuple[int, Term], ...]  # pattern id, the term (its source and weight)
     exclude: tuple[int, ...]
+    # pattern id → indexes in ``terms``; regular expressions under -1
+    slots: dict[int, tuple[int, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def regex(self) -> tuple[int, ...]:
         return tuple(pid for pid, term in self.terms if term.pattern.regex is not None)
+
+    def present(self, found: Collection[int]) -> list[tuple[int, Term]]:
+        """The terms whose pattern is in ``found`` (or is a regular expression, which
+        runs only when asked), in the watchlist's order; cheap for concepts of
+        hundreds of terms, of which an article holds a few."""
+        if len(found) >= len(self.terms):
+            return list(self.terms)
+        slots = self.slots
+        chosen = [i for pid in found if pid in slots for i in slots[pid]]
+        return [self.terms[i] for i in sorted([*chosen, *slots.get(-1, ())])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +162,14 @@ class _Builder:
             self.index.automaton = automaton
 
     def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
+        pids = tuple((self._pattern(term.pattern), term) for term in terms)
+        slots: dict[int, list[int]] = {}
+        for i, (pid, term) in enumerate(pids):
+            slots.setdefault(-1 if term.pattern.regex is not None else pid, []).append(i)
         ref = CompiledRef(
-            tuple((self._pattern(term.pattern), term) for term in terms),
+            pids,
             tuple(self._pattern(term.pattern) for term in exclude),
+            {pid: tuple(places) for pid, places in slots.items()},
         )
         rid = self.ref_ids.get(ref)
         if rid is None:
@@ -205,7 +225,9 @@ class _Builder:
             if compiled.words:
                 anchor = max(range(len(compiled.words)), key=lambda i: rarity(compiled.words[i]))
                 whole = compiled.pattern.near is None and _one_stream(compiled.words)
-                patterns[pid] = replace(compiled, anchor=anchor, whole=whole)
+                others = [w for i, w in enumerate(compiled.words) if i != anchor]
+                needs = {code: _needs(others, code) for code in languages}
+                patterns[pid] = replace(compiled, anchor=anchor, whole=whole, needs=needs)
 
     def _file_rules(self) -> None:
         """File each rule under its rarest required ref (any ref when none is required)."""
@@ -223,6 +245,14 @@ class _Builder:
                     continue
             for rid in under:
                 index.rules_by_ref.setdefault(rid, []).append(rule_id)
+
+
+def _needs(words: list[CompiledWord], code: str) -> frozenset[str]:
+    return frozenset(
+        STEM_SEP + w.stems[code] if w.word.kind == "stem" else w.lower
+        for w in words
+        if w.word.kind != "prefix"
+    )
 
 
 def _one_stream(words: tuple[CompiledWord, ...]) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from itertools import accumulate, product
+from itertools import product
 
 from monitor.match.fold import Folded, fold
 from monitor.match.index import STEM_SEP, CompiledPattern, CompiledWord, Index
@@ -39,6 +39,7 @@ class ScannedArticle:
         self.found: dict[int, set[Occurrence]] = {}
         self._regex_hits: dict[int, list[Hit]] = {}
         self._cased: list[str] | None = None
+        self._words_here: set[str] | None = None  # word or stem → positions
 
     def scan(self) -> ScannedArticle:
         automaton = self.index.automaton
@@ -46,10 +47,15 @@ class ScannedArticle:
             return self
         written = f" {' '.join(self.words)} "
         text = f"{written}{STEM_SEP}{STEM_SEP.join(self.stems)}{STEM_SEP}"
-        starts = {False: _starts(self.words, 1), True: _starts(self.stems, len(written) + 1)}
+        stems_at = len(written)
         patterns, language, found = self.index.patterns, self.language, self.found
         for end, (length, in_stems, entries) in automaton.iter(text):
-            position = bisect_left(starts[in_stems], end - length + 2)
+            start = end - length + 2  # the key starts with the separator before the word
+            # A word's position is the number of separators before it, less the first.
+            if in_stems:
+                position = text.count(STEM_SEP, stems_at, start) - 1
+            else:
+                position = text.count(" ", 0, start) - 1
             for pid, languages in entries:
                 if languages is None or language in languages:
                     occurrence = self._around(patterns[pid], position)
@@ -88,6 +94,8 @@ class ScannedArticle:
             cased = all(self._case_ok(w, p) for w, p in zip(words, span, strict=True))
             return span if cased else None
         anchor = compiled.anchor
+        if not self._vocabulary().issuperset(compiled.needs[self.language]):
+            return None  # the usual case for a common anchor: the other words are absent
         if not self._is(words[anchor], at):
             return None
         if compiled.pattern.near is None:
@@ -100,11 +108,21 @@ class ScannedArticle:
         self, words: tuple[CompiledWord, ...], anchor: int, at: int, near: int
     ) -> Occurrence | None:
         reach = near + len(words) - 1
-        window = sorted(range(at - reach, at + reach + 1), key=lambda p: abs(p - at))
-        others = [w for i, w in enumerate(words) if i != anchor]
-        choices = [
-            [p for p in window if p != at and self._is(w, p)][:MAX_CANDIDATES] for w in others
-        ]
+        in_title = at < self.title_words
+        choices = []
+        for i, word in enumerate(words):
+            if i == anchor:
+                continue
+            found = [
+                p
+                for p in self._places_of(word, at, reach)
+                if p != at and (p < self.title_words) == in_title and self._found_is(word, p)
+            ]
+            if not found:
+                return None
+            choices.append(sorted(found, key=lambda p: abs(p - at))[:MAX_CANDIDATES])
+        if len(choices) == 1:  # two words: the nearest other one is the best
+            return tuple(sorted((at, choices[0][0])))
         best: tuple[int, tuple[int, ...]] | None = None
         for pick in product(*choices):
             positions = (at, *pick)
@@ -114,6 +132,27 @@ class ScannedArticle:
             if width - (len(words) - 1) <= near and (best is None or width < best[0]):
                 best = (width, tuple(sorted(positions)))
         return None if best is None else best[1]
+
+    def _vocabulary(self) -> set[str]:
+        if self._words_here is None:
+            self._words_here = {*self.words, *(STEM_SEP + stem for stem in self.stems)}
+        return self._words_here
+
+    def _found_is(self, word: CompiledWord, position: int) -> bool:
+        """``_is`` for a place ``_places_of`` gave: only the case is left to check."""
+        return self.words[position] != BARRIER and self._case_ok(word, position)
+
+    def _places_of(self, word: CompiledWord, at: int, reach: int) -> list[int]:
+        """Where ``word`` may stand within ``reach`` of ``at`` (the case aside)."""
+        first, last = max(0, at - reach), min(len(self.words), at + reach + 1)
+        kind = word.word.kind
+        if kind == "stem":
+            stem, stems = word.stems[self.language], self.stems
+            return [p for p in range(first, last) if stems[p] == stem]
+        words, text = self.words, word.lower
+        if kind == "prefix":
+            return [p for p in range(first, last) if words[p].startswith(text)]
+        return [p for p in range(first, last) if words[p] == text]
 
     def _same_field(self, positions: tuple[int, ...]) -> bool:
         return len({p < self.title_words for p in positions}) == 1
@@ -167,8 +206,3 @@ class ScannedArticle:
         starts = [folded.original(s) for s, _ in spans]
         index = max(0, bisect_left(starts, start + 1) - 1)
         return index if name == "title" else index + self.title_words + 1
-
-
-def _starts(words: list[str], first: int) -> list[int]:
-    """Offsets where each word starts in the stream that joins them with one separator."""
-    return [first, *accumulate((len(w) + 1 for w in words[:-1]), initial=first)][1:]
