@@ -217,8 +217,12 @@ class _Builder:
 
         def rarity(word: CompiledWord) -> tuple[int, int, int]:
             keys = word.keys()
-            prefix = word.word.kind == "prefix"
-            common = commonness(word.lower, languages, prefix=prefix)
+            # A stem finds every word it begins ("peopl": people, peoples).
+            if word.word.kind == "exact":
+                common = commonness(word.lower, languages)
+            else:
+                stems = word.stems.values() if word.stems else [word.lower]
+                common = max(commonness(stem, languages, prefix=True) for stem in stems)
             return -common, -shared[word], min(map(len, keys))
 
         for pid, compiled in enumerate(patterns):

@@ -72,9 +72,9 @@ def _refs(spec: WatchlistSpec, document: Document, problems: list[str]) -> Itera
     for name, actor in spec.actors.items():
         place = ("actors", name)
         terms = _terms(
-            actor.aliases, None, _list_place(document, place, "aliases"), document, problems
+            actor.aliases, None, _list_place(document, place, "aliases"), document, problems, False
         )
-        exclude = _terms(actor.exclude, None, (*place, "exclude"), document, problems)
+        exclude = _terms(actor.exclude, None, (*place, "exclude"), document, problems, False)
         yield Ref(name, "actor", terms, exclude)
     for name, concept in spec.concepts.items():
         place = ("concepts", name)
@@ -102,11 +102,12 @@ def _terms(
     place: PathKey,
     document: Document,
     problems: list[str],
+    stem: bool = True,
 ) -> tuple[Term, ...]:
     terms = []
     for index, spec in enumerate(specs):
         try:
-            terms.append(parse_term(spec, near))
+            terms.append(parse_term(spec, near, stem))
         except ValueError as exc:
             problems.append(f"{document.where((*place, index))}: {exc}")
     return tuple(terms)

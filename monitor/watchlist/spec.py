@@ -37,7 +37,10 @@ class TermObject(_Strict):
     regex: str | None = Field(default=None, description="A Python regular expression.")
     weight: float = Field(default=1.0, gt=0, description="Score of each occurrence.")
     case: bool = Field(default=False, description="Match the case exactly (acronyms: US, WHO).")
-    stem: bool = Field(default=True, description="Match inflected forms of the words.")
+    stem: bool | None = Field(
+        default=None,
+        description="Match inflected forms (default: yes in concepts, no in actors' names).",
+    )
     near: int | Literal["phrase"] | None = Field(
         default=None,
         ge=0,

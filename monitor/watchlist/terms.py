@@ -20,15 +20,17 @@ MIN_PREFIX = 3
 MAX_WORDS = 20
 
 
-def parse_term(spec: TermSpec, near: int | None) -> Term:
-    """``near`` is the default window: None for names (side by side), n for concepts."""
+def parse_term(spec: TermSpec, near: int | None, stem: bool = True) -> Term:
+    """The defaults depend on the section: names (actors) are side by side (``near``
+    None) and as written (``stem`` False); concepts are stemmed, within ``near``."""
     if isinstance(spec, str):
-        return Term(spec, _pattern(spec, near, stem=True, match_case=False))
+        return Term(spec, _pattern(spec, near, stem=stem, match_case=False))
     if spec.regex is not None:
         return Term(spec.regex, _regex(spec), spec.weight)
     text = spec.term or ""
     default = None if spec.near == "phrase" else spec.near if spec.near is not None else near
-    pattern = _pattern(text, default, stem=spec.stem and not spec.case, match_case=spec.case)
+    stemmed = (stem if spec.stem is None else spec.stem) and not spec.case
+    pattern = _pattern(text, default, stem=stemmed, match_case=spec.case)
     return Term(text, pattern, spec.weight)
 
 

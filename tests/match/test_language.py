@@ -50,11 +50,19 @@ def test_the_window_can_be_set_for_a_whole_concept() -> None:
         ("Irani traders", False),
         ("officials in Tehran", False),
         ("the Iranian government", False),
-        ("Irans", True),  # an inflection of the word itself
+        ("Irans", False),  # a name is matched as written
     ],
 )
 def test_word_boundaries(text: str, expected: bool) -> None:
     assert bool(actor("Iran").match(article(text))) is expected
+
+
+def test_names_are_matched_as_written_unless_asked_to_stem() -> None:
+    # A district called "Banke" must not match every bank.
+    assert not actor("Banke").match(article("the bank raised rates"))
+    assert actor("Korean*").match(article("North Koreans were seen"))
+    stemmed = matcher("actors:\n  a: [{term: Korean, stem: true}]\nrules:\n  r: {all: [a]}\n")
+    assert stemmed.match(article("Koreans were seen"))
 
 
 @pytest.mark.parametrize(

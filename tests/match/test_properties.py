@@ -34,7 +34,8 @@ def stems(text: str) -> list[str]:
 
 
 def phrase_occurs(term: list[str], text: str) -> bool:
-    wanted, found = [STEM(w) for w in term], stems(text)
+    """Names (actors' aliases) are words as written, side by side."""
+    wanted, found = term, fold_words(text)
     n = len(wanted)
     return any(found[i : i + n] == wanted for i in range(len(found) - n + 1))
 
