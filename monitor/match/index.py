@@ -56,9 +56,10 @@ class CompiledPattern:
     anchor: int  # the word looked for, when the keys do not find the whole term
     regex: re.Pattern[str] | None = None
     whole: bool = False  # the keys find the whole term: nothing left to check
-    # By language: what the article must contain for the other words to be there
-    # (a stem after STEM_SEP, or a word as written); checked before looking closer.
-    needs: dict[str, frozenset[str]] = field(default_factory=dict)
+    # By language: the stems and the written words the article must contain for the
+    # other words to be there; checked before looking closer.
+    needs: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    plain: bool = False  # found whole and no case to check: the hit is the occurrence
 
     def keys(self) -> Keys:
         if self.whole:
@@ -231,7 +232,10 @@ class _Builder:
                 whole = compiled.pattern.near is None and _one_stream(compiled.words)
                 others = [w for i, w in enumerate(compiled.words) if i != anchor]
                 needs = {code: _needs(others, code) for code in languages}
-                patterns[pid] = replace(compiled, anchor=anchor, whole=whole, needs=needs)
+                plain = whole and not compiled.pattern.match_case
+                patterns[pid] = replace(
+                    compiled, anchor=anchor, whole=whole, needs=needs, plain=plain
+                )
 
     def _file_rules(self) -> None:
         """File each rule under its rarest required ref (any ref when none is required)."""
@@ -251,12 +255,10 @@ class _Builder:
                 index.rules_by_ref.setdefault(rid, []).append(rule_id)
 
 
-def _needs(words: list[CompiledWord], code: str) -> frozenset[str]:
-    return frozenset(
-        STEM_SEP + w.stems[code] if w.word.kind == "stem" else w.lower
-        for w in words
-        if w.word.kind != "prefix"
-    )
+def _needs(words: list[CompiledWord], code: str) -> tuple[frozenset[str], frozenset[str]]:
+    stems = frozenset(w.stems[code] for w in words if w.word.kind == "stem")
+    written = frozenset(w.lower for w in words if w.word.kind == "exact")
+    return stems, written
 
 
 def _one_stream(words: tuple[CompiledWord, ...]) -> bool:

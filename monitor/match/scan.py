@@ -39,7 +39,8 @@ class ScannedArticle:
         self.found: dict[int, set[Occurrence]] = {}
         self._regex_hits: dict[int, list[Hit]] = {}
         self._cased: list[str] | None = None
-        self._words_here: set[str] | None = None  # word or stem → positions
+        self._words_here: set[str] | None = None
+        self._stems_here: set[str] | None = None  # word or stem → positions
 
     def scan(self) -> ScannedArticle:
         automaton = self.index.automaton
@@ -57,10 +58,17 @@ class ScannedArticle:
             else:
                 position = text.count(" ", 0, start) - 1
             for pid, languages in entries:
-                if languages is None or language in languages:
-                    occurrence = self._around(patterns[pid], position)
-                    if occurrence is not None:
-                        found.setdefault(pid, set()).add(occurrence)
+                if languages is not None and language not in languages:
+                    continue
+                compiled = patterns[pid]
+                if compiled.plain:  # the usual case, kept inline: a name found whole
+                    occurrence: Occurrence | None = tuple(
+                        range(position, position + len(compiled.words))
+                    )
+                else:
+                    occurrence = self._around(compiled, position)
+                if occurrence is not None:
+                    found.setdefault(pid, set()).add(occurrence)
         return self
 
     def occurrences(self, pid: int) -> set[Occurrence]:
@@ -94,7 +102,8 @@ class ScannedArticle:
             cased = all(self._case_ok(w, p) for w, p in zip(words, span, strict=True))
             return span if cased else None
         anchor = compiled.anchor
-        if not self._vocabulary().issuperset(compiled.needs[self.language]):
+        stems, written = compiled.needs[self.language]
+        if not (self._stem_set() >= stems and self._word_set() >= written):
             return None  # the usual case for a common anchor: the other words are absent
         if not self._is(words[anchor], at):
             return None
@@ -133,9 +142,14 @@ class ScannedArticle:
                 best = (width, tuple(sorted(positions)))
         return None if best is None else best[1]
 
-    def _vocabulary(self) -> set[str]:
+    def _stem_set(self) -> set[str]:
+        if self._stems_here is None:
+            self._stems_here = set(self.stems)
+        return self._stems_here
+
+    def _word_set(self) -> set[str]:
         if self._words_here is None:
-            self._words_here = {*self.words, *(STEM_SEP + stem for stem in self.stems)}
+            self._words_here = set(self.words)
         return self._words_here
 
     def _found_is(self, word: CompiledWord, position: int) -> bool:
