@@ -55,7 +55,8 @@ class Matcher:
     def explain(self, article: ArticleText) -> list[Verdict]:
         """Every rule of every watchlist decided, matched or not, with reasons."""
         scanned = ScannedArticle(article, self.index).scan()
-        return [_Evaluation(scanned, compiled).verdict() for compiled in self.index.rules]
+        evaluations = [_Evaluation(scanned, compiled) for compiled in self.index.rules]
+        return [evaluation.verdict(with_terms=True) for evaluation in evaluations]
 
     def _candidates(self, scanned: ScannedArticle) -> list[int]:
         index, hit_refs = self.index, set()
@@ -71,29 +72,37 @@ class Matcher:
 class _Evaluation:
     def __init__(self, scanned: ScannedArticle, compiled: CompiledRule) -> None:
         self.scanned, self.compiled, self.rule = scanned, compiled, compiled.rule
-        self._hits: dict[str, list[tuple[str, float, list[Occurrence]]]] = {}
 
-    def verdict(self) -> Verdict:
+    def verdict(self, with_terms: bool = False) -> Verdict:
+        """The decision; the terms found are listed when it matched (or when asked)."""
         reasons = [*self._filtered()]
         if not reasons:
             reasons = [*self._missing()]
         score = sum(self._score(name) for name in self.rule.positive)
         if not reasons and score < self.rule.min_score:
             reasons.append(f"score {score:g} is below min_score {self.rule.min_score:g}")
+        terms = self._terms() if with_terms or not reasons else ()
+        name = self.compiled.watchlist.name
+        return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
+
+    def _terms(self) -> tuple[TermHits, ...]:
         places = self.scanned.places
-        terms = tuple(
+        return tuple(
             TermHits(name, source, tuple(hit for occ in occs for hit in places(occ)))
             for name in self.rule.positive
             for source, _, occs in self.hits(name)
         )
-        name = self.compiled.watchlist.name
-        return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
 
     def hits(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
-        """The terms of actor/concept ``name`` found in the rule's fields, exclusions applied."""
-        if name not in self._hits:
-            self._hits[name] = [*self._found(name)]
-        return self._hits[name]
+        """The terms of actor/concept ``name`` found in the rule's fields, exclusions applied.
+
+        Kept on the scanned article: rules that share an actor decide it once."""
+        key = (self.compiled.refs[name], self.rule.fields)
+        cache = self.scanned.ref_hits
+        if key not in cache:
+            cache[key] = [*self._found(name)]
+        found: list[tuple[str, float, list[Occurrence]]] = cache[key]
+        return found
 
     def _found(self, name: str) -> Iterator[tuple[str, float, list[Occurrence]]]:
         scanned, fields = self.scanned, self.rule.fields

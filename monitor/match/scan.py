@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from itertools import product
+from typing import Any
 
 from monitor.match.fold import Folded, fold
 from monitor.match.index import STEM_SEP, CompiledPattern, CompiledWord, Index
@@ -38,6 +39,8 @@ class ScannedArticle:
         self.stems = index.stemmers[self.language].many(self.words)  # the barrier stays itself
         self.found: dict[int, set[Occurrence]] = {}
         self._regex_hits: dict[int, list[Hit]] = {}
+        # (ref id, fields) → the ref's terms found there; filled by the rules' decisions
+        self.ref_hits: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._cased: list[str] | None = None
         self._words_here: set[str] | None = None
         self._stems_here: set[str] | None = None  # word or stem → positions
