@@ -1,6 +1,8 @@
 """Polling benchmark: monitor against reader 3.27 on a loopback feed server.
 
 python -m bench [--feeds 1000] [--entries 20] [--repeat 1] [--only monitor|reader]
+
+The watchlist matching benchmark is separate: python -m bench.matching (bench/matching.py).
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ class Contender(Protocol):
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.splitlines()[0],
+        epilog="See also: python -m bench.matching (watchlist matching benchmark, "
+        "bench/README.md).",
+    )
     parser.add_argument("--feeds", type=int, default=1000, help="number of feeds (1000)")
     parser.add_argument("--entries", type=int, default=20, help="entries per feed (20)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; median (1)")
