@@ -190,3 +190,25 @@ def test_a_feed_on_a_private_address_is_refused(
         assert forbidden.hits["/feed"] == 0
     finally:
         app.close()
+
+
+def test_when_storage_fails_every_feed_says_so_and_none_is_marked_polled(
+    tmp_path: Path, db_url: str, clock: FakeClock, server: FeedServer
+) -> None:
+    urls = []
+    for i in range(5):
+        server.routes[f"/f{i}"] = feed(rss({"guid": f"g{i}", "title": "S", "description": STORY}))
+        urls.append(server.url(f"/f{i}"))
+    app = make_app(tmp_path, db_url, clock, urls)
+
+    def broken(polls: object) -> None:
+        raise OSError("disk full")
+
+    app.repo.save_polls = broken  # type: ignore[assignment,method-assign]
+    try:
+        report = cycle(app)
+        assert report.count("storage_error") == 5
+        assert all("disk full" in (f.error or "") for f in report.feeds)
+        assert {info.status for info in app.repo.feeds()} == {"new"}
+    finally:
+        app.close()
