@@ -192,6 +192,29 @@ def test_a_feed_on_a_private_address_is_refused(
         app.close()
 
 
+def test_a_304_cycle_saves_the_state_of_every_feed(
+    tmp_path: Path, db_url: str, clock: FakeClock, server: FeedServer
+) -> None:
+    urls = []
+    for i in range(12):
+        server.routes[f"/f{i}"] = feed(
+            rss({"guid": f"g{i}", "title": "Story", "description": STORY}), etag=f'"e{i}"'
+        )
+        urls.append(server.url(f"/f{i}"))
+    app = make_app(tmp_path, db_url, clock, urls)
+    try:
+        cycle(app)
+        clock.advance(hours=1)
+        report = cycle(app, every=True)
+        assert report.count("not_modified") == 12
+        for info in app.repo.feeds():
+            assert (info.status, info.http_status, info.error_count) == ("not_modified", 304, 0)
+            assert info.last_polled_at == clock.now()
+            assert info.next_poll_at is not None and info.next_poll_at > clock.now()
+    finally:
+        app.close()
+
+
 def test_when_storage_fails_every_feed_says_so_and_none_is_marked_polled(
     tmp_path: Path, db_url: str, clock: FakeClock, server: FeedServer
 ) -> None:
