@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor import config as config_module
@@ -34,10 +35,12 @@ def make_app(
     return app
 
 
-def cycle(app: App, every: bool = False) -> CycleReport:
+def cycle(
+    app: App, every: bool = False, on_start: Callable[[int], None] | None = None
+) -> CycleReport:
     async def go() -> CycleReport:
         try:
-            return await app.poller.run_cycle(every=every)
+            return await app.poller.run_cycle(every=every, on_start=on_start)
         finally:
             await app.fetcher.aclose()
 
@@ -205,7 +208,9 @@ def test_a_304_cycle_saves_the_state_of_every_feed(
     try:
         cycle(app)
         clock.advance(hours=1)
-        report = cycle(app, every=True)
+        told: list[int] = []
+        report = cycle(app, every=True, on_start=told.append)
+        assert told == [12]
         assert report.count("not_modified") == 12
         for info in app.repo.feeds():
             assert (info.status, info.http_status, info.error_count) == ("not_modified", 304, 0)
