@@ -3,7 +3,7 @@
 The Fetcher protocol is the seam: it never raises for a feed's own failure
 (a refused address, a timeout, a bomb, HTTP 500); those come back as a result
 with ``status="error"`` and an ``error_kind`` so one bad feed stops nothing else.
-aiohttp is used in ``monitor.fetch`` only.
+httpx and aiohttp are used in ``monitor.fetch.http`` only.
 """
 
 from __future__ import annotations

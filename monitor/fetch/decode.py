@@ -1,6 +1,6 @@
 """Content-Encoding undone chunk by chunk, never past the size cap.
 
-A client that inflates each network chunk whole turns a small gzip bomb into one huge
+httpx inflates each network chunk whole, so a small gzip bomb becomes one huge
 chunk; here every decompression call is bounded by ``max_length`` and the
 decoded total is checked as it grows. Stacked encodings are refused.
 """
