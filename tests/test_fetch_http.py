@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import tracemalloc
 from ipaddress import ip_network
 
 import pytest
+from aiohttp import web
 
-from monitor.fetch.http import HttpFetcher, HttpSettings
+from monitor.fetch.http import HttpFetcher, HttpSettings, tls_context
 from monitor.types import AddressPolicy, Feed, FetchResult
 from tests.conftest import FakeClock
 from tests.feedserver import (
@@ -49,6 +51,13 @@ def test_a_feed_is_fetched_with_its_validators_and_a_clear_user_agent(server: Fe
     assert (result.status, result.body, result.etag) == ("ok", BODY, '"abc"')
     assert result.last_modified == "Fri, 08 Nov 2024 10:00:00 GMT"
     assert server.requests[0]["User-Agent"].startswith("monitor/")
+    assert server.requests[0]["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_every_client_verifies_certificates_with_one_shared_context() -> None:
+    context = tls_context()
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert tls_context() is context
 
 
 def test_conditional_get_sends_validators_and_304_has_no_body(server: FeedServer) -> None:
@@ -70,6 +79,22 @@ def test_a_temporary_redirect_does_not_move_the_feed(server: FeedServer) -> None
     server.routes["/old"] = redirect(server.url("/new"), 302)
     server.routes["/new"] = feed(BODY)
     assert fetch(server.url("/old")).moved_to is None
+
+
+def test_a_cookie_set_on_a_redirect_is_sent_once_on_the_next_hop(server: FeedServer) -> None:
+    """A consent gate: the feed answers only with the cookie the redirect set."""
+    gate = status(302, {"Location": "/feed", "Set-Cookie": "consent=yes; Path=/"})
+
+    async def gated(request: web.Request) -> web.StreamResponse:
+        if request.cookies.get("consent") != "yes":
+            return await redirect("/gate")(request)
+        return await feed(BODY)(request)
+
+    server.routes["/gate"] = gate
+    server.routes["/feed"] = gated
+    result = fetch(server.url("/gate"))
+    assert (result.status, result.body) == ("ok", BODY)
+    assert [r["Cookie"] for r in server.requests if r["path"] == "/feed"] == ["consent=yes"]
 
 
 def test_gone_is_reported_as_gone(server: FeedServer) -> None:
