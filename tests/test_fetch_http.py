@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import ssl
 import time
 import tracemalloc
@@ -95,6 +96,33 @@ def test_a_cookie_set_on_a_redirect_is_sent_once_on_the_next_hop(server: FeedSer
     result = fetch(server.url("/gate"))
     assert (result.status, result.body) == ("ok", BODY)
     assert [r["Cookie"] for r in server.requests if r["path"] == "/feed"] == ["consent=yes"]
+
+
+def test_responses_are_freed_without_the_cycle_collector(server: FeedServer) -> None:
+    """Left in reference cycles, every poll's response waits for the collector."""
+    server.routes["/feed"] = feed(BODY, etag='"abc"')
+    server.routes["/old"] = redirect("/feed")
+    urls_and_etags = [("/feed", None), ("/feed", '"abc"'), ("/old", None)]
+
+    async def go() -> list[object]:
+        fetcher = HttpFetcher(HttpSettings(timeout_s=5), FakeClock())
+        try:
+            for path, etag in urls_and_etags:
+                feed_ = Feed(id=1, url=server.url(path), policy=ONLY_TEST_SERVER, etag=etag)
+                assert (await fetcher.fetch(feed_)).status in ("ok", "not_modified")
+            gc.collect()
+            client_side = ("httpx", "aiohttp.client")  # not the test server's aiohttp.web
+            return [o for o in gc.garbage if type(o).__module__.startswith(client_side)]
+        finally:
+            await fetcher.aclose()
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        assert asyncio.run(go()) == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
 
 
 def test_gone_is_reported_as_gone(server: FeedServer) -> None:

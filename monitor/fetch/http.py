@@ -98,7 +98,7 @@ class HttpFetcher:
             response = await self._send(url, feed)
             if response.status_code not in REDIRECTS:
                 return await self._result(response, feed, moved_to)
-            await response.aclose()
+            await _close(response)
             target = response.headers.get("location")
             if not target:
                 raise FeedError(f"HTTP {response.status_code} without a Location header")
@@ -160,7 +160,7 @@ class HttpFetcher:
                 last_modified=headers.get("last-modified"),
             )
         finally:
-            await response.aclose()
+            await _close(response)
 
     async def _read(self, response: httpx.Response, headers: Mapping[str, str]) -> bytes:
         declared = headers.get("content-length") or ""
@@ -247,6 +247,21 @@ class _Client(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
         self._jar = _Cookies(cookies)
+
+
+_CLOSED = httpx.ByteStream(b"")
+
+
+async def _close(response: httpx.Response) -> None:
+    """Close ``response`` and let reference counting free it.
+
+    httpx's response and the stream it wraps refer to each other, so each
+    response (with its request, headers and the aiohttp response, ~40 objects)
+    would otherwise wait for the cyclic garbage collector: tens of milliseconds
+    of collections in a 304 cycle of 1,000 feeds.
+    """
+    await response.aclose()
+    response.stream = _CLOSED
 
 
 def check_hop(url: str, policy: AddressPolicy) -> None:
