@@ -66,10 +66,15 @@ def address_allowed(address: str, policy: AddressPolicy) -> bool:
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if is_global(parsed) or policy.allow_all:
+    return ip_allowed(parsed, policy)
+
+
+def ip_allowed(address: IPAddress, policy: AddressPolicy) -> bool:
+    """``address_allowed`` for an address already parsed."""
+    if policy.allow_all or is_global(address):
         return True
-    candidates = [parsed]
-    inner = embedded_ipv4(parsed)
+    candidates = [address]
+    inner = embedded_ipv4(address)
     if inner is not None:
         candidates.append(inner)
     return any(c in net for c in candidates for net in policy.networks if c.version == net.version)

@@ -67,13 +67,19 @@ class Poller:
         self._writer = GroupWriter(store, self._db)
 
     async def run_cycle(
-        self, every: bool = False, progress: Callable[[FeedReport], None] | None = None
+        self,
+        every: bool = False,
+        progress: Callable[[FeedReport], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> CycleReport:
+        """``on_start`` hears how many feeds the cycle polls; ``progress`` each one's report."""
         started = time.perf_counter()
         feeds = await self._in_db(
             self.store.due_feeds, self.clock.now(), self.batch, self.policy, every
         )
         log.debug("cycle.start", feeds=len(feeds))
+        if on_start:
+            on_start(len(feeds))
 
         async def poll_and_tell(feed: Feed) -> FeedReport:
             async with self._in_flight:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import ssl
 import time
 import tracemalloc
 from ipaddress import ip_network
 
 import pytest
+from aiohttp import web
 
-from monitor.fetch.http import HttpFetcher, HttpSettings
+from monitor.fetch.http import HttpFetcher, HttpSettings, tls_context
 from monitor.types import AddressPolicy, Feed, FetchResult
 from tests.conftest import FakeClock
 from tests.feedserver import (
@@ -49,6 +52,13 @@ def test_a_feed_is_fetched_with_its_validators_and_a_clear_user_agent(server: Fe
     assert (result.status, result.body, result.etag) == ("ok", BODY, '"abc"')
     assert result.last_modified == "Fri, 08 Nov 2024 10:00:00 GMT"
     assert server.requests[0]["User-Agent"].startswith("monitor/")
+    assert server.requests[0]["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_every_client_verifies_certificates_with_one_shared_context() -> None:
+    context = tls_context()
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert tls_context() is context
 
 
 def test_conditional_get_sends_validators_and_304_has_no_body(server: FeedServer) -> None:
@@ -70,6 +80,49 @@ def test_a_temporary_redirect_does_not_move_the_feed(server: FeedServer) -> None
     server.routes["/old"] = redirect(server.url("/new"), 302)
     server.routes["/new"] = feed(BODY)
     assert fetch(server.url("/old")).moved_to is None
+
+
+def test_a_cookie_set_on_a_redirect_is_sent_once_on_the_next_hop(server: FeedServer) -> None:
+    """A consent gate: the feed answers only with the cookie the redirect set."""
+    gate = status(302, {"Location": "/feed", "Set-Cookie": "consent=yes; Path=/"})
+
+    async def gated(request: web.Request) -> web.StreamResponse:
+        if request.cookies.get("consent") != "yes":
+            return await redirect("/gate")(request)
+        return await feed(BODY)(request)
+
+    server.routes["/gate"] = gate
+    server.routes["/feed"] = gated
+    result = fetch(server.url("/gate"))
+    assert (result.status, result.body) == ("ok", BODY)
+    assert [r["Cookie"] for r in server.requests if r["path"] == "/feed"] == ["consent=yes"]
+
+
+def test_responses_are_freed_without_the_cycle_collector(server: FeedServer) -> None:
+    """Left in reference cycles, every poll's response waits for the collector."""
+    server.routes["/feed"] = feed(BODY, etag='"abc"')
+    server.routes["/old"] = redirect("/feed")
+    urls_and_etags = [("/feed", None), ("/feed", '"abc"'), ("/old", None)]
+
+    async def go() -> list[object]:
+        fetcher = HttpFetcher(HttpSettings(timeout_s=5), FakeClock())
+        try:
+            for path, etag in urls_and_etags:
+                feed_ = Feed(id=1, url=server.url(path), policy=ONLY_TEST_SERVER, etag=etag)
+                assert (await fetcher.fetch(feed_)).status in ("ok", "not_modified")
+            gc.collect()
+            client_side = ("httpx", "aiohttp.client")  # not the test server's aiohttp.web
+            return [o for o in gc.garbage if type(o).__module__.startswith(client_side)]
+        finally:
+            await fetcher.aclose()
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        assert asyncio.run(go()) == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
 
 
 def test_gone_is_reported_as_gone(server: FeedServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor import config as config_module
@@ -34,10 +35,12 @@ def make_app(
     return app
 
 
-def cycle(app: App, every: bool = False) -> CycleReport:
+def cycle(
+    app: App, every: bool = False, on_start: Callable[[int], None] | None = None
+) -> CycleReport:
     async def go() -> CycleReport:
         try:
-            return await app.poller.run_cycle(every=every)
+            return await app.poller.run_cycle(every=every, on_start=on_start)
         finally:
             await app.fetcher.aclose()
 
@@ -188,5 +191,52 @@ def test_a_feed_on_a_private_address_is_refused(
         report = cycle(app)
         assert by_url(report) == {forbidden.url("/feed"): "blocked"}
         assert forbidden.hits["/feed"] == 0
+    finally:
+        app.close()
+
+
+def test_a_304_cycle_saves_the_state_of_every_feed(
+    tmp_path: Path, db_url: str, clock: FakeClock, server: FeedServer
+) -> None:
+    urls = []
+    for i in range(12):
+        server.routes[f"/f{i}"] = feed(
+            rss({"guid": f"g{i}", "title": "Story", "description": STORY}), etag=f'"e{i}"'
+        )
+        urls.append(server.url(f"/f{i}"))
+    app = make_app(tmp_path, db_url, clock, urls)
+    try:
+        cycle(app)
+        clock.advance(hours=1)
+        told: list[int] = []
+        report = cycle(app, every=True, on_start=told.append)
+        assert told == [12]
+        assert report.count("not_modified") == 12
+        for info in app.repo.feeds():
+            assert (info.status, info.http_status, info.error_count) == ("not_modified", 304, 0)
+            assert info.last_polled_at == clock.now()
+            assert info.next_poll_at is not None and info.next_poll_at > clock.now()
+    finally:
+        app.close()
+
+
+def test_when_storage_fails_every_feed_says_so_and_none_is_marked_polled(
+    tmp_path: Path, db_url: str, clock: FakeClock, server: FeedServer
+) -> None:
+    urls = []
+    for i in range(5):
+        server.routes[f"/f{i}"] = feed(rss({"guid": f"g{i}", "title": "S", "description": STORY}))
+        urls.append(server.url(f"/f{i}"))
+    app = make_app(tmp_path, db_url, clock, urls)
+
+    def broken(polls: object) -> None:
+        raise OSError("disk full")
+
+    app.repo.save_polls = broken  # type: ignore[assignment,method-assign]
+    try:
+        report = cycle(app)
+        assert report.count("storage_error") == 5
+        assert all("disk full" in (f.error or "") for f in report.feeds)
+        assert {info.status for info in app.repo.feeds()} == {"new"}
     finally:
         app.close()

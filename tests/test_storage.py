@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 
 from monitor.dedup import with_hashes
-from monitor.errors import SchemaTooNewError
+from monitor.errors import SchemaTooNewError, StorageError
 from monitor.store import schema
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, Entry, Feed, FeedSpec, PollUpdate
+from monitor.types import AddressPolicy, Entry, Feed, FeedSpec, IngestCounts, PollUpdate
 
 NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 WIRE_TEXT = (
@@ -208,6 +208,64 @@ def test_a_gone_feed_is_no_longer_polled(repo: Repository) -> None:
     assert repo.due_feeds(NOW + timedelta(days=30), 10, AddressPolicy(), every=True) == []
     [info] = repo.feeds(include_inactive=True)
     assert (info.active, info.status) == (False, "gone")
+
+
+def test_a_group_of_polls_saves_the_state_of_every_feed(repo: Repository) -> None:
+    repo.add_feed(FeedSpec(url="https://site1.example/rss", title="Mine"), "cli", NOW)
+    fresh, unchanged, failing = (add(repo, f"https://site{i}.example/rss") for i in range(3))
+    later, soon = NOW + timedelta(minutes=15), NOW + timedelta(minutes=1)
+    lm, moved = "Fri, 08 Nov 2024 10:00:00 GMT", "https://x.example/rss"
+    results = repo.save_polls(
+        [
+            (
+                fresh,
+                PollUpdate(fresh.id, "ok", NOW, later, 200, etag='"e0"', title="Site 0"),
+                [entry("g1", "https://site0.example/a")],
+            ),
+            # A title from the feed never replaces the user's own.
+            (
+                unchanged,
+                PollUpdate(
+                    unchanged.id, "not_modified", NOW, later, 304, None, 0, '"e1"', lm, title="T"
+                ),
+                [],
+            ),
+            (
+                failing,
+                PollUpdate(failing.id, "http_500", NOW, soon, 500, "HTTP 500", 1, new_url=moved),
+                [],
+            ),
+        ]
+    )
+    assert [r[0].new for r in results if not isinstance(r, StorageError)] == [1, 0, 0]
+    info = {f.id: f for f in repo.feeds()}
+    assert (info[fresh.id].status, info[fresh.id].title) == ("ok", "Site 0")
+    assert (info[fresh.id].last_new_at, info[fresh.id].next_poll_at) == (NOW, later)
+    assert (info[unchanged.id].status, info[unchanged.id].title) == ("not_modified", "Mine")
+    assert (info[unchanged.id].last_polled_at, info[unchanged.id].last_new_at) == (NOW, None)
+    assert (info[failing.id].status, info[failing.id].last_error) == ("http_500", "HTTP 500")
+    assert (info[failing.id].error_count, info[failing.id].url) == (1, moved)
+    assert info[failing.id].source_url == "https://site2.example/rss"
+    polled = {f.id: f for f in repo.due_feeds(later, 10, AddressPolicy(), every=True)}
+    assert (polled[unchanged.id].etag, polled[unchanged.id].last_modified) == ('"e1"', lm)
+    assert polled[fresh.id].etag == '"e0"'
+
+
+def test_a_poll_that_cannot_be_saved_does_not_lose_the_others(repo: Repository) -> None:
+    good, bad = add(repo, "https://good.example/rss"), add(repo, "https://bad.example/rss")
+    later = NOW + timedelta(minutes=15)
+    naive = datetime(2024, 11, 8, 12, 15)  # the database refuses times without a zone
+    results = repo.save_polls(
+        [
+            (good, PollUpdate(good.id, "not_modified", NOW, later, 304), []),
+            (bad, PollUpdate(bad.id, "not_modified", NOW, naive, 304), []),
+        ]
+    )
+    assert results[0] == (IngestCounts(), [])
+    assert isinstance(results[1], StorageError)
+    info = {f.id: f for f in repo.feeds()}
+    assert (info[good.id].status, info[good.id].next_poll_at) == ("not_modified", later)
+    assert (info[bad.id].status, info[bad.id].last_polled_at) == ("new", None)
 
 
 def test_config_feeds_are_synced_and_dropped_ones_stop(repo: Repository) -> None:

@@ -89,11 +89,14 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
         def advance(report: FeedReport) -> None:
             progress.update(task, advance=1, description=f"polled {report.url[-50:]}")
 
+        def start(feeds: int) -> None:
+            progress.update(task, total=feeds)
+
         async def cycle() -> tuple[CycleReport, MatchReport]:
             try:
-                feeds = len(app.repo.due_feeds(app.clock.now(), 10**9, app.poller.policy, every))
-                progress.update(task, total=feeds)
-                report = await app.poller.run_cycle(every=every, progress=advance)
+                # The cycle says how many feeds it polls: asking the database first
+                # would load them all twice.
+                report = await app.poller.run_cycle(every=every, progress=advance, on_start=start)
             finally:
                 await app.fetcher.aclose()
             progress.update(task, description="matching watchlists")

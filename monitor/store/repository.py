@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -23,7 +35,7 @@ from monitor.netguard import to_policy
 from monitor.store import schema
 from monitor.store.engine import make_engine
 from monitor.store.matches import MatchStorage
-from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow
+from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
 from monitor.text import digest
 from monitor.types import (
     AddressPolicy,
@@ -40,6 +52,18 @@ CHUNK = 500
 RETRIES = 3
 Poll = tuple[Feed, PollUpdate, Sequence[Entry]]
 Saved = tuple[IngestCounts, list[Sighting]]
+_FEEDS = FeedRow.metadata.tables[FeedRow.__tablename__]
+_FEED_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "etag",
+    "last_modified",
+    "interval_s",
+    "error_count",
+    "allow_private",
+    "local",
+)
 
 
 def source_key(url: str) -> str:
@@ -151,16 +175,18 @@ class Repository(MatchStorage):
     def due_feeds(
         self, now: datetime, limit: int, default: AddressPolicy, every: bool = False
     ) -> list[Feed]:
+        # Core rows of the columns a poll needs: no ORM objects for every feed.
+        c = _FEEDS.c
         query = (
-            select(FeedRow)
-            .where(FeedRow.active)
-            .order_by(FeedRow.next_poll_at.is_not(None), FeedRow.next_poll_at, FeedRow.id)
+            select(*(c[name] for name in _FEED_COLUMNS))
+            .where(c.active)
+            .order_by(c.next_poll_at.is_not(None), c.next_poll_at, c.id)
             .limit(limit)
         )
         if not every:
-            query = query.where(or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now))
-        with self._read() as conn:
-            return [_feed(row, default) for row in conn.execute(query).scalars()]
+            query = query.where(or_(c.next_poll_at.is_(None), c.next_poll_at <= now))
+        with self._reader.connect() as conn:
+            return [_feed(row, default) for row in conn.execute(query)]
 
     # Polls -----------------------------------------------------------------
 
@@ -170,7 +196,7 @@ class Repository(MatchStorage):
         for attempt in range(1, RETRIES + 1):
             try:
                 with self.engine.begin() as conn:
-                    return _save(conn, feed, update_, entries)
+                    return _save(conn, [(feed, update_, entries)])[0]
             except IntegrityError as exc:
                 # Another worker stored one of these keys first: look again.
                 if attempt == RETRIES:
@@ -186,7 +212,8 @@ class Repository(MatchStorage):
         if len(polls) > 1:
             try:
                 with self.engine.begin() as conn:
-                    return [_save(conn, *poll) for poll in polls]
+                    saved: list[Saved | StorageError] = [*_save(conn, polls)]
+                return saved
             except SQLAlchemyError:
                 pass  # one of them is at fault, or a race: retry them one by one
         results: list[Saved | StorageError] = []
@@ -234,12 +261,18 @@ class Repository(MatchStorage):
         return Session(self._reader)
 
 
-def _save(conn: Connection, feed: Feed, update_: PollUpdate, entries: Sequence[Entry]) -> Saved:
-    batch = _Batch(feed.id, update_.polled_at)
-    if entries:
-        batch.run(conn, entries)
-    _write_feed_state(conn, update_, batch.counts.new > 0)
-    return batch.counts, batch.sightings
+def _save(conn: Connection, polls: Sequence[Poll]) -> list[Saved]:
+    """The polls' entries, then every feed's new state in one statement."""
+    batches = []
+    for feed, update_, entries in polls:
+        batch = _Batch(feed.id, update_.polled_at)
+        if entries:
+            batch.run(conn, entries)
+        batches.append(batch)
+    _write_feed_states(
+        conn, [(poll[1], batch.counts.new > 0) for poll, batch in zip(polls, batches, strict=True)]
+    )
+    return [(batch.counts, batch.sightings) for batch in batches]
 
 
 @dataclass
@@ -384,28 +417,58 @@ def _article_values(
     }
 
 
-def _write_feed_state(conn: Connection, u: PollUpdate, has_new: bool) -> None:
-    values: dict[str, Any] = {
-        "status": u.status,
-        "http_status": u.http_status,
-        "last_error": u.error,
-        "error_count": u.error_count,
-        "last_polled_at": u.polled_at,
-        "next_poll_at": u.next_poll_at,
-        "etag": u.etag,
-        "last_modified": u.last_modified,
-        "active": u.active,
+# One Core statement for every feed-state write, built once (its cache key is
+# memoised) and run as one executemany per transaction: a poll that changed
+# nothing (HTTP 304) costs a parameter set, not an ORM statement of its own.
+# NULL in the coalesced parameters leaves the column as it was.
+_WRITE_STATE = (
+    update(_FEEDS)
+    .where(_FEEDS.c.id == bindparam("p_id"))
+    .values(
+        status=bindparam("p_status"),
+        http_status=bindparam("p_http_status"),
+        last_error=bindparam("p_error"),
+        error_count=bindparam("p_error_count"),
+        last_polled_at=bindparam("p_polled_at"),
+        next_poll_at=bindparam("p_next_poll_at"),
+        etag=bindparam("p_etag"),
+        last_modified=bindparam("p_last_modified"),
+        active=bindparam("p_active"),
+        url=func.coalesce(bindparam("p_new_url", type_=Text), _FEEDS.c.url),
+        last_new_at=func.coalesce(
+            bindparam("p_last_new_at", type_=UTCDateTime), _FEEDS.c.last_new_at
+        ),
+        # A title from the feed never replaces one the user gave.
+        title=func.coalesce(_FEEDS.c.title, bindparam("p_title", type_=Text)),
+    )
+)
+
+
+def _write_feed_states(conn: Connection, states: Sequence[tuple[PollUpdate, bool]]) -> None:
+    """Each polled feed's new state; ``True`` with a poll that stored new articles."""
+    if states:
+        conn.execute(_WRITE_STATE, [_state_params(u, has_new) for u, has_new in states])
+
+
+def _state_params(u: PollUpdate, has_new: bool) -> dict[str, Any]:
+    return {
+        "p_id": u.feed_id,
+        "p_status": u.status,
+        "p_http_status": u.http_status,
+        "p_error": u.error,
+        "p_error_count": u.error_count,
+        "p_polled_at": u.polled_at,
+        "p_next_poll_at": u.next_poll_at,
+        "p_etag": u.etag,
+        "p_last_modified": u.last_modified,
+        "p_active": u.active,
+        "p_new_url": u.new_url or None,
+        "p_last_new_at": u.polled_at if has_new else None,
+        "p_title": u.title or None,
     }
-    if u.new_url:
-        values["url"] = u.new_url
-    if has_new:
-        values["last_new_at"] = u.polled_at
-    if u.title:
-        values["title"] = func.coalesce(FeedRow.title, u.title)
-    conn.execute(update(FeedRow).where(FeedRow.id == u.feed_id).values(**values))
 
 
-def _feed(row: FeedRow, default: AddressPolicy) -> Feed:
+def _feed(row: Row[Any], default: AddressPolicy) -> Feed:
     override = json.loads(row.allow_private) if row.allow_private else None
     policy = (
         default
