@@ -63,7 +63,7 @@ class Poller:
         self.cadence, self.policy, self.batch = cadence, policy, batch
         self.rng = rng or random.Random()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
-        self._in_flight = asyncio.Semaphore(in_flight)
+        self.in_flight = in_flight
         self._writer = GroupWriter(store, self._db)
 
     async def run_cycle(
@@ -80,9 +80,11 @@ class Poller:
         log.debug("cycle.start", feeds=len(feeds))
         if on_start:
             on_start(len(feeds))
+        # Made for each cycle: a semaphore belongs to the event loop that first used it.
+        in_flight = asyncio.Semaphore(self.in_flight)
 
         async def poll_and_tell(feed: Feed) -> FeedReport:
-            async with self._in_flight:
+            async with in_flight:
                 report = await self.poll_safely(feed)
             if progress:
                 progress(report)

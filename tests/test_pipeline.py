@@ -240,3 +240,21 @@ def test_when_storage_fails_every_feed_says_so_and_none_is_marked_polled(
         assert {info.status for info in app.repo.feeds()} == {"new"}
     finally:
         app.close()
+
+
+def test_cycles_in_separate_event_loops_with_more_feeds_than_slots(
+    tmp_path: Path, clock: FakeClock, server: FeedServer
+) -> None:
+    urls = []
+    count = 70  # more than the 64 feeds allowed between fetch and save: some wait
+    for i in range(count):
+        server.routes[f"/s{i}"] = feed(rss({"guid": f"s{i}", "title": "S", "description": STORY}))
+        urls.append(server.url(f"/s{i}"))
+    limits = "\n  per_host: 100\n  concurrency: 100"
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", clock, urls, limits)
+    try:
+        assert cycle(app).count("ok") == count
+        clock.advance(hours=1)
+        assert cycle(app, every=True).count("not_modified") == count
+    finally:
+        app.close()
