@@ -10,8 +10,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-
-import wordfreq
+from typing import Any
 
 from monitor.match.fold import fold_words
 
@@ -46,6 +45,8 @@ def commonness(word: str, languages: Iterable[str], prefix: bool = False) -> int
 
 @cache
 def _ranks(code: str) -> _Ranks:
+    import wordfreq  # only when terms are compiled: its import alone costs 0.2 s and MBs
+
     try:
         words = wordfreq.top_n_list(code, TOP)
     except LookupError:
@@ -54,11 +55,11 @@ def _ranks(code: str) -> _Ranks:
     for position, word in enumerate(words):
         for folded in fold_words(word):
             rank.setdefault(folded, position)
-    _release()
+    _release(wordfreq)
     return _Ranks(rank, sorted(rank))
 
 
-def _release() -> None:
+def _release(wordfreq: Any) -> None:
     for name in ("get_frequency_list", "get_frequency_dict"):
         clear = getattr(getattr(wordfreq, name, None), "cache_clear", None)
         if clear is not None:
