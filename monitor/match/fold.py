@@ -18,8 +18,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _ASCII_WORD = set(string.ascii_letters + string.digits)
-_ASCII_LOWER = {ord(c): (c.lower() if c in _ASCII_WORD else " ") for c in map(chr, range(128))}
-_ASCII_KEEP_CASE = {ord(c): (c if c in _ASCII_WORD else " ") for c in map(chr, range(128))}
+_ASCII = [chr(i) for i in range(128)]
+# bytes.translate is many times faster than str.translate: the ASCII fast path uses it.
+_BYTES = {
+    keep_case: bytes(
+        ord(c if keep_case else c.lower()) if c in _ASCII_WORD else 32 for c in _ASCII
+    )
+    + bytes(128)
+    for keep_case in (False, True)
+}
+# For other text: one table per case mode, grown with each character met.
+_TABLES: dict[bool, dict[int, str]] = {
+    keep_case: {ord(c): chr(b) for c, b in zip(_ASCII, _BYTES[keep_case], strict=False)}
+    for keep_case in (False, True)
+}
+_ODD: dict[bool, set[str]] = {False: set(), True: set()}  # folds to other than one character
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +50,15 @@ class Folded:
 
 def fold(text: str, keep_case: bool = False) -> Folded:
     if text.isascii():
-        return Folded(text.translate(_ASCII_KEEP_CASE if keep_case else _ASCII_LOWER))
-    table = {ord(ch): _fold_char(ch, keep_case) for ch in set(text)}
+        return Folded(text.encode("ascii").translate(_BYTES[keep_case]).decode("ascii"))
+    table, odd = _TABLES[keep_case], _ODD[keep_case]
+    for ch in set(text):
+        if ord(ch) not in table:
+            table[ord(ch)] = folded_char = _fold_char(ch, keep_case)
+            if len(folded_char) != 1:
+                odd.add(ch)
     folded = text.translate(table)
-    if all(len(table[ord(ch)]) == 1 for ch in set(text)):
+    if odd.isdisjoint(text):
         return Folded(folded)
     origin = [i for i, ch in enumerate(text) for _ in table[ord(ch)]]
     origin.append(len(text))
