@@ -21,9 +21,7 @@ _ASCII_WORD = set(string.ascii_letters + string.digits)
 _ASCII = [chr(i) for i in range(128)]
 # bytes.translate is many times faster than str.translate: the ASCII fast path uses it.
 _BYTES = {
-    keep_case: bytes(
-        ord(c if keep_case else c.lower()) if c in _ASCII_WORD else 32 for c in _ASCII
-    )
+    keep_case: bytes(ord(c if keep_case else c.lower()) if c in _ASCII_WORD else 32 for c in _ASCII)
     + bytes(128)
     for keep_case in (False, True)
 }
