@@ -125,11 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     report.print_table(result, console)
     for path in report.write(result, args.out):
         console.print(f"wrote {path}")
-    if not result["valid"]:
-        return 1
-    if args.check_targets and any(t["met"] is not True for t in result["targets"]):
-        return 2
-    return 0
+    return report.exit_status(result, args.check_targets)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from bench.matching_data import (
     read_agent_concepts,
     read_articles,
 )
-from bench.report import machine_info
+from bench.report import exit_status, machine_info, write_pair
 from bench.ui import Progress
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -730,16 +730,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def write(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = "matching-quick" if result["params"]["quick"] else "matching"
-    paths = (out_dir / f"{stem}.json", out_dir / f"{stem}.md")
-    for path, text in zip(
-        paths, (json.dumps(result, indent=2) + "\n", markdown(result)), strict=True
-    ):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return paths
+    return write_pair(out_dir, stem, result, markdown(result))
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -856,11 +848,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(result, console)
     for path in write(result, args.out):
         console.print(f"wrote {path}")
-    if not result["valid"]:
-        return 1
-    if args.check_targets and any(t["met"] is not True for t in result["targets"]):
-        return 2
-    return 0
+    return exit_status(result, args.check_targets)
 
 
 if __name__ == "__main__":

@@ -233,14 +233,25 @@ def markdown(result: dict[str, Any]) -> str:
 def write(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """polling.{json,md}; a one-contender run writes polling-NAME.* so as not to
     overwrite the last head-to-head comparison."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     only = result["params"].get("only")
-    stem = f"polling-{only}" if only else "polling"
+    return write_pair(out_dir, f"polling-{only}" if only else "polling", result, markdown(result))
+
+
+def write_pair(out_dir: Path, stem: str, result: dict[str, Any], text: str) -> tuple[Path, Path]:
+    """STEM.json and STEM.md, each replaced whole (never left half written)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / f"{stem}.json", out_dir / f"{stem}.md")
-    for path, text in zip(
-        paths, (json.dumps(result, indent=2) + "\n", markdown(result)), strict=True
-    ):
+    for path, body in zip(paths, (json.dumps(result, indent=2) + "\n", text), strict=True):
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
+        tmp.write_text(body)
         tmp.replace(path)
     return paths
+
+
+def exit_status(result: dict[str, Any], check_targets: bool) -> int:
+    """0; 1 when the run is invalid; 2 with --check-targets when a target was missed."""
+    if not result["valid"]:
+        return 1
+    if check_targets and any(t["met"] is not True for t in result["targets"]):
+        return 2
+    return 0

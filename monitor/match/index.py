@@ -110,13 +110,6 @@ class Index:
     automaton: ahocorasick.Automaton | None = None
     stemmers: dict[str, Stems] = field(default_factory=dict)
 
-    @property
-    def watchlists(self) -> list[Watchlist]:
-        seen: dict[str, Watchlist] = {}
-        for compiled in self.rules:
-            seen.setdefault(compiled.watchlist.name, compiled.watchlist)
-        return list(seen.values())
-
 
 def compile_index(
     watchlists: Iterable[Watchlist], languages: Sequence[str] = ("en",), default: str = "en"

@@ -43,7 +43,7 @@ class ScannedArticle:
         self.ref_hits: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._cased: list[str] | None = None
         self._words_here: set[str] | None = None
-        self._stems_here: set[str] | None = None  # word or stem → positions
+        self._stems_here: set[str] | None = None
 
     def scan(self) -> ScannedArticle:
         automaton = self.index.automaton
@@ -128,7 +128,7 @@ class ScannedArticle:
             found = [
                 p
                 for p in self._places_of(word, at, reach)
-                if p != at and (p < self.title_words) == in_title and self._found_is(word, p)
+                if p != at and (p < self.title_words) == in_title and self._case_ok(word, p)
             ]
             if not found:
                 return None
@@ -138,7 +138,7 @@ class ScannedArticle:
         best: tuple[int, tuple[int, ...]] | None = None
         for pick in product(*choices):
             positions = (at, *pick)
-            if len(set(positions)) != len(positions) or not self._same_field(positions):
+            if len(set(positions)) != len(positions):
                 continue
             width = max(positions) - min(positions)
             if width - (len(words) - 1) <= near and (best is None or width < best[0]):
@@ -155,12 +155,8 @@ class ScannedArticle:
             self._words_here = set(self.words)
         return self._words_here
 
-    def _found_is(self, word: CompiledWord, position: int) -> bool:
-        """``_is`` for a place ``_places_of`` gave: only the case is left to check."""
-        return self.words[position] != BARRIER and self._case_ok(word, position)
-
     def _places_of(self, word: CompiledWord, at: int, reach: int) -> list[int]:
-        """Where ``word`` may stand within ``reach`` of ``at`` (the case aside)."""
+        """Where ``word`` stands within ``reach`` of ``at`` (its case still to check)."""
         first, last = max(0, at - reach), min(len(self.words), at + reach + 1)
         kind = word.word.kind
         if kind == "stem":
@@ -170,9 +166,6 @@ class ScannedArticle:
         if kind == "prefix":
             return [p for p in range(first, last) if words[p].startswith(text)]
         return [p for p in range(first, last) if words[p] == text]
-
-    def _same_field(self, positions: tuple[int, ...]) -> bool:
-        return len({p < self.title_words for p in positions}) == 1
 
     def _is(self, compiled: CompiledWord, position: int) -> bool:
         if not 0 <= position < len(self.words):
