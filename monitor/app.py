@@ -6,13 +6,17 @@ import asyncio
 import os
 import random
 import sys
+from datetime import timedelta
 from types import TracebackType
 
 from monitor.clock import Clock, SystemClock
-from monitor.config import Config
+from monitor.config import Config, DuplicateSettings
 from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
 from monitor.match.stage import MatchReport, MatchStage
+from monitor.near.similarity import Thresholds
+from monitor.near.stage import NearReport, NearStage
+from monitor.near.story import StoryLimits
 from monitor.parse.entries import Limits
 from monitor.parse.pool import ParsePool
 from monitor.pipeline import Poller
@@ -70,6 +74,11 @@ class App:
         )
         self.registry.refresh(settle=0.0)  # at start, take the files as they are
         self.matching = MatchStage(self.repo, lambda: self.registry.matcher, self.clock)
+        self.near = NearStage(self.repo, self.clock, *near_limits(config.settings.duplicates))
+
+    async def compare_pending(self) -> NearReport:
+        """The near-duplicate stage, off the event loop."""
+        return await asyncio.to_thread(self.near.run)
 
     async def match_pending(self) -> MatchReport:
         """The match stage, off the event loop."""
@@ -97,3 +106,20 @@ class App:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def near_limits(settings: DuplicateSettings) -> tuple[Thresholds, StoryLimits]:
+    copies = Thresholds(
+        words=settings.reprint,
+        containment=settings.containment,
+        masked=settings.spun,
+        spun_words=settings.spun_words,
+        names=settings.names,
+        window=timedelta(seconds=settings.window),
+    )
+    stories = StoryLimits(
+        shared=settings.story_names,
+        coverage=settings.story_coverage,
+        window=timedelta(seconds=settings.story_window),
+    )
+    return copies, stories

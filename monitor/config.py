@@ -68,6 +68,7 @@ def _policy(value: Any) -> Any:
 Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
 Bytes = Annotated[int, BeforeValidator(_size), Field(gt=0)]
 Count = Annotated[int, BeforeValidator(_number)]
+Fraction = Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)]
 PrivatePolicy = Annotated[bool | list[str], BeforeValidator(_policy)]
 
 
@@ -120,6 +121,23 @@ class WatchlistSettings(_Section):
     default_language: str = "en"
 
 
+class DuplicateSettings(_Section):
+    """Near-duplicates and stories; the defaults come from bench/neardup.py's evaluation."""
+
+    window: Seconds = 30 * 86400  # a copy is looked for among articles this close in time
+    story_window: Seconds = 14 * 86400  # since a story's latest article
+    reprint: Fraction = 0.5  # word-shingle similarity of an edited reprint
+    containment: Fraction = 0.7  # share of a partial copy found in the longer text
+    spun: Fraction = 0.2  # masked-shingle similarity of a spun copy
+    spun_words: Fraction = 0.1  # and the least word-shingle similarity it keeps
+    names: Fraction = 0.6  # share of the shorter text's names and numbers in the other
+    story_names: Count = 5  # names an article shares with a story to join it
+    story_coverage: Fraction = 0.5  # share of the article's names the story uses
+    # Article bodies older than this are emptied (sketches and stories stay);
+    # None keeps them for ever.
+    purge_bodies_after: Seconds | None = None
+
+
 class FeedSettings(_Section):
     url: str
     title: str | None = None
@@ -133,6 +151,7 @@ class Settings(_Section):
     network: NetworkSettings = NetworkSettings()
     log: LogSettings = LogSettings()
     watchlists: WatchlistSettings = WatchlistSettings()
+    duplicates: DuplicateSettings = DuplicateSettings()
     feeds: Annotated[list[FeedSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
 
 

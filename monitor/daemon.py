@@ -91,6 +91,7 @@ class Daemon:
             return
         finally:
             self._cycle = None
+        await self.app.compare_pending()
         matched = await self.app.match_pending()
         if self.on_cycle:
             self.on_cycle(report, matched)

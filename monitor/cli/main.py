@@ -99,6 +99,8 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
                 report = await app.poller.run_cycle(every=every, progress=advance, on_start=start)
             finally:
                 await app.fetcher.aclose()
+            progress.update(task, description="finding copies and stories")
+            await app.compare_pending()
             progress.update(task, description="matching watchlists")
             return report, await app.match_pending()
 

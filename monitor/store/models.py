@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -101,6 +102,14 @@ class ArticleRow(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(16))
     # Set once every watchlist has been asked about this text; NULL: still to match.
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Set once compared with the corpus for near-duplicates; NULL: still to compare.
+    near_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Why ``duplicate_of`` was set ("reprint", "partial", "spun") and how alike they are.
+    duplicate_reason: Mapped[str | None] = mapped_column(String(16))
+    similarity: Mapped[str | None] = mapped_column(Text)  # JSON: the scores of the decision
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Set when the body was purged for age; the sketch stays so the story stays known.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CopyRow(Base):
@@ -130,6 +139,56 @@ class FingerprintRow(Base):
         ForeignKey("articles.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SketchRow(Base):
+    """An article's near-duplicate fingerprint (monitor.near.sketch). Outlives its body."""
+
+    __tablename__ = "sketches"
+
+    doc: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), unique=True
+    )
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    words: Mapped[bytes] = mapped_column(LargeBinary)
+    masked: Mapped[bytes] = mapped_column(LargeBinary)
+    names: Mapped[bytes] = mapped_column(LargeBinary)
+    word_count: Mapped[int] = mapped_column(Integer)
+
+
+class SketchKeyRow(Base):
+    """The candidate index: a sketch's keys, each pointing at the sketches that have it."""
+
+    __tablename__ = "sketch_keys"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (read by SQLAlchemy)
+
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    doc: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class StoryRow(Base):
+    """Articles about one event: copies and the outlets' own reports."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_article: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    articles: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # latest article
+    names: Mapped[str] = mapped_column(Text)  # JSON: {name: articles naming it}
+
+
+class StoryKeyRow(Base):
+    """The names of a story, to find the stories a new article may belong to."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (read by SQLAlchemy)
+
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    story: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class MatchRow(Base):

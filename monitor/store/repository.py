@@ -36,6 +36,7 @@ from monitor.store import schema
 from monitor.store.engine import make_engine
 from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
+from monitor.store.near import NearStorage
 from monitor.text import digest
 from monitor.types import (
     AddressPolicy,
@@ -70,7 +71,7 @@ def source_key(url: str) -> str:
     return digest("feed", url)
 
 
-class Repository(MatchStorage):
+class Repository(MatchStorage, NearStorage):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(readonly=True)
@@ -398,6 +399,7 @@ def _changed_values(entry: Entry, keys: EntryKeys, now: datetime) -> dict[str, A
         "entry_fp": keys.entry_fp,
         "updated_at": now,
         "matched_at": None,  # new text: ask the watchlists again
+        "near_at": None,  # and sketch it again
     }
 
 

@@ -1,0 +1,167 @@
+"""Deciding, for a batch of new articles, which are copies and which story each joins.
+
+Pure: the stored candidates come in as values, the decisions go out as values.
+Articles are decided in the order they were first seen, and each one decided
+becomes a candidate for the ones after it, so a batch holding an original and
+its copies links them exactly as if they had arrived one poll apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.near.similarity import Similarity, Thresholds, compare, copy_reason
+from monitor.near.sketch import Sketch
+from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
+
+KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
+
+
+@dataclass(frozen=True, slots=True)
+class NearArticle:
+    article_id: str
+    title: str
+    body: str
+    language: str | None
+    published: datetime
+    # Set when the article was compared before and its text has changed since.
+    doc: int | None = None
+    story: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A sketch already decided: stored, or earlier in this batch."""
+
+    article_id: str
+    published: datetime
+    sketch: Sketch
+    root: str  # the original it copies, or itself
+    story: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    article: NearArticle
+    sketch: Sketch
+    duplicate_of: str | None
+    reason: str | None
+    similarity: Similarity | None
+    story: int | str  # a stored story, or the article id that starts one in this batch
+    story_shared: tuple[str, ...]
+    index_keys: tuple[int, ...]  # keys to file the sketch under (not the saturated ones)
+
+
+@dataclass
+class Batch:
+    """What a run knows: the stored candidates, and what it has decided so far."""
+
+    postings: dict[int, list[Known]]  # key -> sketches filed under it
+    key_counts: Counter[int]  # key -> sketches filed under it, stored ones included
+    stories: dict[int | str, StoryCandidate]
+    story_index: dict[str, set[int | str]]  # name -> stories using it
+    limits: Thresholds
+    story_limits: StoryLimits
+    decided: list[Decision] = field(default_factory=list)
+
+    def decide(self, article: NearArticle, sketch: Sketch) -> Decision:
+        copy = self._best_copy(article, sketch)
+        shared: tuple[str, ...] = ()
+        if copy is not None:
+            known, found_reason, found_similarity = copy
+            duplicate_of: str | None = known.root
+            reason: str | None = found_reason
+            similarity: Similarity | None = found_similarity
+            story = known.story
+        else:
+            duplicate_of, reason, similarity = None, None, None
+            # A changed article stays in its story; a new one looks for its story.
+            choice = None if article.story is not None else self._story(article, sketch)
+            story = choice.story if choice else (article.story or article.article_id)
+            shared = choice.shared if choice else ()
+        decision = Decision(
+            article,
+            sketch,
+            duplicate_of,
+            reason,
+            similarity,
+            story,
+            shared,
+            tuple(k for k in sketch.keys if self.key_counts[k] < KEY_CAP),
+        )
+        self._remember(decision)
+        return decision
+
+    def _best_copy(
+        self, article: NearArticle, sketch: Sketch
+    ) -> tuple[Known, str, Similarity] | None:
+        best: tuple[Known, str, Similarity] | None = None
+        for known in _unique(k for key in sketch.keys for k in self.postings.get(key, ())):
+            if known.article_id == article.article_id:
+                continue
+            similarity = compare(sketch, known.sketch)
+            reason = copy_reason(similarity, article.published, known.published, self.limits)
+            if reason and (best is None or _strength(similarity) > _strength(best[2])):
+                best = (known, reason, similarity)
+        return best
+
+    def _story(self, article: NearArticle, sketch: Sketch) -> StoryChoice | None:
+        ids = {s for name in sketch.story_names for s in self.story_index.get(name, ())}
+        candidates = [self.stories[s] for s in ids]
+        return choose_story(sketch.story_names, article.published, candidates, self.story_limits)
+
+    def _remember(self, decision: Decision) -> None:
+        self.decided.append(decision)
+        article, sketch = decision.article, decision.sketch
+        known = Known(
+            article.article_id,
+            article.published,
+            sketch,
+            decision.duplicate_of or article.article_id,
+            decision.story,
+        )
+        for key in decision.index_keys:
+            self.postings.setdefault(key, []).append(known)
+            self.key_counts[key] += 1
+        story = self.stories.get(decision.story)
+        names = Counter(story.names if story else {})
+        names.update(sketch.story_names)
+        updated = max(story.updated, article.published) if story else article.published
+        self.stories[decision.story] = StoryCandidate(decision.story, names, updated)
+        for name in sketch.story_names:
+            self.story_index.setdefault(name, set()).add(decision.story)
+
+
+def _strength(similarity: Similarity) -> tuple[float, float]:
+    return (max(similarity.words, similarity.containment), similarity.masked)
+
+
+def _unique(items: Iterable[Known]) -> list[Known]:
+    seen: dict[str, Known] = {}
+    for item in items:
+        seen.setdefault(item.article_id, item)
+    return list(seen.values())
+
+
+def new_batch(
+    postings: Mapping[int, Sequence[Known]],
+    key_counts: Mapping[int, int],
+    stories: Sequence[StoryCandidate],
+    limits: Thresholds,
+    story_limits: StoryLimits,
+) -> Batch:
+    index: dict[str, set[int | str]] = {}
+    for story in stories:
+        for name in story.names:
+            index.setdefault(name, set()).add(story.id)
+    return Batch(
+        {key: list(known) for key, known in postings.items()},
+        Counter(key_counts),
+        {story.id: story for story in stories},
+        index,
+        limits,
+        story_limits,
+    )

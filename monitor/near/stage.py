@@ -1,0 +1,108 @@
+"""The near-duplicate stage: every new or changed article is compared with the corpus.
+
+    store.pending_near(batch)                   articles whose ``near_at`` is NULL
+      | sketch(title, body, language)           Sketch (monitor.near.sketch)
+      | store.near_candidates(keys, since)      stored sketches sharing a key, in the window
+      | store.story_candidates(names, since)    recent stories sharing a name
+      | batch.decide(article, sketch)           copy of which original, which story
+                                                (monitor.near.decide, pure)
+      | store.save_near(decisions, now)         sketches, keys, stories and verdicts,
+                                                in one transaction
+
+It runs after each poll cycle and before matching, so a digest knows each
+article's story. Whatever an earlier run left (a crash before the save) is
+picked up by the next run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from monitor.clock import Clock
+from monitor.near.decide import Decision, Known, NearArticle, new_batch
+from monitor.near.similarity import Thresholds
+from monitor.near.sketch import Sketch, sketch
+from monitor.near.story import StoryCandidate, StoryLimits
+
+log = structlog.get_logger("monitor.near")
+
+
+class NearStore(Protocol):
+    def pending_near(self, limit: int) -> list[NearArticle]: ...
+
+    def near_candidates(
+        self, keys: Iterable[int], since: datetime
+    ) -> tuple[dict[int, list[Known]], Counter[int]]: ...
+
+    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]: ...
+
+    def save_near(self, decisions: Sequence[Decision], now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NearReport:
+    articles: int = 0
+    copies: int = 0
+    new_stories: int = 0
+    joined_stories: int = 0  # articles, not copies, that joined another article's story
+
+
+class NearStage:
+    def __init__(
+        self,
+        store: NearStore,
+        clock: Clock,
+        limits: Thresholds,
+        story_limits: StoryLimits,
+        batch: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store, self.clock, self.batch = store, clock, batch
+        self.limits, self.story_limits = limits, story_limits
+        self.progress = progress
+
+    def run(self) -> NearReport:
+        totals = Counter[str]()
+        while pending := self.store.pending_near(self.batch):
+            decisions = self.decide(pending)
+            self.store.save_near(decisions, self.clock.now())
+            totals.update(_outcome(d) for d in decisions)
+            totals["articles"] += len(decisions)
+            if self.progress:
+                self.progress(len(decisions))
+        return NearReport(totals["articles"], totals["copy"], totals["new"], totals["joined"])
+
+    def decide(self, pending: Sequence[NearArticle]) -> list[Decision]:
+        sketches = [_sketch(article) for article in pending]
+        earliest = min(article.published for article in pending)
+        postings, counts = self.store.near_candidates(
+            (key for s in sketches for key in s.keys), earliest - self.limits.window
+        )
+        stories = self.store.story_candidates(
+            (name for s in sketches for name in s.story_names),
+            earliest - self.story_limits.window,
+        )
+        batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
+        return [batch.decide(a, s) for a, s in zip(pending, sketches, strict=True)]
+
+
+def _sketch(article: NearArticle) -> Sketch:
+    try:
+        return sketch(article.title, article.body, article.language)
+    except Exception:  # a bug on one article must not stop the others: it stands alone
+        log.exception("near.internal_error", article=article.article_id)
+        return Sketch(bytes(64), bytes(64), (), (), 0)
+
+
+def _outcome(decision: Decision) -> str:
+    if decision.duplicate_of:
+        return "copy"
+    if decision.story == decision.article.article_id:
+        return "new"
+    return "joined"

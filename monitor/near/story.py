@@ -1,0 +1,59 @@
+"""Which story an article belongs to: the outlets' own reports of one event, together.
+
+Pure: no I/O. A story is known by the names its articles use ("Rutte", "Kursk",
+"Pyongyang"), counted over its articles. An article joins the story, among those
+updated within the window, whose names cover the largest share of its own,
+when that share and the count of shared names both pass their thresholds;
+otherwise it starts a story of its own. A copy always joins its original's story.
+Names carry the event: two reports of one event name the same people and places,
+two reports of different events that share a country rarely share four names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLimits:
+    shared: int = 5  # names in common, at least
+    coverage: float = 0.5  # share of the article's names the story uses, at least
+    window: timedelta = timedelta(days=14)  # since the story's latest article
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    id: int | str  # a stored story's id, or the first article of one made in this run
+    names: Mapping[str, int]  # name -> articles of the story naming it
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChoice:
+    story: int | str
+    shared: tuple[str, ...]
+    coverage: float
+
+
+def choose_story(
+    names: Sequence[str],
+    published: datetime,
+    candidates: Sequence[StoryCandidate],
+    limits: StoryLimits,
+) -> StoryChoice | None:
+    """The story this article joins, or None when it starts its own."""
+    if not names:
+        return None
+    best: StoryChoice | None = None
+    for story in candidates:
+        if abs(published - story.updated) > limits.window:
+            continue
+        shared = tuple(name for name in names if name in story.names)
+        coverage = len(shared) / len(names)
+        if len(shared) < limits.shared or coverage < limits.coverage:
+            continue
+        if best is None or (coverage, len(shared)) > (best.coverage, len(best.shared)):
+            best = StoryChoice(story.id, shared, coverage)
+    return best

@@ -1,0 +1,273 @@
+"""Storing sketches, the candidate index and stories; finding the articles still to compare.
+
+A part of the repository (``Repository`` takes these methods in). An article is
+written with ``near_at`` NULL; the near stage sets it in the same transaction as
+its sketch, its index keys and its story, so a crash in between leaves the
+article to be compared again, never half filed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.errors import StorageError
+from monitor.near.decide import Decision, Known, NearArticle
+from monitor.near.sketch import Sketch
+from monitor.near.story import StoryCandidate
+from monitor.store.matches import article_body
+from monitor.store.models import ArticleRow, SketchKeyRow, SketchRow, StoryKeyRow, StoryRow
+
+CHUNK = 500
+STORY_NAMES_KEPT = 64  # a story remembers its most used names
+
+
+def name_key(name: str) -> int:
+    """A name as a signed 32-bit key (fits INTEGER on every database)."""
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=4).digest(), "big", signed=True
+    )
+
+
+class NearStorage:
+    engine: Engine
+    _reader: Engine
+
+    def pending_near(self, limit: int) -> list[NearArticle]:
+        """Articles not yet compared (new, or changed since), first seen first."""
+        query = (
+            select(
+                ArticleRow.id,
+                ArticleRow.title,
+                ArticleRow.summary,
+                ArticleRow.content,
+                ArticleRow.language,
+                ArticleRow.published_at,
+                SketchRow.doc,
+                ArticleRow.story_id,
+            )
+            .outerjoin(SketchRow, SketchRow.article_id == ArticleRow.id)
+            .where(ArticleRow.near_at.is_(None))
+            .order_by(ArticleRow.first_seen_at, ArticleRow.id)
+            .limit(limit)
+        )
+        with Session(self._reader) as conn:
+            return [
+                NearArticle(a, title, article_body(summary, content), lang, published, doc, story)
+                for a, title, summary, content, lang, published, doc, story in conn.execute(query)
+            ]
+
+    def near_candidates(
+        self, keys: Iterable[int], since: datetime
+    ) -> tuple[dict[int, list[Known]], Counter[int]]:
+        """(sketches filed under each key and published since ``since``, sketches per key)."""
+        filed: list[tuple[int, int]] = []
+        with Session(self._reader) as conn:
+            for chunk in _chunks(sorted(set(keys))):
+                query = select(SketchKeyRow.key, SketchKeyRow.doc).where(
+                    SketchKeyRow.key.in_(chunk)
+                )
+                filed.extend((key, doc) for key, doc in conn.execute(query))
+            known = _known_sketches(conn, {doc for _, doc in filed}, since)
+        postings: dict[int, list[Known]] = {}
+        for key, doc in filed:
+            if doc in known:
+                postings.setdefault(key, []).append(known[doc])
+        return postings, Counter(key for key, _ in filed)
+
+    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
+        """Stories using any of these names whose latest article is since ``since``."""
+        with Session(self._reader) as conn:
+            ids: set[int] = set()
+            for chunk in _chunks(sorted({name_key(name) for name in names})):
+                query = select(StoryKeyRow.story).where(StoryKeyRow.key.in_(chunk))
+                ids.update(conn.execute(query).scalars())
+            stories: list[StoryCandidate] = []
+            for ids_chunk in _chunks(sorted(ids)):
+                rows = select(StoryRow.id, StoryRow.names, StoryRow.updated_at).where(
+                    StoryRow.id.in_(ids_chunk), StoryRow.updated_at >= since
+                )
+                stories.extend(
+                    StoryCandidate(story, json.loads(names), updated)
+                    for story, names, updated in conn.execute(rows)
+                )
+        return stories
+
+    def save_near(self, decisions: Sequence[Decision], now: datetime) -> None:
+        """The batch's sketches, keys, stories and verdicts, in one transaction."""
+        try:
+            with self.engine.begin() as conn:
+                story_ids = _save_stories(conn, decisions, now)
+                docs = _save_sketches(conn, decisions)
+                keys = [
+                    {"key": key, "doc": docs[d.article.article_id]}
+                    for d in decisions
+                    for key in d.index_keys
+                ]
+                if keys:
+                    conn.execute(insert(SketchKeyRow), keys)
+                _save_verdicts(conn, decisions, story_ids, now)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not save near-duplicate decisions: {exc}") from exc
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _known_sketches(conn: Session, docs: set[int], since: datetime) -> dict[int, Known]:
+    known: dict[int, Known] = {}
+    for chunk in _chunks(sorted(docs)):
+        query = (
+            select(SketchRow, ArticleRow.duplicate_of, ArticleRow.story_id)
+            .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
+            .where(SketchRow.doc.in_(chunk), SketchRow.published_at >= since)
+        )
+        for row, duplicate_of, story in conn.execute(query):
+            known[row.doc] = Known(
+                row.article_id,
+                row.published_at,
+                stored_sketch(row),
+                duplicate_of or row.article_id,
+                story if story is not None else row.article_id,
+            )
+    return known
+
+
+def stored_sketch(row: SketchRow) -> Sketch:
+    names = tuple(int.from_bytes(row.names[i : i + 2], "big") for i in range(0, len(row.names), 2))
+    return Sketch(row.words, row.masked, (), names, row.word_count)
+
+
+def _sketch_values(decision: Decision) -> dict[str, Any]:
+    sketch = decision.sketch
+    return {
+        "article_id": decision.article.article_id,
+        "published_at": decision.article.published,
+        "words": sketch.words,
+        "masked": sketch.masked,
+        "names": b"".join(n.to_bytes(2, "big") for n in sketch.names),
+        "word_count": sketch.word_count,
+    }
+
+
+def _save_sketches(conn: Connection, decisions: Sequence[Decision]) -> dict[str, int]:
+    """Each decided article's doc number: changed sketches replaced, new ones added."""
+    docs: dict[str, int] = {}
+    for decision in decisions:
+        doc = decision.article.doc
+        values = _sketch_values(decision)
+        if doc is None:
+            doc = conn.execute(insert(SketchRow).returning(SketchRow.doc), values).scalar_one()
+        else:
+            conn.execute(update(SketchRow).where(SketchRow.doc == doc).values(values))
+            conn.execute(delete(SketchKeyRow).where(SketchKeyRow.doc == doc))
+        docs[decision.article.article_id] = doc
+    return docs
+
+
+def _save_stories(
+    conn: Connection, decisions: Sequence[Decision], now: datetime
+) -> dict[int | str, int]:
+    """Stories made or grown by the batch; returns each story handle's stored id."""
+    grown: dict[int | str, list[Decision]] = {}
+    for decision in decisions:
+        grown.setdefault(decision.story, []).append(decision)
+    ids: dict[int | str, int] = {}
+    for handle, members in grown.items():
+        joining = [m for m in members if m.article.story != handle]  # not already counted
+        if isinstance(handle, int):
+            ids[handle] = _grow_story(conn, handle, joining)
+        else:
+            ids[handle] = _new_story(conn, members, now)
+    return ids
+
+
+def _new_story(conn: Connection, members: Sequence[Decision], now: datetime) -> int:
+    first = members[0]
+    names = Counter(name for m in members for name in m.sketch.story_names)
+    story = conn.execute(
+        insert(StoryRow).returning(StoryRow.id),
+        {
+            "first_article": first.article.article_id,
+            "title": first.article.title,
+            "articles": len(members),
+            "created_at": now,
+            "updated_at": max(m.article.published for m in members),
+            "names": json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
+        },
+    ).scalar_one()
+    _add_story_keys(conn, story, set(names))
+    return int(story)
+
+
+def _grow_story(conn: Connection, story: int, joining: Sequence[Decision]) -> int:
+    if not joining:
+        return story
+    row = conn.execute(select(StoryRow).where(StoryRow.id == story)).scalar_one_or_none()
+    if row is None:  # the story is gone (its articles deleted): nothing to grow
+        return story
+    old = Counter(json.loads(row.names))
+    names = old + Counter(name for m in joining for name in m.sketch.story_names)
+    conn.execute(
+        update(StoryRow)
+        .where(StoryRow.id == story)
+        .values(
+            articles=StoryRow.articles + len(joining),
+            updated_at=max(row.updated_at, *(m.article.published for m in joining)),
+            names=json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
+        )
+    )
+    _add_story_keys(conn, story, set(names) - set(old))
+    return story
+
+
+def _add_story_keys(conn: Connection, story: int, names: set[str]) -> None:
+    keys = {name_key(name) for name in names}
+    if keys:
+        conn.execute(insert(StoryKeyRow), [{"key": key, "story": story} for key in sorted(keys)])
+
+
+def _save_verdicts(
+    conn: Connection, decisions: Sequence[Decision], story_ids: dict[int | str, int], now: datetime
+) -> None:
+    rows = [
+        {
+            "b_id": d.article.article_id,
+            "near_at": now,
+            "duplicate_of": d.duplicate_of,
+            "duplicate_reason": d.reason,
+            "similarity": json.dumps(_explained(d)),
+            "story_id": story_ids[d.story],
+        }
+        for d in decisions
+    ]
+    table = ArticleRow.metadata.tables[ArticleRow.__tablename__]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            near_at=bindparam("near_at"),
+            duplicate_of=bindparam("duplicate_of"),
+            duplicate_reason=bindparam("duplicate_reason"),
+            similarity=bindparam("similarity"),
+            story_id=bindparam("story_id"),
+        )
+    )
+    conn.execute(statement, rows)
+
+
+def _explained(decision: Decision) -> dict[str, Any]:
+    scores: dict[str, Any] = decision.similarity.as_dict() if decision.similarity else {}
+    if decision.story_shared:
+        scores["story_names"] = list(decision.story_shared)
+    return scores
