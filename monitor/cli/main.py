@@ -199,12 +199,13 @@ def env_command() -> None:
 
 
 def _register() -> None:
-    from monitor.cli import articles, feeds, matching
+    from monitor.cli import articles, feeds, matching, stories
 
     cli.add_command(feeds.feeds)
     cli.add_command(articles.articles)
     cli.add_command(matching.watchlist)
     cli.add_command(matching.explain)
+    cli.add_command(stories.stories)
 
 
 _register()

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from monitor.cli.articles import parse_since
 from monitor.cli.state import State
+from monitor.cli.stories import describe
 from monitor.match.engine import Matcher, Verdict
 from monitor.match.index import compile_index
 from monitor.types import ArticleText, Match
@@ -102,6 +103,7 @@ def explain(state: State, article_id: str) -> None:
     try:
         article = repo.article_text(article_id)
         stored = repo.matches_of([article_id]).get(article_id, [])
+        near = repo.near_of(article_id)
     finally:
         repo.close()
     if article is None:
@@ -110,6 +112,8 @@ def explain(state: State, article_id: str) -> None:
     registry = Registry(state.config.watchlist_dir, settings.languages, settings.default_language)
     registry.refresh(settle=0.0)
     console.print(f"[b]{escape(article.title)}[/] [dim]{article_id} · {article.feed_url}[/]")
+    for line in describe(near) if near else ():
+        console.print(line)
     for path, error in registry.errors.items():
         console.print(f"[red]not loaded[/] {path}: {escape(error)}")
     verdicts = registry.matcher.explain(article)

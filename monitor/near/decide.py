@@ -53,6 +53,9 @@ class Decision:
     story: int | str  # a stored story, or the article id that starts one in this batch
     story_shared: tuple[str, ...]
     index_keys: tuple[int, ...]  # keys to file the sketch under (not the saturated ones)
+    # A stored original this article turned out to predate: it and its copies
+    # become copies of this article (``reason`` and ``similarity`` describe the pair).
+    adopts: str | None = None
 
 
 @dataclass
@@ -66,16 +69,21 @@ class Batch:
     limits: Thresholds
     story_limits: StoryLimits
     decided: list[Decision] = field(default_factory=list)
+    reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
 
     def decide(self, article: NearArticle, sketch: Sketch) -> Decision:
         copy = self._best_copy(article, sketch)
         shared: tuple[str, ...] = ()
+        adopts = None
         if copy is not None:
             known, found_reason, found_similarity = copy
-            duplicate_of: str | None = known.root
+            duplicate_of: str | None = self.reroots.get(known.root, known.root)
             reason: str | None = found_reason
             similarity: Similarity | None = found_similarity
             story = known.story
+            if duplicate_of == known.article_id and article.published < known.published:
+                # Arrived later but published earlier: this one is the original.
+                adopts, duplicate_of = known.article_id, None
         else:
             duplicate_of, reason, similarity = None, None, None
             # A changed article stays in its story; a new one looks for its story.
@@ -91,7 +99,10 @@ class Batch:
             story,
             shared,
             tuple(k for k in sketch.keys if self.key_counts[k] < KEY_CAP),
+            adopts,
         )
+        if adopts:
+            self.reroots[adopts] = article.article_id
         self._remember(decision)
         return decision
 
@@ -111,7 +122,13 @@ class Batch:
     def _story(self, article: NearArticle, sketch: Sketch) -> StoryChoice | None:
         ids = {s for name in sketch.story_names for s in self.story_index.get(name, ())}
         candidates = [self.stories[s] for s in ids]
-        return choose_story(sketch.story_names, article.published, candidates, self.story_limits)
+        return choose_story(
+            sketch.story_names,
+            sketch.story_weights,
+            article.published,
+            candidates,
+            self.story_limits,
+        )
 
     def _remember(self, decision: Decision) -> None:
         self.decided.append(decision)

@@ -45,7 +45,7 @@ WORD_SHINGLE = 3
 MASKED_SHINGLE = 6
 COMMON_WORDS = 1_000  # a shingle of only these words is too common to index
 RANKED_WORDS = 30_000  # how rare a name is: its rank among these, else rarest
-STORY_NAMES = 24
+STORY_NAMES = 40
 # Capitalised but no name: a day or month says nothing of which event it is.
 _CALENDAR = frozenset(
     w.lower() for w in (*calendar.day_name, *calendar.month_name, *calendar.month_abbr) if w
@@ -80,6 +80,7 @@ class Sketch:
     word_count: int  # word shingles: to estimate containment
     # The rarest names ("Rutte", "Kursk"): what stories are found by. Not stored here.
     story_names: tuple[str, ...] = ()
+    story_weights: tuple[float, ...] = ()  # each name's rarity: 1 (common) to 3 (unknown)
 
 
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
@@ -102,7 +103,7 @@ def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
         keys=_keys(with_rare, 1) + _keys(with_name, 2),
         names=tuple(sorted({kept[name] & 0xFFFF for name in names}))[:MAX_NAMES],
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
-        story_names=_rarest(names - _digits(names) - _CALENDAR, vocabulary.rank),
+        **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
     )
 
 
@@ -110,10 +111,16 @@ def _digits(names: set[str]) -> set[str]:
     return {name for name in names if name.isdigit()}
 
 
-def _rarest(names: set[str], rank: Mapping[str, int]) -> tuple[str, ...]:
-    """Up to STORY_NAMES names, the rarest first (a name no list knows is rarest)."""
-    ordered = sorted(names, key=lambda name: (-rank.get(name, RANKED_WORDS), name))
-    return tuple(ordered[:STORY_NAMES])
+def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
+    """Up to STORY_NAMES names, the rarest first, each with its weight.
+
+    "Kursk" and "Rutte" say which event it is far more than "Russia" does: a
+    name weighs 1 plus twice its rank among the RANKED_WORDS most frequent
+    words (rank 0: "the"), over RANKED_WORDS; a name no list knows weighs 3.
+    """
+    ordered = sorted(names, key=lambda name: (-rank.get(name, RANKED_WORDS), name))[:STORY_NAMES]
+    weights = tuple(1 + 2 * rank.get(name, RANKED_WORDS) / RANKED_WORDS for name in ordered)
+    return {"story_names": tuple(ordered), "story_weights": weights}
 
 
 def _names(text: str, words: list[str], common: frozenset[str]) -> set[str]:

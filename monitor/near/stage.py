@@ -79,6 +79,8 @@ class NearStage:
         return NearReport(totals["articles"], totals["copy"], totals["new"], totals["joined"])
 
     def decide(self, pending: Sequence[NearArticle]) -> list[Decision]:
+        # Articles of one batch arrived together: the earliest published is the original.
+        pending = sorted(pending, key=lambda a: (a.published, a.article_id))
         sketches = [_sketch(article) for article in pending]
         earliest = min(article.published for article in pending)
         postings, counts = self.store.near_candidates(

@@ -2,8 +2,9 @@
 
 Pure: no I/O. A story is known by the names its articles use ("Rutte", "Kursk",
 "Pyongyang"), counted over its articles. An article joins the story, among those
-updated within the window, whose names cover the largest share of its own,
-when that share and the count of shared names both pass their thresholds;
+updated within the window, whose names cover the largest share of its own
+(weighted by rarity: "Kursk" counts for more than "Russia"), when that share
+and the count of shared names both pass their thresholds;
 otherwise it starts a story of its own. A copy always joins its original's story.
 Names carry the event: two reports of one event name the same people and places,
 two reports of different events that share a country rarely share four names.
@@ -39,6 +40,7 @@ class StoryChoice:
 
 def choose_story(
     names: Sequence[str],
+    weights: Sequence[float],
     published: datetime,
     candidates: Sequence[StoryCandidate],
     limits: StoryLimits,
@@ -47,11 +49,12 @@ def choose_story(
     if not names:
         return None
     best: StoryChoice | None = None
+    total = sum(weights)
     for story in candidates:
         if abs(published - story.updated) > limits.window:
             continue
         shared = tuple(name for name in names if name in story.names)
-        coverage = len(shared) / len(names)
+        coverage = sum(w for n, w in zip(names, weights, strict=True) if n in story.names) / total
         if len(shared) < limits.shared or coverage < limits.coverage:
             continue
         if best is None or (coverage, len(shared)) > (best.coverage, len(best.shared)):

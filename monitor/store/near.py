@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,15 @@ from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch
 from monitor.near.story import StoryCandidate
 from monitor.store.matches import article_body
-from monitor.store.models import ArticleRow, SketchKeyRow, SketchRow, StoryKeyRow, StoryRow
+from monitor.store.models import (
+    ArticleRow,
+    CopyRow,
+    FeedRow,
+    SketchKeyRow,
+    SketchRow,
+    StoryKeyRow,
+    StoryRow,
+)
 
 CHUNK = 500
 STORY_NAMES_KEPT = 64  # a story remembers its most used names
@@ -117,6 +126,94 @@ class NearStorage:
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
             raise StorageError(f"could not save near-duplicate decisions: {exc}") from exc
+
+    def near_of(self, article_id: str) -> NearInfo | None:
+        """What the near stage decided about an article, for ``monitor explain``."""
+        with Session(self._reader) as conn:
+            row = conn.get(ArticleRow, article_id)
+            if row is None:
+                return None
+            original = conn.get(ArticleRow, row.duplicate_of) if row.duplicate_of else None
+            story = conn.get(StoryRow, row.story_id) if row.story_id is not None else None
+            return NearInfo(
+                compared=row.near_at is not None,
+                duplicate_of=row.duplicate_of,
+                original_title=original.title if original else None,
+                reason=row.duplicate_reason,
+                scores=json.loads(row.similarity) if row.similarity else {},
+                story=_story_info(conn, story) if story else None,
+            )
+
+    def stories(self, since: datetime, limit: int) -> list[StoryInfo]:
+        """Stories with an article published since ``since``, the largest first."""
+        with Session(self._reader) as conn:
+            query = (
+                select(StoryRow)
+                .where(StoryRow.updated_at >= since)
+                .order_by(StoryRow.articles.desc(), StoryRow.updated_at.desc(), StoryRow.id)
+                .limit(limit)
+            )
+            return [_story_info(conn, story) for story in conn.execute(query).scalars()]
+
+    def purge_bodies(self, before: datetime, now: datetime) -> int:
+        """Empty the bodies of articles first seen before ``before``; sketches stay."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(ArticleRow)
+                .where(
+                    ArticleRow.first_seen_at < before,
+                    ArticleRow.purged_at.is_(None),
+                    ArticleRow.near_at.is_not(None),  # sketched first: the story stays known
+                    ArticleRow.matched_at.is_not(None),
+                )
+                .values(summary="", content="", purged_at=now)
+            )
+            return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryInfo:
+    id: int
+    title: str
+    articles: int
+    updated: datetime
+    # article id, title, feed, the original it copies (itself: an exact copy, stored as a link)
+    members: tuple[tuple[str, str, str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NearInfo:
+    compared: bool
+    duplicate_of: str | None
+    original_title: str | None
+    reason: str | None
+    scores: dict[str, Any]
+    story: StoryInfo | None
+
+
+def _story_info(conn: Session, story: StoryRow) -> StoryInfo:
+    query = (
+        select(ArticleRow.id, ArticleRow.title, FeedRow.title, FeedRow.url, ArticleRow.duplicate_of)
+        .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+        .where(ArticleRow.story_id == story.id)
+        .order_by(ArticleRow.published_at, ArticleRow.id)
+    )
+    members = [
+        (a, title, feed_title or feed_url, dup)
+        for a, title, feed_title, feed_url, dup in conn.execute(query)
+    ]
+    # Exact copies (same URL or text, other feeds) are stored as links, not articles.
+    links = (
+        select(CopyRow.article_id, CopyRow.title, FeedRow.title, FeedRow.url)
+        .join(FeedRow, FeedRow.id == CopyRow.feed_id)
+        .where(CopyRow.article_id.in_([m[0] for m in members]))
+        .order_by(CopyRow.seen_at, CopyRow.id)
+    )
+    members += [
+        (a, title, feed_title or feed_url, a)
+        for a, title, feed_title, feed_url in conn.execute(links)
+    ]
+    return StoryInfo(story.id, story.title, story.articles, story.updated_at, tuple(members))
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -245,8 +342,8 @@ def _save_verdicts(
             "b_id": d.article.article_id,
             "near_at": now,
             "duplicate_of": d.duplicate_of,
-            "duplicate_reason": d.reason,
-            "similarity": json.dumps(_explained(d)),
+            "duplicate_reason": None if d.adopts else d.reason,
+            "similarity": json.dumps({} if d.adopts else _explained(d)),
             "story_id": story_ids[d.story],
         }
         for d in decisions
@@ -264,6 +361,24 @@ def _save_verdicts(
         )
     )
     conn.execute(statement, rows)
+    for d in decisions:
+        if d.adopts:
+            _reroot(conn, d)
+
+
+def _reroot(conn: Connection, decision: Decision) -> None:
+    """The adopted original and its copies become copies of the decided article."""
+    new, old = decision.article.article_id, decision.adopts
+    conn.execute(update(ArticleRow).where(ArticleRow.duplicate_of == old).values(duplicate_of=new))
+    conn.execute(
+        update(ArticleRow)
+        .where(ArticleRow.id == old)
+        .values(
+            duplicate_of=new,
+            duplicate_reason=decision.reason,
+            similarity=json.dumps(_explained(decision)),
+        )
+    )
 
 
 def _explained(decision: Decision) -> dict[str, Any]:

@@ -551,5 +551,8 @@ def _article_json(a: ArticleRow, feed_url: str, copies: list[dict[str, Any]]) ->
         "updated": a.updated_at.isoformat(),
         "update_count": a.update_count,
         "duplicate_of": a.duplicate_of,
+        "duplicate_reason": a.duplicate_reason,
+        "similarity": json.loads(a.similarity) if a.similarity else None,
+        "story_id": a.story_id,
         "copies": copies,
     }

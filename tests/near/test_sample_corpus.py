@@ -1,0 +1,77 @@
+"""The sample corpus as a user meets it: copies recognised, the event told as one story."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.match.test_watchlist_cli import EVENT, ROOT
+from tests.test_cli import monitor
+
+WIRE = "NATO chief confirms North Korean troops deployed to Russia's Kursk region"
+REPRINT = "North Korean units are now in Kursk, NATO's Rutte says"
+SPUN = "NATO boss confirms North Korean troopers deployed to Russia's Kursk area"
+OIL = "Oil prices slide after Israeli strikes on Iran spare energy facilities"
+SPUN_OIL = "Oil costs slide after Israeli strikes on Iran spare power services"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, db_url: str) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
+    env = {"MONITOR_DATABASE_URL": db_url}
+    monitor("run", "--once", cwd=ROOT, env=env)
+    out = tmp_path / "export.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    articles = [json.loads(line) for line in out.read_text().splitlines()]
+    return {a["title"]: a for a in articles}, env
+
+
+def test_copies_are_linked_to_their_original_and_say_why(
+    corpus: tuple[dict[str, dict[str, object]], dict[str, str]],
+) -> None:
+    articles, _ = corpus
+    copies = {
+        title: (a["duplicate_of"], a["duplicate_reason"])
+        for title, a in articles.items()
+        if a["duplicate_of"]
+    }
+    assert copies == {
+        REPRINT: (articles[WIRE]["id"], "reprint"),
+        SPUN: (articles[WIRE]["id"], "spun"),
+        SPUN_OIL: (articles[OIL]["id"], "spun"),
+    }
+    similarity = articles[SPUN]["similarity"]
+    assert isinstance(similarity, dict)
+    assert similarity["names"] >= 0.9  # a spinner leaves "Rutte" and "Kursk" alone
+
+
+def test_the_event_is_one_story_and_unrelated_articles_stay_apart(
+    corpus: tuple[dict[str, dict[str, object]], dict[str, str]],
+) -> None:
+    articles, _ = corpus
+    event_stories = {articles[title]["story_id"] for title in EVENT}
+    assert len(event_stories) == 1
+    others = [a["story_id"] for title, a in articles.items() if title not in EVENT]
+    # Unrelated articles (South Korean rates, Moldova's election, oil) never join it;
+    # only the oil story has two articles, the spun copy and its original.
+    assert event_stories.isdisjoint(others)
+    assert sorted(others.count(s) for s in set(others)) == [1] * (len(set(others)) - 1) + [2]
+
+
+def test_explain_and_stories_list_show_the_decisions(
+    corpus: tuple[dict[str, dict[str, object]], dict[str, str]],
+) -> None:
+    articles, env = corpus
+    spun = monitor("explain", str(articles[SPUN]["id"]), cwd=ROOT, env=env).stdout
+    assert f"copy (spun) of {articles[WIRE]['id']}" in spun
+    assert "names 1.0" in spun
+    allies = next(t for t in EVENT if t.startswith("NATO allies"))
+    joined = monitor("explain", str(articles[allies]["id"]), cwd=ROOT, env=env).stdout
+    assert "original" in joined
+    assert "joined for the names" in joined and "rutte" in joined
+
+    listed = monitor("stories", "list", "--since", "3000w", cwd=ROOT, env=env).stdout
+    assert "5 articles" in listed
+    assert "The Daily Courier" in listed  # its exact copy, stored as a link, is a source
+    assert listed.index("5 articles") < listed.index("2 articles")  # the largest first
