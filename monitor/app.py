@@ -84,6 +84,14 @@ class App:
         """The match stage, off the event loop."""
         return await asyncio.to_thread(self.matching.run)
 
+    async def purge_old_bodies(self) -> int:
+        """Empty the bodies older than ``duplicates.purge_bodies_after`` (sketches stay)."""
+        age = self.config.settings.duplicates.purge_bodies_after
+        if age is None:
+            return 0
+        now = self.clock.now()
+        return await asyncio.to_thread(self.repo.purge_bodies, now - timedelta(seconds=age), now)
+
     async def reload_watchlists(self) -> bool:
         return await asyncio.to_thread(self.registry.refresh)
 

@@ -2,8 +2,10 @@
 
 There is no job per feed: the database knows each feed's next poll time, and the
 job asks it every ``check_every`` seconds; after each cycle the new articles go
-through the watchlists. A second job looks at the watchlist files every
-``reload_every`` seconds and swaps in the ones that changed. SIGINT or SIGTERM stops the scheduler
+through the near-duplicate stage, then the watchlists. A second job looks at the
+watchlist files every ``reload_every`` seconds and swaps in the ones that
+changed; with ``duplicates.purge_bodies_after`` set, a third empties old bodies
+every hour. SIGINT or SIGTERM stops the scheduler
 and lets the cycle under way finish (each feed's save is one transaction, so a
 second signal, which cancels it, loses at most the polls not yet saved).
 """
@@ -59,6 +61,16 @@ class Daemon:
             coalesce=True,
             id="reload_watchlists",
         )
+        if self.app.config.settings.duplicates.purge_bodies_after:
+            scheduler.add_job(
+                self._purge,
+                "interval",
+                hours=1,
+                next_run_time=datetime.now(self.app.clock.now().tzinfo),
+                max_instances=1,
+                coalesce=True,
+                id="purge_old_bodies",
+            )
         scheduler.start()
         log.info("daemon.started", feeds=len(self.app.config.settings.feeds))
         try:
@@ -101,6 +113,15 @@ class Daemon:
             await self.app.reload_watchlists()
         except Exception:  # the watchlists in force keep running whatever happened
             log.exception("watchlists.reload_failed")
+
+    async def _purge(self) -> None:
+        try:
+            purged = await self.app.purge_old_bodies()
+        except Exception:  # retried at the next hour; polling goes on meanwhile
+            log.exception("retention.purge_failed")
+            return
+        if purged:
+            log.info("retention.purged", articles=purged)
 
     async def _finish_cycle(self) -> None:
         cycle = self._cycle

@@ -73,3 +73,24 @@ def delete(state: State, article_id: str) -> None:
     if not found:
         raise click.ClickException(f"no article {article_id}")
     console.print(f"deleted {article_id} (a tombstone keeps it from coming back)")
+
+
+@articles.command("purge")
+@click.option(
+    "--older-than", required=True, help="Articles first seen before then: 90d, 12w, or a date."
+)
+@click.pass_obj
+def purge(state: State, older_than: str) -> None:
+    """Empty old article bodies; titles, sketches, stories and matches stay.
+
+    A copy of a purged article is still recognised, so an old story is never
+    alerted as new. (Set ``duplicates.purge_bodies_after`` to have the daemon do it.)
+    """
+    now = state.clock.now()
+    before = parse_since(older_than, now)
+    repo = state.repo()
+    try:
+        count = repo.purge_bodies(before, now)
+    finally:
+        repo.close()
+    console.print(f"purged the bodies of {count} articles first seen before {before:%Y-%m-%d}")

@@ -310,7 +310,8 @@ def _new_story(conn: Connection, members: Sequence[Decision], now: datetime) -> 
 def _grow_story(conn: Connection, story: int, joining: Sequence[Decision]) -> int:
     if not joining:
         return story
-    row = conn.execute(select(StoryRow).where(StoryRow.id == story)).scalar_one_or_none()
+    query = select(StoryRow.names, StoryRow.updated_at).where(StoryRow.id == story)
+    row = conn.execute(query).first()
     if row is None:  # the story is gone (its articles deleted): nothing to grow
         return story
     old = Counter(json.loads(row.names))

@@ -75,3 +75,19 @@ def test_explain_and_stories_list_show_the_decisions(
     assert "5 articles" in listed
     assert "The Daily Courier" in listed  # its exact copy, stored as a link, is a source
     assert listed.index("5 articles") < listed.index("2 articles")  # the largest first
+
+
+def test_purging_bodies_keeps_copies_and_stories(
+    tmp_path: Path, corpus: tuple[dict[str, dict[str, object]], dict[str, str]]
+) -> None:
+    articles, env = corpus
+    purged = monitor("articles", "purge", "--older-than", "0d", cwd=ROOT, env=env)
+    assert f"purged the bodies of {len(articles)} articles" in purged.stderr
+    out = tmp_path / "after.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    after = {a["title"]: a for a in map(json.loads, out.read_text().splitlines())}
+    assert all(a["content"] == "" and a["summary"] == "" for a in after.values())
+    keep = ("duplicate_of", "duplicate_reason", "story_id", "matches")
+    assert {t: [a[k] for k in keep] for t, a in after.items()} == {
+        t: [a[k] for k in keep] for t, a in articles.items()
+    }

@@ -1,0 +1,226 @@
+"""The near stage on a real database: copies found across runs, restarts and edits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.app import near_limits
+from monitor.config import DuplicateSettings
+from monitor.dedup import with_hashes
+from monitor.near.decide import KEY_CAP
+from monitor.near.stage import NearStage
+from monitor.store.models import SketchKeyRow
+from monitor.store.repository import Repository
+from monitor.types import Entry, Feed, FeedSpec, PollUpdate
+from tests.conftest import FakeClock
+
+WIRE = """NATO Secretary General Mark Rutte said on Monday that North Korean troops had
+been sent to Russia and deployed to the Kursk region, calling it a significant escalation.
+
+Rutte told reporters in Brussels that the alliance had confirmed the deployment with
+intelligence from allies, and that Pyongyang had also supplied artillery shells and
+ballistic missiles to Moscow in recent months.
+
+Ukraine's defence minister Rustem Umerov said the first units had been seen near the
+border, while the Kremlin declined to comment on the reports.
+
+South Korea's president Yoon Suk Yeol called for a response from the international
+community, and said Seoul would review its support for Kyiv."""
+
+OTHER = """The Bank of England left interest rates unchanged on Thursday, with governor
+Andrew Bailey saying inflation was falling more slowly than hoped in the services sector.
+
+Economists at Barclays and HSBC had expected the decision, and markets now see the first
+cut in the spring. Sterling rose against the dollar after the announcement.
+
+Mortgage lenders in Manchester and Leeds said demand had picked up in the autumn."""
+
+
+def entry(guid: str, title: str, text: str, published: datetime) -> Entry:
+    return with_hashes(
+        Entry(
+            guid=guid,
+            url=None,
+            canonical_url=None,
+            title=title,
+            summary="",
+            content=text,
+            authors=(),
+            language="en",
+            published=published,
+        )
+    )
+
+
+@pytest.fixture
+def repo(db_url: str, clock: FakeClock) -> Iterator[Repository]:
+    repository = Repository.open(db_url)
+    yield repository
+    repository.close()
+
+
+def store(repo: Repository, clock: FakeClock, feed_url: str, *entries: Entry) -> None:
+    repo.add_feed(FeedSpec(feed_url), "cli", clock.now())
+    info = repo.find_feed(feed_url)
+    assert info is not None
+    feed = Feed(info.id, feed_url)
+    update = PollUpdate(feed.id, "ok", clock.now(), None)
+    repo.save_poll(feed, update, list(entries))
+
+
+def stage(repo: Repository, clock: FakeClock, **settings: object) -> NearStage:
+    return NearStage(repo, clock, *near_limits(DuplicateSettings.model_validate(settings)))
+
+
+def verdicts(repo: Repository) -> dict[str, tuple[str | None, str | None, int | None]]:
+    """title -> (title of the original it copies, reason, story)."""
+    rows = list(repo.export_articles())
+    titles = {r["id"]: r["title"] for r in rows}
+    return {
+        r["title"]: (titles.get(r["duplicate_of"]), r["duplicate_reason"], r["story_id"])
+        for r in rows
+    }
+
+
+def edited(text: str) -> str:
+    """A reprint: a dateline, the last paragraph dropped, a footer."""
+    paragraphs = text.split("\n\n")
+    return "BRUSSELS (Wire) - " + "\n\n".join(paragraphs[:-1]) + "\n\nComments are closed."
+
+
+T0 = datetime(2024, 10, 28, 14, 0, tzinfo=UTC)
+
+
+def test_a_copy_arriving_in_a_later_run_of_a_restarted_monitor_is_linked(
+    db_url: str, clock: FakeClock
+) -> None:
+    first = Repository.open(db_url)
+    store(first, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
+    assert stage(first, clock).run().articles == 1
+    first.close()
+
+    second = Repository.open(db_url)  # the sketches were kept in the database
+    later = T0 + timedelta(hours=3)
+    store(second, clock, "https://site.example/feed", entry("s1", "Reprint", edited(WIRE), later))
+    report = stage(second, clock).run()
+    assert (report.articles, report.copies) == (1, 1)
+    found = verdicts(second)
+    assert found["Reprint"][:2] == ("Wire story", "reprint")
+    assert found["Reprint"][2] == found["Wire story"][2]  # one story
+    second.close()
+
+
+def test_an_original_seen_after_its_copy_becomes_the_original(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://site.example/feed", entry("s1", "Reprint", edited(WIRE), T0))
+    stage(repo, clock).run()
+    store(
+        repo,
+        clock,
+        "https://wire.example/feed",
+        entry("w1", "Wire story", WIRE, T0 - timedelta(hours=2)),
+    )
+    stage(repo, clock).run()
+    found = verdicts(repo)
+    assert found["Wire story"][:2] == (None, None)
+    assert found["Reprint"][:2] == ("Wire story", "reprint")
+
+
+def test_unrelated_articles_are_neither_copies_nor_one_story(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(
+        repo,
+        clock,
+        "https://a.example/feed",
+        entry("w1", "Wire story", WIRE, T0),
+        entry("o1", "Rates", OTHER, T0 + timedelta(hours=1)),
+    )
+    stage(repo, clock).run()
+    found = verdicts(repo)
+    assert found["Rates"][:2] == (None, None)
+    assert found["Rates"][2] != found["Wire story"][2]
+
+
+def test_a_copy_outside_the_window_is_a_new_article(repo: Repository, clock: FakeClock) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
+    stage(repo, clock, window="2d").run()
+    late = T0 + timedelta(days=3)
+    store(repo, clock, "https://site.example/feed", entry("s1", "Reprint", edited(WIRE), late))
+    stage(repo, clock, window="2d").run()
+    assert verdicts(repo)["Reprint"][:2] == (None, None)
+
+
+def test_an_edited_article_is_sketched_again_and_keeps_its_story(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
+    stage(repo, clock).run()
+    story = verdicts(repo)["Wire story"][2]
+    clock.advance(minutes=30)
+    changed = WIRE.replace("significant escalation", "dangerous escalation")
+    store(repo, clock, "https://wire.example/feed", entry("w1", "Wire story", changed, T0))
+    assert stage(repo, clock).run().articles == 1  # the new text was compared again
+    assert verdicts(repo)["Wire story"] == (None, None, story)
+    late = T0 + timedelta(hours=5)
+    store(repo, clock, "https://site.example/feed", entry("s1", "Reprint", edited(changed), late))
+    stage(repo, clock).run()
+    assert verdicts(repo)["Reprint"] == ("Wire story", "reprint", story)
+
+
+def test_purged_bodies_keep_their_sketches_so_an_old_story_is_not_new(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
+    stage(repo, clock).run()
+    clock.advance(days=2)
+    repo.mark_all_matched(clock.now())  # bodies are purged only once matched and sketched
+    assert repo.purge_bodies(clock.now() - timedelta(days=1), clock.now()) == 1
+    assert next(iter(repo.export_articles()))["content"] == ""
+    late = T0 + timedelta(days=2)
+    store(repo, clock, "https://site.example/feed", entry("s1", "Reprint", edited(WIRE), late))
+    stage(repo, clock).run()
+    assert verdicts(repo)["Reprint"][:2] == ("Wire story", "reprint")
+
+
+def test_a_key_shared_by_too_many_sketches_stops_growing(
+    repo: Repository, clock: FakeClock
+) -> None:
+    # Reprints of one story, each with its own footer: their keys saturate.
+    entries = [
+        entry(f"c{i}", f"Copy {i}", f"{WIRE}\n\nFooter {i}.", T0 + timedelta(minutes=i))
+        for i in range(KEY_CAP + 5)
+    ]
+    store(repo, clock, "https://farm.example/feed", *entries)
+    stage(repo, clock).run()
+    with repo.engine.connect() as conn:
+        most = conn.execute(
+            select(func.count()).select_from(SketchKeyRow).group_by(SketchKeyRow.key)
+        ).scalars()
+        assert max(most) == KEY_CAP
+    found = verdicts(repo)
+    assert all(found[f"Copy {i}"][0] == "Copy 0" for i in range(1, KEY_CAP + 5))
+
+
+def test_explain_information_names_the_original_and_the_story(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
+    later = T0 + timedelta(hours=1)
+    store(repo, clock, "https://site.example/feed", entry("s1", "Reprint", edited(WIRE), later))
+    stage(repo, clock).run()
+    rows = {r["title"]: r for r in repo.export_articles()}
+    info = repo.near_of(rows["Reprint"]["id"])
+    assert info is not None and info.compared
+    assert (info.duplicate_of, info.original_title, info.reason) == (
+        rows["Wire story"]["id"],
+        "Wire story",
+        "reprint",
+    )
+    assert info.scores["words"] >= 0.5
+    assert info.story is not None and info.story.articles == 2
