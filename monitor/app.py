@@ -118,10 +118,13 @@ class App:
 
 def near_limits(settings: DuplicateSettings) -> tuple[Thresholds, StoryLimits]:
     copies = Thresholds(
-        words=settings.reprint,
         containment=settings.containment,
+        partial_length=settings.partial,
+        words=settings.reprint_words,
+        masked_strong=settings.reprint_masked,
         masked=settings.spun,
-        spun_words=settings.spun_words,
+        spun_margin=settings.spun_margin,
+        spun_names=settings.spun_names,
         names=settings.names,
         window=timedelta(seconds=settings.window),
     )

@@ -126,10 +126,13 @@ class DuplicateSettings(_Section):
 
     window: Seconds = 30 * 86400  # a copy is looked for among articles this close in time
     story_window: Seconds = 14 * 86400  # since a story's latest article
-    reprint: Fraction = 0.5  # word-shingle similarity of an edited reprint
-    containment: Fraction = 0.7  # share of a partial copy found in the longer text
-    spun: Fraction = 0.2  # masked-shingle similarity of a spun copy
-    spun_words: Fraction = 0.1  # and the least word-shingle similarity it keeps
+    containment: Fraction = 0.87  # share of the shorter text inside the longer: a reprint
+    partial: Fraction = 0.7  # a reprint shorter than this share of the other is "partial"
+    reprint_words: Fraction = 0.6  # word-shingle similarity of a lightly edited reprint…
+    reprint_masked: Fraction = 0.7  # …with its masked-shingle similarity
+    spun: Fraction = 0.25  # masked-shingle similarity of a spun copy…
+    spun_margin: Fraction = 0.03  # …above its word-shingle similarity by at least this…
+    spun_names: Fraction = 0.8  # …keeping this share of the shorter text's names
     names: Fraction = 0.6  # share of the shorter text's names and numbers in the other
     story_names: Count = 5  # names an article shares with a story to join it
     story_coverage: Fraction = 0.5  # share of the article's names the story uses

@@ -13,8 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.near.similarity import Similarity, Thresholds, compare, copy_reason
-from monitor.near.sketch import Sketch
+from monitor.near.similarity import (
+    Similarity,
+    Thresholds,
+    compare,
+    copy_reason,
+    exact,
+    plausible,
+)
+from monitor.near.sketch import Features, Sketch
 from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
 
 KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
@@ -69,10 +76,20 @@ class Batch:
     limits: Thresholds
     story_limits: StoryLimits
     decided: list[Decision] = field(default_factory=list)
+    features: dict[str, Features] = field(default_factory=dict)  # article id -> its text's
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
 
-    def decide(self, article: NearArticle, sketch: Sketch) -> Decision:
-        copy = self._best_copy(article, sketch)
+    def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
+        """Candidates whose sketches pass the loose prefilter: their texts are worth reading."""
+        return {
+            known.article_id
+            for known in self._candidates(article, sketch)
+            if plausible(compare(sketch, known.sketch), self.limits)
+        }
+
+    def decide(self, article: NearArticle, features: Features) -> Decision:
+        sketch = features.sketch
+        copy = self._best_copy(article, features)
         shared: tuple[str, ...] = ()
         adopts = None
         if copy is not None:
@@ -103,17 +120,25 @@ class Batch:
         )
         if adopts:
             self.reroots[adopts] = article.article_id
+        self.features[article.article_id] = features
         self._remember(decision)
         return decision
 
+    def _candidates(self, article: NearArticle, sketch: Sketch) -> list[Known]:
+        found = _unique(k for key in sketch.keys for k in self.postings.get(key, ()))
+        return [known for known in found if known.article_id != article.article_id]
+
     def _best_copy(
-        self, article: NearArticle, sketch: Sketch
+        self, article: NearArticle, features: Features
     ) -> tuple[Known, str, Similarity] | None:
         best: tuple[Known, str, Similarity] | None = None
-        for known in _unique(k for key in sketch.keys for k in self.postings.get(key, ())):
-            if known.article_id == article.article_id:
+        for known in self._candidates(article, features.sketch):
+            similarity = compare(features.sketch, known.sketch)
+            if not plausible(similarity, self.limits):
                 continue
-            similarity = compare(sketch, known.sketch)
+            other = self.features.get(known.article_id)
+            if other is not None:  # its text is at hand (not purged): measure exactly
+                similarity = exact(features, other)
             reason = copy_reason(similarity, article.published, known.published, self.limits)
             if reason and (best is None or _strength(similarity) > _strength(best[2])):
                 best = (known, reason, similarity)

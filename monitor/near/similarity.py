@@ -5,16 +5,24 @@ Pure: no I/O. The thresholds come from the evaluation in ``bench/neardup.py``
 
 A pair is a copy when one of these holds:
 
-    reprint   the word view agrees strongly (edited reprints, added
-              boilerplate, a new headline): words ≥ ``words``
-    partial   the shorter text is mostly inside the longer one (a copy cut to
-              its lead): containment ≥ ``containment``
-    spun      the masked view agrees although the words do not (synonyms
-              swapped in): masked ≥ ``masked`` and words ≥ ``spun_words``
+    reprint   nearly all of the shorter text's word shingles are in the other
+              (boilerplate added, a headline rewritten, a paragraph dropped):
+              containment ≥ ``containment``; "partial" when the shorter has
+              less than ``partial_length`` of the longer's shingles (a copy
+              cut to its lead)
+    reprint   both views agree strongly (a few words edited or swapped):
+              words ≥ ``words`` and masked ≥ ``masked_strong``
+    spun      the masked view agrees, and more than the word view does:
+              masked ≥ ``masked``, masked ≥ words + ``spun_margin`` and
+              names ≥ ``spun_names`` (a spinner leaves names alone). A
+              spinner swaps content words and leaves the function words, so
+              only the word view drops; an article that shares paragraphs
+              with another (a developing story's update) loses both views alike.
 
 and, whatever the reason, the names and numbers of the shorter text are mostly
-in the longer one (a copy keeps "Rutte", "Kursk" and "32"; two similar reports
-of different events do not) and both appeared within the time window.
+in the longer one (a copy keeps "Rutte", "Kursk" and "32") and both appeared
+within the time window. Verdicts use exact measures on the two texts; only a
+candidate whose body was purged is judged on its sketch's estimates.
 """
 
 from __future__ import annotations
@@ -22,17 +30,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.near.sketch import MAX_NAMES, Sketch
+import numpy as np
+
+from monitor.near.sketch import MAX_NAMES, Array, Features, Sketch
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    words: float = 0.5
-    containment: float = 0.7
-    masked: float = 0.2
-    spun_words: float = 0.1
+    containment: float = 0.87
+    partial_length: float = 0.7
+    words: float = 0.6
+    masked_strong: float = 0.7
+    masked: float = 0.25
+    spun_margin: float = 0.03
+    spun_names: float = 0.8
     names: float = 0.6
     window: timedelta = timedelta(days=7)
+    # Sketch estimates below these rule a pair out before its texts are compared.
+    prefilter: float = 0.1
+    prefilter_names: float = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +57,36 @@ class Similarity:
     masked: float  # the same, masked view
     containment: float  # share of the shorter text's shingles found in the longer
     names: float  # share of the shorter text's names and numbers found in the other
+    length: float  # shingles of the shorter text over those of the longer
+    exact: bool = False  # computed on the texts (else estimated from stored sketches)
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | bool]:
         return {
             "words": round(self.words, 3),
             "masked": round(self.masked, 3),
             "containment": round(self.containment, 3),
             "names": round(self.names, 3),
+            "length": round(self.length, 3),
+            "exact": self.exact,
         }
+
+
+def exact(a: Features, b: Features) -> Similarity:
+    """The same measures computed on the full shingle sets: what a verdict rests on."""
+    words, containment = _overlap(a.words, b.words)
+    masked, _ = _overlap(a.masked, b.masked)
+    small, large = sorted((a.names, b.names), key=len)
+    names = len(small & large) / len(small) if small else float(not large)
+    length = min(len(a.words), len(b.words)) / max(len(a.words), len(b.words), 1)
+    return Similarity(words, masked, containment, names, length, exact=True)
+
+
+def _overlap(a: Array, b: Array) -> tuple[float, float]:
+    """(Jaccard similarity, share of the smaller set in the other) of two sorted sets."""
+    if not len(a) or not len(b):
+        return 0.0, 0.0
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
 
 
 def jaccard(a: bytes, b: bytes) -> float:
@@ -67,7 +105,8 @@ def compare(a: Sketch, b: Sketch) -> Similarity:
     # |A ∩ B| = J (|A| + |B|) / (1 + J); its share of the smaller set.
     shared = words * (small + large) / (1 + words)
     containment = min(1.0, shared / small) if small else 0.0
-    return Similarity(words, jaccard(a.masked, b.masked), containment, _names(a, b))
+    length = small / large if large else 0.0
+    return Similarity(words, jaccard(a.masked, b.masked), containment, _names(a, b), length)
 
 
 def _names(a: Sketch, b: Sketch) -> float:
@@ -85,16 +124,29 @@ def _cut_off(names: tuple[int, ...]) -> int:
     return names[-1] if len(names) >= MAX_NAMES else 0xFFFF
 
 
+def plausible(estimate: Similarity, limits: Thresholds) -> bool:
+    """Whether the sketches agree enough to be worth comparing the texts."""
+    return estimate.names >= limits.prefilter_names and (
+        estimate.words >= limits.prefilter
+        or estimate.masked >= limits.prefilter
+        or estimate.containment >= 2 * limits.prefilter
+    )
+
+
 def copy_reason(
     sim: Similarity, published: datetime, other_published: datetime, limits: Thresholds
 ) -> str | None:
     """Why the pair is a copy ("reprint", "partial", "spun"), or None when it is not."""
     if abs(published - other_published) > limits.window or sim.names < limits.names:
         return None
-    if sim.words >= limits.words:
-        return "reprint"
     if sim.containment >= limits.containment:
-        return "partial"
-    if sim.masked >= limits.masked and sim.words >= limits.spun_words:
+        return "partial" if sim.length < limits.partial_length else "reprint"
+    if sim.words >= limits.words and sim.masked >= limits.masked_strong:
+        return "reprint"
+    if (
+        sim.masked >= limits.masked
+        and sim.masked >= sim.words + limits.spun_margin
+        and sim.names >= limits.spun_names
+    ):
         return "spun"
     return None

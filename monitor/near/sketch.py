@@ -27,7 +27,7 @@ import calendar
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from itertools import compress, repeat
 from operator import ne
 from typing import Any
@@ -67,6 +67,7 @@ _FACTORS = [
 ]
 Array = npt.NDArray[Any]
 _EMPTY = np.uint64((1 << 64) - 1)
+_VIEW_TAGS = {1: np.uint64(0x2545F4914F6CDD1D), 2: np.uint64(0x9FB21C651E98DF25)}
 _HASHES: dict[str, int] = {}
 _HASH_CACHE_LIMIT = 500_000
 
@@ -83,7 +84,32 @@ class Sketch:
     story_weights: tuple[float, ...] = ()  # each name's rarity: 1 (common) to 3 (unknown)
 
 
+@dataclass(frozen=True)
+class Features:
+    """An article's shingles and names in full: to verify a candidate pair exactly.
+
+    Held in memory only while a batch is decided (the sketch is what is stored).
+    """
+
+    sketch: Sketch
+    word_shingles: Array
+    masked_shingles: Array
+    names: frozenset[str]
+
+    @cached_property
+    def words(self) -> Array:
+        return np.unique(self.word_shingles)
+
+    @cached_property
+    def masked(self) -> Array:
+        return np.unique(self.masked_shingles)
+
+
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
+    return features(title, body, language).sketch
+
+
+def features(title: str, body: str, language: str | None = "en") -> Features:
     vocabulary = _vocabulary(language_code(language) or "en")
     text = body if len(body) >= len(title) else title
     words = fold(text).text.split()
@@ -97,14 +123,15 @@ def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
     named = _as_bools(map(names.__contains__, words), len(words))
     with_rare = word_shingles[_in_window(common, WORD_SHINGLE) < WORD_SHINGLE]
     with_name = masked_shingles[_in_window(named, MASKED_SHINGLE) > 0]
-    return Sketch(
+    summary = Sketch(
         words=_bins(word_shingles),
         masked=_bins(masked_shingles),
-        keys=_keys(with_rare, 1) + _keys(with_name, 2),
+        keys=tuple(sorted(set(_keys(with_rare, 1) + _keys(with_name, 2)))),
         names=tuple(sorted({kept[name] & 0xFFFF for name in names}))[:MAX_NAMES],
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
     )
+    return Features(summary, word_shingles, masked_shingles, frozenset(names))
 
 
 def _digits(names: set[str]) -> set[str]:
@@ -202,8 +229,9 @@ def _keys(shingles: Array, view: int) -> tuple[int, ...]:
     """The least shingle of each coarse bin, as a signed 32-bit key tagged with its view."""
     coarse = (shingles >> np.uint64(6)) % np.uint64(KEYS_PER_VIEW)
     least = _least_per_bin(shingles, coarse, KEYS_PER_VIEW)
-    keys = ((least[least != _EMPTY] * _P1) ^ np.uint64(view)) >> np.uint64(32)
-    return tuple(sorted(int(k) - (1 << 32) if k >= 1 << 31 else int(k) for k in keys))
+    tagged = (least[least != _EMPTY] ^ _VIEW_TAGS[view]) * _P1
+    keys = tagged >> np.uint64(32)
+    return tuple(sorted({int(k) - (1 << 32) if k >= 1 << 31 else int(k) for k in keys}))
 
 
 def _least_per_bin(values: Array, bins: Array, count: int) -> Array:

@@ -3,6 +3,8 @@
     store.pending_near(batch)                   articles whose ``near_at`` is NULL
       | sketch(title, body, language)           Sketch (monitor.near.sketch)
       | store.near_candidates(keys, since)      stored sketches sharing a key, in the window
+      | store.near_texts(plausible)              texts of the candidates whose sketches
+                                                agree: verdicts rest on exact measures
       | store.story_candidates(names, since)    recent stories sharing a name
       | batch.decide(article, sketch)           copy of which original, which story
                                                 (monitor.near.decide, pure)
@@ -27,7 +29,7 @@ import structlog
 from monitor.clock import Clock
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
-from monitor.near.sketch import Sketch, sketch
+from monitor.near.sketch import Features, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
@@ -41,6 +43,10 @@ class NearStore(Protocol):
     ) -> tuple[dict[int, list[Known]], Counter[int]]: ...
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]: ...
+
+    def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
+        """The stored texts of these articles (purged ones left out)."""
+        ...
 
     def save_near(self, decisions: Sequence[Decision], now: datetime) -> None: ...
 
@@ -81,7 +87,8 @@ class NearStage:
     def decide(self, pending: Sequence[NearArticle]) -> list[Decision]:
         # Articles of one batch arrived together: the earliest published is the original.
         pending = sorted(pending, key=lambda a: (a.published, a.article_id))
-        sketches = [_sketch(article) for article in pending]
+        found = [_features(article) for article in pending]
+        sketches = [f.sketch for f in found]
         earliest = min(article.published for article in pending)
         postings, counts = self.store.near_candidates(
             (key for s in sketches for key in s.keys), earliest - self.limits.window
@@ -91,15 +98,18 @@ class NearStage:
             earliest - self.story_limits.window,
         )
         batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
-        return [batch.decide(a, s) for a, s in zip(pending, sketches, strict=True)]
+        wanted = {i for a, s in zip(pending, sketches, strict=True) for i in batch.plausible(a, s)}
+        for stored in self.store.near_texts(wanted - {a.article_id for a in pending}):
+            batch.features[stored.article_id] = _features(stored)
+        return [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
 
 
-def _sketch(article: NearArticle) -> Sketch:
+def _features(article: NearArticle) -> Features:
     try:
-        return sketch(article.title, article.body, article.language)
+        return features(article.title, article.body, article.language)
     except Exception:  # a bug on one article must not stop the others: it stands alone
         log.exception("near.internal_error", article=article.article_id)
-        return Sketch(bytes(64), bytes(64), (), (), 0)
+        return features("", "", None)
 
 
 def _outcome(decision: Decision) -> str:

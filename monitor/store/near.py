@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -73,6 +74,25 @@ class NearStorage:
                 NearArticle(a, title, article_body(summary, content), lang, published, doc, story)
                 for a, title, summary, content, lang, published, doc, story in conn.execute(query)
             ]
+
+    def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
+        """The stored texts of these articles (purged ones left out)."""
+        found: list[NearArticle] = []
+        with Session(self._reader) as conn:
+            for chunk in _chunks(sorted(ids)):
+                query = select(
+                    ArticleRow.id,
+                    ArticleRow.title,
+                    ArticleRow.summary,
+                    ArticleRow.content,
+                    ArticleRow.language,
+                    ArticleRow.published_at,
+                ).where(ArticleRow.id.in_(chunk), ArticleRow.purged_at.is_(None))
+                found.extend(
+                    NearArticle(a, title, article_body(summary, content), lang, published)
+                    for a, title, summary, content, lang, published in conn.execute(query)
+                )
+        return found
 
     def near_candidates(
         self, keys: Iterable[int], since: datetime
@@ -331,8 +351,14 @@ def _grow_story(conn: Connection, story: int, joining: Sequence[Decision]) -> in
 
 def _add_story_keys(conn: Connection, story: int, names: set[str]) -> None:
     keys = {name_key(name) for name in names}
-    if keys:
-        conn.execute(insert(StoryKeyRow), [{"key": key, "story": story} for key in sorted(keys)])
+    if not keys:
+        return
+    # A name the story's top names dropped earlier may come back: its key is there.
+    rows = [{"key": key, "story": story} for key in sorted(keys)]
+    if conn.dialect.name == "postgresql":
+        conn.execute(postgresql.insert(StoryKeyRow).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(sqlite.insert(StoryKeyRow).on_conflict_do_nothing(), rows)
 
 
 def _save_verdicts(
