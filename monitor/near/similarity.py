@@ -45,6 +45,7 @@ class Thresholds:
     spun_margin: float = 0.03
     spun_names: float = 0.8
     names: float = 0.6
+    min_shingles: int = 8  # a shorter text than this inside another proves nothing
     window: timedelta = timedelta(days=7)
     # Sketch estimates below these rule a pair out before its texts are compared.
     prefilter: float = 0.1
@@ -58,6 +59,7 @@ class Similarity:
     containment: float  # share of the shorter text's shingles found in the longer
     names: float  # share of the shorter text's names and numbers found in the other
     length: float  # shingles of the shorter text over those of the longer
+    shorter: int  # shingles of the shorter text
     exact: bool = False  # computed on the texts (else estimated from stored sketches)
 
     def as_dict(self) -> dict[str, float | bool]:
@@ -76,9 +78,10 @@ def exact(a: Features, b: Features) -> Similarity:
     words, containment = _overlap(a.words, b.words)
     masked, _ = _overlap(a.masked, b.masked)
     small, large = sorted((a.names, b.names), key=len)
-    names = len(small & large) / len(small) if small else float(not large)
+    names = len(small & large) / len(small) if small else 1.0  # no names: nothing against
     length = min(len(a.words), len(b.words)) / max(len(a.words), len(b.words), 1)
-    return Similarity(words, masked, containment, names, length, exact=True)
+    shorter = min(len(a.words), len(b.words))
+    return Similarity(words, masked, containment, names, length, shorter, exact=True)
 
 
 def _overlap(a: Array, b: Array) -> tuple[float, float]:
@@ -106,12 +109,13 @@ def compare(a: Sketch, b: Sketch) -> Similarity:
     shared = words * (small + large) / (1 + words)
     containment = min(1.0, shared / small) if small else 0.0
     length = small / large if large else 0.0
-    return Similarity(words, jaccard(a.masked, b.masked), containment, _names(a, b), length)
+    masked = jaccard(a.masked, b.masked)
+    return Similarity(words, masked, containment, _names(a, b), length, small)
 
 
 def _names(a: Sketch, b: Sketch) -> float:
     if not a.names or not b.names:
-        return 1.0 if not a.names and not b.names else 0.0
+        return 1.0  # one side names nothing: nothing against
     # Each side keeps only its MAX_NAMES least hashes: compare below both cut-offs.
     cut = min(_cut_off(a.names), _cut_off(b.names))
     small, large = sorted(
@@ -139,7 +143,7 @@ def copy_reason(
     """Why the pair is a copy ("reprint", "partial", "spun"), or None when it is not."""
     if abs(published - other_published) > limits.window or sim.names < limits.names:
         return None
-    if sim.containment >= limits.containment:
+    if sim.containment >= limits.containment and sim.shorter >= limits.min_shingles:
         return "partial" if sim.length < limits.partial_length else "reprint"
     if sim.words >= limits.words and sim.masked >= limits.masked_strong:
         return "reprint"

@@ -14,8 +14,10 @@ Each view is summarised by one-permutation MinHash: one 64-bit hash per
 shingle, split into 64 bins by its top bits, the minimum of each bin kept as
 one byte (0: empty bin). Comparing the bins estimates the Jaccard similarity
 of the two shingle sets. Each view also gives ``KEYS_PER_VIEW`` index keys: the
-minimum shingle of each of 8 coarser bins, taken only among shingles with a
-rare word or a name in them, so a key is unlikely to be shared by chance.
+minimum shingle of each of 6 coarser bins, taken only among shingles with a
+rare word or a name in them, so a key is unlikely to be shared by chance; and
+the opening gets 4 keys of its own, because a copy cut to its lead shares too
+few of the whole text's shingles to share its keys.
 Names and numbers (rarely touched by a spinner) are kept too, as 16-bit hashes.
 
 Pure: no I/O. Hashes are stable across processes and machines (blake2b).
@@ -39,7 +41,9 @@ from monitor.match.fold import fold
 from monitor.match.stems import language_code
 
 BINS = 64
-KEYS_PER_VIEW = 8
+KEYS_PER_VIEW = 6
+LEAD_KEYS = 4
+LEAD_WORDS = 25  # a copy cut to its lead shares the opening: keys of its own
 MAX_NAMES = 48
 WORD_SHINGLE = 3
 MASKED_SHINGLE = 6
@@ -67,7 +71,11 @@ _FACTORS = [
 ]
 Array = npt.NDArray[Any]
 _EMPTY = np.uint64((1 << 64) - 1)
-_VIEW_TAGS = {1: np.uint64(0x2545F4914F6CDD1D), 2: np.uint64(0x9FB21C651E98DF25)}
+_VIEW_TAGS = {
+    1: np.uint64(0x2545F4914F6CDD1D),
+    2: np.uint64(0x9FB21C651E98DF25),
+    3: np.uint64(0x4CF5AD432745937F),
+}
 _HASHES: dict[str, int] = {}
 _HASH_CACHE_LIMIT = 500_000
 
@@ -126,7 +134,15 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
     summary = Sketch(
         words=_bins(word_shingles),
         masked=_bins(masked_shingles),
-        keys=tuple(sorted(set(_keys(with_rare, 1) + _keys(with_name, 2)))),
+        keys=tuple(
+            sorted(
+                set(
+                    _keys(with_rare, 1, KEYS_PER_VIEW)
+                    + _keys(with_name, 2, KEYS_PER_VIEW)
+                    + _keys(word_shingles[:LEAD_WORDS], 3, LEAD_KEYS)
+                )
+            )
+        ),
         names=tuple(sorted({kept[name] & 0xFFFF for name in names}))[:MAX_NAMES],
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
@@ -225,10 +241,10 @@ def _bins(shingles: Array) -> bytes:
     return out.tobytes()
 
 
-def _keys(shingles: Array, view: int) -> tuple[int, ...]:
+def _keys(shingles: Array, view: int, count: int) -> tuple[int, ...]:
     """The least shingle of each coarse bin, as a signed 32-bit key tagged with its view."""
-    coarse = (shingles >> np.uint64(6)) % np.uint64(KEYS_PER_VIEW)
-    least = _least_per_bin(shingles, coarse, KEYS_PER_VIEW)
+    coarse = (shingles >> np.uint64(6)) % np.uint64(count)
+    least = _least_per_bin(shingles, coarse, count)
     tagged = (least[least != _EMPTY] ^ _VIEW_TAGS[view]) * _P1
     keys = tagged >> np.uint64(32)
     return tuple(sorted({int(k) - (1 << 32) if k >= 1 << 31 else int(k) for k in keys}))
