@@ -1,0 +1,196 @@
+"""Loading evaluation documents into a real monitor database, and reading the verdicts back.
+
+The documents go in as stored articles (one feed, ``near_at`` NULL), exactly as
+the poller leaves them, so the near stage under test is the one the daemon runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+from bench.neardup_data import Doc
+from monitor.config import DuplicateSettings
+from monitor.near.stage import NearStage
+from monitor.store.models import ArticleRow, FeedRow, SketchKeyRow, SketchRow
+from monitor.store.repository import Repository
+
+CHUNK = 5_000
+
+
+def article_id(doc_id: str) -> str:
+    return hashlib.blake2b(doc_id.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def fresh_repository(url: str) -> Repository:
+    """An empty monitor database at ``url`` (PostgreSQL: its tables dropped first)."""
+    if url.startswith("postgresql"):
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    return Repository.open(url)
+
+
+def add_feed(repo: Repository) -> int:
+    now = datetime.now(UTC)
+    with repo.engine.begin() as conn:
+        values = {
+            "source_key": "bench",
+            "source_url": "https://bench.example/feed",
+            "url": "https://bench.example/feed",
+            "origin": "config",
+            "status": "ok",
+            "created_at": now,
+        }
+        return int(conn.execute(insert(FeedRow).returning(FeedRow.id), values).scalar_one())
+
+
+def load_docs(repo: Repository, feed_id: int, docs: Sequence[Doc], seen: datetime) -> None:
+    """Store ``docs`` as articles still to compare, first seen in their order."""
+    rows = [_article(feed_id, doc, seen + timedelta(microseconds=i)) for i, doc in enumerate(docs)]
+    with repo.engine.begin() as conn:
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(insert(ArticleRow), rows[start : start + CHUNK])
+
+
+def _article(feed_id: int, doc: Doc, seen: datetime) -> dict[str, Any]:
+    return {
+        "id": article_id(doc.id),
+        "feed_id": feed_id,
+        "guid": doc.id,
+        "url": None,
+        "canonical_url": None,
+        "title": doc.title,
+        "summary": "",
+        "content": doc.text,
+        "authors": "[]",
+        "language": "en",
+        "published_at": doc.published,
+        "date_from_feed": True,
+        "first_seen_at": seen,
+        "updated_at": seen,
+        "update_count": 0,
+        "entry_fp": "",
+        "matched_at": seen,
+    }
+
+
+def near_stage(repo: Repository, settings: DuplicateSettings, at: datetime) -> NearStage:
+    from monitor.app import near_limits
+
+    return NearStage(repo, FixedClock(at), *near_limits(settings))
+
+
+def verdicts(repo: Repository) -> dict[str, tuple[str | None, int | None]]:
+    """article id -> (the original it copies, its story)."""
+    query = select(ArticleRow.id, ArticleRow.duplicate_of, ArticleRow.story_id)
+    with repo.engine.connect() as conn:
+        return {a: (dup, story) for a, dup, story in conn.execute(query)}
+
+
+def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], seed: int) -> None:
+    """``count`` filler articles with sketches and keys, as if compared long ago.
+
+    Half of each filler's keys come from ``pool`` (keys real sketches had), so
+    common keys fill up to their cap as they would in a real corpus; the rest
+    are random. Their sketches are random too: they never pass verification, so
+    they cost what real candidates cost without changing any verdict.
+    """
+    rng = random.Random(seed)
+    published = datetime(2005, 1, 1, tzinfo=UTC)
+    next_doc = _next_doc(repo)
+    with repo.engine.begin() as conn:
+        for start in range(0, count, CHUNK):
+            batch = range(start, min(count, start + CHUNK))
+            articles, sketches, keys = [], [], []
+            for i in batch:
+                aid = article_id(f"filler/{seed}/{i}")
+                articles.append(_filler_article(feed_id, aid, published, i))
+                sketches.append(_filler_sketch(aid, published, rng, next_doc + i))
+                for key in _filler_keys(rng, pool):
+                    keys.append({"key": key, "doc": next_doc + i})
+            conn.execute(insert(ArticleRow), articles)
+            conn.execute(insert(SketchRow), sketches)
+            conn.execute(insert(SketchKeyRow).prefix_with(_ignore(repo)), keys)
+
+
+def _ignore(repo: Repository) -> str:
+    return "OR IGNORE" if repo.engine.dialect.name == "sqlite" else ""
+
+
+def _next_doc(repo: Repository) -> int:
+    with repo.engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(SketchRow.doc), 0))).scalar_one()) + 1
+
+
+def _filler_article(feed_id: int, aid: str, published: datetime, i: int) -> dict[str, Any]:
+    return {
+        "id": aid,
+        "feed_id": feed_id,
+        "guid": f"filler-{i}",
+        "title": f"filler {i}",
+        "summary": "",
+        "content": "",
+        "authors": "[]",
+        "published_at": published + timedelta(seconds=i % 5_000_000),
+        "date_from_feed": True,
+        "first_seen_at": published,
+        "updated_at": published,
+        "update_count": 0,
+        "entry_fp": "",
+        "matched_at": published,
+        "near_at": published,
+    }
+
+
+def _filler_sketch(aid: str, published: datetime, rng: random.Random, doc: int) -> dict[str, Any]:
+    return {
+        "doc": doc,
+        "article_id": aid,
+        "published_at": published + timedelta(minutes=rng.randint(0, 60 * 24 * 60)),
+        "words": rng.randbytes(64),
+        "masked": rng.randbytes(64),
+        "names": rng.randbytes(2 * rng.randint(5, 40)),
+        "word_count": rng.randint(100, 800),
+    }
+
+
+def _filler_keys(rng: random.Random, pool: Sequence[int]) -> Iterable[int]:
+    for i in range(16):
+        if i % 2 and pool:
+            yield rng.choice(pool)
+        else:
+            yield rng.randint(-(1 << 31), (1 << 31) - 1)
+
+
+def index_bytes(repo: Repository) -> int:
+    """Bytes the sketches and the candidate index take, tables and their indexes."""
+    with repo.engine.connect() as conn:
+        if repo.engine.dialect.name == "postgresql":
+            total = 0
+            for table in ("sketches", "sketch_keys"):
+                query = text("SELECT pg_total_relation_size(:t)")
+                total += int(conn.execute(query, {"t": table}).scalar_one())
+            return total
+        query = text(
+            "SELECT sum(pgsize) FROM dbstat WHERE name IN "
+            "('sketches', 'sketch_keys', 'sqlite_autoindex_sketches_1')"
+        )
+        return int(conn.execute(query).scalar_one() or 0)
