@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,10 +108,11 @@ def verdicts(repo: Repository) -> dict[str, tuple[str | None, int | None]]:
 def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], seed: int) -> None:
     """``count`` filler articles with sketches and keys, as if compared long ago.
 
-    Half of each filler's keys come from ``pool`` (keys real sketches had), so
-    common keys fill up to their cap as they would in a real corpus; the rest
-    are random. Their sketches are random too: they never pass verification, so
-    they cost what real candidates cost without changing any verdict.
+    One key in 16 comes from ``pool`` (the keys several real sketches share:
+    common shingles, boilerplate), so those keys fill up to their cap as they
+    would in a large real corpus; the others are random, as a real article's
+    rare shingles are. Filler sketches are random bins: they are screened out
+    like unrelated articles are, and never change a verdict.
     """
     rng = random.Random(seed)
     published = datetime(2005, 1, 1, tzinfo=UTC)
@@ -172,12 +173,11 @@ def _filler_sketch(aid: str, published: datetime, rng: random.Random, doc: int) 
     }
 
 
-def _filler_keys(rng: random.Random, pool: Sequence[int]) -> Iterable[int]:
-    for i in range(16):
-        if i % 2 and pool:
-            yield rng.choice(pool)
-        else:
-            yield rng.randint(-(1 << 31), (1 << 31) - 1)
+def _filler_keys(rng: random.Random, pool: Sequence[int]) -> set[int]:
+    keys = {rng.randint(-(1 << 31), (1 << 31) - 1) for _ in range(15)}
+    if pool:
+        keys.add(rng.choice(pool))
+    return keys
 
 
 def index_bytes(repo: Repository) -> int:

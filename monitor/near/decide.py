@@ -20,11 +20,13 @@ from monitor.near.similarity import (
     copy_reason,
     exact,
     plausible,
+    screen,
 )
 from monitor.near.sketch import Features, Sketch
 from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
 
 KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
+PER_ORIGINAL = 2  # members of one copy cluster verified against a new article
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +83,24 @@ class Batch:
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
         """Candidates whose sketches pass the loose prefilter: their texts are worth reading."""
-        return {
-            known.article_id
-            for known in self._candidates(article, sketch)
-            if plausible(compare(sketch, known.sketch), self.limits)
-        }
+        return {known.article_id for known, _ in self._screened(article, sketch)}
+
+    def _screened(self, article: NearArticle, sketch: Sketch) -> list[tuple[Known, Similarity]]:
+        """The candidates that pass the prefilter, with their estimated similarity."""
+        candidates = self._candidates(article, sketch)
+        closest = screen(sketch, [k.sketch for k in candidates], self.limits)
+        # Every member of a copy cluster leads to the same original: the two that
+        # look closest are enough to judge it (a wire story may have hundreds).
+        tried: Counter[str] = Counter()
+        kept = []
+        for known in (candidates[i] for i in closest):
+            root = self.reroots.get(known.root, known.root)
+            if tried[root] < PER_ORIGINAL:
+                tried[root] += 1
+                estimate = compare(sketch, known.sketch)
+                if plausible(estimate, self.limits):
+                    kept.append((known, estimate))
+        return kept
 
     def decide(self, article: NearArticle, features: Features) -> Decision:
         sketch = features.sketch
@@ -132,21 +147,25 @@ class Batch:
         self, article: NearArticle, features: Features
     ) -> tuple[Known, str, Similarity] | None:
         best: tuple[Known, str, Similarity] | None = None
-        for known in self._candidates(article, features.sketch):
-            similarity = compare(features.sketch, known.sketch)
-            if not plausible(similarity, self.limits):
+        judged: set[str] = set()  # originals a member already proved this a copy of
+        for known, similarity in self._screened(article, features.sketch):
+            if self.reroots.get(known.root, known.root) in judged:
                 continue
             other = self.features.get(known.article_id)
             if other is not None:  # its text is at hand (not purged): measure exactly
                 similarity = exact(features, other)
             reason = copy_reason(similarity, article.published, known.published, self.limits)
-            if reason and (best is None or _strength(similarity) > _strength(best[2])):
-                best = (known, reason, similarity)
+            if reason:
+                judged.add(self.reroots.get(known.root, known.root))
+                if best is None or _strength(similarity) > _strength(best[2]):
+                    best = (known, reason, similarity)
         return best
 
     def _story(self, article: NearArticle, sketch: Sketch) -> StoryChoice | None:
-        ids = {s for name in sketch.story_names for s in self.story_index.get(name, ())}
-        candidates = [self.stories[s] for s in ids]
+        # Only stories sharing enough names are worth scoring ("UK" alone meets hundreds).
+        hits = Counter(s for name in sketch.story_names for s in self.story_index.get(name, ()))
+        enough = self.story_limits.shared
+        candidates = [self.stories[s] for s, count in hits.items() if count >= enough]
         return choose_story(
             sketch.story_names,
             sketch.story_weights,

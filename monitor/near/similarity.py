@@ -27,6 +27,7 @@ candidate whose body was purged is judged on its sketch's estimates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,14 +93,40 @@ def _overlap(a: Array, b: Array) -> tuple[float, float]:
     return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
 
 
+def screen(sketch: Sketch, others: Sequence[Sketch], limits: Thresholds) -> list[int]:
+    """Which of ``others`` pass the prefilter on bins alone (names are checked after),
+    the closest first.
+
+    All candidates at once: an article whose keys are common can have hundreds.
+    """
+    if not others:
+        return []
+    words = _jaccards(sketch.words, [o.words for o in others])
+    masked = _jaccards(sketch.masked, [o.masked for o in others])
+    counts = np.array([o.word_count for o in others], dtype=np.float64)
+    small = np.minimum(counts, sketch.word_count)
+    shared = words * (counts + sketch.word_count) / (1 + words)
+    containment = np.where(small > 0, shared / np.maximum(small, 1), 0.0)
+    floor = limits.prefilter
+    keep = np.flatnonzero((words >= floor) | (masked >= floor) | (containment >= 2 * floor))
+    closest = keep[np.argsort(-np.maximum(words, containment)[keep], kind="stable")]
+    return [int(i) for i in closest]
+
+
+def _jaccards(one: bytes, many: Sequence[bytes]) -> Array:
+    x = np.frombuffer(one, dtype=np.uint8)
+    m = np.frombuffer(b"".join(many), dtype=np.uint8).reshape(len(many), len(one))
+    used = np.count_nonzero(m | x, axis=1)
+    agree = np.count_nonzero((m == x) & (x != 0), axis=1)
+    result: Array = agree / np.maximum(used, 1)
+    return result
+
+
 def jaccard(a: bytes, b: bytes) -> float:
     """One-permutation MinHash estimate: bins that agree among bins not empty in both."""
-    used = agree = 0
-    for x, y in zip(a, b, strict=True):
-        if x or y:
-            used += 1
-            agree += x == y
-    return agree / used if used else 0.0
+    x, y = np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
+    used = int(np.count_nonzero(x | y))
+    return int(np.count_nonzero((x == y) & (x != 0))) / used if used else 0.0
 
 
 def compare(a: Sketch, b: Sketch) -> Similarity:

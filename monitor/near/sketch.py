@@ -28,9 +28,9 @@ from __future__ import annotations
 import calendar
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
-from itertools import compress, repeat
+from itertools import compress
 from operator import ne
 from typing import Any
 
@@ -76,6 +76,7 @@ _VIEW_TAGS = {
     2: np.uint64(0x9FB21C651E98DF25),
     3: np.uint64(0x4CF5AD432745937F),
 }
+_COMMON, _FUNCTION = 1, 2
 _HASHES: dict[str, int] = {}
 _HASH_CACHE_LIMIT = 500_000
 
@@ -120,17 +121,17 @@ def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
 def features(title: str, body: str, language: str | None = "en") -> Features:
     vocabulary = _vocabulary(language_code(language) or "en")
     text = body if len(body) >= len(title) else title
-    words = fold(text).text.split()
-    names = _names(text, words, vocabulary.common)
-    kept = vocabulary.function | {name: _word_hash(name) for name in names}
-    hashes = _as_array(_word_hashes(words))
-    masked = _as_array(map(kept.get, words, repeat(MASK)))
-    word_shingles = _shingles(hashes, WORD_SHINGLE)
+    cased_text = fold(text, keep_case=True).text
+    words = cased_text.lower().split()
+    names = _names(cased_text.split(), words, vocabulary.common)
+    codes = _as_array(vocabulary.codes(words))
+    named = np.fromiter(map(names.__contains__, words), dtype=np.bool_, count=len(words))
+    masked = np.where(named | ((codes & _FUNCTION) != 0), codes, np.uint64(MASK))
+    word_shingles = _shingles(codes, WORD_SHINGLE)
     masked_shingles = _shingles(masked, MASKED_SHINGLE)
-    common = _as_bools(map(vocabulary.common.__contains__, words), len(words))
-    named = _as_bools(map(names.__contains__, words), len(words))
+    common = (codes & _COMMON).astype(np.int32)
     with_rare = word_shingles[_in_window(common, WORD_SHINGLE) < WORD_SHINGLE]
-    with_name = masked_shingles[_in_window(named, MASKED_SHINGLE) > 0]
+    with_name = masked_shingles[_in_window(named.astype(np.int32), MASKED_SHINGLE) > 0]
     summary = Sketch(
         words=_bins(word_shingles),
         masked=_bins(masked_shingles),
@@ -143,7 +144,7 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
                 )
             )
         ),
-        names=tuple(sorted({kept[name] & 0xFFFF for name in names}))[:MAX_NAMES],
+        names=tuple(sorted({_word_hash(name) & 0xFFFF for name in names}))[:MAX_NAMES],
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
     )
@@ -166,25 +167,17 @@ def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
     return {"story_names": tuple(ordered), "story_weights": weights}
 
 
-def _names(text: str, words: list[str], common: frozenset[str]) -> set[str]:
+def _names(cased: list[str], words: list[str], common: frozenset[str]) -> set[str]:
     """Capitalised words that are not common words ("Rutte", "Kursk", not "The"), and numbers.
 
     No sentence splitting: a capitalised common word opening a sentence is left out
     by the common-word test, and a rare one ("Analysts") is harmless.
     """
-    numbers = {word for word in set(words) if word.isdigit()}
-    cased = fold(text, keep_case=True).text.split()
-    if len(cased) != len(words):  # a character that folds differently by case
+    numbers = set(filter(str.isdigit, set(words)))
+    if len(cased) != len(words):  # a character that lower-cases to two words
         return numbers
     capitalised = set(compress(words, map(ne, words, cased)))
     return numbers | (capitalised - common)
-
-
-def _word_hashes(words: list[str]) -> list[int]:
-    found = list(map(_HASHES.get, words))
-    if None in found:
-        return [h if h is not None else _word_hash(w) for w, h in zip(words, found, strict=True)]
-    return found  # type: ignore[return-value]  # no None left
 
 
 def _word_hash(word: str) -> int:
@@ -259,9 +252,27 @@ def _least_per_bin(values: Array, bins: Array, count: int) -> Array:
 
 @dataclass(frozen=True, slots=True)
 class _Vocabulary:
-    function: dict[str, int]  # function word -> its hash
+    function: frozenset[str]
     common: frozenset[str]
     rank: dict[str, int]  # the most frequent words, from the most frequent (0) down
+    # word -> its hash with two flags in the low bits (_COMMON, _FUNCTION), so one
+    # lookup per word gives all, and the flags come out of the array vectorised.
+    _codes: dict[str, int] = field(default_factory=dict)
+
+    def codes(self, words: list[str]) -> list[int]:
+        found = list(map(self._codes.get, words))
+        if None in found:
+            return [
+                c if c is not None else self._code(w) for w, c in zip(words, found, strict=True)
+            ]
+        return found  # type: ignore[return-value]  # no None left
+
+    def _code(self, word: str) -> int:
+        if len(self._codes) > _HASH_CACHE_LIMIT:
+            self._codes.clear()
+        flags = (int(word in self.common) * _COMMON) | (int(word in self.function) * _FUNCTION)
+        code = self._codes[word] = (_word_hash(word) & ~3) | flags
+        return code
 
 
 @cache
@@ -272,10 +283,10 @@ def _vocabulary(language: str) -> _Vocabulary:
     try:
         words = wordfreq.top_n_list(language, RANKED_WORDS)
     except LookupError:
-        return _Vocabulary({}, frozenset(), {})
+        return _Vocabulary(frozenset(), frozenset(), {})
     folded = [w for word in words for w in fold(word).text.split()]
-    function = {word: _word_hash(word) for word in folded[:FUNCTION_WORDS]}
     rank: dict[str, int] = {}
     for position, word in enumerate(folded):
         rank.setdefault(word, position)
+    function = frozenset(folded[:FUNCTION_WORDS])
     return _Vocabulary(function, frozenset(folded[:COMMON_WORDS]), rank)

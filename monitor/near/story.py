@@ -49,12 +49,15 @@ def choose_story(
     if not names:
         return None
     best: StoryChoice | None = None
+    weight = dict(zip(names, weights, strict=True))
     total = sum(weights)
     for story in candidates:
         if abs(published - story.updated) > limits.window:
             continue
         shared = tuple(name for name in names if name in story.names)
-        coverage = sum(w for n, w in zip(names, weights, strict=True) if n in story.names) / total
+        if len(shared) < limits.shared:
+            continue
+        coverage = sum(weight[name] for name in shared) / total
         if len(shared) < limits.shared or coverage < limits.coverage:
             continue
         if best is None or (coverage, len(shared)) > (best.coverage, len(best.shared)):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -245,24 +246,29 @@ def _known_sketches(conn: Session, docs: set[int], since: datetime) -> dict[int,
     known: dict[int, Known] = {}
     for chunk in _chunks(sorted(docs)):
         query = (
-            select(SketchRow, ArticleRow.duplicate_of, ArticleRow.story_id)
+            select(
+                SketchRow.doc,
+                SketchRow.article_id,
+                SketchRow.published_at,
+                SketchRow.words,
+                SketchRow.masked,
+                SketchRow.names,
+                SketchRow.word_count,
+                ArticleRow.duplicate_of,
+                ArticleRow.story_id,
+            )
             .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
             .where(SketchRow.doc.in_(chunk), SketchRow.published_at >= since)
         )
-        for row, duplicate_of, story in conn.execute(query):
-            known[row.doc] = Known(
-                row.article_id,
-                row.published_at,
-                stored_sketch(row),
-                duplicate_of or row.article_id,
-                story if story is not None else row.article_id,
-            )
+        for doc, article, published, words, masked, names, count, dup, story in conn.execute(query):
+            sketch = Sketch(words, masked, (), _names(names), count)
+            story_ref = story if story is not None else article
+            known[doc] = Known(article, published, sketch, dup or article, story_ref)
     return known
 
 
-def stored_sketch(row: SketchRow) -> Sketch:
-    names = tuple(int.from_bytes(row.names[i : i + 2], "big") for i in range(0, len(row.names), 2))
-    return Sketch(row.words, row.masked, (), names, row.word_count)
+def _names(packed: bytes) -> tuple[int, ...]:
+    return tuple(np.frombuffer(packed, dtype=">u2").tolist())
 
 
 def _sketch_values(decision: Decision) -> dict[str, Any]:
@@ -282,13 +288,17 @@ def _save_sketches(conn: Connection, decisions: Sequence[Decision]) -> dict[str,
     docs: dict[str, int] = {}
     for decision in decisions:
         doc = decision.article.doc
-        values = _sketch_values(decision)
-        if doc is None:
-            doc = conn.execute(insert(SketchRow).returning(SketchRow.doc), values).scalar_one()
-        else:
+        if doc is not None:
+            values = _sketch_values(decision)
             conn.execute(update(SketchRow).where(SketchRow.doc == doc).values(values))
             conn.execute(delete(SketchKeyRow).where(SketchKeyRow.doc == doc))
-        docs[decision.article.article_id] = doc
+            docs[decision.article.article_id] = doc
+    new = [_sketch_values(d) for d in decisions if d.article.doc is None]
+    if new:
+        added = insert(SketchRow).returning(
+            SketchRow.article_id, SketchRow.doc, sort_by_parameter_order=True
+        )
+        docs.update((a, doc) for a, doc in conn.execute(added, new))
     return docs
 
 
@@ -300,61 +310,87 @@ def _save_stories(
     for decision in decisions:
         grown.setdefault(decision.story, []).append(decision)
     ids: dict[int | str, int] = {}
-    for handle, members in grown.items():
-        joining = [m for m in members if m.article.story != handle]  # not already counted
-        if isinstance(handle, int):
-            ids[handle] = _grow_story(conn, handle, joining)
-        else:
-            ids[handle] = _new_story(conn, members, now)
+    keys: list[dict[str, int]] = []
+    joining = {
+        h: [m for m in members if m.article.story != h]  # not counted already
+        for h, members in grown.items()
+        if isinstance(h, int)
+    }
+    ids.update((h, h) for h in joining if isinstance(h, int))
+    _grow_stories(conn, {h: m for h, m in joining.items() if isinstance(h, int) and m}, keys)
+    made = {h: m for h, m in grown.items() if not isinstance(h, int)}
+    if made:
+        rows = [_story_values(members, now) for members in made.values()]
+        added = insert(StoryRow).returning(StoryRow.id, sort_by_parameter_order=True)
+        for handle, story in zip(made, conn.execute(added, rows).scalars(), strict=True):
+            ids[handle] = int(story)
+            names = {name for m in made[handle] for name in m.sketch.story_names}
+            keys += _story_keys(int(story), names)
+    _add_story_keys(conn, keys)
     return ids
 
 
-def _new_story(conn: Connection, members: Sequence[Decision], now: datetime) -> int:
+def _story_values(members: Sequence[Decision], now: datetime) -> dict[str, Any]:
     first = members[0]
     names = Counter(name for m in members for name in m.sketch.story_names)
-    story = conn.execute(
-        insert(StoryRow).returning(StoryRow.id),
-        {
-            "first_article": first.article.article_id,
-            "title": first.article.title,
-            "articles": len(members),
-            "created_at": now,
-            "updated_at": max(m.article.published for m in members),
-            "names": json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
-        },
-    ).scalar_one()
-    _add_story_keys(conn, story, set(names))
-    return int(story)
+    return {
+        "first_article": first.article.article_id,
+        "title": first.article.title,
+        "articles": len(members),
+        "created_at": now,
+        "updated_at": max(m.article.published for m in members),
+        "names": json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
+    }
 
 
-def _grow_story(conn: Connection, story: int, joining: Sequence[Decision]) -> int:
-    if not joining:
-        return story
-    query = select(StoryRow.names, StoryRow.updated_at).where(StoryRow.id == story)
-    row = conn.execute(query).first()
-    if row is None:  # the story is gone (its articles deleted): nothing to grow
-        return story
-    old = Counter(json.loads(row.names))
-    names = old + Counter(name for m in joining for name in m.sketch.story_names)
-    conn.execute(
-        update(StoryRow)
-        .where(StoryRow.id == story)
-        .values(
-            articles=StoryRow.articles + len(joining),
-            updated_at=max(row.updated_at, *(m.article.published for m in joining)),
-            names=json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
+def _grow_stories(
+    conn: Connection, joining: dict[int, list[Decision]], keys: list[dict[str, int]]
+) -> None:
+    """Stored stories that articles joined: counts, names and latest time, in one go."""
+    current: dict[int, tuple[str, datetime]] = {}
+    for chunk in _chunks(sorted(joining)):
+        query = select(StoryRow.id, StoryRow.names, StoryRow.updated_at).where(
+            StoryRow.id.in_(chunk)
         )
-    )
-    _add_story_keys(conn, story, set(names) - set(old))
-    return story
+        current.update((story, (names, updated)) for story, names, updated in conn.execute(query))
+    rows = []
+    for story, members in joining.items():
+        if story not in current:  # the story is gone (its articles deleted)
+            continue
+        names_json, updated = current[story]
+        old = Counter(json.loads(names_json))
+        names = old + Counter(name for m in members for name in m.sketch.story_names)
+        rows.append(
+            {
+                "s_id": story,
+                "s_added": len(members),
+                "s_updated": max(updated, *(m.article.published for m in members)),
+                "s_names": json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
+            }
+        )
+        keys += _story_keys(story, set(names) - set(old))
+    if rows:
+        table = StoryRow.metadata.tables[StoryRow.__tablename__]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("s_id"))
+            .values(
+                articles=table.c.articles + bindparam("s_added"),
+                updated_at=bindparam("s_updated"),
+                names=bindparam("s_names"),
+            )
+        )
+        conn.execute(statement, rows)
 
 
-def _add_story_keys(conn: Connection, story: int, names: set[str]) -> None:
-    keys = {name_key(name) for name in names}
-    if not keys:
+def _story_keys(story: int, names: set[str]) -> list[dict[str, int]]:
+    return [{"key": key, "story": story} for key in sorted({name_key(n) for n in names})]
+
+
+def _add_story_keys(conn: Connection, rows: list[dict[str, int]]) -> None:
+    if not rows:
         return
     # A name the story's top names dropped earlier may come back: its key is there.
-    rows = [{"key": key, "story": story} for key in sorted(keys)]
     if conn.dialect.name == "postgresql":
         conn.execute(postgresql.insert(StoryKeyRow).on_conflict_do_nothing(), rows)
     else:
