@@ -169,17 +169,18 @@ def _clusters(
 
 
 def _story_sizes(docs: Sequence[Doc], stories: dict[str, int | None]) -> dict[str, Any]:
-    """How the BBC originals (no copies) were grouped into stories."""
-    sizes: dict[int | None, int] = {}
+    """How the BBC originals (no copies) were grouped into stories, with examples."""
+    members: dict[int | None, list[Doc]] = {}
     for doc in docs:
         if doc.transform == "original":
-            sizes[stories[doc.id]] = sizes.get(stories[doc.id], 0) + 1
-    counts = sorted(sizes.values(), reverse=True)
+            members.setdefault(stories[doc.id], []).append(doc)
+    largest = sorted(members.values(), key=len, reverse=True)
     return {
-        "originals": sum(counts),
-        "stories": len(counts),
-        "largest": counts[:10],
-        "in_stories_of_2_or_more": sum(c for c in counts if c > 1),
+        "originals": sum(len(m) for m in largest),
+        "stories": len(largest),
+        "largest": [len(m) for m in largest[:10]],
+        "in_stories_of_2_or_more": sum(len(m) for m in largest if len(m) > 1),
+        "examples": [[f"{d.id}: {d.title}" for d in m[:6]] for m in largest[:3]],
     }
 
 
@@ -309,6 +310,15 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _stories_line(stories: dict[str, Any]) -> str:
+    return (
+        f"- stories among the {stories['originals']:,} BBC originals (no copies): "
+        f"{stories['stories']:,}; {stories['in_stories_of_2_or_more']:,} originals share a "
+        f"story with another; the largest have {stories['largest']} articles. Examples "
+        "(first articles of the three largest):"
+    )
+
+
 def _target(name: str, value: float, met: bool) -> dict[str, Any]:
     return {"target": name, "value": value, "met": met}
 
@@ -335,7 +345,11 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             *quality_["markdown_summary"],
             "",
-            f"- stories among the BBC originals: {quality_['stories']}",
+            _stories_line(quality_["stories"]),
+            *[
+                f"  - {len(example)}+ of a story: " + "; ".join(example)
+                for example in quality_["stories"]["examples"]
+            ],
         ]
     if result.get("speed"):
         lines += [

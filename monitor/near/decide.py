@@ -191,7 +191,8 @@ class Batch:
         names = Counter(story.names if story else {})
         names.update(sketch.story_names)
         updated = max(story.updated, article.published) if story else article.published
-        self.stories[decision.story] = StoryCandidate(decision.story, names, updated)
+        count = story.articles + 1 if story else 1
+        self.stories[decision.story] = StoryCandidate(decision.story, names, updated, count)
         for name in sketch.story_names:
             self.story_index.setdefault(name, set()).add(decision.story)
 

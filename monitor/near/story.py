@@ -1,8 +1,9 @@
 """Which story an article belongs to: the outlets' own reports of one event, together.
 
 Pure: no I/O. A story is known by the names its articles use ("Rutte", "Kursk",
-"Pyongyang"), counted over its articles. An article joins the story, among those
-updated within the window, whose names cover the largest share of its own
+"Pyongyang"), counted over its articles; its core is the names half of them
+use. An article joins the story, among those updated within the window, whose
+core covers the largest share of the article's names
 (weighted by rarity: "Kursk" counts for more than "Russia"), when that share
 and the count of shared names both pass their thresholds;
 otherwise it starts a story of its own. A copy always joins its original's story.
@@ -29,6 +30,15 @@ class StoryCandidate:
     id: int | str  # a stored story's id, or the first article of one made in this run
     names: Mapping[str, int]  # name -> articles of the story naming it
     updated: datetime
+    articles: int = 1
+
+    def core(self) -> set[str]:
+        """The names at least half its articles use: what the story is about.
+
+        Comparing with every name any article used would let a story grow
+        without end (a campaign's articles all name the party leaders).
+        """
+        return {name for name, count in self.names.items() if 2 * count >= self.articles}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +64,8 @@ def choose_story(
     for story in candidates:
         if abs(published - story.updated) > limits.window:
             continue
-        shared = tuple(name for name in names if name in story.names)
+        core = story.core()
+        shared = tuple(name for name in names if name in core)
         if len(shared) < limits.shared:
             continue
         coverage = sum(weight[name] for name in shared) / total

@@ -122,12 +122,12 @@ class NearStorage:
                 ids.update(conn.execute(query).scalars())
             stories: list[StoryCandidate] = []
             for ids_chunk in _chunks(sorted(ids)):
-                rows = select(StoryRow.id, StoryRow.names, StoryRow.updated_at).where(
-                    StoryRow.id.in_(ids_chunk), StoryRow.updated_at >= since
-                )
+                rows = select(
+                    StoryRow.id, StoryRow.names, StoryRow.updated_at, StoryRow.articles
+                ).where(StoryRow.id.in_(ids_chunk), StoryRow.updated_at >= since)
                 stories.extend(
-                    StoryCandidate(story, json.loads(names), updated)
-                    for story, names, updated in conn.execute(rows)
+                    StoryCandidate(story, json.loads(names), updated, count)
+                    for story, names, updated, count in conn.execute(rows)
                 )
         return stories
 
