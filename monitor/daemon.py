@@ -103,7 +103,15 @@ class Daemon:
             return
         finally:
             self._cycle = None
-        await self.app.compare_pending()
+        near = await self.app.compare_pending()
+        if near.articles:
+            log.info(
+                "near.done",
+                articles=near.articles,
+                copies=near.copies,
+                joined=near.joined_stories,
+                stories=near.new_stories,
+            )
         matched = await self.app.match_pending()
         if self.on_cycle:
             self.on_cycle(report, matched)

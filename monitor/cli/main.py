@@ -17,11 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from monitor import __version__
 from monitor.app import App
-from monitor.cli.render import cycle_summary, match_summary
+from monitor.cli.render import cycle_summary, match_summary, near_summary
 from monitor.cli.state import State
 from monitor.config import env_names
 from monitor.errors import ConfigError, MonitorError, WatchlistError
 from monitor.match.stage import MatchReport
+from monitor.near.stage import NearReport
 from monitor.types import CycleReport, FeedReport
 
 console = Console(soft_wrap=True)
@@ -92,7 +93,7 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
         def start(feeds: int) -> None:
             progress.update(task, total=feeds)
 
-        async def cycle() -> tuple[CycleReport, MatchReport]:
+        async def cycle() -> tuple[CycleReport, NearReport, MatchReport]:
             try:
                 # The cycle says how many feeds it polls: asking the database first
                 # would load them all twice.
@@ -100,16 +101,18 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
             finally:
                 await app.fetcher.aclose()
             progress.update(task, description="finding copies and stories")
-            await app.compare_pending()
+            near = await app.compare_pending()
             progress.update(task, description="matching watchlists")
-            return report, await app.match_pending()
+            return report, near, await app.match_pending()
 
-        report, matched = asyncio.run(cycle())
+        report, near, matched = asyncio.run(cycle())
     app.parser.close()
     wall, cpu = time.perf_counter() - wall_before, _cpu() - cpu_before
     _summarise(app, report, matched)
+    if near.articles:
+        console.print(near_summary(near))
     if stats_json:
-        stats = _stats(report, wall, cpu) | {"matches": matched.matches}
+        stats = _stats(report, wall, cpu) | {"matches": matched.matches, "copies": near.copies}
         stats_json.write_text(json.dumps(stats, indent=2) + "\n")
 
 

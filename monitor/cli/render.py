@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.match.stage import MatchReport
+from monitor.near.stage import NearReport
 from monitor.types import CycleReport, FeedInfo
 from monitor.watchlist.registry import Registry
 
@@ -136,3 +137,12 @@ def match_summary(report: MatchReport, registry: Registry, console: Console) -> 
     for watchlist, rule, count in report.by_rule:
         table.add_row(watchlist, rule, str(count))
     console.print(table)
+
+
+def near_summary(report: NearReport) -> str:
+    """One line on what the near-duplicate stage decided about this cycle's articles."""
+    return (
+        f"Copies and stories: {report.articles} articles compared; {report.copies} copies "
+        f"of earlier articles, {report.joined_stories} joined a story, "
+        f"{report.new_stories} began one (monitor stories list)"
+    )
