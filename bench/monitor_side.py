@@ -57,7 +57,10 @@ class MonitorContender:
     def run(self, server: FeedServer, workdir: Path, progress: Progress) -> dict[str, CycleResult]:
         assert self.command is not None
         config = workdir / "monitor.yaml"
-        config.write_text("feeds: []\n")
+        # Polling is what is compared with reader (fetch, parse, store): the
+        # near-duplicate stage, which reader has no counterpart of, is off; it
+        # has its own benchmark (bench/neardup.py), as matching has.
+        config.write_text("duplicates:\n  enabled: false\nfeeds: []\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
         env |= {
             "MONITOR_DATABASE_URL": f"sqlite:///{workdir / 'monitor.db'}",

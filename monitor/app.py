@@ -77,7 +77,9 @@ class App:
         self.near = NearStage(self.repo, self.clock, *near_limits(config.settings.duplicates))
 
     async def compare_pending(self) -> NearReport:
-        """The near-duplicate stage, off the event loop."""
+        """The near-duplicate stage, off the event loop (nothing when it is disabled)."""
+        if not self.config.settings.duplicates.enabled:
+            return NearReport()
         return await asyncio.to_thread(self.near.run)
 
     async def match_pending(self) -> MatchReport:

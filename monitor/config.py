@@ -124,6 +124,8 @@ class WatchlistSettings(_Section):
 class DuplicateSettings(_Section):
     """Near-duplicates and stories; the defaults come from bench/neardup.py's evaluation."""
 
+    # false: no near-duplicates or stories (articles wait, compared once it is true)
+    enabled: bool = True
     window: Seconds = 30 * 86400  # a copy is looked for among articles this close in time
     story_window: Seconds = 14 * 86400  # since a story's latest article
     containment: Fraction = 0.87  # share of the shorter text inside the longer: a reprint

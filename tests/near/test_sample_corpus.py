@@ -91,3 +91,14 @@ def test_purging_bodies_keeps_copies_and_stories(
     assert {t: [a[k] for k in keep] for t, a in after.items()} == {
         t: [a[k] for k in keep] for t, a in articles.items()
     }
+
+
+def test_with_duplicates_disabled_articles_wait_and_are_compared_later(tmp_path: Path) -> None:
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'off.db'}"}
+    off = monitor("run", "--once", cwd=ROOT, env=env | {"MONITOR_DUPLICATES_ENABLED": "false"})
+    assert "Copies and stories" not in off.stdout
+    out = tmp_path / "off.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    assert all(json.loads(line)["story_id"] is None for line in out.read_text().splitlines())
+    on = monitor("run", "--once", cwd=ROOT, env=env)
+    assert "Copies and stories: 18 articles compared; 3 copies" in on.stdout
