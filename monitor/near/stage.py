@@ -27,6 +27,7 @@ from typing import Protocol
 import structlog
 
 from monitor.clock import Clock
+from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
 from monitor.near.sketch import Features, features
@@ -77,7 +78,12 @@ class NearStage:
         totals = Counter[str]()
         while pending := self.store.pending_near(self.batch):
             decisions = self.decide(pending)
-            self.store.save_near(decisions, self.clock.now())
+            try:
+                self.store.save_near(decisions, self.clock.now())
+            except StorageError as exc:
+                # Nothing of the batch was saved: the next run decides it again.
+                log.error("near.save_failed", articles=len(decisions), error=str(exc))
+                break
             totals.update(_outcome(d) for d in decisions)
             totals["articles"] += len(decisions)
             if self.progress:

@@ -48,6 +48,31 @@ def name_key(name: str) -> int:
     )
 
 
+_TEXT = (
+    ArticleRow.id,
+    ArticleRow.title,
+    ArticleRow.summary,
+    ArticleRow.content,
+    ArticleRow.language,
+    ArticleRow.published_at,
+)
+
+
+def _near_article(
+    article_id: str,
+    title: str,
+    summary: str,
+    content: str,
+    language: str | None,
+    published: datetime,
+    doc: int | None = None,
+    story: int | None = None,
+) -> NearArticle:
+    return NearArticle(
+        article_id, title, article_body(summary, content), language, published, doc, story
+    )
+
+
 class NearStorage:
     engine: Engine
     _reader: Engine
@@ -55,44 +80,24 @@ class NearStorage:
     def pending_near(self, limit: int) -> list[NearArticle]:
         """Articles not yet compared (new, or changed since), first seen first."""
         query = (
-            select(
-                ArticleRow.id,
-                ArticleRow.title,
-                ArticleRow.summary,
-                ArticleRow.content,
-                ArticleRow.language,
-                ArticleRow.published_at,
-                SketchRow.doc,
-                ArticleRow.story_id,
-            )
+            select(*_TEXT, SketchRow.doc, ArticleRow.story_id)
             .outerjoin(SketchRow, SketchRow.article_id == ArticleRow.id)
             .where(ArticleRow.near_at.is_(None))
             .order_by(ArticleRow.first_seen_at, ArticleRow.id)
             .limit(limit)
         )
         with Session(self._reader) as conn:
-            return [
-                NearArticle(a, title, article_body(summary, content), lang, published, doc, story)
-                for a, title, summary, content, lang, published, doc, story in conn.execute(query)
-            ]
+            return [_near_article(*row) for row in conn.execute(query)]
 
     def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
         """The stored texts of these articles (purged ones left out)."""
         found: list[NearArticle] = []
         with Session(self._reader) as conn:
             for chunk in _chunks(sorted(ids)):
-                query = select(
-                    ArticleRow.id,
-                    ArticleRow.title,
-                    ArticleRow.summary,
-                    ArticleRow.content,
-                    ArticleRow.language,
-                    ArticleRow.published_at,
-                ).where(ArticleRow.id.in_(chunk), ArticleRow.purged_at.is_(None))
-                found.extend(
-                    NearArticle(a, title, article_body(summary, content), lang, published)
-                    for a, title, summary, content, lang, published in conn.execute(query)
+                query = select(*_TEXT).where(
+                    ArticleRow.id.in_(chunk), ArticleRow.purged_at.is_(None)
                 )
+                found.extend(_near_article(*row) for row in conn.execute(query))
         return found
 
     def near_candidates(

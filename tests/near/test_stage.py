@@ -224,3 +224,30 @@ def test_explain_information_names_the_original_and_the_story(
     )
     assert info.scores["words"] >= 0.5
     assert info.story is not None and info.story.articles == 2
+
+
+class FailingSaves:
+    """The repository, but every save of decisions fails (a lost connection, a lock)."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.repo, name)
+
+    def save_near(self, *args: object) -> None:
+        from monitor.errors import StorageError
+
+        raise StorageError("could not save near-duplicate decisions: disk I/O error")
+
+
+def test_a_failed_save_loses_nothing_the_next_run_decides_again(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
+    limits = near_limits(DuplicateSettings())
+    failing = NearStage(FailingSaves(repo), clock, *limits)  # type: ignore[arg-type]
+    assert failing.run().articles == 0
+    assert len(repo.pending_near(10)) == 1
+    assert stage(repo, clock).run().articles == 1
+    assert repo.pending_near(10) == []
