@@ -22,6 +22,7 @@ from monitor.store.models import ArticleRow, FeedRow, SketchKeyRow, SketchRow
 from monitor.store.repository import Repository
 
 CHUNK = 5_000
+_MOVE_SERIAL = "SELECT setval(pg_get_serial_sequence('sketches', 'doc'), max(doc)) FROM sketches"
 
 
 def article_id(doc_id: str) -> str:
@@ -129,11 +130,9 @@ def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], see
                     keys.append({"key": key, "doc": next_doc + i})
             conn.execute(insert(ArticleRow), articles)
             conn.execute(insert(SketchRow), sketches)
-            conn.execute(insert(SketchKeyRow).prefix_with(_ignore(repo)), keys)
-
-
-def _ignore(repo: Repository) -> str:
-    return "OR IGNORE" if repo.engine.dialect.name == "sqlite" else ""
+            conn.execute(insert(SketchKeyRow), keys)
+        if repo.engine.dialect.name == "postgresql":  # the docs were given: move the serial on
+            conn.execute(text(_MOVE_SERIAL))
 
 
 def _next_doc(repo: Repository) -> int:

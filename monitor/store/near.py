@@ -151,7 +151,9 @@ class NearStorage:
                     conn.execute(insert(SketchKeyRow), keys)
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
-            raise StorageError(f"could not save near-duplicate decisions: {exc}") from exc
+            # The database's own message, not the statement with its 500 rows of values.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StorageError(f"could not save near-duplicate decisions: {reason}") from exc
 
     def near_of(self, article_id: str) -> NearInfo | None:
         """What the near stage decided about an article, for ``monitor explain``."""
