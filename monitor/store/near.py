@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,7 @@ from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch
 from monitor.near.story import StoryCandidate
+from monitor.store.bulk import add_pairs, pairs_with
 from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
@@ -38,6 +38,8 @@ from monitor.store.models import (
 )
 
 CHUNK = 500
+_KEYS = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
+_STORY_KEYS = StoryKeyRow.metadata.tables[StoryKeyRow.__tablename__]
 STORY_NAMES_KEPT = 64  # a story remembers its most used names
 
 
@@ -104,13 +106,8 @@ class NearStorage:
         self, keys: Iterable[int], since: datetime
     ) -> tuple[dict[int, list[Known]], Counter[int]]:
         """(sketches filed under each key and published since ``since``, sketches per key)."""
-        filed: list[tuple[int, int]] = []
         with Session(self._reader) as conn:
-            for chunk in _chunks(sorted(set(keys))):
-                query = select(SketchKeyRow.key, SketchKeyRow.doc).where(
-                    SketchKeyRow.key.in_(chunk)
-                )
-                filed.extend((key, doc) for key, doc in conn.execute(query))
+            filed = pairs_with(conn, _KEYS, "key", "doc", sorted(set(keys)))
             known = _known_sketches(conn, {doc for _, doc in filed}, since)
         postings: dict[int, list[Known]] = {}
         for key, doc in filed:
@@ -121,10 +118,8 @@ class NearStorage:
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of these names whose latest article is since ``since``."""
         with Session(self._reader) as conn:
-            ids: set[int] = set()
-            for chunk in _chunks(sorted({name_key(name) for name in names})):
-                query = select(StoryKeyRow.story).where(StoryKeyRow.key.in_(chunk))
-                ids.update(conn.execute(query).scalars())
+            wanted = sorted({name_key(name) for name in names})
+            ids = {story for _, story in pairs_with(conn, _STORY_KEYS, "key", "story", wanted)}
             stories: list[StoryCandidate] = []
             for ids_chunk in _chunks(sorted(ids)):
                 rows = select(
@@ -142,13 +137,8 @@ class NearStorage:
             with self.engine.begin() as conn:
                 story_ids = _save_stories(conn, decisions, now)
                 docs = _save_sketches(conn, decisions)
-                keys = [
-                    {"key": key, "doc": docs[d.article.article_id]}
-                    for d in decisions
-                    for key in d.index_keys
-                ]
-                if keys:
-                    conn.execute(insert(SketchKeyRow), keys)
+                keys = [(k, docs[d.article.article_id]) for d in decisions for k in d.index_keys]
+                add_pairs(conn, _KEYS, "key", "doc", keys)
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
             # The database's own message, not the statement with its 500 rows of values.
@@ -317,7 +307,7 @@ def _save_stories(
     for decision in decisions:
         grown.setdefault(decision.story, []).append(decision)
     ids: dict[int | str, int] = {}
-    keys: list[dict[str, int]] = []
+    keys: list[tuple[int, int]] = []
     joining = {
         h: [m for m in members if m.article.story != h]  # not counted already
         for h, members in grown.items()
@@ -351,7 +341,7 @@ def _story_values(members: Sequence[Decision], now: datetime) -> dict[str, Any]:
 
 
 def _grow_stories(
-    conn: Connection, joining: dict[int, list[Decision]], keys: list[dict[str, int]]
+    conn: Connection, joining: dict[int, list[Decision]], keys: list[tuple[int, int]]
 ) -> None:
     """Stored stories that articles joined: counts, names and latest time, in one go."""
     current: dict[int, tuple[str, datetime]] = {}
@@ -390,18 +380,13 @@ def _grow_stories(
         conn.execute(statement, rows)
 
 
-def _story_keys(story: int, names: set[str]) -> list[dict[str, int]]:
-    return [{"key": key, "story": story} for key in sorted({name_key(n) for n in names})]
+def _story_keys(story: int, names: set[str]) -> list[tuple[int, int]]:
+    return [(key, story) for key in sorted({name_key(n) for n in names})]
 
 
-def _add_story_keys(conn: Connection, rows: list[dict[str, int]]) -> None:
-    if not rows:
-        return
+def _add_story_keys(conn: Connection, rows: list[tuple[int, int]]) -> None:
     # A name the story's top names dropped earlier may come back: its key is there.
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(StoryKeyRow).on_conflict_do_nothing(), rows)
-    else:
-        conn.execute(sqlite.insert(StoryKeyRow).on_conflict_do_nothing(), rows)
+    add_pairs(conn, _STORY_KEYS, "key", "story", rows)
 
 
 def _save_verdicts(
