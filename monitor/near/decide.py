@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor.near.similarity import (
@@ -188,13 +188,26 @@ class Batch:
             self.postings.setdefault(key, []).append(known)
             self.key_counts[key] += 1
         story = self.stories.get(decision.story)
-        names = Counter(story.names if story else {})
-        names.update(sketch.story_names)
-        updated = max(story.updated, article.published) if story else article.published
-        count = story.articles + 1 if story else 1
-        self.stories[decision.story] = StoryCandidate(decision.story, names, updated, count)
+        if story is None:
+            names: Counter[str] = Counter(sketch.story_names)
+            story = StoryCandidate(decision.story, names, article.published, 0)
+        else:
+            self._names_of(story).update(sketch.story_names)
+            story = self.stories[decision.story]
+        self.stories[decision.story] = replace(
+            story, updated=max(story.updated, article.published), articles=story.articles + 1
+        )
+        index = self.story_index
         for name in sketch.story_names:
-            self.story_index.setdefault(name, set()).add(decision.story)
+            index.setdefault(name, set()).add(decision.story)
+
+    def _names_of(self, story: StoryCandidate) -> Counter[str]:
+        """The story's name counts, made a Counter of the batch's own the first time."""
+        if not isinstance(story.names, Counter):
+            story = replace(story, names=Counter(story.names))
+            self.stories[story.id] = story
+        assert isinstance(story.names, Counter)
+        return story.names
 
 
 def _strength(similarity: Similarity) -> tuple[float, float]:
