@@ -18,10 +18,12 @@ from sqlalchemy import func, insert, select, text
 from bench.neardup_data import Doc
 from monitor.config import DuplicateSettings
 from monitor.near.stage import NearStage
+from monitor.store.bulk import add_pairs
 from monitor.store.models import ArticleRow, FeedRow, SketchKeyRow, SketchRow
 from monitor.store.repository import Repository
 
 CHUNK = 5_000
+_KEY_TABLE = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
 _MOVE_SERIAL = "SELECT setval(pg_get_serial_sequence('sketches', 'doc'), max(doc)) FROM sketches"
 
 
@@ -126,11 +128,10 @@ def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], see
                 aid = article_id(f"filler/{seed}/{i}")
                 articles.append(_filler_article(feed_id, aid, published, i))
                 sketches.append(_filler_sketch(aid, published, rng, next_doc + i))
-                for key in _filler_keys(rng, pool):
-                    keys.append({"key": key, "doc": next_doc + i})
+                keys.extend((key, next_doc + i) for key in _filler_keys(rng, pool))
             conn.execute(insert(ArticleRow), articles)
             conn.execute(insert(SketchRow), sketches)
-            conn.execute(insert(SketchKeyRow), keys)
+            add_pairs(conn, _KEY_TABLE, "key", "doc", keys)
         if repo.engine.dialect.name == "postgresql":  # the docs were given: move the serial on
             conn.execute(text(_MOVE_SERIAL))
 
