@@ -123,7 +123,8 @@ def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], see
     with repo.engine.begin() as conn:
         for start in range(0, count, CHUNK):
             batch = range(start, min(count, start + CHUNK))
-            articles, sketches, keys = [], [], []
+            articles, sketches = [], []
+            keys: list[tuple[int, int]] = []
             for i in batch:
                 aid = article_id(f"filler/{seed}/{i}")
                 articles.append(_filler_article(feed_id, aid, published, i))
