@@ -125,6 +125,8 @@ def quality(data: Dataset, progress: Progress) -> dict[str, Any]:
             found = verdicts(repo)
         finally:
             repo.close()
+    progress.step("quality: exact measures of every copy against its original (thresholds)")
+    measures = _measures(data)
     predicted, stories = _clusters(data.docs, found)
     scores = evaluate(data.truth, predicted, data.docs, getattr(data, "bbc_related_pairs", ()))
     story_sizes = _story_sizes(data.docs, stories)
@@ -136,7 +138,53 @@ def quality(data: Dataset, progress: Progress) -> dict[str, Any]:
         "markdown_rows": markdown_rows(scores),
         "markdown_summary": markdown_summary(scores),
         "stories": story_sizes,
+        "measures": measures,
     }
+
+
+MEASURES = ("containment", "words", "masked", "masked - words", "names")
+RELATED = "related pairs (apart)"
+
+
+def _measures(data: Dataset) -> dict[str, dict[str, list[float]]]:
+    """Percentiles (1, 5, 50) of each measure the copy rules use, per transformation,
+    and for the BBC's related pairs (updates sharing paragraphs, which must stay apart)."""
+    import numpy as np
+
+    from monitor.near.similarity import exact
+    from monitor.near.sketch import features
+
+    by_id = {d.id: d for d in data.docs}
+    cache: dict[str, Any] = {}
+
+    def feats(doc_id: str) -> Any:
+        if doc_id not in cache:
+            doc = by_id[doc_id]
+            cache[doc_id] = features(doc.title, doc.text)
+        return cache[doc_id]
+
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for doc in data.docs:
+        if doc.transform != "original":
+            pairs.setdefault(doc.transform, []).append((doc.id, doc.source_id))
+    pairs[RELATED] = [p for p in data.bbc_related_pairs if p[0] in by_id]
+    result = {}
+    for name, members in pairs.items():
+        sims = [exact(feats(a), feats(b)) for a, b in members]
+        values = {
+            "containment": [x.containment for x in sims],
+            "words": [x.words for x in sims],
+            "masked": [x.masked for x in sims],
+            "masked - words": [x.masked - x.words for x in sims],
+            "names": [x.names for x in sims],
+        }
+        # Copies: how low they go (1st, 5th percentile, median); the pairs that
+        # must stay apart: how high (median, 95th percentile, highest).
+        points = [50, 95, 100] if name == RELATED else [1, 5, 50]
+        result[name] = {
+            m: [round(float(v), 3) for v in np.percentile(values[m], points)] for m in MEASURES
+        }
+    return result
 
 
 def _run_stage(repo: Repository, docs: Sequence[Doc], progress: Progress) -> float:
@@ -351,6 +399,21 @@ def markdown(result: dict[str, Any]) -> str:
                 for example in quality_["stories"]["examples"]
             ],
         ]
+    if quality_ and quality_.get("measures"):
+        lines += [
+            "",
+            "### The measures behind the thresholds (exact, copy against its original)",
+            "",
+            "Copies: percentiles 1 / 5 / 50 of each measure (how low they go). Related "
+            "pairs, BBC updates that share paragraphs and must stay apart: percentiles "
+            "50 / 95 / 100 (how high they go). The copy rules sit between.",
+            "",
+            "| pairs | " + " | ".join(MEASURES) + " |",
+            "|---|" + "---:|" * len(MEASURES),
+        ]
+        for name, row in quality_["measures"].items():
+            cells = [" / ".join(f"{v:.2f}" for v in row[m]) for m in MEASURES]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if result.get("speed"):
         lines += [
             "",
