@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from monitor.near.similarity import (
     Similarity,
@@ -25,6 +26,7 @@ from monitor.near.similarity import (
 from monitor.near.sketch import Features, Sketch
 from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
 
+_T = TypeVar("_T")
 KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
 PER_ORIGINAL = 2  # members of one copy cluster verified against a new article
 
@@ -50,6 +52,9 @@ class Known:
     sketch: Sketch
     root: str  # the original it copies, or itself
     story: int | str
+
+
+Screened = tuple[Known, Similarity]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,26 +85,47 @@ class Batch:
     decided: list[Decision] = field(default_factory=list)
     features: dict[str, Features] = field(default_factory=dict)  # article id -> its text's
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
+    _stored_screen: dict[str, list[Screened]] = field(default_factory=dict)
+    _decided_ids: set[str] = field(default_factory=set)
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
-        """Candidates whose sketches pass the loose prefilter: their texts are worth reading."""
-        return {known.article_id for known, _ in self._screened(article, sketch)}
+        """Stored candidates whose sketches pass the loose prefilter: texts worth reading.
 
-    def _screened(self, article: NearArticle, sketch: Sketch) -> list[tuple[Known, Similarity]]:
-        """The candidates that pass the prefilter, with their estimated similarity."""
+        Asked before anything is decided; ``decide`` reuses the answer and screens
+        only the articles decided since.
+        """
+        screened = self._screen(self._candidates(article, sketch), sketch)
+        self._stored_screen[article.article_id] = screened
+        return {known.article_id for known, _ in screened}
+
+    def _screened(self, article: NearArticle, sketch: Sketch) -> list[Screened]:
         candidates = self._candidates(article, sketch)
-        closest = screen(sketch, [k.sketch for k in candidates], self.limits)
-        # Every member of a copy cluster leads to the same original: the two that
-        # look closest are enough to judge it (a wire story may have hundreds).
+        earlier = self._stored_screen.pop(article.article_id, None)
+        if earlier is None:
+            return self._screen(candidates, sketch)
+        fresh = [k for k in candidates if k.article_id in self._decided_ids]
+        merged = sorted(earlier + self._screen(fresh, sketch), key=_closeness, reverse=True)
+        return self._per_original(merged)
+
+    def _screen(self, candidates: list[Known], sketch: Sketch) -> list[Screened]:
+        """The candidates that pass the prefilter, closest first, with their estimates."""
+        closest = [
+            candidates[i] for i in screen(sketch, [k.sketch for k in candidates], self.limits)
+        ]
+        capped = self._per_original([(known, None) for known in closest])
+        estimates = [(known, compare(sketch, known.sketch)) for known, _ in capped]
+        return [(known, est) for known, est in estimates if plausible(est, self.limits)]
+
+    def _per_original(self, ordered: list[tuple[Known, _T]]) -> list[tuple[Known, _T]]:
+        """Every member of a copy cluster leads to the same original: the two that look
+        closest are enough to judge it (a wire story may have hundreds of copies)."""
         tried: Counter[str] = Counter()
         kept = []
-        for known in (candidates[i] for i in closest):
+        for known, value in ordered:
             root = self.reroots.get(known.root, known.root)
             if tried[root] < PER_ORIGINAL:
                 tried[root] += 1
-                estimate = compare(sketch, known.sketch)
-                if plausible(estimate, self.limits):
-                    kept.append((known, estimate))
+                kept.append((known, value))
         return kept
 
     def decide(self, article: NearArticle, features: Features) -> Decision:
@@ -176,6 +202,7 @@ class Batch:
 
     def _remember(self, decision: Decision) -> None:
         self.decided.append(decision)
+        self._decided_ids.add(decision.article.article_id)
         article, sketch = decision.article, decision.sketch
         known = Known(
             article.article_id,
@@ -208,6 +235,10 @@ class Batch:
             self.stories[story.id] = story
         assert isinstance(story.names, Counter)
         return story.names
+
+
+def _closeness(pair: Screened) -> tuple[float, float]:
+    return _strength(pair[1])
 
 
 def _strength(similarity: Similarity) -> tuple[float, float]:

@@ -27,6 +27,7 @@ candidate whose body was purged is judged on its sketch's estimates.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -143,12 +144,11 @@ def compare(a: Sketch, b: Sketch) -> Similarity:
 def _names(a: Sketch, b: Sketch) -> float:
     if not a.names or not b.names:
         return 1.0  # one side names nothing: nothing against
-    # Each side keeps only its MAX_NAMES least hashes: compare below both cut-offs.
+    # Each side keeps only its MAX_NAMES least hashes (sorted): compare below both cut-offs.
     cut = min(_cut_off(a.names), _cut_off(b.names))
-    small, large = sorted(
-        ({n for n in a.names if n <= cut}, {n for n in b.names if n <= cut}), key=len
-    )
-    return len(small & large) / len(small) if small else 0.0
+    mine, theirs = a.names[: bisect_right(a.names, cut)], b.names[: bisect_right(b.names, cut)]
+    small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+    return len(set(small).intersection(large)) / len(small) if small else 0.0
 
 
 def _cut_off(names: tuple[int, ...]) -> int:

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ _STORY_KEYS = StoryKeyRow.metadata.tables[StoryKeyRow.__tablename__]
 STORY_NAMES_KEPT = 64  # a story remembers its most used names
 
 
+@lru_cache(maxsize=100_000)
 def name_key(name: str) -> int:
     """A name as a signed 32-bit key (fits INTEGER on every database)."""
     return int.from_bytes(
