@@ -27,7 +27,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.neardup_data import BBC, Dataset, Doc, Thesaurus, build_dataset, read_bbc
+from bench.neardup_data import ALL, BBC, Dataset, Doc, Thesaurus, build_dataset, read_bbc
 from bench.neardup_db import (
     add_feed,
     article_id,
@@ -163,13 +163,15 @@ def _measures(data: Dataset) -> dict[str, dict[str, list[float]]]:
             cache[doc_id] = features(doc.title, doc.text)
         return cache[doc_id]
 
-    pairs: dict[str, list[tuple[str, str]]] = {}
+    pairs: dict[str, list[tuple[str, str]]] = {name: [] for name in ALL}
     for doc in data.docs:
         if doc.transform != "original":
             pairs.setdefault(doc.transform, []).append((doc.id, doc.source_id))
     pairs[RELATED] = [p for p in data.bbc_related_pairs if p[0] in by_id]
     result = {}
     for name, members in pairs.items():
+        if not members:
+            continue
         sims = [exact(feats(a), feats(b)) for a, b in members]
         values = {
             "containment": [x.containment for x in sims],
@@ -309,16 +311,20 @@ def _speed_one(
         repo.close()
 
 
-def _real_keys(repo: Repository, feed: int, docs: list[Doc], progress: Progress) -> list[int]:
-    """Index ``docs`` for real (their copies will be timed); return the keys 3 or more share."""
+def _real_keys(repo: Repository, feed: int, docs: list[Doc], progress: Progress) -> dict[int, int]:
+    """Index ``docs`` for real; return the keys 3 or more share, with their counts."""
     progress.update(f"indexing {len(docs):,} real articles")
     load_docs(repo, feed, docs, datetime(2024, 1, 1, tzinfo=UTC))
     near_stage(repo, DuplicateSettings(), datetime.now(UTC)).run()
     from sqlalchemy import func, select
 
-    query = select(SketchKeyRow.key).group_by(SketchKeyRow.key).having(func.count() >= COMMON_KEY)
+    query = (
+        select(SketchKeyRow.key, func.count())
+        .group_by(SketchKeyRow.key)
+        .having(func.count() >= COMMON_KEY)
+    )
     with repo.engine.connect() as conn:
-        return list(conn.execute(query).scalars())
+        return {key: int(count) for key, count in conn.execute(query)}
 
 
 def _key_rows(repo: Repository) -> int:

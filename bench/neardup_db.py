@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, text
 
 from bench.neardup_data import Doc
 from monitor.config import DuplicateSettings
+from monitor.near.decide import KEY_CAP
 from monitor.near.stage import NearStage
 from monitor.store.bulk import add_pairs
 from monitor.store.models import ArticleRow, FeedRow, SketchKeyRow, SketchRow
@@ -108,16 +109,19 @@ def verdicts(repo: Repository) -> dict[str, tuple[str | None, int | None]]:
         return {a: (dup, story) for a, dup, story in conn.execute(query)}
 
 
-def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], seed: int) -> None:
+def prefill(repo: Repository, feed_id: int, count: int, pool: Mapping[int, int], seed: int) -> None:
     """``count`` filler articles with sketches and keys, as if compared long ago.
 
     One key in 16 comes from ``pool`` (the keys several real sketches share:
-    common shingles, boilerplate), so those keys fill up to their cap as they
-    would in a large real corpus; the others are random, as a real article's
+    common shingles, boilerplate; with their counts), so those keys fill up to
+    their cap (KEY_CAP, as the near stage files them) as they would in a large
+    real corpus; the others are random, as a real article's
     rare shingles are. Filler sketches are random bins: they are screened out
     like unrelated articles are, and never change a verdict.
     """
     rng = random.Random(seed)
+    room = {key: KEY_CAP - filed for key, filed in pool.items() if filed < KEY_CAP}
+    open_keys = list(room)
     published = datetime(2005, 1, 1, tzinfo=UTC)
     next_doc = _next_doc(repo)
     with repo.engine.begin() as conn:
@@ -129,7 +133,7 @@ def prefill(repo: Repository, feed_id: int, count: int, pool: Sequence[int], see
                 aid = article_id(f"filler/{seed}/{i}")
                 articles.append(_filler_article(feed_id, aid, published, i))
                 sketches.append(_filler_sketch(aid, published, rng, next_doc + i))
-                keys.extend((key, next_doc + i) for key in _filler_keys(rng, pool))
+                keys.extend((key, next_doc + i) for key in _filler_keys(rng, open_keys, room))
             conn.execute(insert(ArticleRow), articles)
             conn.execute(insert(SketchRow), sketches)
             add_pairs(conn, _KEY_TABLE, "key", "doc", keys)
@@ -174,10 +178,16 @@ def _filler_sketch(aid: str, published: datetime, rng: random.Random, doc: int) 
     }
 
 
-def _filler_keys(rng: random.Random, pool: Sequence[int]) -> set[int]:
+def _filler_keys(rng: random.Random, open_keys: list[int], room: dict[int, int]) -> set[int]:
     keys = {rng.randint(-(1 << 31), (1 << 31) - 1) for _ in range(15)}
-    if pool:
-        keys.add(rng.choice(pool))
+    if open_keys:
+        at = rng.randrange(len(open_keys))
+        key = open_keys[at]
+        keys.add(key)
+        room[key] -= 1
+        if not room[key]:  # full: the stage files no more under it
+            open_keys[at] = open_keys[-1]
+            open_keys.pop()
     return keys
 
 
