@@ -19,6 +19,7 @@ from monitor.near.similarity import (
     Thresholds,
     compare,
     copy_reason,
+    decisive,
     exact,
     plausible,
     screen,
@@ -96,7 +97,7 @@ class Batch:
         """
         screened = self._screen(self._candidates(article, sketch), sketch)
         self._stored_screen[article.article_id] = screened
-        return {known.article_id for known, _ in screened}
+        return {known.article_id for known, est in screened if not decisive(est, self.limits)}
 
     def _screened(self, article: NearArticle, sketch: Sketch) -> list[Screened]:
         candidates = self._candidates(article, sketch)
