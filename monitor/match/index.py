@@ -1,7 +1,9 @@
-"""Every term of every watchlist compiled into one Aho-Corasick automaton.
+"""Every term of every watchlist compiled for one reading of each article.
 
-Only one word of each term, its *anchor* (its longest word), goes into the
-automaton; the rest of the term is checked next to the anchor when it is found.
+Each term is a sequence of word tests (a stem, a word as written, a prefix).
+One word of each term, its *anchor* (its rarest word), is looked for; the rest of
+the term is checked next to the anchor when it is found (monitor.match._scan,
+which keeps a Lexicon per language: the words met, and the terms each anchors).
 Equal terms and equal actors/concepts in different watchlists are compiled once.
 Each rule is filed under one of its required actors or concepts, the one the
 fewest rules share, so an article only wakes the rules whose terms occurred:
@@ -15,21 +17,24 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import ahocorasick
-
+from monitor.match._scan import Lexicon
 from monitor.match.rarity import commonness
 from monitor.match.stems import SUPPORTED, Stems
 from monitor.watchlist.model import Pattern, Rule, Term, Watchlist, Word
+
+if TYPE_CHECKING:
+    from monitor.match._scan import PatternSpec
 
 # Words this short are matched as written: "UN" has no inflections worth a prefix
 # that every word starting with "u" would hit.
 SHORTEST_STEMMED = 2
 
 
-# The article is read as two streams of words (monitor.match.scan): the words as
-# written (folded), separated by spaces, and their stems, separated by STEM_SEP.
-# A key carries its separators, so it only matches whole words.
+# A key names what finds a word or a sequence of words side by side: the words as
+# written (folded), separated by spaces, or their stems, separated by STEM_SEP.
+# Keys only serve to rank anchors (their length) and to tell equal ones apart.
 STEM_SEP = "\x1e"
 Keys = dict[str, frozenset[str] | None]  # key → the languages it is for (None: all)
 
@@ -59,7 +64,6 @@ class CompiledPattern:
     # By language: the stems and the written words the article must contain for the
     # other words to be there; checked before looking closer.
     needs: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
-    plain: bool = False  # found whole and no case to check: the hit is the occurrence
 
     def keys(self) -> Keys:
         if self.whole:
@@ -94,7 +98,7 @@ class CompiledRule:
     watchlist: Watchlist
     rule: Rule
     refs: dict[str, int]  # the watchlist's actor/concept names → ref ids
-    required: tuple[int, ...] = ()  # ref ids of ``all`` that the automaton can find
+    required: tuple[int, ...] = ()  # ref ids of ``all`` that the scan can find
 
 
 @dataclass
@@ -107,8 +111,8 @@ class Index:
     rules: list[CompiledRule] = field(default_factory=list)
     rules_by_ref: dict[int, list[int]] = field(default_factory=dict)
     always: list[int] = field(default_factory=list)  # rules with no term to file them under
-    automaton: ahocorasick.Automaton | None = None
     stemmers: dict[str, Stems] = field(default_factory=dict)
+    lexicons: dict[str, Lexicon] = field(default_factory=dict)  # by language
 
 
 def compile_index(
@@ -143,17 +147,10 @@ class _Builder:
     def finish(self) -> None:
         self._file_rules()
         self._choose_anchors()
-        keys: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
-        for pid, compiled in enumerate(self.index.patterns):
-            if compiled.regex is None:
-                for key, languages in compiled.keys().items():
-                    keys.setdefault(key, []).append((pid, languages))
-        if keys:
-            automaton = ahocorasick.Automaton()
-            for key, entries in keys.items():
-                automaton.add_word(key, (len(key), key[0] == STEM_SEP, tuple(entries)))
-            automaton.make_automaton()
-            self.index.automaton = automaton
+        index = self.index
+        for code in index.languages:
+            specs = [_spec(compiled, code) for compiled in index.patterns]
+            index.lexicons[code] = Lexicon(specs, index.stemmers[code].stem_word)
 
     def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
         pids = tuple((self._pattern(term.pattern), term) for term in terms)
@@ -225,10 +222,7 @@ class _Builder:
                 whole = compiled.pattern.near is None and _one_stream(compiled.words)
                 others = [w for i, w in enumerate(compiled.words) if i != anchor]
                 needs = {code: _needs(others, code) for code in languages}
-                plain = whole and not compiled.pattern.match_case
-                patterns[pid] = replace(
-                    compiled, anchor=anchor, whole=whole, needs=needs, plain=plain
-                )
+                patterns[pid] = replace(compiled, anchor=anchor, whole=whole, needs=needs)
 
     def _file_rules(self) -> None:
         """File each rule under its rarest required ref (any ref when none is required)."""
@@ -246,6 +240,21 @@ class _Builder:
                     continue
             for rid in under:
                 index.rules_by_ref.setdefault(rid, []).append(rule_id)
+
+
+def _spec(compiled: CompiledPattern, code: str) -> PatternSpec | None:
+    """What monitor.match._scan looks for, in language ``code``."""
+    if compiled.regex is not None:
+        return None
+    words = tuple(
+        (w.word.kind, w.stems[code] if w.word.kind == "stem" else w.lower, w.word.text)
+        for w in compiled.words
+    )
+    stems, written = compiled.needs[code]
+    needs = (*(("stem", s) for s in sorted(stems)), *(("exact", w) for w in sorted(written)))
+    near = compiled.pattern.near
+    whole, match_case = compiled.whole, compiled.pattern.match_case
+    return compiled.anchor, -1 if near is None else near, whole, match_case, words, needs
 
 
 def _needs(words: list[CompiledWord], code: str) -> tuple[frozenset[str], frozenset[str]]:

@@ -1,0 +1,573 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The hot loop of matching, compiled: an article folded, split and looked up in
+one pass over its characters, then every term checked where its anchor stands.
+
+Every term is a sequence of word tests (a word as written, a stem, or a prefix),
+so no automaton is needed: each distinct word is looked up once in a dictionary
+and, the first time it is met, learnt: its stem, which written words, stems and
+prefixes of the watchlists it is, and which terms it anchors (its *triggers*).
+An article is then a list of word ids; a word with triggers wakes its terms,
+which are checked around it with integer comparisons. The semantics are those of
+monitor.match.fold (folding), monitor.match.index (anchors, needs) and the
+docstring of monitor.match.scan (NEAR windows, case).
+
+Built by ``pip install -e .`` (setup.py); run it again after editing this file.
+"""
+
+from cpython.dict cimport PyDict_GetItem
+from cpython.ref cimport Py_INCREF, PyObject
+from cpython.unicode cimport (
+    PyUnicode_4BYTE_KIND,
+    PyUnicode_DATA,
+    PyUnicode_FromKindAndData,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+)
+from libc.stdlib cimport calloc, free, realloc
+
+from array import array
+
+from monitor.match.fold import _BYTES, _fold_char
+
+BARRIER = "\x1f"
+
+cdef enum:
+    EXACT = 0
+    STEM = 1
+    PREFIX = 2
+    MAX_CANDIDATES = 6  # per word of a NEAR term: the nearest few are enough
+    MAX_WORDS = 64  # more than a term can hold (monitor.watchlist.terms.MAX_WORDS)
+
+KINDS = {"exact": EXACT, "stem": STEM, "prefix": PREFIX}
+
+
+# Growable int arrays -------------------------------------------------------------
+
+cdef struct IntVec:
+    int *data
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int push(IntVec *v, int x) except -1:
+    cdef Py_ssize_t cap
+    cdef int *grown
+    if v.n == v.cap:
+        cap = v.cap * 2 if v.cap else 64
+        grown = <int *>realloc(v.data, cap * sizeof(int))
+        if grown == NULL:
+            raise MemoryError()
+        v.data, v.cap = grown, cap
+    v.data[v.n] = x
+    v.n += 1
+    return 0
+
+
+cdef inline void release(IntVec *v) noexcept:
+    free(v.data)
+    v.data, v.n, v.cap = NULL, 0, 0
+
+
+# Folding characters ----------------------------------------------------------------
+
+# ASCII folds through a table (as fold.py's bytes.translate); any other character
+# through fold._fold_char, remembered in pages of 256 characters, per case mode.
+cdef Py_UCS4 _ascii[2][128]
+cdef PyObject **_pages[2][0x1100]
+
+for _mode in range(2):
+    for _c in range(128):
+        _ascii[_mode][_c] = _BYTES[bool(_mode)][_c]
+
+
+cdef object _folded_char(unsigned int c, int mode):
+    """What the character folds to: a string of letters, digits and spaces."""
+    cdef PyObject **page = _pages[mode][c >> 8]
+    cdef object folded
+    if page != NULL and page[c & 255] != NULL:
+        return <object>page[c & 255]
+    folded = _fold_char(chr(c), bool(mode))
+    if _pages[mode][c >> 8] == NULL:
+        page = <PyObject **>calloc(256, sizeof(PyObject *))
+        if page == NULL:
+            raise MemoryError()
+        _pages[mode][c >> 8] = page
+    page = _pages[mode][c >> 8]
+    if page[c & 255] == NULL:
+        Py_INCREF(folded)
+        page[c & 255] = <PyObject *>folded
+    return folded
+
+
+# The words an article is made of -----------------------------------------------
+
+cdef class _Words:
+    """Word ids: the facts about each word met, learnt once (see Lexicon.learn)."""
+
+    cdef dict ids  # folded word → id
+    cdef IntVec written  # id → its id among the written words of the terms, or -1
+    cdef IntVec stem  # id → the id of its stem among the terms' stems, or -1
+    cdef IntVec prefix_at, prefix_n, prefixes  # the prefixes of the terms it starts with
+    cdef IntVec trigger_at, trigger_n, triggers  # the patterns it anchors
+
+    def __cinit__(self):
+        self.ids = {}
+
+    def __dealloc__(self):
+        release(&self.written)
+        release(&self.stem)
+        release(&self.prefix_at)
+        release(&self.prefix_n)
+        release(&self.prefixes)
+        release(&self.trigger_at)
+        release(&self.trigger_n)
+        release(&self.triggers)
+
+    cdef inline bint test(self, int word, int kind, int value) noexcept:
+        cdef int i, end
+        if word < 0:  # the barrier between title and body is no word
+            return False
+        if kind == EXACT:
+            return self.written.data[word] == value
+        if kind == STEM:
+            return self.stem.data[word] == value
+        i = self.prefix_at.data[word]
+        end = i + self.prefix_n.data[word]
+        while i < end:
+            if self.prefixes.data[i] == value:
+                return True
+            i += 1
+        return False
+
+
+cdef class Lexicon:
+    """The terms of an index for one language, and the words of the articles read.
+
+    ``patterns``: per pattern id, None (a regular expression, not scanned) or
+    ``(anchor, near or -1, whole, match_case, words, needs)`` where ``words`` are
+    ``(kind, value, text)`` (kind "exact", "stem" or "prefix"; value the written
+    word, stem or prefix looked for; text the word as the term wrote it, for case)
+    and ``needs`` are ``(kind, value)`` of the stems and written words the article
+    must contain before a term that is not found whole is looked at closer.
+    """
+
+    cdef _Words words
+    cdef object stem_word
+    cdef Py_ssize_t limit
+    cdef dict written_ids, stem_ids, prefix_ids
+    cdef tuple prefix_lengths
+    cdef dict written_triggers, stem_triggers, prefix_triggers
+    # Per pattern: word count, anchor, NEAR window (-1: side by side), whole, case,
+    # first test, first need, need count.
+    cdef IntVec p_n, p_anchor, p_near, p_whole, p_case, p_test, p_need, p_needs
+    cdef IntVec t_kind, t_value, need_kind, need_value
+    cdef list case_text  # per test: the word as written when its term keeps case
+
+    def __init__(self, patterns, stem_word, Py_ssize_t limit=200_000):
+        self.words = _Words()
+        self.stem_word = stem_word
+        self.limit = limit
+        self.written_ids, self.stem_ids, self.prefix_ids = {}, {}, {}
+        self.written_triggers, self.stem_triggers, self.prefix_triggers = {}, {}, {}
+        self.case_text = []
+        ids = {EXACT: self.written_ids, STEM: self.stem_ids, PREFIX: self.prefix_ids}
+        triggers = {
+            EXACT: self.written_triggers, STEM: self.stem_triggers, PREFIX: self.prefix_triggers
+        }
+        for pid, spec in enumerate(patterns):
+            push(&self.p_test, self.t_kind.n)
+            push(&self.p_need, self.need_kind.n)
+            if spec is None:  # a regular expression: run by monitor.match.scan when asked
+                push(&self.p_n, 0)
+                push(&self.p_anchor, 0)
+                push(&self.p_near, -1)
+                push(&self.p_whole, 0)
+                push(&self.p_case, 0)
+                push(&self.p_needs, 0)
+                continue
+            anchor, near, whole, match_case, words, needs = spec
+            if len(words) > MAX_WORDS:
+                raise ValueError(f"a term has at most {MAX_WORDS} words")
+            push(&self.p_n, len(words))
+            push(&self.p_anchor, anchor)
+            push(&self.p_near, near)
+            push(&self.p_whole, 1 if whole else 0)
+            push(&self.p_case, 1 if match_case else 0)
+            push(&self.p_needs, len(needs))
+            for i, (kind_name, value, text) in enumerate(words):
+                kind = KINDS[kind_name]
+                number = ids[kind].setdefault(value, len(ids[kind]))
+                push(&self.t_kind, kind)
+                push(&self.t_value, number)
+                self.case_text.append(text if match_case else None)
+                if i == anchor:
+                    triggers[kind].setdefault(number, []).append(pid)
+            for kind_name, value in needs:
+                kind = KINDS[kind_name]
+                push(&self.need_kind, kind)
+                push(&self.need_value, ids[kind].setdefault(value, len(ids[kind])))
+        self.prefix_lengths = tuple(sorted({len(p) for p in self.prefix_ids}))
+
+    def __dealloc__(self):
+        release(&self.p_n)
+        release(&self.p_anchor)
+        release(&self.p_near)
+        release(&self.p_whole)
+        release(&self.p_case)
+        release(&self.p_test)
+        release(&self.p_need)
+        release(&self.p_needs)
+        release(&self.t_kind)
+        release(&self.t_value)
+        release(&self.need_kind)
+        release(&self.need_value)
+
+    @property
+    def known_words(self):
+        return len(self.words.ids)
+
+    cdef int learn(self, _Words words, str word) except -2:
+        """The id of a word met for the first time, its facts worked out."""
+        cdef PyObject *found
+        cdef int wid
+        written = self.written_ids.get(word, -1)
+        stem = self.stem_ids.get(self.stem_word(word), -1)
+        prefixes = [
+            self.prefix_ids[word[:n]]
+            for n in self.prefix_lengths
+            if n <= len(word) and word[:n] in self.prefix_ids
+        ]
+        triggers = [
+            *self.written_triggers.get(written, ()),
+            *self.stem_triggers.get(stem, ()),
+            *[pid for p in prefixes for pid in self.prefix_triggers.get(p, ())],
+        ]
+        # From here on no Python code runs: another thread sees the word whole or not.
+        found = PyDict_GetItem(words.ids, word)
+        if found != NULL:
+            return <int><object>found
+        wid = words.written.n
+        push(&words.written, written)
+        push(&words.stem, stem)
+        push(&words.prefix_at, words.prefixes.n)
+        push(&words.prefix_n, len(prefixes))
+        for p in prefixes:
+            push(&words.prefixes, p)
+        push(&words.trigger_at, words.triggers.n)
+        push(&words.trigger_n, len(triggers))
+        for p in triggers:
+            push(&words.triggers, p)
+        words.ids[word] = wid
+        return wid
+
+    def scan(self, str title, str body):
+        """``(title words, found, offsets)``: where each pattern occurs (pattern id →
+        occurrences, each the word positions, in order) and the original start and
+        end of every word (title words, the barrier, body words) in its field."""
+        if len(self.words.ids) > self.limit:  # news keeps coining words: start afresh
+            self.words = _Words()
+        cdef _Scan scan = _Scan(self, self.words)
+        try:
+            scan.read(title, body)
+            scan.find()
+            offsets = array("i")
+            offsets.frombytes((<char *>scan.offsets.data)[: scan.offsets.n * sizeof(int)])
+            return scan.title_words, scan.found, offsets
+        finally:
+            scan.close()
+
+
+# One article ---------------------------------------------------------------------
+
+cdef class _Scan:
+    cdef Lexicon lex
+    cdef _Words words
+    cdef IntVec tokens  # word ids (-1: the barrier)
+    cdef IntVec offsets  # per word: start and end in its field
+    cdef int title_words
+    cdef dict found
+    cdef str title, body
+    cdef list cased  # the words with their case, when a term that keeps case asks
+    cdef unsigned char *written_here  # which of the terms' written words occur
+    cdef unsigned char *stems_here
+    cdef Py_UCS4 *buffer
+    cdef Py_ssize_t buffer_size
+
+    def __cinit__(self, Lexicon lex, _Words words):
+        self.lex, self.words = lex, words
+        self.found = {}
+
+    cdef void close(self) noexcept:
+        release(&self.tokens)
+        release(&self.offsets)
+        free(self.written_here)
+        free(self.stems_here)
+        free(self.buffer)
+        self.written_here = self.stems_here = NULL
+        self.buffer = NULL
+
+    def __dealloc__(self):
+        self.close()
+
+    cdef int read(self, str title, str body) except -1:
+        self.title, self.body = title, body
+        self.split(title, 0, None)
+        self.title_words = <int>self.tokens.n
+        push(&self.tokens, -1)
+        push(&self.offsets, 0)
+        push(&self.offsets, 0)
+        self.split(body, 0, None)
+        return 0
+
+    cdef int split(self, str text, int keep_case, list out) except -1:
+        """Fold ``text`` and split it into words: looked up (``out`` None) or
+        appended to ``out`` as strings. A word starts at the original character
+        that gave its first letter and ends at the one that gave the space after it."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, j, m, length = 0, start = 0
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void *data = PyUnicode_DATA(text)
+        cdef Py_UCS4 c, d
+        cdef object folded
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            if c < 128:
+                d = _ascii[keep_case][c]
+                if d == 32:
+                    if length:
+                        self.word(length, start, i, out)
+                        length = 0
+                else:
+                    if not length:
+                        start = i
+                    self.put(length, d)
+                    length += 1
+                continue
+            folded = _folded_char(<unsigned int>c, keep_case)
+            m = PyUnicode_GET_LENGTH(folded)
+            for j in range(m):
+                d = PyUnicode_READ(PyUnicode_KIND(folded), PyUnicode_DATA(folded), j)
+                if d == 32:
+                    if length:
+                        self.word(length, start, i, out)
+                        length = 0
+                else:
+                    if not length:
+                        start = i
+                    self.put(length, d)
+                    length += 1
+        if length:
+            self.word(length, start, n, out)
+        return 0
+
+    cdef inline int put(self, Py_ssize_t at, Py_UCS4 c) except -1:
+        cdef Py_ssize_t size
+        cdef Py_UCS4 *grown
+        if at == self.buffer_size:
+            size = self.buffer_size * 2 if self.buffer_size else 256
+            grown = <Py_UCS4 *>realloc(self.buffer, size * sizeof(Py_UCS4))
+            if grown == NULL:
+                raise MemoryError()
+            self.buffer, self.buffer_size = grown, size
+        self.buffer[at] = c
+        return 0
+
+    cdef int word(self, Py_ssize_t length, Py_ssize_t start, Py_ssize_t end, list out) except -1:
+        cdef str text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, self.buffer, length)
+        cdef PyObject *found
+        cdef int wid
+        if out is not None:
+            out.append(text)
+            return 0
+        found = PyDict_GetItem(self.words.ids, text)
+        wid = <int><object>found if found != NULL else self.lex.learn(self.words, text)
+        push(&self.tokens, wid)
+        push(&self.offsets, <int>start)
+        push(&self.offsets, <int>end)
+        return 0
+
+    cdef int find(self) except -1:
+        cdef _Words words = self.words
+        cdef Lexicon lex = self.lex
+        cdef Py_ssize_t p, k, end
+        cdef int wid, pid, count, w, s
+        cdef int occurrence[MAX_WORDS]
+        if not lex.written_triggers and not lex.stem_triggers and not lex.prefix_triggers:
+            return 0
+        self.written_here = <unsigned char *>calloc(len(lex.written_ids) + 1, 1)
+        self.stems_here = <unsigned char *>calloc(len(lex.stem_ids) + 1, 1)
+        if self.written_here == NULL or self.stems_here == NULL:
+            raise MemoryError()
+        for p in range(self.tokens.n):
+            wid = self.tokens.data[p]
+            if wid < 0:
+                continue
+            w, s = words.written.data[wid], words.stem.data[wid]
+            if w >= 0:
+                self.written_here[w] = 1
+            if s >= 0:
+                self.stems_here[s] = 1
+        for p in range(self.tokens.n):
+            wid = self.tokens.data[p]
+            if wid < 0 or words.trigger_n.data[wid] == 0:
+                continue
+            k = words.trigger_at.data[wid]
+            end = k + words.trigger_n.data[wid]
+            while k < end:
+                pid = words.triggers.data[k]
+                k += 1
+                count = self.around(pid, <int>p, occurrence)
+                if count:
+                    occurrences = self.found.get(pid)
+                    if occurrences is None:
+                        occurrences = self.found[pid] = set()
+                    occurrences.add(tuple([occurrence[i] for i in range(count)]))
+        return 0
+
+    # Checking a term around its anchor ----------------------------------------
+
+    cdef inline bint is_(self, int t, int position) except -1:
+        """Whether test ``t`` (a word of a term) holds at ``position``, case included."""
+        if position < 0 or position >= self.tokens.n:
+            return False
+        if not self.words.test(self.tokens.data[position], self.lex.t_kind.data[t],
+                               self.lex.t_value.data[t]):
+            return False
+        return self.case_ok(t, position)
+
+    cdef int case_ok(self, int t, int position) except -1:
+        text = self.lex.case_text[t]
+        if text is None:
+            return True
+        if self.cased is None:
+            cased = []
+            self.split(self.title, 1, cased)
+            cased.append(BARRIER)
+            self.split(self.body, 1, cased)
+            self.cased = cased
+        if len(self.cased) != self.tokens.n:  # a fold that split words differently
+            return False
+        word = self.cased[position]
+        if self.lex.t_kind.data[t] == PREFIX:
+            return word.startswith(text)
+        return word == text
+
+    cdef int around(self, int pid, int at, int *occurrence) except -1:
+        """The occurrence of pattern ``pid`` whose anchor stands at ``at`` (its word
+        positions written to ``occurrence``): how many words, 0 if none."""
+        cdef Lexicon lex = self.lex
+        cdef int n = lex.p_n.data[pid], anchor = lex.p_anchor.data[pid]
+        cdef int t = lex.p_test.data[pid], start, j, k, end
+        if lex.p_whole.data[pid]:
+            start = at - anchor
+            if start < 0 or start + n > self.tokens.n:
+                return 0
+            for j in range(n):
+                if j != anchor and not self.words.test(
+                    self.tokens.data[start + j], lex.t_kind.data[t + j], lex.t_value.data[t + j]
+                ):
+                    return 0
+            if lex.p_case.data[pid]:
+                for j in range(n):
+                    if not self.case_ok(t + j, start + j):
+                        return 0
+            for j in range(n):
+                occurrence[j] = start + j
+            return n
+        k = lex.p_need.data[pid]
+        end = k + lex.p_needs.data[pid]
+        while k < end:  # the usual case for a common anchor: the other words are absent
+            if lex.need_kind.data[k] == STEM:
+                if not self.stems_here[lex.need_value.data[k]]:
+                    return 0
+            elif not self.written_here[lex.need_value.data[k]]:
+                return 0
+            k += 1
+        if not self.is_(t + anchor, at):
+            return 0
+        if lex.p_near.data[pid] < 0:
+            start = at - anchor
+            for j in range(n):
+                if not self.is_(t + j, start + j):
+                    return 0
+                occurrence[j] = start + j
+            return n
+        return self.near(pid, at, occurrence)
+
+    cdef int near(self, int pid, int at, int *occurrence) except -1:
+        """The narrowest choice of the nearest places of the other words that fits
+        the NEAR window (the first such in the order of itertools.product)."""
+        cdef Lexicon lex = self.lex
+        cdef int n = lex.p_n.data[pid], anchor = lex.p_anchor.data[pid]
+        cdef int near = lex.p_near.data[pid], t = lex.p_test.data[pid]
+        cdef int reach = near + n - 1, m = 0, i, j, d, q, side, width, lo, hi, best = -1
+        cdef bint in_title = at < self.title_words, distinct
+        cdef int candidates[MAX_WORDS][MAX_CANDIDATES]
+        cdef int counts[MAX_WORDS]
+        cdef int pick[MAX_WORDS]
+        cdef int positions[MAX_WORDS]
+        for i in range(n):
+            if i == anchor:
+                continue
+            counts[m] = 0
+            # Nearest first; at equal distance, the earlier word first.
+            for d in range(1, reach + 1):
+                for side in range(2):
+                    q = at - d if side == 0 else at + d
+                    if (
+                        0 <= q < self.tokens.n
+                        and (q < self.title_words) == in_title
+                        and self.words.test(self.tokens.data[q], lex.t_kind.data[t + i],
+                                            lex.t_value.data[t + i])
+                        and self.case_ok(t + i, q)
+                    ):
+                        candidates[m][counts[m]] = q
+                        counts[m] += 1
+                        if counts[m] == MAX_CANDIDATES:
+                            break
+                if counts[m] == MAX_CANDIDATES:
+                    break
+            if counts[m] == 0:
+                return 0
+            m += 1
+        if m == 1:  # two words: the nearest other one is the best
+            q = candidates[0][0]
+            occurrence[0], occurrence[1] = (at, q) if at < q else (q, at)
+            return 2
+        for j in range(m):
+            pick[j] = 0
+        while True:
+            positions[0] = at
+            lo = hi = at
+            distinct = True
+            for j in range(m):
+                q = candidates[j][pick[j]]
+                for i in range(j + 1):
+                    if positions[i] == q:
+                        distinct = False
+                positions[j + 1] = q
+                lo, hi = min(lo, q), max(hi, q)
+            width = hi - lo
+            if distinct and width - (n - 1) <= near and (best < 0 or width < best):
+                best = width
+                for j in range(n):
+                    occurrence[j] = positions[j]
+            j = m - 1  # the next choice, the last word turning fastest
+            while j >= 0:
+                pick[j] += 1
+                if pick[j] < counts[j]:
+                    break
+                pick[j] = 0
+                j -= 1
+            if j < 0:
+                break
+        if best < 0:
+            return 0
+        for i in range(1, n):  # sorted
+            q = occurrence[i]
+            j = i - 1
+            while j >= 0 and occurrence[j] > q:
+                occurrence[j + 1] = occurrence[j]
+                j -= 1
+            occurrence[j + 1] = q
+        return n
