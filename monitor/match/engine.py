@@ -13,7 +13,7 @@ at most three times, so one name repeated does not drown the others).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -44,12 +44,12 @@ class Matcher:
 
     def match(self, article: ArticleText) -> list[Match]:
         scanned = ScannedArticle(article, self.index).scan()
-        matches = []
+        matches, rules = [], self.index.rules
         for rule_id in self._candidates(scanned):
-            compiled = self.index.rules[rule_id]
-            verdict = _Evaluation(scanned, compiled).verdict()
-            if verdict.matched:
-                matches.append(_match(verdict, article))
+            evaluation = _Evaluation(scanned, rules[rule_id])
+            score = evaluation.score_if_matched()
+            if score is not None:
+                matches.append(_match(evaluation.matched(score), article))
         return matches
 
     def explain(self, article: ArticleText) -> list[Verdict]:
@@ -70,8 +70,30 @@ class Matcher:
 
 
 class _Evaluation:
+    __slots__ = ("compiled", "rule", "scanned")
+
     def __init__(self, scanned: ScannedArticle, compiled: CompiledRule) -> None:
         self.scanned, self.compiled, self.rule = scanned, compiled, compiled.rule
+
+    def score_if_matched(self) -> float | None:
+        """The score if the rule matches, else None: what ``verdict`` decides, without
+        wording the reasons (most rules woken by an article do not match)."""
+        rule, hits = self.rule, self.hits
+        if self.compiled.filters and next(self._filtered(), None) is not None:
+            return None
+        if not all(hits(name) for name in rule.all):
+            return None
+        if rule.any and not any(hits(name) for name in rule.any):
+            return None
+        if any(hits(name) for name in rule.none):
+            return None
+        score = sum(self._score(name) for name in rule.positive)
+        return None if score < rule.min_score else score
+
+    def matched(self, score: float) -> Verdict:
+        """The verdict of a rule that matched with ``score`` (as ``verdict`` gives it)."""
+        name = self.compiled.watchlist.name
+        return Verdict(name, self.rule.name, True, score, self._terms(), ())
 
     def verdict(self, with_terms: bool = False) -> Verdict:
         """The decision; the terms found are listed when it matched (or when asked)."""
@@ -99,27 +121,34 @@ class _Evaluation:
         Kept on the scanned article: rules that share an actor decide it once."""
         key = (self.compiled.refs[name], self.rule.fields)
         cache = self.scanned.ref_hits
-        if key not in cache:
-            cache[key] = [*self._found(name)]
-        found: list[tuple[str, float, list[Occurrence]]] = cache[key]
+        found: list[tuple[str, float, list[Occurrence]]] | None = cache.get(key)
+        if found is None:
+            found = cache[key] = [*self._found(name)]
         return found
 
     def _found(self, name: str) -> Iterator[tuple[str, float, list[Occurrence]]]:
         scanned, fields = self.scanned, self.rule.fields
         ref = scanned.index.refs[self.compiled.refs[name]]
         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
-        for pid, term in ref.present(scanned.found):
-            occs = [
-                occ
-                for occ in scanned.occurrences(pid)
-                if scanned.field(occ[0]) in fields and not any(_overlap(occ, b) for b in blocked)
-            ]
+        anywhere = not blocked and "title" in fields and "body" in fields
+        found = scanned.found
+        for pid, term in ref.present(found):
+            occs: Collection[Occurrence] = (
+                found[pid] if term.pattern.regex is None else scanned.occurrences(pid)
+            )
+            if not anywhere:
+                occs = [
+                    occ
+                    for occ in occs
+                    if scanned.field(occ[0]) in fields
+                    and not any(_overlap(occ, b) for b in blocked)
+                ]
             if occs:
                 yield term.source, term.weight, sorted(occs)
 
     def _score(self, name: str) -> float:
         found = self.hits(name)
-        weight = self.rule.weight(name)
+        weight = self.compiled.weights.get(name, 1.0)
         return weight * sum(w * min(len(occs), MAX_COUNTED) for _, w, occs in found)
 
     def _missing(self) -> Iterator[str]:

@@ -86,11 +86,13 @@ class CompiledRef:
         """The terms whose pattern is in ``found`` (or is a regular expression, which
         runs only when asked), in the watchlist's order; cheap for concepts of
         hundreds of terms, of which an article holds a few."""
-        if len(found) >= len(self.terms):
-            return list(self.terms)
         slots = self.slots
-        chosen = [i for pid in found if pid in slots for i in slots[pid]]
-        return [self.terms[i] for i in sorted([*chosen, *slots.get(-1, ())])]
+        if len(found) < len(slots):
+            chosen = [i for pid in found if pid in slots for i in slots[pid]]
+        else:
+            chosen = [i for pid, places in slots.items() if pid in found for i in places]
+        chosen += slots.get(-1, ())
+        return [self.terms[i] for i in sorted(chosen)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class CompiledRule:
     rule: Rule
     refs: dict[str, int]  # the watchlist's actor/concept names → ref ids
     required: tuple[int, ...] = ()  # ref ids of ``all`` that the scan can find
+    weights: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    filters: bool = True  # languages or feeds to check before the terms
 
 
 @dataclass
@@ -142,7 +146,9 @@ class _Builder:
             required = tuple(
                 refs[name] for name in rule.all if not self.index.refs[refs[name]].regex
             )
-            self.index.rules.append(CompiledRule(watchlist, rule, refs, required))
+            filters = bool(watchlist.languages or watchlist.feeds or rule.languages or rule.feeds)
+            compiled = CompiledRule(watchlist, rule, refs, required, dict(rule.weights), filters)
+            self.index.rules.append(compiled)
 
     def finish(self) -> None:
         self._file_rules()
