@@ -14,7 +14,6 @@ docstring of monitor.match.scan (NEAR windows, case).
 Built by ``pip install -e .`` (setup.py); run it again after editing this file.
 """
 
-from cpython.dict cimport PyDict_GetItem
 from cpython.ref cimport Py_INCREF, PyObject
 from cpython.unicode cimport (
     PyUnicode_4BYTE_KIND,
@@ -24,7 +23,9 @@ from cpython.unicode cimport (
     PyUnicode_KIND,
     PyUnicode_READ,
 )
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memset
 
 from array import array
 
@@ -102,17 +103,33 @@ cdef object _folded_char(unsigned int c, int mode):
 
 # The words an article is made of -----------------------------------------------
 
-cdef class _Words:
-    """Word ids: the facts about each word met, learnt once (see Lexicon.learn)."""
+# FNV-1a over the letters of a word
+cdef uint64_t FNV_OFFSET = 14695981039346656037ULL
+cdef uint64_t FNV_PRIME = 1099511628211ULL
 
-    cdef dict ids  # folded word → id
+cdef class _Words:
+    """Word ids: the facts about each word met, learnt once (see Lexicon.learn),
+    found again by their letters in an open-addressing hash table (no string made)."""
+
+    cdef Py_ssize_t count
     cdef IntVec written  # id → its id among the written words of the terms, or -1
     cdef IntVec stem  # id → the id of its stem among the terms' stems, or -1
     cdef IntVec prefix_at, prefix_n, prefixes  # the prefixes of the terms it starts with
     cdef IntVec trigger_at, trigger_n, triggers  # the patterns it anchors
+    cdef IntVec letters_at, letters_n  # id → where its letters are in ``letters``
+    cdef Py_UCS4 *letters
+    cdef Py_ssize_t letters_size, letters_used
+    cdef int *slots  # word id or -1
+    cdef uint64_t *hashes
+    cdef Py_ssize_t mask  # slots - 1 (a power of two less one)
 
     def __cinit__(self):
-        self.ids = {}
+        self.mask = 1023
+        self.slots = <int *>malloc((self.mask + 1) * sizeof(int))
+        self.hashes = <uint64_t *>malloc((self.mask + 1) * sizeof(uint64_t))
+        if self.slots == NULL or self.hashes == NULL:
+            raise MemoryError()
+        memset(self.slots, 0xFF, (self.mask + 1) * sizeof(int))
 
     def __dealloc__(self):
         release(&self.written)
@@ -123,6 +140,70 @@ cdef class _Words:
         release(&self.trigger_at)
         release(&self.trigger_n)
         release(&self.triggers)
+        release(&self.letters_at)
+        release(&self.letters_n)
+        free(self.letters)
+        free(self.slots)
+        free(self.hashes)
+
+    cdef inline int find(self, const Py_UCS4 *word, Py_ssize_t n, uint64_t h) noexcept:
+        """The id of the word of ``n`` letters at ``word`` (hash ``h``), -1 if unknown."""
+        cdef Py_ssize_t i = <Py_ssize_t>(h & <uint64_t>self.mask)
+        cdef int wid
+        while True:
+            wid = self.slots[i]
+            if wid < 0:
+                return -1
+            if (
+                self.hashes[i] == h
+                and self.letters_n.data[wid] == n
+                and memcmp(self.letters + self.letters_at.data[wid], word, n * sizeof(Py_UCS4)) == 0
+            ):
+                return wid
+            i = (i + 1) & self.mask
+
+    cdef int file(self, const Py_UCS4 *word, Py_ssize_t n, uint64_t h) except -1:
+        """Give the next id to this word (its facts pushed by the caller)."""
+        cdef Py_ssize_t i, size, wid = self.count
+        cdef Py_UCS4 *grown
+        if self.letters_used + n > self.letters_size:
+            size = max(2 * self.letters_size, self.letters_used + n, 4096)
+            grown = <Py_UCS4 *>realloc(self.letters, size * sizeof(Py_UCS4))
+            if grown == NULL:
+                raise MemoryError()
+            self.letters, self.letters_size = grown, size
+        memcpy(self.letters + self.letters_used, word, n * sizeof(Py_UCS4))
+        push(&self.letters_at, <int>self.letters_used)
+        push(&self.letters_n, <int>n)
+        self.letters_used += n
+        if 2 * (self.count + 1) > self.mask + 1:
+            self.grow()
+        i = <Py_ssize_t>(h & <uint64_t>self.mask)
+        while self.slots[i] >= 0:
+            i = (i + 1) & self.mask
+        self.slots[i], self.hashes[i] = <int>wid, h
+        self.count += 1
+        return 0
+
+    cdef int grow(self) except -1:
+        cdef Py_ssize_t size = 2 * (self.mask + 1), i, j, mask = size - 1
+        cdef int *slots = <int *>malloc(size * sizeof(int))
+        cdef uint64_t *hashes = <uint64_t *>malloc(size * sizeof(uint64_t))
+        if slots == NULL or hashes == NULL:
+            free(slots)
+            free(hashes)
+            raise MemoryError()
+        memset(slots, 0xFF, size * sizeof(int))
+        for i in range(self.mask + 1):
+            if self.slots[i] >= 0:
+                j = <Py_ssize_t>(self.hashes[i] & <uint64_t>mask)
+                while slots[j] >= 0:
+                    j = (j + 1) & mask
+                slots[j], hashes[j] = self.slots[i], self.hashes[i]
+        free(self.slots)
+        free(self.hashes)
+        self.slots, self.hashes, self.mask = slots, hashes, mask
+        return 0
 
     cdef inline bint test(self, int word, int kind, int value) noexcept:
         cdef int i, end
@@ -163,6 +244,7 @@ cdef class Lexicon:
     cdef IntVec p_n, p_anchor, p_near, p_whole, p_case, p_test, p_need, p_needs
     cdef IntVec t_kind, t_value, need_kind, need_value
     cdef list case_text  # per test: the word as written when its term keeps case
+    cdef _Scan spare  # the buffers of the last scan, for the next one
 
     def __init__(self, patterns, stem_word, Py_ssize_t limit=200_000):
         self.words = _Words()
@@ -225,18 +307,18 @@ cdef class Lexicon:
 
     @property
     def known_words(self):
-        return len(self.words.ids)
+        return self.words.count
 
-    cdef int learn(self, _Words words, str word) except -2:
+    cdef int learn(self, _Words words, const Py_UCS4 *letters, Py_ssize_t n, uint64_t h) except -2:
         """The id of a word met for the first time, its facts worked out."""
-        cdef PyObject *found
         cdef int wid
+        word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, letters, n)
         written = self.written_ids.get(word, -1)
         stem = self.stem_ids.get(self.stem_word(word), -1)
         prefixes = [
-            self.prefix_ids[word[:n]]
-            for n in self.prefix_lengths
-            if n <= len(word) and word[:n] in self.prefix_ids
+            self.prefix_ids[word[:k]]
+            for k in self.prefix_lengths
+            if k <= n and word[:k] in self.prefix_ids
         ]
         triggers = [
             *self.written_triggers.get(written, ()),
@@ -244,30 +326,33 @@ cdef class Lexicon:
             *[pid for p in prefixes for pid in self.prefix_triggers.get(p, ())],
         ]
         # From here on no Python code runs: another thread sees the word whole or not.
-        found = PyDict_GetItem(words.ids, word)
-        if found != NULL:
-            return <int><object>found
-        wid = words.written.n
+        wid = words.find(letters, n, h)
+        if wid >= 0:
+            return wid
+        wid = <int>words.count
         push(&words.written, written)
         push(&words.stem, stem)
-        push(&words.prefix_at, words.prefixes.n)
+        push(&words.prefix_at, <int>words.prefixes.n)
         push(&words.prefix_n, len(prefixes))
         for p in prefixes:
             push(&words.prefixes, p)
-        push(&words.trigger_at, words.triggers.n)
+        push(&words.trigger_at, <int>words.triggers.n)
         push(&words.trigger_n, len(triggers))
         for p in triggers:
             push(&words.triggers, p)
-        words.ids[word] = wid
+        words.file(letters, n, h)
         return wid
 
     def scan(self, str title, str body):
         """``(title words, found, offsets)``: where each pattern occurs (pattern id →
         occurrences, each the word positions, in order) and the original start and
         end of every word (title words, the barrier, body words) in its field."""
-        if len(self.words.ids) > self.limit:  # news keeps coining words: start afresh
+        if self.words.count > self.limit:  # news keeps coining words: start afresh
             self.words = _Words()
-        cdef _Scan scan = _Scan(self, self.words)
+        cdef _Scan scan = self.spare
+        self.spare = None  # taken: a scan in another thread makes its own
+        if scan is None or scan.words is not self.words:
+            scan = _Scan(self, self.words)
         try:
             scan.read(title, body)
             scan.find()
@@ -275,7 +360,8 @@ cdef class Lexicon:
             offsets.frombytes((<char *>scan.offsets.data)[: scan.offsets.n * sizeof(int)])
             return scan.title_words, scan.found, offsets
         finally:
-            scan.close()
+            scan.clear()
+            self.spare = scan
 
 
 # One article ---------------------------------------------------------------------
@@ -289,29 +375,43 @@ cdef class _Scan:
     cdef dict found
     cdef str title, body
     cdef list cased  # the words with their case, when a term that keeps case asks
-    cdef unsigned char *written_here  # which of the terms' written words occur
-    cdef unsigned char *stems_here
+    # Which of the terms' written words and stems occur: equal to ``stamp`` if so.
+    cdef unsigned int *written_here
+    cdef unsigned int *stems_here
+    cdef Py_ssize_t written_count, stems_count
+    cdef unsigned int stamp
     cdef Py_UCS4 *buffer
     cdef Py_ssize_t buffer_size
 
     def __cinit__(self, Lexicon lex, _Words words):
         self.lex, self.words = lex, words
-        self.found = {}
+        self.written_count, self.stems_count = len(lex.written_ids), len(lex.stem_ids)
+        self.written_here = <unsigned int *>calloc(self.written_count + 1, sizeof(int))
+        self.stems_here = <unsigned int *>calloc(self.stems_count + 1, sizeof(int))
+        if self.written_here == NULL or self.stems_here == NULL:
+            raise MemoryError()
 
-    cdef void close(self) noexcept:
+    cdef void clear(self) noexcept:
+        self.tokens.n = self.offsets.n = 0
+        self.found = None
+        self.title = self.body = None
+        self.cased = None
+
+    def __dealloc__(self):
         release(&self.tokens)
         release(&self.offsets)
         free(self.written_here)
         free(self.stems_here)
         free(self.buffer)
-        self.written_here = self.stems_here = NULL
-        self.buffer = NULL
-
-    def __dealloc__(self):
-        self.close()
 
     cdef int read(self, str title, str body) except -1:
         self.title, self.body = title, body
+        self.found = {}
+        self.stamp += 1
+        if self.stamp == 0:  # wrapped around: forget every mark
+            memset(self.written_here, 0, (self.written_count + 1) * sizeof(int))
+            memset(self.stems_here, 0, (self.stems_count + 1) * sizeof(int))
+            self.stamp = 1
         self.split(title, 0, None)
         self.title_words = <int>self.tokens.n
         push(&self.tokens, -1)
@@ -328,6 +428,7 @@ cdef class _Scan:
         cdef int kind = PyUnicode_KIND(text)
         cdef void *data = PyUnicode_DATA(text)
         cdef Py_UCS4 c, d
+        cdef uint64_t h = FNV_OFFSET
         cdef object folded
         for i in range(n):
             c = PyUnicode_READ(kind, data, i)
@@ -335,12 +436,15 @@ cdef class _Scan:
                 d = _ascii[keep_case][c]
                 if d == 32:
                     if length:
-                        self.word(length, start, i, out)
+                        self.word(length, h, start, i, out)
                         length = 0
                 else:
                     if not length:
-                        start = i
-                    self.put(length, d)
+                        start, h = i, FNV_OFFSET
+                    if length == self.buffer_size:
+                        self.grow(length + 1)
+                    self.buffer[length] = d
+                    h = (h ^ <uint64_t>d) * FNV_PRIME
                     length += 1
                 continue
             folded = _folded_char(<unsigned int>c, keep_case)
@@ -349,38 +453,38 @@ cdef class _Scan:
                 d = PyUnicode_READ(PyUnicode_KIND(folded), PyUnicode_DATA(folded), j)
                 if d == 32:
                     if length:
-                        self.word(length, start, i, out)
+                        self.word(length, h, start, i, out)
                         length = 0
                 else:
                     if not length:
-                        start = i
-                    self.put(length, d)
+                        start, h = i, FNV_OFFSET
+                    if length == self.buffer_size:
+                        self.grow(length + 1)
+                    self.buffer[length] = d
+                    h = (h ^ <uint64_t>d) * FNV_PRIME
                     length += 1
         if length:
-            self.word(length, start, n, out)
+            self.word(length, h, start, n, out)
         return 0
 
-    cdef inline int put(self, Py_ssize_t at, Py_UCS4 c) except -1:
-        cdef Py_ssize_t size
-        cdef Py_UCS4 *grown
-        if at == self.buffer_size:
-            size = self.buffer_size * 2 if self.buffer_size else 256
-            grown = <Py_UCS4 *>realloc(self.buffer, size * sizeof(Py_UCS4))
-            if grown == NULL:
-                raise MemoryError()
-            self.buffer, self.buffer_size = grown, size
-        self.buffer[at] = c
+    cdef int grow(self, Py_ssize_t at_least) except -1:
+        cdef Py_ssize_t size = max(at_least, 2 * self.buffer_size, 256)
+        cdef Py_UCS4 *grown = <Py_UCS4 *>realloc(self.buffer, size * sizeof(Py_UCS4))
+        if grown == NULL:
+            raise MemoryError()
+        self.buffer, self.buffer_size = grown, size
         return 0
 
-    cdef int word(self, Py_ssize_t length, Py_ssize_t start, Py_ssize_t end, list out) except -1:
-        cdef str text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, self.buffer, length)
-        cdef PyObject *found
+    cdef int word(
+        self, Py_ssize_t length, uint64_t h, Py_ssize_t start, Py_ssize_t end, list out
+    ) except -1:
         cdef int wid
         if out is not None:
-            out.append(text)
+            out.append(PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, self.buffer, length))
             return 0
-        found = PyDict_GetItem(self.words.ids, text)
-        wid = <int><object>found if found != NULL else self.lex.learn(self.words, text)
+        wid = self.words.find(self.buffer, length, h)
+        if wid < 0:
+            wid = self.lex.learn(self.words, self.buffer, length, h)
         push(&self.tokens, wid)
         push(&self.offsets, <int>start)
         push(&self.offsets, <int>end)
@@ -392,21 +496,18 @@ cdef class _Scan:
         cdef Py_ssize_t p, k, end
         cdef int wid, pid, count, w, s
         cdef int occurrence[MAX_WORDS]
+        cdef unsigned int stamp = self.stamp
         if not lex.written_triggers and not lex.stem_triggers and not lex.prefix_triggers:
             return 0
-        self.written_here = <unsigned char *>calloc(len(lex.written_ids) + 1, 1)
-        self.stems_here = <unsigned char *>calloc(len(lex.stem_ids) + 1, 1)
-        if self.written_here == NULL or self.stems_here == NULL:
-            raise MemoryError()
         for p in range(self.tokens.n):
             wid = self.tokens.data[p]
             if wid < 0:
                 continue
             w, s = words.written.data[wid], words.stem.data[wid]
             if w >= 0:
-                self.written_here[w] = 1
+                self.written_here[w] = stamp
             if s >= 0:
-                self.stems_here[s] = 1
+                self.stems_here[s] = stamp
         for p in range(self.tokens.n):
             wid = self.tokens.data[p]
             if wid < 0 or words.trigger_n.data[wid] == 0:
@@ -478,9 +579,9 @@ cdef class _Scan:
         end = k + lex.p_needs.data[pid]
         while k < end:  # the usual case for a common anchor: the other words are absent
             if lex.need_kind.data[k] == STEM:
-                if not self.stems_here[lex.need_value.data[k]]:
+                if self.stems_here[lex.need_value.data[k]] != self.stamp:
                     return 0
-            elif not self.written_here[lex.need_value.data[k]]:
+            elif self.written_here[lex.need_value.data[k]] != self.stamp:
                 return 0
             k += 1
         if not self.is_(t + anchor, at):
