@@ -64,8 +64,14 @@ class Matcher:
             hit_refs.update(index.pattern_refs[pid])
         woken = {r for rid in hit_refs for r in index.rules_by_ref.get(rid, ())}
         rules = index.rules
-        # Cheap first: a rule whose required actors/concepts did not all occur is out.
-        woken = {r for r in woken if hit_refs.issuperset(rules[r].required)}
+        # Cheap first: a rule whose required actors/concepts did not all occur, or none
+        # of its ``any`` ones, is out.
+        woken = {
+            r
+            for r in woken
+            if hit_refs.issuperset(rules[r].required)
+            and (not rules[r].any_of or not hit_refs.isdisjoint(rules[r].any_of))
+        }
         return sorted(woken.union(index.always))
 
 
@@ -123,16 +129,19 @@ class _Evaluation:
         cache = self.scanned.ref_hits
         found: list[tuple[str, float, list[Occurrence]]] | None = cache.get(key)
         if found is None:
-            found = cache[key] = [*self._found(name)]
+            found = cache[key] = self._found(name)
         return found
 
-    def _found(self, name: str) -> Iterator[tuple[str, float, list[Occurrence]]]:
+    def _found(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
         scanned, fields = self.scanned, self.rule.fields
         ref = scanned.index.refs[self.compiled.refs[name]]
+        present = ref.present(scanned.found)
+        if not present:
+            return []
         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
         anywhere = not blocked and "title" in fields and "body" in fields
-        found = scanned.found
-        for pid, term in ref.present(found):
+        found, out = scanned.found, []
+        for pid, term in present:
             occs: Collection[Occurrence] = (
                 found[pid] if term.pattern.regex is None else scanned.occurrences(pid)
             )
@@ -144,7 +153,8 @@ class _Evaluation:
                     and not any(_overlap(occ, b) for b in blocked)
                 ]
             if occs:
-                yield term.source, term.weight, sorted(occs)
+                out.append((term.source, term.weight, sorted(occs)))
+        return out
 
     def _score(self, name: str) -> float:
         found = self.hits(name)

@@ -91,7 +91,10 @@ class CompiledRef:
             chosen = [i for pid in found if pid in slots for i in slots[pid]]
         else:
             chosen = [i for pid, places in slots.items() if pid in found for i in places]
-        chosen += slots.get(-1, ())
+        if -1 in slots:
+            chosen += slots[-1]
+        if len(chosen) == 1:  # the usual case
+            return [self.terms[chosen[0]]]
         return [self.terms[i] for i in sorted(chosen)]
 
 
@@ -101,6 +104,9 @@ class CompiledRule:
     rule: Rule
     refs: dict[str, int]  # the watchlist's actor/concept names → ref ids
     required: tuple[int, ...] = ()  # ref ids of ``all`` that the scan can find
+    # Ref ids of ``any``, one of which must occur, when the scan can find them all
+    # (empty: nothing to check)
+    any_of: frozenset[int] = frozenset()
     weights: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     filters: bool = True  # languages or feeds to check before the terms
 
@@ -146,8 +152,12 @@ class _Builder:
             required = tuple(
                 refs[name] for name in rule.all if not self.index.refs[refs[name]].regex
             )
+            any_of = frozenset(refs[name] for name in rule.any)
+            if any(self.index.refs[rid].regex for rid in any_of):
+                any_of = frozenset()
             filters = bool(watchlist.languages or watchlist.feeds or rule.languages or rule.feeds)
-            compiled = CompiledRule(watchlist, rule, refs, required, dict(rule.weights), filters)
+            weights = dict(rule.weights)
+            compiled = CompiledRule(watchlist, rule, refs, required, any_of, weights, filters)
             self.index.rules.append(compiled)
 
     def finish(self) -> None:

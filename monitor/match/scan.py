@@ -64,7 +64,15 @@ class ScannedArticle:
 
     def places(self, occurrence: Occurrence) -> list[Hit]:
         """Word positions → (field, start, end) offsets in the stored title or body."""
-        return [self._place(position) for position in occurrence]
+        title_words, offsets, out = self.title_words, self._offsets, []
+        for p in occurrence:
+            if 0 <= p < title_words:
+                out.append(("title", offsets[2 * p], offsets[2 * p + 1]))
+            elif title_words < p and 2 * p + 1 < len(offsets):
+                out.append(("body", offsets[2 * p], offsets[2 * p + 1]))
+            else:
+                out.append(self._place(p))
+        return out
 
     # Positions and offsets -------------------------------------------------------
 
