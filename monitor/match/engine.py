@@ -21,7 +21,7 @@ from monitor.match.index import CompiledRule, Index
 from monitor.match.scan import Occurrence, ScannedArticle
 from monitor.match.snippet import snippet
 from monitor.match.stems import language_code
-from monitor.types import ArticleText, Match, TermHits
+from monitor.types import ArticleText, Hit, Match, TermHits
 
 MAX_COUNTED = 3
 
@@ -49,7 +49,7 @@ class Matcher:
             evaluation = _Evaluation(scanned, rules[rule_id])
             score = evaluation.score_if_matched()
             if score is not None:
-                matches.append(_match(evaluation.matched(score), article))
+                matches.append(evaluation.match(score))
         return matches
 
     def explain(self, article: ArticleText) -> list[Verdict]:
@@ -87,19 +87,28 @@ class _Evaluation:
         rule, hits = self.rule, self.hits
         if self.compiled.filters and next(self._filtered(), None) is not None:
             return None
-        if not all(hits(name) for name in rule.all):
-            return None
-        if rule.any and not any(hits(name) for name in rule.any):
-            return None
-        if any(hits(name) for name in rule.none):
-            return None
-        score = sum(self._score(name) for name in rule.positive)
+        for name in rule.all:
+            if not hits(name):
+                return None
+        if rule.any:
+            for name in rule.any:
+                if hits(name):
+                    break
+            else:
+                return None
+        for name in rule.none:
+            if hits(name):
+                return None
+        score = sum(map(self._score, rule.positive))
         return None if score < rule.min_score else score
 
-    def matched(self, score: float) -> Verdict:
-        """The verdict of a rule that matched with ``score`` (as ``verdict`` gives it)."""
+    def match(self, score: float) -> Match:
+        """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
+        terms = self._terms()
+        hits = [hit for term in terms for hit in term.hits]
+        text, highlights = snippet(self.scanned.article, hits)
         name = self.compiled.watchlist.name
-        return Verdict(name, self.rule.name, True, score, self._terms(), ())
+        return Match(name, self.rule.name, score, terms, text, tuple(highlights))
 
     def verdict(self, with_terms: bool = False) -> Verdict:
         """The decision; the terms found are listed when it matched (or when asked)."""
@@ -114,12 +123,14 @@ class _Evaluation:
         return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
 
     def _terms(self) -> tuple[TermHits, ...]:
-        places = self.scanned.places
-        return tuple(
-            TermHits(name, source, tuple(hit for occ in occs for hit in places(occ)))
-            for name in self.rule.positive
-            for source, _, occs in self.hits(name)
-        )
+        places, terms = self.scanned.places, []
+        for name in self.rule.positive:
+            for source, _, occs in self.hits(name):
+                hits: list[Hit] = []
+                for occ in occs:
+                    hits += places(occ)
+                terms.append(TermHits(name, source, tuple(hits)))
+        return tuple(terms)
 
     def hits(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
         """The terms of actor/concept ``name`` found in the rule's fields, exclusions applied.
@@ -159,7 +170,7 @@ class _Evaluation:
     def _score(self, name: str) -> float:
         found = self.hits(name)
         weight = self.compiled.weights.get(name, 1.0)
-        return weight * sum(w * min(len(occs), MAX_COUNTED) for _, w, occs in found)
+        return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
 
     def _missing(self) -> Iterator[str]:
         rule = self.rule
@@ -191,11 +202,3 @@ def _feed_matches(globs: tuple[str, ...], article: ArticleText) -> bool:
 
 def _overlap(occurrence: Occurrence, blocker: Occurrence) -> bool:
     return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]
-
-
-def _match(verdict: Verdict, article: ArticleText) -> Match:
-    hits = [hit for term in verdict.terms for hit in term.hits]
-    text, highlights = snippet(article, hits)
-    return Match(
-        verdict.watchlist, verdict.rule, verdict.score, verdict.terms, text, tuple(highlights)
-    )

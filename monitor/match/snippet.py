@@ -15,9 +15,9 @@ def snippet(article: ArticleText, hits: Sequence[Hit]) -> tuple[str, list[tuple[
     The passage is taken from the body around its first hit, or is the title when
     only the title matched.
     """
-    body_hits = sorted((s, e) for f, s, e in hits if f == "body")
+    body_hits = sorted([(s, e) for f, s, e in hits if f == "body"])
     if not body_hits:
-        title_hits = sorted((s, e) for f, s, e in hits if f == "title")
+        title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
         return _one_line(article.title), _merged(title_hits)
     text = article.body
     first = body_hits[0][0]
