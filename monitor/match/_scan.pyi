@@ -1,5 +1,5 @@
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 BARRIER: str
 
@@ -20,3 +20,19 @@ class Lexicon:
     def scan(
         self, title: str, body: str
     ) -> tuple[int, dict[int, set[tuple[int, ...]]], array[int]]: ...
+
+class Wakeup:
+    def __init__(
+        self,
+        pattern_refs: Sequence[Sequence[int]],
+        filed: dict[int, list[int]],
+        required: Sequence[Sequence[int]],
+        any_of: Sequence[Collection[int]],
+        always: Sequence[int],
+        refs: int,
+    ) -> None: ...
+    def candidates(self, found: Collection[int]) -> list[int]: ...
+
+def places(
+    offsets: array[int], title_words: int, occurrences: Iterable[tuple[int, ...]]
+) -> list[tuple[str, int, int]] | None: ...

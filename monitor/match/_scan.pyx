@@ -29,6 +29,9 @@ from libc.string cimport memcmp, memcpy, memset
 
 from array import array
 
+from cpython.array cimport array as cyarray
+from cpython.object cimport Py_SIZE
+
 from monitor.match.fold import _BYTES, _fold_char
 
 BARRIER = "\x1f"
@@ -51,17 +54,20 @@ cdef struct IntVec:
     Py_ssize_t cap
 
 
-cdef int push(IntVec *v, int x) except -1:
-    cdef Py_ssize_t cap
-    cdef int *grown
+cdef inline int push(IntVec *v, int x) except -1:
     if v.n == v.cap:
-        cap = v.cap * 2 if v.cap else 64
-        grown = <int *>realloc(v.data, cap * sizeof(int))
-        if grown == NULL:
-            raise MemoryError()
-        v.data, v.cap = grown, cap
+        enlarge(v)
     v.data[v.n] = x
     v.n += 1
+    return 0
+
+
+cdef int enlarge(IntVec *v) except -1:
+    cdef Py_ssize_t cap = v.cap * 2 if v.cap else 64
+    cdef int *grown = <int *>realloc(v.data, cap * sizeof(int))
+    if grown == NULL:
+        raise MemoryError()
+    v.data, v.cap = grown, cap
     return 0
 
 
@@ -672,3 +678,172 @@ cdef class _Scan:
                 j -= 1
             occurrence[j + 1] = q
         return n
+
+
+# Which rules an article wakes -----------------------------------------------------
+
+cdef class _Marks:
+    """Which refs and rules one call has met: equal to its stamp if met."""
+
+    cdef unsigned int *refs
+    cdef unsigned int *rules
+    cdef Py_ssize_t n_refs, n_rules
+    cdef unsigned int stamp
+
+    def __cinit__(self, Py_ssize_t refs, Py_ssize_t rules):
+        self.n_refs, self.n_rules = refs, rules
+        self.refs = <unsigned int *>calloc(refs + 1, sizeof(int))
+        self.rules = <unsigned int *>calloc(rules + 1, sizeof(int))
+        if self.refs == NULL or self.rules == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.refs)
+        free(self.rules)
+
+    cdef unsigned int next(self) noexcept:
+        self.stamp += 1
+        if self.stamp == 0:  # wrapped around: forget every mark
+            memset(self.refs, 0, (self.n_refs + 1) * sizeof(int))
+            memset(self.rules, 0, (self.n_rules + 1) * sizeof(int))
+            self.stamp = 1
+        return self.stamp
+
+
+cdef class Wakeup:
+    """The rules an article wakes (monitor.match.engine): those filed under an actor or
+    concept one of whose patterns occurred, whose required ones all occurred and, if
+    they list ``any`` ones the scan can find, one of those; and the rules always asked.
+
+    ``pattern_refs``: per pattern id, the refs using it; ``filed``: ref id → the rules
+    filed under it; ``required``/``any_of``: per rule, ref ids; ``always``: rule ids.
+    """
+
+    cdef IntVec pattern_at, pattern_n, pattern_refs
+    cdef IntVec filed_at, filed_n, filed
+    cdef IntVec required_at, required_n, required
+    cdef IntVec any_at, any_n, any_of
+    cdef list always
+    cdef Py_ssize_t refs, rules
+    cdef _Marks spare
+
+    def __init__(self, pattern_refs, filed, required, any_of, always, Py_ssize_t refs):
+        self.refs, self.rules, self.always = refs, len(required), list(always)
+        for ids in pattern_refs:
+            push(&self.pattern_at, <int>self.pattern_refs.n)
+            push(&self.pattern_n, len(ids))
+            for rid in ids:
+                push(&self.pattern_refs, rid)
+        for rid in range(refs):
+            ids = filed.get(rid, ())
+            push(&self.filed_at, <int>self.filed.n)
+            push(&self.filed_n, len(ids))
+            for rule in ids:
+                push(&self.filed, rule)
+        for ids in required:
+            push(&self.required_at, <int>self.required.n)
+            push(&self.required_n, len(ids))
+            for rid in ids:
+                push(&self.required, rid)
+        for ids in any_of:
+            push(&self.any_at, <int>self.any_of.n)
+            push(&self.any_n, len(ids))
+            for rid in ids:
+                push(&self.any_of, rid)
+
+    def __dealloc__(self):
+        release(&self.pattern_at)
+        release(&self.pattern_n)
+        release(&self.pattern_refs)
+        release(&self.filed_at)
+        release(&self.filed_n)
+        release(&self.filed)
+        release(&self.required_at)
+        release(&self.required_n)
+        release(&self.required)
+        release(&self.any_at)
+        release(&self.any_n)
+        release(&self.any_of)
+
+    def candidates(self, found):
+        """The rule ids to decide, in order, for the pattern ids in ``found``."""
+        cdef _Marks marks = self.spare
+        cdef IntVec hit
+        cdef Py_ssize_t i, j, k, end
+        cdef int pid, rid, rule
+        cdef unsigned int stamp
+        cdef bint ok
+        hit.data, hit.n, hit.cap = NULL, 0, 0
+        self.spare = None  # taken: a call in another thread makes its own
+        if marks is None:
+            marks = _Marks(self.refs, self.rules)
+        try:
+            stamp = marks.next()
+            out = []
+            for key in found:
+                pid = key
+                if pid < 0 or pid >= self.pattern_n.n:
+                    continue
+                k = self.pattern_at.data[pid]
+                end = k + self.pattern_n.data[pid]
+                while k < end:
+                    rid = self.pattern_refs.data[k]
+                    k += 1
+                    if marks.refs[rid] != stamp:
+                        marks.refs[rid] = stamp
+                        push(&hit, rid)
+            for i in range(hit.n):
+                rid = hit.data[i]
+                k = self.filed_at.data[rid]
+                end = k + self.filed_n.data[rid]
+                while k < end:
+                    rule = self.filed.data[k]
+                    k += 1
+                    if marks.rules[rule] == stamp:
+                        continue
+                    marks.rules[rule] = stamp
+                    ok = True
+                    for j in range(self.required_at.data[rule],
+                                   self.required_at.data[rule] + self.required_n.data[rule]):
+                        if marks.refs[self.required.data[j]] != stamp:
+                            ok = False
+                            break
+                    if ok and self.any_n.data[rule]:
+                        ok = False
+                        for j in range(self.any_at.data[rule],
+                                       self.any_at.data[rule] + self.any_n.data[rule]):
+                            if marks.refs[self.any_of.data[j]] == stamp:
+                                ok = True
+                                break
+                    if ok:
+                        out.append(rule)
+            for rule in self.always:
+                if marks.rules[rule] != stamp:
+                    marks.rules[rule] = stamp
+                    out.append(rule)
+            out.sort()
+            return out
+        finally:
+            release(&hit)
+            self.spare = marks
+
+
+# Word positions back to offsets -----------------------------------------------------
+
+def places(cyarray offsets_array, int title_words, occurrences):
+    """The (field, start, end) of every word of every occurrence, in order; None if
+    a position is not a word of the title or the body (the caller knows what to do)."""
+    cdef int *offsets = offsets_array.data.as_ints
+    cdef Py_ssize_t words = Py_SIZE(offsets_array) // 2
+    cdef int p
+    out = []
+    for occurrence in occurrences:
+        for position in occurrence:
+            p = position
+            if 0 <= p < title_words:
+                out.append(("title", offsets[2 * p], offsets[2 * p + 1]))
+            elif title_words < p < words:
+                out.append(("body", offsets[2 * p], offsets[2 * p + 1]))
+            else:
+                return None
+    return out

@@ -21,7 +21,7 @@ from monitor.match.index import CompiledRule, Index
 from monitor.match.scan import Occurrence, ScannedArticle
 from monitor.match.snippet import snippet
 from monitor.match.stems import language_code
-from monitor.types import ArticleText, Hit, Match, TermHits
+from monitor.types import ArticleText, Match, TermHits
 
 MAX_COUNTED = 3
 
@@ -59,20 +59,10 @@ class Matcher:
         return [evaluation.verdict(with_terms=True) for evaluation in evaluations]
 
     def _candidates(self, scanned: ScannedArticle) -> list[int]:
-        index, hit_refs = self.index, set()
-        for pid in scanned.found:
-            hit_refs.update(index.pattern_refs[pid])
-        woken = {r for rid in hit_refs for r in index.rules_by_ref.get(rid, ())}
-        rules = index.rules
-        # Cheap first: a rule whose required actors/concepts did not all occur, or none
-        # of its ``any`` ones, is out.
-        woken = {
-            r
-            for r in woken
-            if hit_refs.issuperset(rules[r].required)
-            and (not rules[r].any_of or not hit_refs.isdisjoint(rules[r].any_of))
-        }
-        return sorted(woken.union(index.always))
+        """The rules filed under the actors and concepts that occurred, whose required
+        ones all occurred (and one of their ``any`` ones), and those always asked."""
+        wakeup = self.index.wakeup
+        return wakeup.candidates(scanned.found) if wakeup is not None else []
 
 
 class _Evaluation:
@@ -123,13 +113,10 @@ class _Evaluation:
         return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
 
     def _terms(self) -> tuple[TermHits, ...]:
-        places, terms = self.scanned.places, []
+        places, terms = self.scanned.places_of, []
         for name in self.rule.positive:
             for source, _, occs in self.hits(name):
-                hits: list[Hit] = []
-                for occ in occs:
-                    hits += places(occ)
-                terms.append(TermHits(name, source, tuple(hits)))
+                terms.append(TermHits(name, source, places(occs)))
         return tuple(terms)
 
     def hits(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:

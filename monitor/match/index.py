@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from monitor.match._scan import Lexicon
+from monitor.match._scan import Lexicon, Wakeup
 from monitor.match.rarity import commonness
 from monitor.match.stems import SUPPORTED, Stems
 from monitor.watchlist.model import Pattern, Rule, Term, Watchlist, Word
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Words this short are matched as written: "UN" has no inflections worth a prefix
 # that every word starting with "u" would hit.
 SHORTEST_STEMMED = 2
+SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
 
 
 # A key names what finds a word or a sequence of words side by side: the words as
@@ -87,6 +88,8 @@ class CompiledRef:
         runs only when asked), in the watchlist's order; cheap for concepts of
         hundreds of terms, of which an article holds a few."""
         slots = self.slots
+        if len(self.terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
+            return [term for term in self.terms if term[0] in found]
         if len(found) < len(slots):
             chosen = [i for pid in found if pid in slots for i in slots[pid]]
         else:
@@ -123,6 +126,7 @@ class Index:
     always: list[int] = field(default_factory=list)  # rules with no term to file them under
     stemmers: dict[str, Stems] = field(default_factory=dict)
     lexicons: dict[str, Lexicon] = field(default_factory=dict)  # by language
+    wakeup: Wakeup | None = None  # the rules an article wakes (filed, always)
 
 
 def compile_index(
@@ -167,6 +171,11 @@ class _Builder:
         for code in index.languages:
             specs = [_spec(compiled, code) for compiled in index.patterns]
             index.lexicons[code] = Lexicon(specs, index.stemmers[code].stem_word)
+        required = [rule.required for rule in index.rules]
+        any_of = [rule.any_of for rule in index.rules]
+        index.wakeup = Wakeup(
+            index.pattern_refs, index.rules_by_ref, required, any_of, index.always, len(index.refs)
+        )
 
     def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
         pids = tuple((self._pattern(term.pattern), term) for term in terms)

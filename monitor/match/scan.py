@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterable
 from typing import Any
 
-from monitor.match._scan import BARRIER
+from monitor.match._scan import BARRIER, places
 from monitor.match.index import Index
 from monitor.match.stems import language_code
 from monitor.types import ArticleText, Hit
@@ -73,6 +74,13 @@ class ScannedArticle:
             else:
                 out.append(self._place(p))
         return out
+
+    def places_of(self, occurrences: Iterable[Occurrence]) -> tuple[Hit, ...]:
+        """``places`` of several occurrences, one after the other."""
+        found = places(self._offsets, self.title_words, occurrences)
+        if found is None:  # a position outside the words (a regular expression's)
+            found = [hit for occurrence in occurrences for hit in self.places(occurrence)]
+        return tuple(found)
 
     # Positions and offsets -------------------------------------------------------
 
