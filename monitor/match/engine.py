@@ -13,17 +13,17 @@ at most three times, so one name repeated does not drown the others).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from monitor.match.index import CompiledRule, Index
-from monitor.match.scan import Occurrence, ScannedArticle
-from monitor.match.snippet import snippet
+from monitor.match._rules import MAX_COUNTED, Evaluation
+from monitor.match.index import Index
+from monitor.match.scan import ScannedArticle
 from monitor.match.stems import language_code
 from monitor.types import ArticleText, Match, TermHits
 
-MAX_COUNTED = 3
+__all__ = ["MAX_COUNTED", "Matcher", "Verdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,40 +65,11 @@ class Matcher:
         return wakeup.candidates(scanned.found) if wakeup is not None else []
 
 
-class _Evaluation:
-    __slots__ = ("compiled", "rule", "scanned")
+class _Evaluation(Evaluation):
+    """One rule decided for one article: ``score_if_matched``, ``match``, ``hits``
+    and the score are compiled (monitor.match._rules); the reasons are worded here."""
 
-    def __init__(self, scanned: ScannedArticle, compiled: CompiledRule) -> None:
-        self.scanned, self.compiled, self.rule = scanned, compiled, compiled.rule
-
-    def score_if_matched(self) -> float | None:
-        """The score if the rule matches, else None: what ``verdict`` decides, without
-        wording the reasons (most rules woken by an article do not match)."""
-        rule, hits = self.rule, self.hits
-        if self.compiled.filters and next(self._filtered(), None) is not None:
-            return None
-        for name in rule.all:
-            if not hits(name):
-                return None
-        if rule.any:
-            for name in rule.any:
-                if hits(name):
-                    break
-            else:
-                return None
-        for name in rule.none:
-            if hits(name):
-                return None
-        score = sum(map(self._score, rule.positive))
-        return None if score < rule.min_score else score
-
-    def match(self, score: float) -> Match:
-        """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
-        terms = self._terms()
-        hits = [hit for term in terms for hit in term.hits]
-        text, highlights = snippet(self.scanned.article, hits)
-        name = self.compiled.watchlist.name
-        return Match(name, self.rule.name, score, terms, text, tuple(highlights))
+    __slots__ = ()
 
     def verdict(self, with_terms: bool = False) -> Verdict:
         """The decision; the terms found are listed when it matched (or when asked)."""
@@ -111,53 +82,6 @@ class _Evaluation:
         terms = self._terms() if with_terms or not reasons else ()
         name = self.compiled.watchlist.name
         return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
-
-    def _terms(self) -> tuple[TermHits, ...]:
-        places, terms = self.scanned.places_of, []
-        for name in self.rule.positive:
-            for source, _, occs in self.hits(name):
-                terms.append(TermHits(name, source, places(occs)))
-        return tuple(terms)
-
-    def hits(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
-        """The terms of actor/concept ``name`` found in the rule's fields, exclusions applied.
-
-        Kept on the scanned article: rules that share an actor decide it once."""
-        key = (self.compiled.refs[name], self.rule.fields)
-        cache = self.scanned.ref_hits
-        found: list[tuple[str, float, list[Occurrence]]] | None = cache.get(key)
-        if found is None:
-            found = cache[key] = self._found(name)
-        return found
-
-    def _found(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
-        scanned, fields = self.scanned, self.rule.fields
-        ref = scanned.index.refs[self.compiled.refs[name]]
-        present = ref.present(scanned.found)
-        if not present:
-            return []
-        blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
-        anywhere = not blocked and "title" in fields and "body" in fields
-        found, out = scanned.found, []
-        for pid, term in present:
-            occs: Collection[Occurrence] = (
-                found[pid] if term.pattern.regex is None else scanned.occurrences(pid)
-            )
-            if not anywhere:
-                occs = [
-                    occ
-                    for occ in occs
-                    if scanned.field(occ[0]) in fields
-                    and not any(_overlap(occ, b) for b in blocked)
-                ]
-            if occs:
-                out.append((term.source, term.weight, sorted(occs)))
-        return out
-
-    def _score(self, name: str) -> float:
-        found = self.hits(name)
-        weight = self.compiled.weights.get(name, 1.0)
-        return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
 
     def _missing(self) -> Iterator[str]:
         rule = self.rule
@@ -185,7 +109,3 @@ class _Evaluation:
 def _feed_matches(globs: tuple[str, ...], article: ArticleText) -> bool:
     names = [article.feed_url.lower(), (article.feed_title or "").lower()]
     return any(fnmatchcase(name, glob.lower()) for glob in globs for name in names)
-
-
-def _overlap(occurrence: Occurrence, blocker: Occurrence) -> bool:
-    return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]
