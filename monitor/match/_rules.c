@@ -1661,7 +1661,7 @@ static const char* const __pyx_f[] = {
 /*--- Type declarations ---*/
 struct __pyx_obj_7monitor_5match_6_rules_Evaluation;
 
-/* "monitor/match/_rules.pyx":22
+/* "monitor/match/_rules.pyx":23
  * 
  * 
  * cdef class Evaluation:             # <<<<<<<<<<<<<<
@@ -2354,6 +2354,134 @@ static CYTHON_INLINE PyObject* __Pyx__PyNumber_Multiply_object_object(PyObject *
 /* GetAttr3.proto */
 static CYTHON_INLINE PyObject *__Pyx_GetAttr3(PyObject *, PyObject *, PyObject *);
 
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLe_int_object(PyObject *op1, PyObject *op2, int pyop);
+
+/* PyDictContains.proto */
+static CYTHON_INLINE int __Pyx_PyDict_ContainsTF(PyObject* item, PyObject* dict, int eq) {
+    int result = PyDict_Contains(dict, item);
+    return unlikely(result < 0) ? result : (result == (eq == Py_EQ));
+}
+
+/* PyObjectCallMethod0.proto (used by dict_iter_common) */
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CallMethod0(PyObject* obj, PyObject* method_name);
+
+/* RaiseNoneIterError.proto (used by UnpackTupleError) */
+static CYTHON_INLINE void __Pyx_RaiseNoneNotIterableError(void);
+
+/* UnpackTupleError.proto (used by UnpackTuple2) */
+static void __Pyx_UnpackTupleError(PyObject *, Py_ssize_t index);
+
+/* UnpackTuple2.proto (used by dict_iter_common) */
+static CYTHON_INLINE int __Pyx_unpack_tuple2(
+    PyObject* tuple, PyObject** value1, PyObject** value2, int is_tuple, int has_known_size, int decref_tuple);
+static CYTHON_INLINE int __Pyx_unpack_tuple2_exact(
+    PyObject* tuple, PyObject** value1, PyObject** value2, int decref_tuple);
+static int __Pyx_unpack_tuple2_generic(
+    PyObject* tuple, PyObject** value1, PyObject** value2, int has_known_size, int decref_tuple);
+
+/* dict_iter_common.proto (used by dict_iter) */
+static PyObject *__Pyx_dict_call_to_get_iterable(PyObject* iterable, PyObject* method_name);
+static CYTHON_INLINE int __Pyx_dict_iter_next(PyObject* dict_or_iter, Py_ssize_t orig_length, Py_ssize_t* ppos,
+                                              PyObject** pkey, PyObject** pvalue, PyObject** pitem, int is_dict);
+
+/* dict_iter.proto */
+static CYTHON_INLINE PyObject* __Pyx_dict_iterator(PyObject* dict, int is_dict, PyObject* method_name,
+                                                   Py_ssize_t* p_orig_length, int* p_is_dict);
+
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolEq_object_str(PyObject *op1, PyObject *op2, int pyop);
+
+/* PyNumberBinop.proto */
+#if CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API
+#define __Pyx_PyNumber_Subtract_int_object(op1, op2)  PyNumber_Subtract(op1, op2)
+#define __Pyx_PyNumber_InPlaceSubtract_int_object(op1, op2)  PyNumber_InPlaceSubtract(op1, op2)
+#else
+#define __Pyx_PyNumber_Subtract_int_object(op1, op2)  __Pyx__PyNumber_Subtract_int_object(op1, op2, 0)
+#define __Pyx_PyNumber_InPlaceSubtract_int_object(op1, op2)  __Pyx__PyNumber_Subtract_int_object(op1, op2, 1)
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Subtract_int_object(PyObject *op1, PyObject *op2, int inplace);
+#endif
+
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGt_object_int(PyObject *op1, PyObject *op2, int pyop);
+
+/* PyNumberBinop.proto */
+#if CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API
+#define __Pyx_PyNumber_Add_int_object(op1, op2)  PyNumber_Add(op1, op2)
+#define __Pyx_PyNumber_InPlaceAdd_int_object(op1, op2)  PyNumber_InPlaceAdd(op1, op2)
+#else
+#define __Pyx_PyNumber_Add_int_object(op1, op2)  __Pyx__PyNumber_Add_int_object(op1, op2, 0)
+#define __Pyx_PyNumber_InPlaceAdd_int_object(op1, op2)  __Pyx__PyNumber_Add_int_object(op1, op2, 1)
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Add_int_object(PyObject *op1, PyObject *op2, int inplace);
+#endif
+
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGe_object_int(PyObject *op1, PyObject *op2, int pyop);
+
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLe_object_int(PyObject *op1, PyObject *op2, int pyop);
+
+/* PyNumberBinop.proto */
+#if CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API
+#define __Pyx_PyNumber_Add_object_int(op1, op2)  PyNumber_Add(op1, op2)
+#define __Pyx_PyNumber_InPlaceAdd_object_int(op1, op2)  PyNumber_InPlaceAdd(op1, op2)
+#else
+#define __Pyx_PyNumber_Add_object_int(op1, op2)  __Pyx__PyNumber_Add_object_int(op1, op2, 0)
+#define __Pyx_PyNumber_InPlaceAdd_object_int(op1, op2)  __Pyx__PyNumber_Add_object_int(op1, op2, 1)
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Add_object_int(PyObject *op1, PyObject *op2, int inplace);
+#endif
+
+/* PyUnicode_Substring.proto */
+static CYTHON_INLINE PyObject* __Pyx_PyUnicode_Substring(
+            PyObject* text, Py_ssize_t start, Py_ssize_t stop);
+
+/* UnicodeConcatInPlace.proto */
+# if CYTHON_COMPILING_IN_CPYTHON
+    #if CYTHON_REFNANNY
+        #define __Pyx_PyUnicode_ConcatInPlace(left, right, unsafe_shared) __Pyx_PyUnicode_ConcatInPlaceImpl(&left, right, unsafe_shared, __pyx_refnanny)
+    #else
+        #define __Pyx_PyUnicode_ConcatInPlace(left, right, unsafe_shared) __Pyx_PyUnicode_ConcatInPlaceImpl(&left, right, unsafe_shared)
+    #endif
+    #define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_DefinitelyUniqueInPlace(left, right) __Pyx_PyUnicode_ConcatInPlace(left, right, __Pyx_ReferenceSharing_DefinitelyUnique)
+    #define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace(left, right) __Pyx_PyUnicode_ConcatInPlace(left, right, __Pyx_ReferenceSharing_OwnStrongReference)
+    #define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_FunctionArgumentInPlace(left, right) __Pyx_PyUnicode_ConcatInPlace(left, right, __Pyx_ReferenceSharing_FunctionArgument)
+    #define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_SharedReferenceInPlace(left, right) __Pyx_PyUnicode_ConcatInPlace(left, right, __Pyx_ReferenceSharing_SharedReference)
+    static CYTHON_INLINE PyObject *__Pyx_PyUnicode_ConcatInPlaceImpl(PyObject **p_left, PyObject *right, int unsafe_shared
+        #if CYTHON_REFNANNY
+        , void* __pyx_refnanny
+        #endif
+    );
+#else
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_DefinitelyUniqueInPlace __Pyx_PyUnicode_Concat
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace __Pyx_PyUnicode_Concat
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_FunctionArgumentInPlace __Pyx_PyUnicode_Concat
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_SharedReferenceInPlace __Pyx_PyUnicode_Concat
+#endif
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_DefinitelyUniqueInPlaceSafe(left, right)\
+    ((unlikely((left) == Py_None) || unlikely((right) == Py_None)) ?\
+    PyNumber_InPlaceAdd(left, right) : __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_DefinitelyUniqueInPlace(left, right))
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlaceSafe(left, right)\
+    ((unlikely((left) == Py_None) || unlikely((right) == Py_None)) ?\
+    PyNumber_InPlaceAdd(left, right) : __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlace(left, right))
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_FunctionArgumentInPlaceSafe(left, right)\
+    ((unlikely((left) == Py_None) || unlikely((right) == Py_None)) ?\
+    PyNumber_InPlaceAdd(left, right) : __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_FunctionArgumentInPlace(left, right))
+#define __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_SharedReferenceInPlaceSafe(left, right)\
+    ((unlikely((left) == Py_None) || unlikely((right) == Py_None)) ?\
+    PyNumber_InPlaceAdd(left, right) : __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_SharedReferenceInPlace(left, right))
+
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGt_object_object(PyObject *op1, PyObject *op2, int pyop);
+
+/* SetItemInt.proto */
+#define __Pyx_SetItemInt(o, i, v, type, is_signed, to_py_func, wraparound, boundscheck, has_gil, unsafe_shared)\
+    (__Pyx_fits_Py_ssize_t(i, type, is_signed) ?\
+    __Pyx_SetItemInt_Fast(o, (Py_ssize_t)i, v, wraparound, boundscheck, unsafe_shared) :\
+    __Pyx_SetItemInt_Generic(o, to_py_func(i), v))
+static int __Pyx_SetItemInt_Generic(PyObject *o, PyObject *j, PyObject *v);
+static CYTHON_INLINE int __Pyx_SetItemInt_Fast(PyObject *o, Py_ssize_t i, PyObject *v,
+                                               int wraparound, int boundscheck, int unsafe_shared);
+
 /* ArgTypeTestError.export */
 static void __Pyx_ArgTypeError(PyObject *obj, PyTypeObject *type, const char *name, int exact);
 
@@ -2386,9 +2514,6 @@ static int __Pyx_CallTpinitAsVectorcall(__Pyx_tpinitvectorcallfunc f, PyObject* 
 #else
 static int __Pyx_call_type_traverse(PyObject *o, int always_call, visitproc visit, void *arg);
 #endif
-
-/* PyObjectCallMethod0.proto (used by PyType_Ready) */
-static CYTHON_INLINE PyObject* __Pyx_PyObject_CallMethod0(PyObject* obj, PyObject* method_name);
 
 /* GetTypeDictOffset.proto (used by ValidateBasesTuple) */
 #if !CYTHON_USE_TYPE_SLOTS
@@ -2778,6 +2903,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
 
 /* Module declarations from "monitor.match._rules" */
 static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *, PyObject *); /*proto*/
+static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *, PyObject *, PyObject *); /*proto*/
+static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *, Py_ssize_t, int); /*proto*/
+static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *); /*proto*/
+static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *); /*proto*/
 static PyObject *__pyx_f_7monitor_5match_6_rules___pyx_unpickle_Evaluation__set_state(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *); /*proto*/
 /* #### Code section: typeinfo ### */
 /* #### Code section: before_global_var ### */
@@ -2804,7 +2933,8 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8compiled___get__
 static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4rule___get__(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self); /* proto */
 static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython__(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self); /* proto */
 static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cython__(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self, PyObject *__pyx_v___pyx_state); /* proto */
-static PyObject *__pyx_pf_7monitor_5match_6_rules___pyx_unpickle_Evaluation(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state); /* proto */
+static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v_article, PyObject *__pyx_v_hits); /* proto */
+static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state); /* proto */
 static PyObject *__pyx_tp_new__initialisation_7monitor_5match_6_rules_Evaluation(PyObject *o, 
 #if CYTHON_VECTORCALL_TPNEW
     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
@@ -2863,9 +2993,9 @@ namespace {
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_items;
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_pop;
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_values;
-    PyObject *__pyx_codeobj_tab[8];
-    PyObject *__pyx_string_tab[113];
-    PyObject *__pyx_number_tab[3];
+    PyObject *__pyx_codeobj_tab[9];
+    PyObject *__pyx_string_tab[135];
+    PyObject *__pyx_number_tab[7];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
 #if CYTHON_COMPILING_IN_LIMITED_API
@@ -2919,122 +3049,148 @@ static __pyx_mstatetype __pyx_mstate_global_static =
 static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_static;
 #endif
 /* #### Code section: constant_name_defines ### */
-#define __pyx_kp_u_tree_fragment __pyx_string_tab[0]
-#define __pyx_kp_u__2 __pyx_string_tab[1]
-#define __pyx_kp_u_ __pyx_string_tab[2]
-#define __pyx_kp_u_Note_that_Cython_is_deliberately __pyx_string_tab[3]
-#define __pyx_kp_u_add_note __pyx_string_tab[4]
-#define __pyx_kp_u_disable __pyx_string_tab[5]
-#define __pyx_kp_u_enable __pyx_string_tab[6]
-#define __pyx_kp_u_gc __pyx_string_tab[7]
-#define __pyx_kp_u_isenabled __pyx_string_tab[8]
-#define __pyx_kp_u_monitor_match__rules_pyx __pyx_string_tab[9]
-#define __pyx_n_u_Evaluation __pyx_string_tab[10]
-#define __pyx_n_u_Evaluation___reduce_cython __pyx_string_tab[11]
-#define __pyx_n_u_Evaluation___setstate_cython __pyx_string_tab[12]
-#define __pyx_n_u_Evaluation__score __pyx_string_tab[13]
-#define __pyx_n_u_Evaluation__terms __pyx_string_tab[14]
-#define __pyx_n_u_Evaluation_hits __pyx_string_tab[15]
-#define __pyx_n_u_Evaluation_match __pyx_string_tab[16]
-#define __pyx_n_u_Evaluation_score_if_matched __pyx_string_tab[17]
-#define __pyx_n_u_MAX_COUNTED __pyx_string_tab[18]
-#define __pyx_n_u_Match __pyx_string_tab[19]
-#define __pyx_n_u_TermHits __pyx_string_tab[20]
-#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[21]
-#define __pyx_n_u_annotate __pyx_string_tab[22]
-#define __pyx_n_u_class_getitem __pyx_string_tab[23]
-#define __pyx_n_u_dict __pyx_string_tab[24]
-#define __pyx_n_u_func __pyx_string_tab[25]
-#define __pyx_n_u_getstate __pyx_string_tab[26]
-#define __pyx_n_u_main __pyx_string_tab[27]
-#define __pyx_n_u_module __pyx_string_tab[28]
-#define __pyx_n_u_name_2 __pyx_string_tab[29]
-#define __pyx_n_u_new __pyx_string_tab[30]
-#define __pyx_n_u_pyx_checksum __pyx_string_tab[31]
-#define __pyx_n_u_pyx_result __pyx_string_tab[32]
-#define __pyx_n_u_pyx_state __pyx_string_tab[33]
-#define __pyx_n_u_pyx_type __pyx_string_tab[34]
-#define __pyx_n_u_pyx_unpickle_Evaluation __pyx_string_tab[35]
-#define __pyx_n_u_pyx_vtable __pyx_string_tab[36]
-#define __pyx_n_u_qualname __pyx_string_tab[37]
-#define __pyx_n_u_reduce __pyx_string_tab[38]
-#define __pyx_n_u_reduce_cython __pyx_string_tab[39]
-#define __pyx_n_u_reduce_ex __pyx_string_tab[40]
-#define __pyx_n_u_set_name __pyx_string_tab[41]
-#define __pyx_n_u_setstate __pyx_string_tab[42]
-#define __pyx_n_u_setstate_cython __pyx_string_tab[43]
-#define __pyx_n_u_test __pyx_string_tab[44]
-#define __pyx_n_u_dict_2 __pyx_string_tab[45]
-#define __pyx_n_u_filtered __pyx_string_tab[46]
-#define __pyx_n_u_is_coroutine __pyx_string_tab[47]
-#define __pyx_n_u_score_2 __pyx_string_tab[48]
-#define __pyx_n_u_terms __pyx_string_tab[49]
-#define __pyx_n_u_all __pyx_string_tab[50]
-#define __pyx_n_u_any __pyx_string_tab[51]
-#define __pyx_n_u_article __pyx_string_tab[52]
-#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[53]
-#define __pyx_n_u_body __pyx_string_tab[54]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[55]
-#define __pyx_n_u_compiled __pyx_string_tab[56]
-#define __pyx_n_u_exclude __pyx_string_tab[57]
-#define __pyx_n_u_field __pyx_string_tab[58]
-#define __pyx_n_u_fields __pyx_string_tab[59]
-#define __pyx_n_u_filters __pyx_string_tab[60]
-#define __pyx_n_u_found __pyx_string_tab[61]
-#define __pyx_n_u_get __pyx_string_tab[62]
-#define __pyx_n_u_highlights __pyx_string_tab[63]
-#define __pyx_n_u_hit __pyx_string_tab[64]
-#define __pyx_n_u_hits __pyx_string_tab[65]
-#define __pyx_n_u_index __pyx_string_tab[66]
-#define __pyx_n_u_items __pyx_string_tab[67]
-#define __pyx_n_u_match __pyx_string_tab[68]
-#define __pyx_n_u_min_score __pyx_string_tab[69]
-#define __pyx_n_u_monitor_match__rules __pyx_string_tab[70]
-#define __pyx_n_u_monitor_match_snippet __pyx_string_tab[71]
-#define __pyx_n_u_monitor_types __pyx_string_tab[72]
-#define __pyx_n_u_name __pyx_string_tab[73]
-#define __pyx_n_u_next __pyx_string_tab[74]
-#define __pyx_n_u_none __pyx_string_tab[75]
-#define __pyx_n_u_occurrences __pyx_string_tab[76]
-#define __pyx_n_u_pattern __pyx_string_tab[77]
-#define __pyx_n_u_places_of __pyx_string_tab[78]
-#define __pyx_n_u_pop __pyx_string_tab[79]
-#define __pyx_n_u_positive __pyx_string_tab[80]
-#define __pyx_n_u_present __pyx_string_tab[81]
-#define __pyx_n_u_ref_hits __pyx_string_tab[82]
-#define __pyx_n_u_refs __pyx_string_tab[83]
-#define __pyx_n_u_regex __pyx_string_tab[84]
-#define __pyx_n_u_rule __pyx_string_tab[85]
-#define __pyx_n_u_scanned __pyx_string_tab[86]
-#define __pyx_n_u_score __pyx_string_tab[87]
-#define __pyx_n_u_score_if_matched __pyx_string_tab[88]
-#define __pyx_n_u_self __pyx_string_tab[89]
-#define __pyx_n_u_setdefault __pyx_string_tab[90]
-#define __pyx_n_u_snippet __pyx_string_tab[91]
-#define __pyx_n_u_source __pyx_string_tab[92]
-#define __pyx_n_u_state __pyx_string_tab[93]
-#define __pyx_n_u_sum __pyx_string_tab[94]
-#define __pyx_n_u_term __pyx_string_tab[95]
-#define __pyx_n_u_terms_2 __pyx_string_tab[96]
-#define __pyx_n_u_text __pyx_string_tab[97]
-#define __pyx_n_u_title __pyx_string_tab[98]
-#define __pyx_n_u_update __pyx_string_tab[99]
-#define __pyx_n_u_use_setstate __pyx_string_tab[100]
-#define __pyx_n_u_values __pyx_string_tab[101]
-#define __pyx_n_u_watchlist __pyx_string_tab[102]
-#define __pyx_n_u_weight __pyx_string_tab[103]
-#define __pyx_n_u_weights __pyx_string_tab[104]
-#define __pyx_kp_b_iso88591_q __pyx_string_tab[105]
-#define __pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1 __pyx_string_tab[106]
-#define __pyx_kp_b_iso88591_XT_D_WD_tST_q_l_vWE_Q_q_t7_c_Zw __pyx_string_tab[107]
-#define __pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq __pyx_string_tab[108]
-#define __pyx_kp_b_iso88591_A_HL_HD_Q_84uAQ_WAXQfHF_1_uAQ __pyx_string_tab[109]
-#define __pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT __pyx_string_tab[110]
-#define __pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A __pyx_string_tab[111]
-#define __pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ __pyx_string_tab[112]
+#define __pyx_kp_u__3 __pyx_string_tab[0]
+#define __pyx_kp_u__8 __pyx_string_tab[1]
+#define __pyx_kp_u__6 __pyx_string_tab[2]
+#define __pyx_kp_u__7 __pyx_string_tab[3]
+#define __pyx_kp_u__5 __pyx_string_tab[4]
+#define __pyx_kp_u__4 __pyx_string_tab[5]
+#define __pyx_kp_u_tree_fragment __pyx_string_tab[6]
+#define __pyx_kp_u__9 __pyx_string_tab[7]
+#define __pyx_kp_u_ __pyx_string_tab[8]
+#define __pyx_kp_u_Note_that_Cython_is_deliberately __pyx_string_tab[9]
+#define __pyx_kp_u_add_note __pyx_string_tab[10]
+#define __pyx_kp_u_disable __pyx_string_tab[11]
+#define __pyx_kp_u_enable __pyx_string_tab[12]
+#define __pyx_kp_u_gc __pyx_string_tab[13]
+#define __pyx_kp_u_isenabled __pyx_string_tab[14]
+#define __pyx_kp_u_monitor_match__rules_pyx __pyx_string_tab[15]
+#define __pyx_kp_u__2 __pyx_string_tab[16]
+#define __pyx_n_u_AFTER __pyx_string_tab[17]
+#define __pyx_n_u_BEFORE __pyx_string_tab[18]
+#define __pyx_n_u_Evaluation __pyx_string_tab[19]
+#define __pyx_n_u_Evaluation___reduce_cython __pyx_string_tab[20]
+#define __pyx_n_u_Evaluation___setstate_cython __pyx_string_tab[21]
+#define __pyx_n_u_Evaluation__score __pyx_string_tab[22]
+#define __pyx_n_u_Evaluation__terms __pyx_string_tab[23]
+#define __pyx_n_u_Evaluation_hits __pyx_string_tab[24]
+#define __pyx_n_u_Evaluation_match __pyx_string_tab[25]
+#define __pyx_n_u_Evaluation_score_if_matched __pyx_string_tab[26]
+#define __pyx_n_u_MAX_COUNTED __pyx_string_tab[27]
+#define __pyx_n_u_Match __pyx_string_tab[28]
+#define __pyx_n_u_SMALL_REF __pyx_string_tab[29]
+#define __pyx_n_u_TermHits __pyx_string_tab[30]
+#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[31]
+#define __pyx_n_u_annotate __pyx_string_tab[32]
+#define __pyx_n_u_class_getitem __pyx_string_tab[33]
+#define __pyx_n_u_dict __pyx_string_tab[34]
+#define __pyx_n_u_func __pyx_string_tab[35]
+#define __pyx_n_u_getstate __pyx_string_tab[36]
+#define __pyx_n_u_main __pyx_string_tab[37]
+#define __pyx_n_u_module __pyx_string_tab[38]
+#define __pyx_n_u_name_2 __pyx_string_tab[39]
+#define __pyx_n_u_new __pyx_string_tab[40]
+#define __pyx_n_u_pyx_checksum __pyx_string_tab[41]
+#define __pyx_n_u_pyx_result __pyx_string_tab[42]
+#define __pyx_n_u_pyx_state __pyx_string_tab[43]
+#define __pyx_n_u_pyx_type __pyx_string_tab[44]
+#define __pyx_n_u_pyx_unpickle_Evaluation __pyx_string_tab[45]
+#define __pyx_n_u_pyx_vtable __pyx_string_tab[46]
+#define __pyx_n_u_qualname __pyx_string_tab[47]
+#define __pyx_n_u_reduce __pyx_string_tab[48]
+#define __pyx_n_u_reduce_cython __pyx_string_tab[49]
+#define __pyx_n_u_reduce_ex __pyx_string_tab[50]
+#define __pyx_n_u_set_name __pyx_string_tab[51]
+#define __pyx_n_u_setstate __pyx_string_tab[52]
+#define __pyx_n_u_setstate_cython __pyx_string_tab[53]
+#define __pyx_n_u_test __pyx_string_tab[54]
+#define __pyx_n_u_dict_2 __pyx_string_tab[55]
+#define __pyx_n_u_filtered __pyx_string_tab[56]
+#define __pyx_n_u_is_coroutine __pyx_string_tab[57]
+#define __pyx_n_u_score_2 __pyx_string_tab[58]
+#define __pyx_n_u_terms __pyx_string_tab[59]
+#define __pyx_n_u_all __pyx_string_tab[60]
+#define __pyx_n_u_any __pyx_string_tab[61]
+#define __pyx_n_u_article __pyx_string_tab[62]
+#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[63]
+#define __pyx_n_u_body __pyx_string_tab[64]
+#define __pyx_n_u_body_hits __pyx_string_tab[65]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[66]
+#define __pyx_n_u_compiled __pyx_string_tab[67]
+#define __pyx_n_u_e __pyx_string_tab[68]
+#define __pyx_n_u_end __pyx_string_tab[69]
+#define __pyx_n_u_exclude __pyx_string_tab[70]
+#define __pyx_n_u_f __pyx_string_tab[71]
+#define __pyx_n_u_field __pyx_string_tab[72]
+#define __pyx_n_u_fields __pyx_string_tab[73]
+#define __pyx_n_u_filters __pyx_string_tab[74]
+#define __pyx_n_u_first __pyx_string_tab[75]
+#define __pyx_n_u_found __pyx_string_tab[76]
+#define __pyx_n_u_get __pyx_string_tab[77]
+#define __pyx_n_u_highlights __pyx_string_tab[78]
+#define __pyx_n_u_hit __pyx_string_tab[79]
+#define __pyx_n_u_hits __pyx_string_tab[80]
+#define __pyx_n_u_index __pyx_string_tab[81]
+#define __pyx_n_u_inside __pyx_string_tab[82]
+#define __pyx_n_u_items __pyx_string_tab[83]
+#define __pyx_n_u_match __pyx_string_tab[84]
+#define __pyx_n_u_min_score __pyx_string_tab[85]
+#define __pyx_n_u_monitor_match__rules __pyx_string_tab[86]
+#define __pyx_n_u_monitor_types __pyx_string_tab[87]
+#define __pyx_n_u_name __pyx_string_tab[88]
+#define __pyx_n_u_next __pyx_string_tab[89]
+#define __pyx_n_u_none __pyx_string_tab[90]
+#define __pyx_n_u_occurrences __pyx_string_tab[91]
+#define __pyx_n_u_pattern __pyx_string_tab[92]
+#define __pyx_n_u_places_of __pyx_string_tab[93]
+#define __pyx_n_u_pop __pyx_string_tab[94]
+#define __pyx_n_u_positive __pyx_string_tab[95]
+#define __pyx_n_u_prefix __pyx_string_tab[96]
+#define __pyx_n_u_ref_hits __pyx_string_tab[97]
+#define __pyx_n_u_refs __pyx_string_tab[98]
+#define __pyx_n_u_regex __pyx_string_tab[99]
+#define __pyx_n_u_rule __pyx_string_tab[100]
+#define __pyx_n_u_s __pyx_string_tab[101]
+#define __pyx_n_u_scanned __pyx_string_tab[102]
+#define __pyx_n_u_score __pyx_string_tab[103]
+#define __pyx_n_u_score_if_matched __pyx_string_tab[104]
+#define __pyx_n_u_self __pyx_string_tab[105]
+#define __pyx_n_u_setdefault __pyx_string_tab[106]
+#define __pyx_n_u_shift __pyx_string_tab[107]
+#define __pyx_n_u_slots __pyx_string_tab[108]
+#define __pyx_n_u_snippet __pyx_string_tab[109]
+#define __pyx_n_u_source __pyx_string_tab[110]
+#define __pyx_n_u_start __pyx_string_tab[111]
+#define __pyx_n_u_state __pyx_string_tab[112]
+#define __pyx_n_u_suffix __pyx_string_tab[113]
+#define __pyx_n_u_sum __pyx_string_tab[114]
+#define __pyx_n_u_term __pyx_string_tab[115]
+#define __pyx_n_u_terms_2 __pyx_string_tab[116]
+#define __pyx_n_u_text __pyx_string_tab[117]
+#define __pyx_n_u_title __pyx_string_tab[118]
+#define __pyx_n_u_title_hits __pyx_string_tab[119]
+#define __pyx_n_u_update __pyx_string_tab[120]
+#define __pyx_n_u_use_setstate __pyx_string_tab[121]
+#define __pyx_n_u_values __pyx_string_tab[122]
+#define __pyx_n_u_watchlist __pyx_string_tab[123]
+#define __pyx_n_u_weight __pyx_string_tab[124]
+#define __pyx_n_u_weights __pyx_string_tab[125]
+#define __pyx_kp_b_iso88591_q __pyx_string_tab[126]
+#define __pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1 __pyx_string_tab[127]
+#define __pyx_kp_b_iso88591_XT_D_WD_tST_q_l_vWE_Q_q_t7_c_Zw __pyx_string_tab[128]
+#define __pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7 __pyx_string_tab[129]
+#define __pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq __pyx_string_tab[130]
+#define __pyx_kp_b_iso88591_A_HL_HD_Q_84uAQ_WAXQfHF_1_uAQ __pyx_string_tab[131]
+#define __pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT __pyx_string_tab[132]
+#define __pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A __pyx_string_tab[133]
+#define __pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ __pyx_string_tab[134]
 #define __pyx_float_1_0 __pyx_number_tab[0]
-#define __pyx_int_3 __pyx_number_tab[1]
-#define __pyx_int_30562160 __pyx_number_tab[2]
+#define __pyx_int_neg_1 __pyx_number_tab[1]
+#define __pyx_int_3 __pyx_number_tab[2]
+#define __pyx_int_8 __pyx_number_tab[3]
+#define __pyx_int_80 __pyx_number_tab[4]
+#define __pyx_int_220 __pyx_number_tab[5]
+#define __pyx_int_30562160 __pyx_number_tab[6]
 /* #### Code section: module_state_clear ### */
 #if CYTHON_USE_MODULE_STATE
 static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
@@ -3055,9 +3211,9 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_items.method);
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_pop.method);
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_values.method);
-  for (int i=0; i<8; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<113; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
-  for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
+  for (int i=0; i<9; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<135; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<7; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
 Py_CLEAR(clear_module_state->__pyx_CommonTypesMetaclassType);
@@ -3086,9 +3242,9 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_items.method);
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_pop.method);
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_values.method);
-  for (int i=0; i<8; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<113; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
-  for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
+  for (int i=0; i<9; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<135; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<7; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
 Py_VISIT(traverse_module_state->__pyx_CommonTypesMetaclassType);
@@ -3102,7 +3258,7 @@ return 0;
 #endif
 /* #### Code section: module_code ### */
 
-/* "monitor/match/_rules.pyx":18
+/* "monitor/match/_rules.pyx":19
  * 
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):             # <<<<<<<<<<<<<<
@@ -3122,7 +3278,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_overlap", 0);
 
-  /* "monitor/match/_rules.pyx":19
+  /* "monitor/match/_rules.pyx":20
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):
  *     return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]             # <<<<<<<<<<<<<<
@@ -3131,17 +3287,17 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
 */
   if (unlikely(__pyx_v_occurrence == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 19, __pyx_L1_error)
+    __PYX_ERR(0, 20, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   if (unlikely(__pyx_v_blocker == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 19, __pyx_L1_error)
+    __PYX_ERR(0, 20, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_t_2, __pyx_t_3, Py_LE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_t_2, __pyx_t_3, Py_LE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   if (__pyx_t_4) {
@@ -3154,17 +3310,17 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   }
   if (unlikely(__pyx_v_occurrence == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 19, __pyx_L1_error)
+    __PYX_ERR(0, 20, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   if (unlikely(__pyx_v_blocker == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 19, __pyx_L1_error)
+    __PYX_ERR(0, 20, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_4 = __Pyx_PyObject_CompareBoolGe_object_object(__pyx_t_3, __pyx_t_2, Py_GE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_CompareBoolGe_object_object(__pyx_t_3, __pyx_t_2, Py_GE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
@@ -3176,7 +3332,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":18
+  /* "monitor/match/_rules.pyx":19
  * 
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):             # <<<<<<<<<<<<<<
@@ -3196,7 +3352,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":32
+/* "monitor/match/_rules.pyx":33
  *     cdef tuple fields
  * 
  *     def __init__(self, scanned, compiled):             # <<<<<<<<<<<<<<
@@ -3243,39 +3399,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_scanned,&__pyx_mstate_global->__pyx_n_u_compiled,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL_TPNEW(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 32, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 33, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 32, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 33, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 32, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 33, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 32, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 33, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, i); __PYX_ERR(0, 32, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, i); __PYX_ERR(0, 33, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 32, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 33, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 32, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 33, __pyx_L3_error)
     }
     __pyx_v_scanned = values[0];
     __pyx_v_compiled = values[1];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 32, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 33, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -3307,7 +3463,7 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "monitor/match/_rules.pyx":33
+  /* "monitor/match/_rules.pyx":34
  * 
  *     def __init__(self, scanned, compiled):
  *         self.scanned, self.compiled = scanned, compiled             # <<<<<<<<<<<<<<
@@ -3327,36 +3483,36 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   __Pyx_DECREF_SET(__pyx_v_self->compiled, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":34
+  /* "monitor/match/_rules.pyx":35
  *     def __init__(self, scanned, compiled):
  *         self.scanned, self.compiled = scanned, compiled
  *         self.rule = compiled.rule             # <<<<<<<<<<<<<<
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_rule); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 34, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_rule); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 35, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_2);
   __Pyx_GOTREF(__pyx_v_self->rule);
   __Pyx_DECREF_SET(__pyx_v_self->rule, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":35
+  /* "monitor/match/_rules.pyx":36
  *         self.scanned, self.compiled = scanned, compiled
  *         self.rule = compiled.rule
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields             # <<<<<<<<<<<<<<
  * 
  *     def score_if_matched(self):
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_ref_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 35, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_ref_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 35, __pyx_L1_error)
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 35, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 36, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 35, __pyx_L1_error)
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_fields); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 35, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 36, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_fields); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 35, __pyx_L1_error)
+  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_2);
   __Pyx_GOTREF(__pyx_v_self->cache);
   __Pyx_DECREF_SET(__pyx_v_self->cache, ((PyObject*)__pyx_t_2));
@@ -3370,7 +3526,7 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   __Pyx_DECREF_SET(__pyx_v_self->fields, ((PyObject*)__pyx_t_3));
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":32
+  /* "monitor/match/_rules.pyx":33
  *     cdef tuple fields
  * 
  *     def __init__(self, scanned, compiled):             # <<<<<<<<<<<<<<
@@ -3393,7 +3549,7 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":37
+/* "monitor/match/_rules.pyx":38
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
@@ -3466,7 +3622,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("score_if_matched", 0);
 
-  /* "monitor/match/_rules.pyx":40
+  /* "monitor/match/_rules.pyx":41
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule             # <<<<<<<<<<<<<<
@@ -3478,16 +3634,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   __pyx_v_rule = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":41
+  /* "monitor/match/_rules.pyx":42
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:             # <<<<<<<<<<<<<<
  *             return None
  *         for name in rule.all:
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_filters); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 41, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_filters); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 42, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 41, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 42, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_3) {
 
@@ -3504,10 +3660,10 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     PyObject *__pyx_callargs[2] = {__pyx_t_4, NULL};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_filtered, __pyx_callargs+__pyx_t_5, (1-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 41, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 42, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_4 = __Pyx_PyIter_Next2(__pyx_t_1, Py_None); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 41, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyIter_Next2(__pyx_t_1, Py_None); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 42, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_t_3 = (__pyx_t_4 != Py_None);
@@ -3519,7 +3675,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   if (__pyx_t_2) {
 
 
-    /* "monitor/match/_rules.pyx":42
+    /* "monitor/match/_rules.pyx":43
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None             # <<<<<<<<<<<<<<
@@ -3536,7 +3692,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     }
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":41
+    /* "monitor/match/_rules.pyx":42
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:             # <<<<<<<<<<<<<<
@@ -3545,23 +3701,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   }
 
-  /* "monitor/match/_rules.pyx":43
+  /* "monitor/match/_rules.pyx":44
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None
  *         for name in rule.all:             # <<<<<<<<<<<<<<
  *             if not self.hits(name):
  *                 return None
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_all); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_all); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
     __pyx_t_1 = __pyx_t_4; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 43, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 44, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 43, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 44, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   for (;;) {
@@ -3570,7 +3726,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 43, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 44, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3580,7 +3736,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 43, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 44, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3591,13 +3747,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 43, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
     } else {
       __pyx_t_4 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_4)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 43, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 44, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -3607,20 +3763,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":44
+    /* "monitor/match/_rules.pyx":45
  *             return None
  *         for name in rule.all:
  *             if not self.hits(name):             # <<<<<<<<<<<<<<
  *                 return None
  *         if rule.any:
 */
-    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
+    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 45, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     if (__pyx_t_4 == Py_None) __pyx_t_2 = 0;
     else
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 44, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 45, __pyx_L1_error)
       __pyx_t_2 = (__pyx_temp != 0);
     }
 
@@ -3631,7 +3787,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     if (__pyx_t_3) {
 
 
-      /* "monitor/match/_rules.pyx":45
+      /* "monitor/match/_rules.pyx":46
  *         for name in rule.all:
  *             if not self.hits(name):
  *                 return None             # <<<<<<<<<<<<<<
@@ -3649,7 +3805,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       goto __pyx_L0;
 
-      /* "monitor/match/_rules.pyx":44
+      /* "monitor/match/_rules.pyx":45
  *             return None
  *         for name in rule.all:
  *             if not self.hits(name):             # <<<<<<<<<<<<<<
@@ -3658,7 +3814,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
     }
 
-    /* "monitor/match/_rules.pyx":43
+    /* "monitor/match/_rules.pyx":44
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None
  *         for name in rule.all:             # <<<<<<<<<<<<<<
@@ -3668,37 +3824,37 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":46
+  /* "monitor/match/_rules.pyx":47
  *             if not self.hits(name):
  *                 return None
  *         if rule.any:             # <<<<<<<<<<<<<<
  *             for name in rule.any:
  *                 if self.hits(name):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 46, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 47, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 46, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 47, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_3) {
 
 
-    /* "monitor/match/_rules.pyx":47
+    /* "monitor/match/_rules.pyx":48
  *                 return None
  *         if rule.any:
  *             for name in rule.any:             # <<<<<<<<<<<<<<
  *                 if self.hits(name):
  *                     break
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 47, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
       __pyx_t_4 = __pyx_t_1; __Pyx_INCREF(__pyx_t_4);
       __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
     } else {
-      __pyx_t_6 = -1; __pyx_t_4 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 47, __pyx_L1_error)
+      __pyx_t_6 = -1; __pyx_t_4 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 48, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_4); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 47, __pyx_L1_error)
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_4); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 48, __pyx_L1_error)
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     for (;;) {
@@ -3707,7 +3863,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 47, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3717,7 +3873,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_4);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 47, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3728,13 +3884,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           #endif
           ++__pyx_t_6;
         }
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 47, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
       } else {
         __pyx_t_1 = __pyx_t_7(__pyx_t_4);
         if (unlikely(!__pyx_t_1)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 47, __pyx_L1_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 48, __pyx_L1_error)
             PyErr_Clear();
           }
           break;
@@ -3744,20 +3900,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_1);
       __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":48
+      /* "monitor/match/_rules.pyx":49
  *         if rule.any:
  *             for name in rule.any:
  *                 if self.hits(name):             # <<<<<<<<<<<<<<
  *                     break
  *             else:
 */
-      __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
+      __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 49, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (__pyx_t_1 == Py_None) __pyx_t_3 = 0;
       else
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
-        if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
+        if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 49, __pyx_L1_error)
         __pyx_t_3 = (__pyx_temp != 0);
       }
 
@@ -3765,7 +3921,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       if (__pyx_t_3) {
 
 
-        /* "monitor/match/_rules.pyx":49
+        /* "monitor/match/_rules.pyx":50
  *             for name in rule.any:
  *                 if self.hits(name):
  *                     break             # <<<<<<<<<<<<<<
@@ -3774,7 +3930,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
         goto __pyx_L12_break;
 
-        /* "monitor/match/_rules.pyx":48
+        /* "monitor/match/_rules.pyx":49
  *         if rule.any:
  *             for name in rule.any:
  *                 if self.hits(name):             # <<<<<<<<<<<<<<
@@ -3783,7 +3939,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
       }
 
-      /* "monitor/match/_rules.pyx":47
+      /* "monitor/match/_rules.pyx":48
  *                 return None
  *         if rule.any:
  *             for name in rule.any:             # <<<<<<<<<<<<<<
@@ -3799,7 +3955,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     /*else*/ {
       __pyx_L14_for_else:;
 
-      /* "monitor/match/_rules.pyx":51
+      /* "monitor/match/_rules.pyx":52
  *                     break
  *             else:
  *                 return None             # <<<<<<<<<<<<<<
@@ -3818,7 +3974,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     }
     __pyx_L15_for_end:;
 
-    /* "monitor/match/_rules.pyx":46
+    /* "monitor/match/_rules.pyx":47
  *             if not self.hits(name):
  *                 return None
  *         if rule.any:             # <<<<<<<<<<<<<<
@@ -3827,23 +3983,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   }
 
-  /* "monitor/match/_rules.pyx":52
+  /* "monitor/match/_rules.pyx":53
  *             else:
  *                 return None
  *         for name in rule.none:             # <<<<<<<<<<<<<<
  *             if self.hits(name):
  *                 return None
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_none); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 52, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_none); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
     __pyx_t_1 = __pyx_t_4; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 52, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 53, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 52, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 53, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   for (;;) {
@@ -3852,7 +4008,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 52, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 53, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3862,7 +4018,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 52, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 53, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3873,13 +4029,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 52, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 53, __pyx_L1_error)
     } else {
       __pyx_t_4 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_4)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 52, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 53, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -3889,20 +4045,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":53
+    /* "monitor/match/_rules.pyx":54
  *                 return None
  *         for name in rule.none:
  *             if self.hits(name):             # <<<<<<<<<<<<<<
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])
 */
-    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 53, __pyx_L1_error)
+    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     if (__pyx_t_4 == Py_None) __pyx_t_3 = 0;
     else
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 53, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
       __pyx_t_3 = (__pyx_temp != 0);
     }
 
@@ -3910,7 +4066,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     if (__pyx_t_3) {
 
 
-      /* "monitor/match/_rules.pyx":54
+      /* "monitor/match/_rules.pyx":55
  *         for name in rule.none:
  *             if self.hits(name):
  *                 return None             # <<<<<<<<<<<<<<
@@ -3928,7 +4084,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       goto __pyx_L0;
 
-      /* "monitor/match/_rules.pyx":53
+      /* "monitor/match/_rules.pyx":54
  *                 return None
  *         for name in rule.none:
  *             if self.hits(name):             # <<<<<<<<<<<<<<
@@ -3937,7 +4093,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
     }
 
-    /* "monitor/match/_rules.pyx":52
+    /* "monitor/match/_rules.pyx":53
  *             else:
  *                 return None
  *         for name in rule.none:             # <<<<<<<<<<<<<<
@@ -3947,7 +4103,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":55
+  /* "monitor/match/_rules.pyx":56
  *             if self.hits(name):
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])             # <<<<<<<<<<<<<<
@@ -3956,18 +4112,18 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   __pyx_t_4 = NULL;
   { /* enter inner scope */
-    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 55, __pyx_L22_error)
+    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 56, __pyx_L22_error)
     __Pyx_GOTREF(__pyx_t_8);
-    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 55, __pyx_L22_error)
+    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 56, __pyx_L22_error)
     __Pyx_GOTREF(__pyx_t_9);
     if (likely(PyList_CheckExact(__pyx_t_9)) || PyTuple_CheckExact(__pyx_t_9)) {
       __pyx_t_10 = __pyx_t_9; __Pyx_INCREF(__pyx_t_10);
       __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
     } else {
-      __pyx_t_6 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 55, __pyx_L22_error)
+      __pyx_t_6 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 56, __pyx_L22_error)
       __Pyx_GOTREF(__pyx_t_10);
-      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 55, __pyx_L22_error)
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 56, __pyx_L22_error)
     }
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     for (;;) {
@@ -3976,7 +4132,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_10);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 55, __pyx_L22_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 56, __pyx_L22_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3986,7 +4142,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_10);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 55, __pyx_L22_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 56, __pyx_L22_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3997,13 +4153,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           #endif
           ++__pyx_t_6;
         }
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 55, __pyx_L22_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 56, __pyx_L22_error)
       } else {
         __pyx_t_9 = __pyx_t_7(__pyx_t_10);
         if (unlikely(!__pyx_t_9)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 55, __pyx_L22_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 56, __pyx_L22_error)
             PyErr_Clear();
           }
           break;
@@ -4012,10 +4168,10 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_name, __pyx_t_9);
       __pyx_t_9 = 0;
-      __pyx_t_9 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_score(__pyx_v_self, __pyx_7genexpr__pyx_v_name, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 55, __pyx_L22_error)
+      __pyx_t_9 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_score(__pyx_v_self, __pyx_7genexpr__pyx_v_name, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 56, __pyx_L22_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_GIVEREF(__pyx_t_9);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_9))) __PYX_ERR(0, 55, __pyx_L22_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_9))) __PYX_ERR(0, 56, __pyx_L22_error)
       __pyx_t_9 = 0;
     }
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
@@ -4032,22 +4188,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 55, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 56, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_score = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":56
+  /* "monitor/match/_rules.pyx":57
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])
  *         return None if score < rule.min_score else score             # <<<<<<<<<<<<<<
  * 
  *     def match(self, score):
 */
-  __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_min_score); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 56, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_min_score); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 57, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
-  __pyx_t_3 = __Pyx_PyObject_CompareBoolLt_object_object(__pyx_v_score, __pyx_t_8, Py_LT); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 56, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_CompareBoolLt_object_object(__pyx_v_score, __pyx_t_8, Py_LT); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 57, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
   if (__pyx_t_3) {
     __Pyx_INCREF(Py_None);
@@ -4068,7 +4224,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":37
+  /* "monitor/match/_rules.pyx":38
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
@@ -4095,7 +4251,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":58
+/* "monitor/match/_rules.pyx":59
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
@@ -4143,32 +4299,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_score,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 58, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 59, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 58, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 59, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "match", 0) < (0)) __PYX_ERR(0, 58, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "match", 0) < (0)) __PYX_ERR(0, 59, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, i); __PYX_ERR(0, 58, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, i); __PYX_ERR(0, 59, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 58, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 59, __pyx_L3_error)
     }
     __pyx_v_score = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 58, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 59, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -4214,19 +4370,19 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("match", 0);
 
-  /* "monitor/match/_rules.pyx":60
+  /* "monitor/match/_rules.pyx":61
  *     def match(self, score):
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()             # <<<<<<<<<<<<<<
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_terms(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 60, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_terms(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 61, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_terms = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":61
+  /* "monitor/match/_rules.pyx":62
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()
  *         hits = [hit for term in terms for hit in (<object>term).hits]             # <<<<<<<<<<<<<<
@@ -4234,11 +4390,11 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *         return Match(
 */
   { /* enter inner scope */
-    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 61, __pyx_L5_error)
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 62, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (unlikely(__pyx_v_terms == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 61, __pyx_L5_error)
+      __PYX_ERR(0, 62, __pyx_L5_error)
     }
     __pyx_t_2 = __pyx_v_terms; __Pyx_INCREF(__pyx_t_2);
     __pyx_t_3 = 0;
@@ -4246,7 +4402,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       {
         Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 61, __pyx_L5_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L5_error)
         #endif
         if (__pyx_t_3 >= __pyx_temp) break;
       }
@@ -4256,20 +4412,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       __pyx_t_4 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_3);
       #endif
       ++__pyx_t_3;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 61, __pyx_L5_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_XDECREF_SET(__pyx_8genexpr1__pyx_v_term, __pyx_t_4);
       __pyx_t_4 = 0;
-      __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_8genexpr1__pyx_v_term, __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 61, __pyx_L5_error)
+      __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_8genexpr1__pyx_v_term, __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
         __pyx_t_5 = __pyx_t_4; __Pyx_INCREF(__pyx_t_5);
         __pyx_t_6 = 0;
         __pyx_t_7 = NULL;
       } else {
-        __pyx_t_6 = -1; __pyx_t_5 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 61, __pyx_L5_error)
+        __pyx_t_6 = -1; __pyx_t_5 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 62, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 61, __pyx_L5_error)
+        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 62, __pyx_L5_error)
       }
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
       for (;;) {
@@ -4278,7 +4434,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             {
               Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_5);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 61, __pyx_L5_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L5_error)
               #endif
               if (__pyx_t_6 >= __pyx_temp) break;
             }
@@ -4288,7 +4444,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             {
               Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_5);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 61, __pyx_L5_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L5_error)
               #endif
               if (__pyx_t_6 >= __pyx_temp) break;
             }
@@ -4299,13 +4455,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             #endif
             ++__pyx_t_6;
           }
-          if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 61, __pyx_L5_error)
+          if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L5_error)
         } else {
           __pyx_t_4 = __pyx_t_7(__pyx_t_5);
           if (unlikely(!__pyx_t_4)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 61, __pyx_L5_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 62, __pyx_L5_error)
               PyErr_Clear();
             }
             break;
@@ -4314,7 +4470,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
         __Pyx_GOTREF(__pyx_t_4);
         __Pyx_XDECREF_SET(__pyx_8genexpr1__pyx_v_hit, __pyx_t_4);
         __pyx_t_4 = 0;
-        if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr1__pyx_v_hit))) __PYX_ERR(0, 61, __pyx_L5_error)
+        if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr1__pyx_v_hit))) __PYX_ERR(0, 62, __pyx_L5_error)
       }
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     }
@@ -4331,7 +4487,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_v_hits = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":62
+  /* "monitor/match/_rules.pyx":63
  *         terms = self._terms()
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)             # <<<<<<<<<<<<<<
@@ -4339,9 +4495,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *             self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)
 */
   __pyx_t_2 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snippet); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 62, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snippet); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_article); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_article); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -4361,7 +4517,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 62, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 63, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
@@ -4370,7 +4526,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 62, __pyx_L1_error)
+      __PYX_ERR(0, 63, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     if (likely(PyTuple_CheckExact(sequence))) {
@@ -4380,22 +4536,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       __Pyx_INCREF(__pyx_t_4);
     } else {
       __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 62, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
       __Pyx_XGOTREF(__pyx_t_5);
       __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L1_error)
       __Pyx_XGOTREF(__pyx_t_4);
     }
     #else
-    __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 62, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     #endif
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   } else {
     Py_ssize_t index = -1;
-    __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 62, __pyx_L1_error)
+    __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 63, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     __pyx_t_9 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2);
@@ -4403,7 +4559,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_GOTREF(__pyx_t_5);
     index = 1; __pyx_t_4 = __pyx_t_9(__pyx_t_2); if (unlikely(!__pyx_t_4)) goto __pyx_L13_unpacking_failed;
     __Pyx_GOTREF(__pyx_t_4);
-    if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_2), 2) < (0)) __PYX_ERR(0, 62, __pyx_L1_error)
+    if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_2), 2) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
     __pyx_t_9 = NULL;
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     goto __pyx_L14_unpacking_done;
@@ -4411,7 +4567,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __pyx_t_9 = NULL;
     if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-    __PYX_ERR(0, 62, __pyx_L1_error)
+    __PYX_ERR(0, 63, __pyx_L1_error)
     __pyx_L14_unpacking_done:;
   }
   __pyx_v_text = __pyx_t_5;
@@ -4419,7 +4575,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_v_highlights = __pyx_t_4;
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":63
+  /* "monitor/match/_rules.pyx":64
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)
  *         return Match(             # <<<<<<<<<<<<<<
@@ -4427,24 +4583,24 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *         )
 */
   __pyx_t_4 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_Match); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_Match); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
 
-  /* "monitor/match/_rules.pyx":64
+  /* "monitor/match/_rules.pyx":65
  *         text, highlights = snippet(self.scanned.article, hits)
  *         return Match(
  *             self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)             # <<<<<<<<<<<<<<
  *         )
  * 
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_watchlist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_watchlist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_v_highlights); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_v_highlights); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_11);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -4466,7 +4622,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 63, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 64, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -4480,7 +4636,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":58
+  /* "monitor/match/_rules.pyx":59
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
@@ -4510,7 +4666,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":67
+/* "monitor/match/_rules.pyx":68
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
@@ -4568,7 +4724,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 67, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 68, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_7_terms)) {
         __pyx_t_3 = NULL;
@@ -4591,10 +4747,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (1-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 67, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 68, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
-        if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 67, __pyx_L1_error)
+        if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 68, __pyx_L1_error)
         {
           PyObject *__pyx_temp;
           {
@@ -4620,39 +4776,39 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":68
+  /* "monitor/match/_rules.pyx":69
  * 
  *     cpdef tuple _terms(self):
  *         places, terms = self.scanned.places_of, []             # <<<<<<<<<<<<<<
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_places_of); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 68, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_places_of); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 68, __pyx_L1_error)
+  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_places = __pyx_t_1;
   __pyx_t_1 = 0;
   __pyx_v_terms = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":69
+  /* "monitor/match/_rules.pyx":70
  *     cpdef tuple _terms(self):
  *         places, terms = self.scanned.places_of, []
  *         for name in self.rule.positive:             # <<<<<<<<<<<<<<
  *             for source, _, occs in self.hits(name):
  *                 terms.append(TermHits(name, source, places(occs)))
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   if (likely(PyList_CheckExact(__pyx_t_2)) || PyTuple_CheckExact(__pyx_t_2)) {
     __pyx_t_1 = __pyx_t_2; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 70, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 69, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 70, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   for (;;) {
@@ -4661,7 +4817,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 69, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 70, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4671,7 +4827,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 69, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 70, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4682,13 +4838,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
     } else {
       __pyx_t_2 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_2)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 69, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 70, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -4698,18 +4854,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_2);
     __pyx_t_2 = 0;
 
-    /* "monitor/match/_rules.pyx":70
+    /* "monitor/match/_rules.pyx":71
  *         places, terms = self.scanned.places_of, []
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):             # <<<<<<<<<<<<<<
  *                 terms.append(TermHits(name, source, places(occs)))
  *         return tuple(terms)
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     if (unlikely(__pyx_t_2 == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 70, __pyx_L1_error)
+      __PYX_ERR(0, 71, __pyx_L1_error)
     }
     __pyx_t_4 = __pyx_t_2; __Pyx_INCREF(__pyx_t_4);
     __pyx_t_8 = 0;
@@ -4718,13 +4874,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 70, __pyx_L1_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 71, __pyx_L1_error)
         #endif
         if (__pyx_t_8 >= __pyx_temp) break;
       }
       __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_8, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_8;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
       if ((likely(PyTuple_CheckExact(__pyx_t_2))) || (PyList_CheckExact(__pyx_t_2))) {
         PyObject* sequence = __pyx_t_2;
@@ -4732,7 +4888,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 70, __pyx_L1_error)
+          __PYX_ERR(0, 71, __pyx_L1_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -4744,27 +4900,27 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           __Pyx_INCREF(__pyx_t_10);
         } else {
           __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 70, __pyx_L1_error)
+          if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 71, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_3);
           __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 70, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 71, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_9);
           __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 70, __pyx_L1_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 71, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_10);
         }
         #else
-        __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 70, __pyx_L1_error)
+        __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 71, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
-        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 70, __pyx_L1_error)
+        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 71, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 70, __pyx_L1_error)
+        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 71, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_10);
         #endif
         __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_11 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 70, __pyx_L1_error)
+        __pyx_t_11 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 71, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_11);
         __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
         __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_11);
@@ -4774,7 +4930,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_GOTREF(__pyx_t_9);
         index = 2; __pyx_t_10 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_10)) goto __pyx_L7_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_10);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 70, __pyx_L1_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 71, __pyx_L1_error)
         __pyx_t_12 = NULL;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         goto __pyx_L8_unpacking_done;
@@ -4782,7 +4938,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_12 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 70, __pyx_L1_error)
+        __PYX_ERR(0, 71, __pyx_L1_error)
         __pyx_L8_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_v_source, __pyx_t_3);
@@ -4792,7 +4948,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_10);
       __pyx_t_10 = 0;
 
-      /* "monitor/match/_rules.pyx":71
+      /* "monitor/match/_rules.pyx":72
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):
  *                 terms.append(TermHits(name, source, places(occs)))             # <<<<<<<<<<<<<<
@@ -4800,7 +4956,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
  * 
 */
       __pyx_t_10 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_TermHits); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 71, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_TermHits); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 72, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __pyx_t_11 = NULL;
       __Pyx_INCREF(__pyx_v_places);
@@ -4822,7 +4978,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_13, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_11); __pyx_t_11 = 0;
         __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 71, __pyx_L1_error)
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 72, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
       }
       __pyx_t_5 = 1;
@@ -4843,14 +4999,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
+        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 72, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_2);
       }
-      __pyx_t_14 = __Pyx_PyList_Append(__pyx_v_terms, __pyx_t_2); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 71, __pyx_L1_error)
+      __pyx_t_14 = __Pyx_PyList_Append(__pyx_v_terms, __pyx_t_2); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 72, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
 
-      /* "monitor/match/_rules.pyx":70
+      /* "monitor/match/_rules.pyx":71
  *         places, terms = self.scanned.places_of, []
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):             # <<<<<<<<<<<<<<
@@ -4860,7 +5016,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     }
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":69
+    /* "monitor/match/_rules.pyx":70
  *     cpdef tuple _terms(self):
  *         places, terms = self.scanned.places_of, []
  *         for name in self.rule.positive:             # <<<<<<<<<<<<<<
@@ -4870,14 +5026,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":72
+  /* "monitor/match/_rules.pyx":73
  *             for source, _, occs in self.hits(name):
  *                 terms.append(TermHits(name, source, places(occs)))
  *         return tuple(terms)             # <<<<<<<<<<<<<<
  * 
  *     cpdef list hits(self, name):
 */
-  __pyx_t_1 = PyList_AsTuple(__pyx_v_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 72, __pyx_L1_error)
+  __pyx_t_1 = PyList_AsTuple(__pyx_v_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 73, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -4890,7 +5046,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":67
+  /* "monitor/match/_rules.pyx":68
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
@@ -4972,7 +5128,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_6_terms(struct __
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_terms", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__terms(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 67, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__terms(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 68, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -4996,7 +5152,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_6_terms(struct __
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":74
+/* "monitor/match/_rules.pyx":75
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
@@ -5042,7 +5198,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 74, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 75, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_9hits)) {
         __pyx_t_3 = NULL;
@@ -5065,10 +5221,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 74, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 75, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
-        if (!(likely(PyList_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_2))) __PYX_ERR(0, 74, __pyx_L1_error)
+        if (!(likely(PyList_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_2))) __PYX_ERR(0, 75, __pyx_L1_error)
         {
           PyObject *__pyx_temp;
           {
@@ -5094,7 +5250,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":78
+  /* "monitor/match/_rules.pyx":79
  *         applied: (source, weight, occurrences). Kept on the scanned article: rules
  *         that share an actor decide it once."""
  *         key = (self.refs[name], self.fields)             # <<<<<<<<<<<<<<
@@ -5103,22 +5259,22 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   if (unlikely(__pyx_v_self->refs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 78, __pyx_L1_error)
+    __PYX_ERR(0, 79, __pyx_L1_error)
   }
-  __pyx_t_1 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 78, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 79, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 78, __pyx_L1_error)
+  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 79, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 78, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 79, __pyx_L1_error);
   __Pyx_INCREF(__pyx_v_self->fields);
   __Pyx_GIVEREF(__pyx_v_self->fields);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->fields) != (0)) __PYX_ERR(0, 78, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->fields) != (0)) __PYX_ERR(0, 79, __pyx_L1_error);
   __pyx_t_1 = 0;
   __pyx_v_key = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":79
+  /* "monitor/match/_rules.pyx":80
  *         that share an actor decide it once."""
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)             # <<<<<<<<<<<<<<
@@ -5127,14 +5283,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   if (unlikely(__pyx_v_self->cache == Py_None)) {
     PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "get");
-    __PYX_ERR(0, 79, __pyx_L1_error)
+    __PYX_ERR(0, 80, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->cache, __pyx_v_key, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 79, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->cache, __pyx_v_key, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 80, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_found = __pyx_t_2;
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":80
+  /* "monitor/match/_rules.pyx":81
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)
  *         if found is None:             # <<<<<<<<<<<<<<
@@ -5145,25 +5301,25 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
   if (__pyx_t_6) {
 
 
-    /* "monitor/match/_rules.pyx":81
+    /* "monitor/match/_rules.pyx":82
  *         found = self.cache.get(key)
  *         if found is None:
  *             found = self.cache[key] = self._found(name)             # <<<<<<<<<<<<<<
  *         return <list>found
  * 
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_found(__pyx_v_self, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 81, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_found(__pyx_v_self, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 82, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_INCREF(__pyx_t_2);
     __Pyx_DECREF_SET(__pyx_v_found, __pyx_t_2);
     if (unlikely(__pyx_v_self->cache == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 81, __pyx_L1_error)
+      __PYX_ERR(0, 82, __pyx_L1_error)
     }
-    if (unlikely((PyDict_SetItem(__pyx_v_self->cache, __pyx_v_key, __pyx_t_2) < 0))) __PYX_ERR(0, 81, __pyx_L1_error)
+    if (unlikely((PyDict_SetItem(__pyx_v_self->cache, __pyx_v_key, __pyx_t_2) < 0))) __PYX_ERR(0, 82, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-    /* "monitor/match/_rules.pyx":80
+    /* "monitor/match/_rules.pyx":81
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)
  *         if found is None:             # <<<<<<<<<<<<<<
@@ -5172,7 +5328,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   }
 
-  /* "monitor/match/_rules.pyx":82
+  /* "monitor/match/_rules.pyx":83
  *         if found is None:
  *             found = self.cache[key] = self._found(name)
  *         return <list>found             # <<<<<<<<<<<<<<
@@ -5190,7 +5346,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":74
+  /* "monitor/match/_rules.pyx":75
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
@@ -5254,32 +5410,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 74, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 75, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 74, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 75, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "hits", 0) < (0)) __PYX_ERR(0, 74, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "hits", 0) < (0)) __PYX_ERR(0, 75, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, i); __PYX_ERR(0, 74, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, i); __PYX_ERR(0, 75, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 74, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 75, __pyx_L3_error)
     }
     __pyx_v_name = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 74, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 75, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -5308,7 +5464,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8hits(struct __py
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("hits", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation_hits(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 74, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation_hits(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -5332,7 +5488,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8hits(struct __py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":84
+/* "monitor/match/_rules.pyx":85
  *         return <list>found
  * 
  *     cdef list _found(self, name):             # <<<<<<<<<<<<<<
@@ -5361,12 +5517,12 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   PyObject *__pyx_t_1 = NULL;
   PyObject *__pyx_t_2 = NULL;
   PyObject *__pyx_t_3 = NULL;
-  size_t __pyx_t_4;
+  PyObject *__pyx_t_4 = NULL;
   int __pyx_t_5;
   int __pyx_t_6;
   Py_ssize_t __pyx_t_7;
   PyObject *(*__pyx_t_8)(PyObject *);
-  PyObject *__pyx_t_9 = NULL;
+  size_t __pyx_t_9;
   Py_ssize_t __pyx_t_10;
   PyObject *(*__pyx_t_11)(PyObject *);
   PyObject *__pyx_t_12 = NULL;
@@ -5383,7 +5539,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_found", 0);
 
-  /* "monitor/match/_rules.pyx":85
+  /* "monitor/match/_rules.pyx":86
  * 
  *     cdef list _found(self, name):
  *         scanned, fields = self.scanned, self.fields             # <<<<<<<<<<<<<<
@@ -5399,107 +5555,118 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __pyx_v_fields = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":86
+  /* "monitor/match/_rules.pyx":87
  *     cdef list _found(self, name):
  *         scanned, fields = self.scanned, self.fields
  *         ref = scanned.index.refs[self.refs[name]]             # <<<<<<<<<<<<<<
  *         found = scanned.found
- *         present = ref.present(found)
+ *         present = _present(ref.terms, ref.slots, found)
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_index); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 86, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_index); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 87, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 86, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 87, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   if (unlikely(__pyx_v_self->refs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 86, __pyx_L1_error)
+    __PYX_ERR(0, 87, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 86, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 87, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_3 = __Pyx_PyObject_GetItem(__pyx_t_1, __pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 86, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetItem(__pyx_t_1, __pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 87, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __pyx_v_ref = __pyx_t_3;
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":87
+  /* "monitor/match/_rules.pyx":88
  *         scanned, fields = self.scanned, self.fields
  *         ref = scanned.index.refs[self.refs[name]]
  *         found = scanned.found             # <<<<<<<<<<<<<<
- *         present = ref.present(found)
+ *         present = _present(ref.terms, ref.slots, found)
  *         if not present:
 */
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 88, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __pyx_v_found = __pyx_t_3;
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":88
+  /* "monitor/match/_rules.pyx":89
  *         ref = scanned.index.refs[self.refs[name]]
  *         found = scanned.found
- *         present = ref.present(found)             # <<<<<<<<<<<<<<
+ *         present = _present(ref.terms, ref.slots, found)             # <<<<<<<<<<<<<<
  *         if not present:
  *             return []
 */
-  __pyx_t_2 = __pyx_v_ref;
-  __Pyx_INCREF(__pyx_t_2);
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_terms_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 89, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 89, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_slots); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 89, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 89, __pyx_L1_error)
+  __pyx_t_1 = __pyx_v_found;
+  __Pyx_INCREF(__pyx_t_1);
+  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 89, __pyx_L1_error)
+  __pyx_t_4 = __pyx_f_7monitor_5match_6_rules__present(((PyObject*)__pyx_t_3), ((PyObject*)__pyx_t_2), ((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 89, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_v_present = ((PyObject*)__pyx_t_4);
   __pyx_t_4 = 0;
-  {
-    PyObject *__pyx_callargs[2] = {__pyx_t_2, __pyx_v_found};
-    __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_present, __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-    __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 88, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_3);
-  }
-  __pyx_v_present = __pyx_t_3;
-  __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":89
+  /* "monitor/match/_rules.pyx":90
  *         found = scanned.found
- *         present = ref.present(found)
+ *         present = _present(ref.terms, ref.slots, found)
  *         if not present:             # <<<<<<<<<<<<<<
  *             return []
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
 */
-  __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_present); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 89, __pyx_L1_error)
+  if (__pyx_v_present == Py_None) __pyx_t_5 = 0;
+  else
+  {
+    Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_present);
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 90, __pyx_L1_error)
+    __pyx_t_5 = (__pyx_temp != 0);
+  }
+
   __pyx_t_6 = (!__pyx_t_5);
 
 
   if (__pyx_t_6) {
 
 
-    /* "monitor/match/_rules.pyx":90
- *         present = ref.present(found)
+    /* "monitor/match/_rules.pyx":91
+ *         present = _present(ref.terms, ref.slots, found)
  *         if not present:
  *             return []             # <<<<<<<<<<<<<<
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
  *         anywhere = not blocked and "title" in fields and "body" in fields
 */
-    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 90, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_3);
+    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 91, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
     {
       PyObject *__pyx_temp;
       {
         __pyx_temp = __pyx_r;
-        __pyx_r = ((PyObject*)__pyx_t_3);
+        __pyx_r = ((PyObject*)__pyx_t_4);
       }
       __Pyx_XDECREF(__pyx_temp);
     }
-    __pyx_t_3 = 0;
+    __pyx_t_4 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":89
+    /* "monitor/match/_rules.pyx":90
  *         found = scanned.found
- *         present = ref.present(found)
+ *         present = _present(ref.terms, ref.slots, found)
  *         if not present:             # <<<<<<<<<<<<<<
  *             return []
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
 */
   }
 
-  /* "monitor/match/_rules.pyx":91
+  /* "monitor/match/_rules.pyx":92
  *         if not present:
  *             return []
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]             # <<<<<<<<<<<<<<
@@ -5507,129 +5674,129 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *         out = []
 */
   { /* enter inner scope */
-    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 91, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_exclude); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 91, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    if (likely(PyList_CheckExact(__pyx_t_2)) || PyTuple_CheckExact(__pyx_t_2)) {
-      __pyx_t_1 = __pyx_t_2; __Pyx_INCREF(__pyx_t_1);
+    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 92, __pyx_L6_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_exclude); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
+      __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
       __pyx_t_7 = 0;
       __pyx_t_8 = NULL;
     } else {
-      __pyx_t_7 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 91, __pyx_L6_error)
-      __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 91, __pyx_L6_error)
+      __pyx_t_7 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L6_error)
+      __Pyx_GOTREF(__pyx_t_2);
+      __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 92, __pyx_L6_error)
     }
-    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     for (;;) {
       if (likely(!__pyx_t_8)) {
-        if (likely(PyList_CheckExact(__pyx_t_1))) {
+        if (likely(PyList_CheckExact(__pyx_t_2))) {
           {
-            Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
+            Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 91, __pyx_L6_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
             #endif
             if (__pyx_t_7 >= __pyx_temp) break;
           }
-          __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
+          __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
           ++__pyx_t_7;
         } else {
           {
-            Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
+            Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 91, __pyx_L6_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
             #endif
             if (__pyx_t_7 >= __pyx_temp) break;
           }
           #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-          __pyx_t_2 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_1, __pyx_t_7));
+          __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_7));
           #else
-          __pyx_t_2 = __Pyx_PySequence_ITEM(__pyx_t_1, __pyx_t_7);
+          __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_7);
           #endif
           ++__pyx_t_7;
         }
-        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 91, __pyx_L6_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
       } else {
-        __pyx_t_2 = __pyx_t_8(__pyx_t_1);
-        if (unlikely(!__pyx_t_2)) {
+        __pyx_t_1 = __pyx_t_8(__pyx_t_2);
+        if (unlikely(!__pyx_t_1)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 91, __pyx_L6_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 92, __pyx_L6_error)
             PyErr_Clear();
           }
           break;
         }
       }
-      __Pyx_GOTREF(__pyx_t_2);
-      __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_pid, __pyx_t_2);
-      __pyx_t_2 = 0;
-      __pyx_t_9 = __pyx_v_scanned;
-      __Pyx_INCREF(__pyx_t_9);
-      __pyx_t_4 = 0;
+      __Pyx_GOTREF(__pyx_t_1);
+      __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_pid, __pyx_t_1);
+      __pyx_t_1 = 0;
+      __pyx_t_3 = __pyx_v_scanned;
+      __Pyx_INCREF(__pyx_t_3);
+      __pyx_t_9 = 0;
       {
-        PyObject *__pyx_callargs[2] = {__pyx_t_9, __pyx_8genexpr2__pyx_v_pid};
-        __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
-        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 91, __pyx_L6_error)
-        __Pyx_GOTREF(__pyx_t_2);
+        PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_8genexpr2__pyx_v_pid};
+        __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
+        __Pyx_GOTREF(__pyx_t_1);
       }
-      if (likely(PyList_CheckExact(__pyx_t_2)) || PyTuple_CheckExact(__pyx_t_2)) {
-        __pyx_t_9 = __pyx_t_2; __Pyx_INCREF(__pyx_t_9);
+      if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
+        __pyx_t_3 = __pyx_t_1; __Pyx_INCREF(__pyx_t_3);
         __pyx_t_10 = 0;
         __pyx_t_11 = NULL;
       } else {
-        __pyx_t_10 = -1; __pyx_t_9 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 91, __pyx_L6_error)
-        __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_11 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 91, __pyx_L6_error)
+        __pyx_t_10 = -1; __pyx_t_3 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 92, __pyx_L6_error)
+        __Pyx_GOTREF(__pyx_t_3);
+        __pyx_t_11 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_3); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 92, __pyx_L6_error)
       }
-      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       for (;;) {
         if (likely(!__pyx_t_11)) {
-          if (likely(PyList_CheckExact(__pyx_t_9))) {
+          if (likely(PyList_CheckExact(__pyx_t_3))) {
             {
-              Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
+              Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 91, __pyx_L6_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
               #endif
               if (__pyx_t_10 >= __pyx_temp) break;
             }
-            __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_10, __Pyx_ReferenceSharing_OwnStrongReference);
+            __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_10, __Pyx_ReferenceSharing_OwnStrongReference);
             ++__pyx_t_10;
           } else {
             {
-              Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_9);
+              Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 91, __pyx_L6_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
               #endif
               if (__pyx_t_10 >= __pyx_temp) break;
             }
             #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-            __pyx_t_2 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_9, __pyx_t_10));
+            __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_3, __pyx_t_10));
             #else
-            __pyx_t_2 = __Pyx_PySequence_ITEM(__pyx_t_9, __pyx_t_10);
+            __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_3, __pyx_t_10);
             #endif
             ++__pyx_t_10;
           }
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 91, __pyx_L6_error)
+          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
         } else {
-          __pyx_t_2 = __pyx_t_11(__pyx_t_9);
-          if (unlikely(!__pyx_t_2)) {
+          __pyx_t_1 = __pyx_t_11(__pyx_t_3);
+          if (unlikely(!__pyx_t_1)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 91, __pyx_L6_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 92, __pyx_L6_error)
               PyErr_Clear();
             }
             break;
           }
         }
-        __Pyx_GOTREF(__pyx_t_2);
-        __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_occ, __pyx_t_2);
-        __pyx_t_2 = 0;
-        if (unlikely(__Pyx_ListComp_Append(__pyx_t_3, __pyx_8genexpr2__pyx_v_occ))) __PYX_ERR(0, 91, __pyx_L6_error)
+        __Pyx_GOTREF(__pyx_t_1);
+        __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_occ, __pyx_t_1);
+        __pyx_t_1 = 0;
+        if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr2__pyx_v_occ))) __PYX_ERR(0, 92, __pyx_L6_error)
       }
-      __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     }
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_occ); __pyx_8genexpr2__pyx_v_occ = 0;
     __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_pid); __pyx_8genexpr2__pyx_v_pid = 0;
     goto __pyx_L13_exit_scope;
@@ -5639,10 +5806,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     goto __pyx_L1_error;
     __pyx_L13_exit_scope:;
   } /* exit inner scope */
-  __pyx_v_blocked = ((PyObject*)__pyx_t_3);
-  __pyx_t_3 = 0;
+  __pyx_v_blocked = ((PyObject*)__pyx_t_4);
+  __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":92
+  /* "monitor/match/_rules.pyx":93
  *             return []
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
  *         anywhere = not blocked and "title" in fields and "body" in fields             # <<<<<<<<<<<<<<
@@ -5651,7 +5818,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_blocked);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L1_error)
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 93, __pyx_L1_error)
     __pyx_t_6 = (__pyx_temp != 0);
   }
 
@@ -5661,142 +5828,111 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   if (__pyx_t_5) {
 
   } else {
-    __pyx_t_1 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_3 = __pyx_t_1;
-    __pyx_t_1 = 0;
+    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_4 = __pyx_t_2;
+    __pyx_t_2 = 0;
 
     goto __pyx_L14_bool_binop_done;
   }
-  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_title, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_title, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 93, __pyx_L1_error)
   if (__pyx_t_5) {
 
   } else {
-    __pyx_t_1 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_3 = __pyx_t_1;
-    __pyx_t_1 = 0;
+    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_4 = __pyx_t_2;
+    __pyx_t_2 = 0;
 
     goto __pyx_L14_bool_binop_done;
   }
-  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_body, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 92, __pyx_L1_error)
-  __pyx_t_1 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __pyx_t_1;
-  __pyx_t_1 = 0;
+  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_body, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 93, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __pyx_t_2;
+  __pyx_t_2 = 0;
 
   __pyx_L14_bool_binop_done:;
-  __pyx_v_anywhere = __pyx_t_3;
-  __pyx_t_3 = 0;
+  __pyx_v_anywhere = __pyx_t_4;
+  __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":93
+  /* "monitor/match/_rules.pyx":94
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
  *         anywhere = not blocked and "title" in fields and "body" in fields
  *         out = []             # <<<<<<<<<<<<<<
  *         for pid, term in present:
  *             if term.pattern.regex is None:
 */
-  __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 93, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_3);
-  __pyx_v_out = ((PyObject*)__pyx_t_3);
-  __pyx_t_3 = 0;
+  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 94, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __pyx_v_out = ((PyObject*)__pyx_t_4);
+  __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":94
+  /* "monitor/match/_rules.pyx":95
  *         anywhere = not blocked and "title" in fields and "body" in fields
  *         out = []
  *         for pid, term in present:             # <<<<<<<<<<<<<<
  *             if term.pattern.regex is None:
  *                 occs = found[pid]
 */
-  if (likely(PyList_CheckExact(__pyx_v_present)) || PyTuple_CheckExact(__pyx_v_present)) {
-    __pyx_t_3 = __pyx_v_present; __Pyx_INCREF(__pyx_t_3);
-    __pyx_t_7 = 0;
-    __pyx_t_8 = NULL;
-  } else {
-    __pyx_t_7 = -1; __pyx_t_3 = PyObject_GetIter(__pyx_v_present); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 94, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_3); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 94, __pyx_L1_error)
+  if (unlikely(__pyx_v_present == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+    __PYX_ERR(0, 95, __pyx_L1_error)
   }
+  __pyx_t_4 = __pyx_v_present; __Pyx_INCREF(__pyx_t_4);
+  __pyx_t_7 = 0;
   for (;;) {
-    if (likely(!__pyx_t_8)) {
-      if (likely(PyList_CheckExact(__pyx_t_3))) {
-        {
-          Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
-          #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 94, __pyx_L1_error)
-          #endif
-          if (__pyx_t_7 >= __pyx_temp) break;
-        }
-        __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
-        ++__pyx_t_7;
-      } else {
-        {
-          Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
-          #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 94, __pyx_L1_error)
-          #endif
-          if (__pyx_t_7 >= __pyx_temp) break;
-        }
-        #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-        __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_3, __pyx_t_7));
-        #else
-        __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_3, __pyx_t_7);
-        #endif
-        ++__pyx_t_7;
-      }
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 94, __pyx_L1_error)
-    } else {
-      __pyx_t_1 = __pyx_t_8(__pyx_t_3);
-      if (unlikely(!__pyx_t_1)) {
-        PyObject* exc_type = PyErr_Occurred();
-        if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 94, __pyx_L1_error)
-          PyErr_Clear();
-        }
-        break;
-      }
+    {
+      Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
+      #if !CYTHON_ASSUME_SAFE_SIZE
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 95, __pyx_L1_error)
+      #endif
+      if (__pyx_t_7 >= __pyx_temp) break;
     }
-    __Pyx_GOTREF(__pyx_t_1);
-    if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
-      PyObject* sequence = __pyx_t_1;
+    __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
+    ++__pyx_t_7;
+    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 95, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    if ((likely(PyTuple_CheckExact(__pyx_t_2))) || (PyList_CheckExact(__pyx_t_2))) {
+      PyObject* sequence = __pyx_t_2;
       Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 94, __pyx_L1_error)
+        __PYX_ERR(0, 95, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
-        __pyx_t_9 = PyTuple_GET_ITEM(sequence, 0);
-        __Pyx_INCREF(__pyx_t_9);
-        __pyx_t_2 = PyTuple_GET_ITEM(sequence, 1);
-        __Pyx_INCREF(__pyx_t_2);
+        __pyx_t_3 = PyTuple_GET_ITEM(sequence, 0);
+        __Pyx_INCREF(__pyx_t_3);
+        __pyx_t_1 = PyTuple_GET_ITEM(sequence, 1);
+        __Pyx_INCREF(__pyx_t_1);
       } else {
-        __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 94, __pyx_L1_error)
-        __Pyx_XGOTREF(__pyx_t_9);
-        __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 94, __pyx_L1_error)
-        __Pyx_XGOTREF(__pyx_t_2);
+        __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 95, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_3);
+        __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 95, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_1);
       }
       #else
-      __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 94, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_2 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 94, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_2);
+      __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 95, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_3);
+      __pyx_t_1 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 95, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_1);
       #endif
-      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_12 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 94, __pyx_L1_error)
+      __pyx_t_12 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 95, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_12);
-      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
       __pyx_t_13 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_12);
-      index = 0; __pyx_t_9 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_9)) goto __pyx_L19_unpacking_failed;
-      __Pyx_GOTREF(__pyx_t_9);
-      index = 1; __pyx_t_2 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_2)) goto __pyx_L19_unpacking_failed;
-      __Pyx_GOTREF(__pyx_t_2);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_13(__pyx_t_12), 2) < (0)) __PYX_ERR(0, 94, __pyx_L1_error)
+      index = 0; __pyx_t_3 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_3)) goto __pyx_L19_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_3);
+      index = 1; __pyx_t_1 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_1)) goto __pyx_L19_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_1);
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_13(__pyx_t_12), 2) < (0)) __PYX_ERR(0, 95, __pyx_L1_error)
       __pyx_t_13 = NULL;
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
       goto __pyx_L20_unpacking_done;
@@ -5804,44 +5940,44 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
       __pyx_t_13 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 94, __pyx_L1_error)
+      __PYX_ERR(0, 95, __pyx_L1_error)
       __pyx_L20_unpacking_done:;
     }
-    __Pyx_XDECREF_SET(__pyx_v_pid, __pyx_t_9);
-    __pyx_t_9 = 0;
-    __Pyx_XDECREF_SET(__pyx_v_term, __pyx_t_2);
-    __pyx_t_2 = 0;
+    __Pyx_XDECREF_SET(__pyx_v_pid, __pyx_t_3);
+    __pyx_t_3 = 0;
+    __Pyx_XDECREF_SET(__pyx_v_term, __pyx_t_1);
+    __pyx_t_1 = 0;
 
-    /* "monitor/match/_rules.pyx":95
+    /* "monitor/match/_rules.pyx":96
  *         out = []
  *         for pid, term in present:
  *             if term.pattern.regex is None:             # <<<<<<<<<<<<<<
  *                 occs = found[pid]
  *             else:
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_pattern); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 95, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_t_1, __pyx_mstate_global->__pyx_n_u_regex); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 95, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_pattern); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 96, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __pyx_t_5 = (__pyx_t_2 == Py_None);
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_regex); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 96, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __pyx_t_5 = (__pyx_t_1 == Py_None);
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     if (__pyx_t_5) {
 
 
-      /* "monitor/match/_rules.pyx":96
+      /* "monitor/match/_rules.pyx":97
  *         for pid, term in present:
  *             if term.pattern.regex is None:
  *                 occs = found[pid]             # <<<<<<<<<<<<<<
  *             else:
  *                 occs = scanned.occurrences(pid)
 */
-      __pyx_t_2 = __Pyx_PyObject_GetItem(__pyx_v_found, __pyx_v_pid); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 96, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_2);
-      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_2);
-      __pyx_t_2 = 0;
+      __pyx_t_1 = __Pyx_PyObject_GetItem(__pyx_v_found, __pyx_v_pid); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_1);
+      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_1);
+      __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":95
+      /* "monitor/match/_rules.pyx":96
  *         out = []
  *         for pid, term in present:
  *             if term.pattern.regex is None:             # <<<<<<<<<<<<<<
@@ -5851,7 +5987,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       goto __pyx_L21;
     }
 
-    /* "monitor/match/_rules.pyx":98
+    /* "monitor/match/_rules.pyx":99
  *                 occs = found[pid]
  *             else:
  *                 occs = scanned.occurrences(pid)             # <<<<<<<<<<<<<<
@@ -5859,36 +5995,36 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                 occs = [
 */
     /*else*/ {
-      __pyx_t_1 = __pyx_v_scanned;
-      __Pyx_INCREF(__pyx_t_1);
-      __pyx_t_4 = 0;
+      __pyx_t_2 = __pyx_v_scanned;
+      __Pyx_INCREF(__pyx_t_2);
+      __pyx_t_9 = 0;
       {
-        PyObject *__pyx_callargs[2] = {__pyx_t_1, __pyx_v_pid};
-        __pyx_t_2 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
-        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
-        __Pyx_GOTREF(__pyx_t_2);
+        PyObject *__pyx_callargs[2] = {__pyx_t_2, __pyx_v_pid};
+        __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 99, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_1);
       }
-      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_2);
-      __pyx_t_2 = 0;
+      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_1);
+      __pyx_t_1 = 0;
     }
     __pyx_L21:;
 
-    /* "monitor/match/_rules.pyx":99
+    /* "monitor/match/_rules.pyx":100
  *             else:
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:             # <<<<<<<<<<<<<<
  *                 occs = [
  *                     occ
 */
-    __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_anywhere); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 99, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_anywhere); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 100, __pyx_L1_error)
     __pyx_t_6 = (!__pyx_t_5);
 
 
     if (__pyx_t_6) {
 
 
-      /* "monitor/match/_rules.pyx":100
+      /* "monitor/match/_rules.pyx":101
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:
  *                 occs = [             # <<<<<<<<<<<<<<
@@ -5896,10 +6032,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                     for occ in occs
 */
       { /* enter inner scope */
-        __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 100, __pyx_L25_error)
-        __Pyx_GOTREF(__pyx_t_2);
+        __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 101, __pyx_L25_error)
+        __Pyx_GOTREF(__pyx_t_1);
 
-        /* "monitor/match/_rules.pyx":102
+        /* "monitor/match/_rules.pyx":103
  *                 occs = [
  *                     occ
  *                     for occ in occs             # <<<<<<<<<<<<<<
@@ -5907,58 +6043,58 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                     and not any([_overlap(occ, b) for b in blocked])
 */
         if (likely(PyList_CheckExact(__pyx_v_occs)) || PyTuple_CheckExact(__pyx_v_occs)) {
-          __pyx_t_1 = __pyx_v_occs; __Pyx_INCREF(__pyx_t_1);
+          __pyx_t_2 = __pyx_v_occs; __Pyx_INCREF(__pyx_t_2);
           __pyx_t_10 = 0;
-          __pyx_t_11 = NULL;
+          __pyx_t_8 = NULL;
         } else {
-          __pyx_t_10 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_v_occs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 102, __pyx_L25_error)
-          __Pyx_GOTREF(__pyx_t_1);
-          __pyx_t_11 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 102, __pyx_L25_error)
+          __pyx_t_10 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_occs); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 103, __pyx_L25_error)
+          __Pyx_GOTREF(__pyx_t_2);
+          __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 103, __pyx_L25_error)
         }
         for (;;) {
-          if (likely(!__pyx_t_11)) {
-            if (likely(PyList_CheckExact(__pyx_t_1))) {
+          if (likely(!__pyx_t_8)) {
+            if (likely(PyList_CheckExact(__pyx_t_2))) {
               {
-                Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
+                Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 102, __pyx_L25_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 103, __pyx_L25_error)
                 #endif
                 if (__pyx_t_10 >= __pyx_temp) break;
               }
-              __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_10, __Pyx_ReferenceSharing_OwnStrongReference);
+              __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_10, __Pyx_ReferenceSharing_OwnStrongReference);
               ++__pyx_t_10;
             } else {
               {
-                Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
+                Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 102, __pyx_L25_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 103, __pyx_L25_error)
                 #endif
                 if (__pyx_t_10 >= __pyx_temp) break;
               }
               #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-              __pyx_t_9 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_1, __pyx_t_10));
+              __pyx_t_3 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_10));
               #else
-              __pyx_t_9 = __Pyx_PySequence_ITEM(__pyx_t_1, __pyx_t_10);
+              __pyx_t_3 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_10);
               #endif
               ++__pyx_t_10;
             }
-            if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 102, __pyx_L25_error)
+            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 103, __pyx_L25_error)
           } else {
-            __pyx_t_9 = __pyx_t_11(__pyx_t_1);
-            if (unlikely(!__pyx_t_9)) {
+            __pyx_t_3 = __pyx_t_8(__pyx_t_2);
+            if (unlikely(!__pyx_t_3)) {
               PyObject* exc_type = PyErr_Occurred();
               if (exc_type) {
-                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 102, __pyx_L25_error)
+                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 103, __pyx_L25_error)
                 PyErr_Clear();
               }
               break;
             }
           }
-          __Pyx_GOTREF(__pyx_t_9);
-          __Pyx_XDECREF_SET(__pyx_8genexpr3__pyx_v_occ, __pyx_t_9);
-          __pyx_t_9 = 0;
+          __Pyx_GOTREF(__pyx_t_3);
+          __Pyx_XDECREF_SET(__pyx_8genexpr3__pyx_v_occ, __pyx_t_3);
+          __pyx_t_3 = 0;
 
-          /* "monitor/match/_rules.pyx":103
+          /* "monitor/match/_rules.pyx":104
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -5967,19 +6103,19 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           __pyx_t_12 = __pyx_v_scanned;
           __Pyx_INCREF(__pyx_t_12);
-          __pyx_t_14 = __Pyx_GetItemInt(__pyx_8genexpr3__pyx_v_occ, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 103, __pyx_L25_error)
+          __pyx_t_14 = __Pyx_GetItemInt(__pyx_8genexpr3__pyx_v_occ, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 104, __pyx_L25_error)
           __Pyx_GOTREF(__pyx_t_14);
-          __pyx_t_4 = 0;
+          __pyx_t_9 = 0;
           {
             PyObject *__pyx_callargs[2] = {__pyx_t_12, __pyx_t_14};
-            __pyx_t_9 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_field, __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+            __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_field, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
             __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-            if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 103, __pyx_L25_error)
-            __Pyx_GOTREF(__pyx_t_9);
+            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 104, __pyx_L25_error)
+            __Pyx_GOTREF(__pyx_t_3);
           }
-          __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_t_9, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 103, __pyx_L25_error)
-          __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+          __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_t_3, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 104, __pyx_L25_error)
+          __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
           if (__pyx_t_5) {
 
           } else {
@@ -5989,7 +6125,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             goto __pyx_L29_bool_binop_done;
           }
 
-          /* "monitor/match/_rules.pyx":104
+          /* "monitor/match/_rules.pyx":105
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields
  *                     and not any([_overlap(occ, b) for b in blocked])             # <<<<<<<<<<<<<<
@@ -5998,7 +6134,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           __pyx_t_14 = NULL;
           { /* enter inner scope */
-            __pyx_t_12 = PyList_New(0); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 104, __pyx_L33_error)
+            __pyx_t_12 = PyList_New(0); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 105, __pyx_L33_error)
             __Pyx_GOTREF(__pyx_t_12);
             __pyx_t_15 = __pyx_v_blocked; __Pyx_INCREF(__pyx_t_15);
             __pyx_t_16 = 0;
@@ -6006,30 +6142,30 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_15);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 104, __pyx_L33_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 105, __pyx_L33_error)
                 #endif
                 if (__pyx_t_16 >= __pyx_temp) break;
               }
               __pyx_t_17 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_15, __pyx_t_16, __Pyx_ReferenceSharing_OwnStrongReference);
               ++__pyx_t_16;
-              if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 104, __pyx_L33_error)
+              if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 105, __pyx_L33_error)
               __Pyx_GOTREF(__pyx_t_17);
               __Pyx_XDECREF_SET(__pyx_8genexpr4__pyx_v_b, __pyx_t_17);
               __pyx_t_17 = 0;
               __pyx_t_17 = __pyx_8genexpr3__pyx_v_occ;
               __Pyx_INCREF(__pyx_t_17);
-              if (!(likely(PyTuple_CheckExact(__pyx_t_17))||((__pyx_t_17) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_17))) __PYX_ERR(0, 104, __pyx_L33_error)
+              if (!(likely(PyTuple_CheckExact(__pyx_t_17))||((__pyx_t_17) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_17))) __PYX_ERR(0, 105, __pyx_L33_error)
               __pyx_t_18 = __pyx_8genexpr4__pyx_v_b;
               __Pyx_INCREF(__pyx_t_18);
-              if (!(likely(PyTuple_CheckExact(__pyx_t_18))||((__pyx_t_18) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_18))) __PYX_ERR(0, 104, __pyx_L33_error)
-              __pyx_t_5 = __pyx_f_7monitor_5match_6_rules__overlap(((PyObject*)__pyx_t_17), ((PyObject*)__pyx_t_18)); if (unlikely(__pyx_t_5 == ((int)-1) && PyErr_Occurred())) __PYX_ERR(0, 104, __pyx_L33_error)
+              if (!(likely(PyTuple_CheckExact(__pyx_t_18))||((__pyx_t_18) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_18))) __PYX_ERR(0, 105, __pyx_L33_error)
+              __pyx_t_5 = __pyx_f_7monitor_5match_6_rules__overlap(((PyObject*)__pyx_t_17), ((PyObject*)__pyx_t_18)); if (unlikely(__pyx_t_5 == ((int)-1) && PyErr_Occurred())) __PYX_ERR(0, 105, __pyx_L33_error)
               __Pyx_DECREF(__pyx_t_17); __pyx_t_17 = 0;
               __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-              __pyx_t_18 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 104, __pyx_L33_error)
+              __pyx_t_18 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 105, __pyx_L33_error)
               __Pyx_GOTREF(__pyx_t_18);
 
               __Pyx_GIVEREF(__pyx_t_18);
-              if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_12, __pyx_t_18))) __PYX_ERR(0, 104, __pyx_L33_error)
+              if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_12, __pyx_t_18))) __PYX_ERR(0, 105, __pyx_L33_error)
               __pyx_t_18 = 0;
             }
             __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
@@ -6040,17 +6176,17 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             goto __pyx_L25_error;
             __pyx_L37_exit_scope:;
           } /* exit inner scope */
-          __pyx_t_4 = 1;
+          __pyx_t_9 = 1;
           {
             PyObject *__pyx_callargs[2] = {__pyx_t_14, __pyx_t_12};
-            __pyx_t_9 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_any, __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+            __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_any, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_14); __pyx_t_14 = 0;
             __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-            if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 104, __pyx_L25_error)
-            __Pyx_GOTREF(__pyx_t_9);
+            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 105, __pyx_L25_error)
+            __Pyx_GOTREF(__pyx_t_3);
           }
-          __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_t_9); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 104, __pyx_L25_error)
-          __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+          __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 105, __pyx_L25_error)
+          __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
           __pyx_t_19 = (!__pyx_t_5);
 
 
@@ -6059,7 +6195,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 
           __pyx_L29_bool_binop_done:;
 
-          /* "monitor/match/_rules.pyx":103
+          /* "monitor/match/_rules.pyx":104
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -6069,16 +6205,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           if (__pyx_t_6) {
 
 
-            /* "monitor/match/_rules.pyx":101
+            /* "monitor/match/_rules.pyx":102
  *             if not anywhere:
  *                 occs = [
  *                     occ             # <<<<<<<<<<<<<<
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields
 */
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_2, __pyx_8genexpr3__pyx_v_occ))) __PYX_ERR(0, 100, __pyx_L25_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr3__pyx_v_occ))) __PYX_ERR(0, 101, __pyx_L25_error)
 
-            /* "monitor/match/_rules.pyx":103
+            /* "monitor/match/_rules.pyx":104
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -6087,7 +6223,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           }
 
-          /* "monitor/match/_rules.pyx":102
+          /* "monitor/match/_rules.pyx":103
  *                 occs = [
  *                     occ
  *                     for occ in occs             # <<<<<<<<<<<<<<
@@ -6095,7 +6231,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                     and not any([_overlap(occ, b) for b in blocked])
 */
         }
-        __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+        __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
         __Pyx_XDECREF(__pyx_8genexpr3__pyx_v_occ); __pyx_8genexpr3__pyx_v_occ = 0;
         goto __pyx_L39_exit_scope;
         __pyx_L25_error:;
@@ -6103,10 +6239,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         goto __pyx_L1_error;
         __pyx_L39_exit_scope:;
       } /* exit inner scope */
-      __Pyx_DECREF_SET(__pyx_v_occs, __pyx_t_2);
-      __pyx_t_2 = 0;
+      __Pyx_DECREF_SET(__pyx_v_occs, __pyx_t_1);
+      __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":99
+      /* "monitor/match/_rules.pyx":100
  *             else:
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:             # <<<<<<<<<<<<<<
@@ -6115,47 +6251,47 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
     }
 
-    /* "monitor/match/_rules.pyx":106
+    /* "monitor/match/_rules.pyx":107
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
  *             if occs:             # <<<<<<<<<<<<<<
  *                 out.append((term.source, term.weight, sorted(occs)))
  *         return out
 */
-    __pyx_t_6 = __Pyx_PyObject_IsTrue(__pyx_v_occs); if (unlikely((__pyx_t_6 < 0))) __PYX_ERR(0, 106, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyObject_IsTrue(__pyx_v_occs); if (unlikely((__pyx_t_6 < 0))) __PYX_ERR(0, 107, __pyx_L1_error)
     if (__pyx_t_6) {
 
 
-      /* "monitor/match/_rules.pyx":107
+      /* "monitor/match/_rules.pyx":108
  *                 ]
  *             if occs:
  *                 out.append((term.source, term.weight, sorted(occs)))             # <<<<<<<<<<<<<<
  *         return out
  * 
 */
-      __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_source); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 107, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_weight); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 107, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_source); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 108, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_9 = PySequence_List(__pyx_v_occs); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 107, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_9);
-      if (unlikely((PyList_Sort(__pyx_t_9) < 0))) __PYX_ERR(0, 107, __pyx_L1_error)
-      __pyx_t_12 = PyTuple_New(3); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 107, __pyx_L1_error)
+      __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_weight); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 108, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_2);
+      __pyx_t_3 = PySequence_List(__pyx_v_occs); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 108, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_3);
+      if (unlikely((PyList_Sort(__pyx_t_3) < 0))) __PYX_ERR(0, 108, __pyx_L1_error)
+      __pyx_t_12 = PyTuple_New(3); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 108, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_12);
-      __Pyx_GIVEREF(__pyx_t_2);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_2) != (0)) __PYX_ERR(0, 107, __pyx_L1_error);
       __Pyx_GIVEREF(__pyx_t_1);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 1, __pyx_t_1) != (0)) __PYX_ERR(0, 107, __pyx_L1_error);
-      __Pyx_GIVEREF(__pyx_t_9);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 2, __pyx_t_9) != (0)) __PYX_ERR(0, 107, __pyx_L1_error);
-      __pyx_t_2 = 0;
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 108, __pyx_L1_error);
+      __Pyx_GIVEREF(__pyx_t_2);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 108, __pyx_L1_error);
+      __Pyx_GIVEREF(__pyx_t_3);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 2, __pyx_t_3) != (0)) __PYX_ERR(0, 108, __pyx_L1_error);
       __pyx_t_1 = 0;
-      __pyx_t_9 = 0;
-      __pyx_t_20 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_12); if (unlikely(__pyx_t_20 == ((int)-1))) __PYX_ERR(0, 107, __pyx_L1_error)
+      __pyx_t_2 = 0;
+      __pyx_t_3 = 0;
+      __pyx_t_20 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_12); if (unlikely(__pyx_t_20 == ((int)-1))) __PYX_ERR(0, 108, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
 
 
-      /* "monitor/match/_rules.pyx":106
+      /* "monitor/match/_rules.pyx":107
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
  *             if occs:             # <<<<<<<<<<<<<<
@@ -6164,7 +6300,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
     }
 
-    /* "monitor/match/_rules.pyx":94
+    /* "monitor/match/_rules.pyx":95
  *         anywhere = not blocked and "title" in fields and "body" in fields
  *         out = []
  *         for pid, term in present:             # <<<<<<<<<<<<<<
@@ -6172,9 +6308,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                 occs = found[pid]
 */
   }
-  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":108
+  /* "monitor/match/_rules.pyx":109
  *             if occs:
  *                 out.append((term.source, term.weight, sorted(occs)))
  *         return out             # <<<<<<<<<<<<<<
@@ -6192,7 +6328,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":84
+  /* "monitor/match/_rules.pyx":85
  *         return <list>found
  * 
  *     cdef list _found(self, name):             # <<<<<<<<<<<<<<
@@ -6205,7 +6341,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __Pyx_XDECREF(__pyx_t_1);
   __Pyx_XDECREF(__pyx_t_2);
   __Pyx_XDECREF(__pyx_t_3);
-  __Pyx_XDECREF(__pyx_t_9);
+  __Pyx_XDECREF(__pyx_t_4);
   __Pyx_XDECREF(__pyx_t_12);
   __Pyx_XDECREF(__pyx_t_14);
   __Pyx_XDECREF(__pyx_t_15);
@@ -6234,7 +6370,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":110
+/* "monitor/match/_rules.pyx":111
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
@@ -6291,7 +6427,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_score_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 110, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_score_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 111, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_11_score)) {
         __pyx_t_3 = NULL;
@@ -6314,7 +6450,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 110, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 111, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
         {
@@ -6342,25 +6478,26 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":111
+  /* "monitor/match/_rules.pyx":112
  * 
  *     cpdef object _score(self, name):
  *         found = self.hits(name)             # <<<<<<<<<<<<<<
  *         weight = self.compiled.weights.get(name, 1.0)
  *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 111, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 112, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_found = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":112
+  /* "monitor/match/_rules.pyx":113
  *     cpdef object _score(self, name):
  *         found = self.hits(name)
  *         weight = self.compiled.weights.get(name, 1.0)             # <<<<<<<<<<<<<<
  *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
+ * 
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_weights); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 112, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_weights); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 113, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __pyx_t_2 = __pyx_t_4;
   __Pyx_INCREF(__pyx_t_2);
@@ -6370,24 +6507,26 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_get, __pyx_callargs+__pyx_t_5, (3-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 112, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 113, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_weight = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":113
+  /* "monitor/match/_rules.pyx":114
  *         found = self.hits(name)
  *         weight = self.compiled.weights.get(name, 1.0)
  *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])             # <<<<<<<<<<<<<<
+ * 
+ * 
 */
   __pyx_t_4 = NULL;
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 113, __pyx_L5_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 114, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_2);
     if (unlikely(__pyx_v_found == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 113, __pyx_L5_error)
+      __PYX_ERR(0, 114, __pyx_L5_error)
     }
     __pyx_t_3 = __pyx_v_found; __Pyx_INCREF(__pyx_t_3);
     __pyx_t_6 = 0;
@@ -6395,13 +6534,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 113, __pyx_L5_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 114, __pyx_L5_error)
         #endif
         if (__pyx_t_6 >= __pyx_temp) break;
       }
       __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_6;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 113, __pyx_L5_error)
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 114, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_7);
       if ((likely(PyTuple_CheckExact(__pyx_t_7))) || (PyList_CheckExact(__pyx_t_7))) {
         PyObject* sequence = __pyx_t_7;
@@ -6409,7 +6548,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 113, __pyx_L5_error)
+          __PYX_ERR(0, 114, __pyx_L5_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -6421,27 +6560,27 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
           __Pyx_INCREF(__pyx_t_10);
         } else {
           __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 113, __pyx_L5_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 114, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_8);
           __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 113, __pyx_L5_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_9);
           __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 113, __pyx_L5_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 114, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_10);
         }
         #else
-        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 113, __pyx_L5_error)
+        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 114, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_8);
-        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 113, __pyx_L5_error)
+        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 113, __pyx_L5_error)
+        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 114, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_10);
         #endif
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_11 = PyObject_GetIter(__pyx_t_7); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 113, __pyx_L5_error)
+        __pyx_t_11 = PyObject_GetIter(__pyx_t_7); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 114, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_11);
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
         __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_11);
@@ -6451,7 +6590,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
         __Pyx_GOTREF(__pyx_t_9);
         index = 2; __pyx_t_10 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_10)) goto __pyx_L8_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_10);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 113, __pyx_L5_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 114, __pyx_L5_error)
         __pyx_t_12 = NULL;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         goto __pyx_L9_unpacking_done;
@@ -6459,7 +6598,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_12 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 113, __pyx_L5_error)
+        __PYX_ERR(0, 114, __pyx_L5_error)
         __pyx_L9_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v__, __pyx_t_8);
@@ -6468,18 +6607,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
       __pyx_t_9 = 0;
       __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v_occs, __pyx_t_10);
       __pyx_t_10 = 0;
-      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 113, __pyx_L5_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 114, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_13 = PyObject_Length(__pyx_8genexpr5__pyx_v_occs); if (unlikely(__pyx_t_13 == ((Py_ssize_t)-1))) __PYX_ERR(0, 113, __pyx_L5_error)
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 113, __pyx_L5_error)
+      __pyx_t_13 = PyObject_Length(__pyx_8genexpr5__pyx_v_occs); if (unlikely(__pyx_t_13 == ((Py_ssize_t)-1))) __PYX_ERR(0, 114, __pyx_L5_error)
+      __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_14 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_7, __pyx_t_9, Py_LT); if (unlikely((__pyx_t_14 < 0))) __PYX_ERR(0, 113, __pyx_L5_error)
+      __pyx_t_14 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_7, __pyx_t_9, Py_LT); if (unlikely((__pyx_t_14 < 0))) __PYX_ERR(0, 114, __pyx_L5_error)
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       if (__pyx_t_14) {
         __Pyx_INCREF(__pyx_t_7);
         __pyx_t_10 = __pyx_t_7;
       } else {
-        __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 113, __pyx_L5_error)
+        __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_9);
         __pyx_t_10 = __pyx_t_9;
         __pyx_t_9 = 0;
@@ -6487,11 +6626,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
 
 
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      __pyx_t_7 = __Pyx_PyNumber_Multiply_object_object(__pyx_8genexpr5__pyx_v_w, __pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 113, __pyx_L5_error)
+      __pyx_t_7 = __Pyx_PyNumber_Multiply_object_object(__pyx_8genexpr5__pyx_v_w, __pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 114, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
       __Pyx_GIVEREF(__pyx_t_7);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 113, __pyx_L5_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 114, __pyx_L5_error)
       __pyx_t_7 = 0;
     }
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
@@ -6512,10 +6651,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 113, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 114, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_2 = __Pyx_PyNumber_Multiply_object_object(__pyx_v_weight, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 113, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyNumber_Multiply_object_object(__pyx_v_weight, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 114, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   {
@@ -6529,7 +6668,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":110
+  /* "monitor/match/_rules.pyx":111
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
@@ -6600,32 +6739,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 110, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 111, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 110, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 111, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_score", 0) < (0)) __PYX_ERR(0, 110, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_score", 0) < (0)) __PYX_ERR(0, 111, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, i); __PYX_ERR(0, 110, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, i); __PYX_ERR(0, 111, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 110, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 111, __pyx_L3_error)
     }
     __pyx_v_name = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 110, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 111, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -6654,7 +6793,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_10_score(struct _
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_score", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__score(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 110, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__score(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 111, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -6678,7 +6817,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_10_score(struct _
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":25
+/* "monitor/match/_rules.pyx":26
  *     """One rule (a CompiledRule) decided for one article (a ScannedArticle)."""
  * 
  *     cdef readonly object scanned             # <<<<<<<<<<<<<<
@@ -6745,7 +6884,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_7scanned___get__(
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":26
+/* "monitor/match/_rules.pyx":27
  * 
  *     cdef readonly object scanned
  *     cdef readonly object compiled             # <<<<<<<<<<<<<<
@@ -6812,7 +6951,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8compiled___get__
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":27
+/* "monitor/match/_rules.pyx":28
  *     cdef readonly object scanned
  *     cdef readonly object compiled
  *     cdef readonly object rule             # <<<<<<<<<<<<<<
@@ -7407,6 +7546,2020 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
   return __pyx_r;
 }
 
+/* "monitor/match/_rules.pyx":117
+ * 
+ * 
+ * cdef list _present(tuple terms, dict slots, dict found):             # <<<<<<<<<<<<<<
+ *     """The terms (pattern id, Term) whose pattern is in ``found`` (or is a regular
+ *     expression, which runs only when asked), in the watchlist's order; cheap for
+*/
+
+static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_terms, PyObject *__pyx_v_slots, PyObject *__pyx_v_found) {
+  PyObject *__pyx_v_chosen = 0;
+  PyObject *__pyx_8genexpr6__pyx_v_term = NULL;
+  PyObject *__pyx_8genexpr7__pyx_v_pid = NULL;
+  PyObject *__pyx_8genexpr7__pyx_v_i = NULL;
+  PyObject *__pyx_8genexpr8__pyx_v_pid = NULL;
+  PyObject *__pyx_8genexpr8__pyx_v_places = NULL;
+  PyObject *__pyx_8genexpr8__pyx_v_i = NULL;
+  PyObject *__pyx_8genexpr9__pyx_v_i = NULL;
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  int __pyx_t_1;
+  Py_ssize_t __pyx_t_2;
+  PyObject *__pyx_t_3 = NULL;
+  PyObject *__pyx_t_4 = NULL;
+  int __pyx_t_5;
+  PyObject *__pyx_t_6 = NULL;
+  Py_ssize_t __pyx_t_7;
+  int __pyx_t_8;
+  int __pyx_t_9;
+  PyObject *__pyx_t_10 = NULL;
+  Py_ssize_t __pyx_t_11;
+  PyObject *(*__pyx_t_12)(PyObject *);
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("_present", 0);
+
+  /* "monitor/match/_rules.pyx":123
+ *     pattern id  indexes in ``terms``, regular expressions under -1."""
+ *     cdef list chosen
+ *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up             # <<<<<<<<<<<<<<
+ *         return [term for term in terms if term[0] in found]
+ *     if len(found) < len(slots):
+*/
+  if (unlikely(__pyx_v_terms == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 123, __pyx_L1_error)
+  }
+  __pyx_t_2 = __Pyx_PyTuple_GET_SIZE(__pyx_v_terms); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 123, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 123, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_SMALL_REF); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 123, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  __pyx_t_5 = __Pyx_PyObject_CompareBoolLe_int_object(__pyx_t_3, __pyx_t_4, Py_LE); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 123, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+  if (__pyx_t_5) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_5;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  if (unlikely(__pyx_v_slots == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+    __PYX_ERR(0, 123, __pyx_L1_error)
+  }
+  __pyx_t_5 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_NE)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 123, __pyx_L1_error)
+
+  __pyx_t_1 = __pyx_t_5;
+
+  __pyx_L4_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "monitor/match/_rules.pyx":124
+ *     cdef list chosen
+ *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
+ *         return [term for term in terms if term[0] in found]             # <<<<<<<<<<<<<<
+ *     if len(found) < len(slots):
+ *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
+*/
+    { /* enter inner scope */
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 124, __pyx_L8_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      if (unlikely(__pyx_v_terms == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+        __PYX_ERR(0, 124, __pyx_L8_error)
+      }
+      __pyx_t_3 = __pyx_v_terms; __Pyx_INCREF(__pyx_t_3);
+      __pyx_t_2 = 0;
+      for (;;) {
+        {
+          Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
+          #if !CYTHON_ASSUME_SAFE_SIZE
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 124, __pyx_L8_error)
+          #endif
+          if (__pyx_t_2 >= __pyx_temp) break;
+        }
+        #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+        __pyx_t_6 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_3, __pyx_t_2));
+        #else
+        __pyx_t_6 = __Pyx_PySequence_ITEM(__pyx_t_3, __pyx_t_2);
+        #endif
+        ++__pyx_t_2;
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 124, __pyx_L8_error)
+        __Pyx_GOTREF(__pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_8genexpr6__pyx_v_term, __pyx_t_6);
+        __pyx_t_6 = 0;
+        __pyx_t_6 = __Pyx_GetItemInt(__pyx_8genexpr6__pyx_v_term, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 124, __pyx_L8_error)
+        __Pyx_GOTREF(__pyx_t_6);
+        if (unlikely(__pyx_v_found == Py_None)) {
+          PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+          __PYX_ERR(0, 124, __pyx_L8_error)
+        }
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_t_6, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 124, __pyx_L8_error)
+        __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+        if (__pyx_t_1) {
+
+          if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr6__pyx_v_term))) __PYX_ERR(0, 124, __pyx_L8_error)
+        }
+      }
+      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_term); __pyx_8genexpr6__pyx_v_term = 0;
+      goto __pyx_L13_exit_scope;
+      __pyx_L8_error:;
+      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_term); __pyx_8genexpr6__pyx_v_term = 0;
+      goto __pyx_L1_error;
+      __pyx_L13_exit_scope:;
+    } /* exit inner scope */
+    {
+      PyObject *__pyx_temp;
+      {
+        __pyx_temp = __pyx_r;
+        __pyx_r = ((PyObject*)__pyx_t_4);
+      }
+      __Pyx_XDECREF(__pyx_temp);
+    }
+    __pyx_t_4 = 0;
+    goto __pyx_L0;
+
+    /* "monitor/match/_rules.pyx":123
+ *     pattern id  indexes in ``terms``, regular expressions under -1."""
+ *     cdef list chosen
+ *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up             # <<<<<<<<<<<<<<
+ *         return [term for term in terms if term[0] in found]
+ *     if len(found) < len(slots):
+*/
+  }
+
+  /* "monitor/match/_rules.pyx":125
+ *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
+ *         return [term for term in terms if term[0] in found]
+ *     if len(found) < len(slots):             # <<<<<<<<<<<<<<
+ *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
+ *     else:
+*/
+  if (unlikely(__pyx_v_found == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 125, __pyx_L1_error)
+  }
+  __pyx_t_2 = PyDict_Size(__pyx_v_found); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 125, __pyx_L1_error)
+  if (unlikely(__pyx_v_slots == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 125, __pyx_L1_error)
+  }
+  __pyx_t_7 = PyDict_Size(__pyx_v_slots); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 125, __pyx_L1_error)
+  __pyx_t_1 = (__pyx_t_2 < __pyx_t_7);
+
+
+
+  if (__pyx_t_1) {
+
+
+    /* "monitor/match/_rules.pyx":126
+ *         return [term for term in terms if term[0] in found]
+ *     if len(found) < len(slots):
+ *         chosen = [i for pid in found if pid in slots for i in slots[pid]]             # <<<<<<<<<<<<<<
+ *     else:
+ *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
+*/
+    { /* enter inner scope */
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 126, __pyx_L17_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __pyx_t_7 = 0;
+      if (unlikely(__pyx_v_found == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+        __PYX_ERR(0, 126, __pyx_L17_error)
+      }
+      __pyx_t_6 = __Pyx_dict_iterator(__pyx_v_found, 1, ((PyObject *)NULL), (&__pyx_t_2), (&__pyx_t_8)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 126, __pyx_L17_error)
+      __Pyx_GOTREF(__pyx_t_6);
+      __Pyx_XDECREF(__pyx_t_3);
+      __pyx_t_3 = __pyx_t_6;
+      __pyx_t_6 = 0;
+      while (1) {
+        __pyx_t_9 = __Pyx_dict_iter_next(__pyx_t_3, __pyx_t_2, &__pyx_t_7, &__pyx_t_6, NULL, NULL, __pyx_t_8);
+        if (unlikely(__pyx_t_9 == 0)) break;
+        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 126, __pyx_L17_error)
+        __Pyx_GOTREF(__pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_pid, __pyx_t_6);
+        __pyx_t_6 = 0;
+        if (unlikely(__pyx_v_slots == Py_None)) {
+          PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+          __PYX_ERR(0, 126, __pyx_L17_error)
+        }
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr7__pyx_v_pid, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 126, __pyx_L17_error)
+        if (__pyx_t_1) {
+
+          if (unlikely(__pyx_v_slots == Py_None)) {
+            PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+            __PYX_ERR(0, 126, __pyx_L17_error)
+          }
+          __pyx_t_6 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_8genexpr7__pyx_v_pid); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 126, __pyx_L17_error)
+          __Pyx_GOTREF(__pyx_t_6);
+          if (likely(PyList_CheckExact(__pyx_t_6)) || PyTuple_CheckExact(__pyx_t_6)) {
+            __pyx_t_10 = __pyx_t_6; __Pyx_INCREF(__pyx_t_10);
+            __pyx_t_11 = 0;
+            __pyx_t_12 = NULL;
+          } else {
+            __pyx_t_11 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_6); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 126, __pyx_L17_error)
+            __Pyx_GOTREF(__pyx_t_10);
+            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 126, __pyx_L17_error)
+          }
+          __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+          for (;;) {
+            if (likely(!__pyx_t_12)) {
+              if (likely(PyList_CheckExact(__pyx_t_10))) {
+                {
+                  Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_10);
+                  #if !CYTHON_ASSUME_SAFE_SIZE
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 126, __pyx_L17_error)
+                  #endif
+                  if (__pyx_t_11 >= __pyx_temp) break;
+                }
+                __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_10, __pyx_t_11, __Pyx_ReferenceSharing_OwnStrongReference);
+                ++__pyx_t_11;
+              } else {
+                {
+                  Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_10);
+                  #if !CYTHON_ASSUME_SAFE_SIZE
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 126, __pyx_L17_error)
+                  #endif
+                  if (__pyx_t_11 >= __pyx_temp) break;
+                }
+                #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+                __pyx_t_6 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_10, __pyx_t_11));
+                #else
+                __pyx_t_6 = __Pyx_PySequence_ITEM(__pyx_t_10, __pyx_t_11);
+                #endif
+                ++__pyx_t_11;
+              }
+              if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 126, __pyx_L17_error)
+            } else {
+              __pyx_t_6 = __pyx_t_12(__pyx_t_10);
+              if (unlikely(!__pyx_t_6)) {
+                PyObject* exc_type = PyErr_Occurred();
+                if (exc_type) {
+                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 126, __pyx_L17_error)
+                  PyErr_Clear();
+                }
+                break;
+              }
+            }
+            __Pyx_GOTREF(__pyx_t_6);
+            __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_i, __pyx_t_6);
+            __pyx_t_6 = 0;
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr7__pyx_v_i))) __PYX_ERR(0, 126, __pyx_L17_error)
+          }
+          __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
+        }
+      }
+      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i); __pyx_8genexpr7__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid); __pyx_8genexpr7__pyx_v_pid = 0;
+      goto __pyx_L24_exit_scope;
+      __pyx_L17_error:;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i); __pyx_8genexpr7__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid); __pyx_8genexpr7__pyx_v_pid = 0;
+      goto __pyx_L1_error;
+      __pyx_L24_exit_scope:;
+    } /* exit inner scope */
+    __pyx_v_chosen = ((PyObject*)__pyx_t_4);
+    __pyx_t_4 = 0;
+
+    /* "monitor/match/_rules.pyx":125
+ *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
+ *         return [term for term in terms if term[0] in found]
+ *     if len(found) < len(slots):             # <<<<<<<<<<<<<<
+ *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
+ *     else:
+*/
+    goto __pyx_L14;
+  }
+
+  /* "monitor/match/_rules.pyx":128
+ *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
+ *     else:
+ *         chosen = [i for pid, places in slots.items() if pid in found for i in places]             # <<<<<<<<<<<<<<
+ *     if -1 in slots:
+ *         chosen += slots[-1]
+*/
+  /*else*/ {
+    { /* enter inner scope */
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 128, __pyx_L27_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __pyx_t_2 = 0;
+      if (unlikely(__pyx_v_slots == Py_None)) {
+        PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "items");
+        __PYX_ERR(0, 128, __pyx_L27_error)
+      }
+      __pyx_t_10 = __Pyx_dict_iterator(__pyx_v_slots, 1, __pyx_mstate_global->__pyx_n_u_items, (&__pyx_t_7), (&__pyx_t_8)); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 128, __pyx_L27_error)
+      __Pyx_GOTREF(__pyx_t_10);
+      __Pyx_XDECREF(__pyx_t_3);
+      __pyx_t_3 = __pyx_t_10;
+      __pyx_t_10 = 0;
+      while (1) {
+        __pyx_t_9 = __Pyx_dict_iter_next(__pyx_t_3, __pyx_t_7, &__pyx_t_2, &__pyx_t_10, &__pyx_t_6, NULL, __pyx_t_8);
+        if (unlikely(__pyx_t_9 == 0)) break;
+        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 128, __pyx_L27_error)
+        __Pyx_GOTREF(__pyx_t_10);
+        __Pyx_GOTREF(__pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_pid, __pyx_t_10);
+        __pyx_t_10 = 0;
+        __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_places, __pyx_t_6);
+        __pyx_t_6 = 0;
+        if (unlikely(__pyx_v_found == Py_None)) {
+          PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+          __PYX_ERR(0, 128, __pyx_L27_error)
+        }
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr8__pyx_v_pid, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 128, __pyx_L27_error)
+        if (__pyx_t_1) {
+
+          if (likely(PyList_CheckExact(__pyx_8genexpr8__pyx_v_places)) || PyTuple_CheckExact(__pyx_8genexpr8__pyx_v_places)) {
+            __pyx_t_6 = __pyx_8genexpr8__pyx_v_places; __Pyx_INCREF(__pyx_t_6);
+            __pyx_t_11 = 0;
+            __pyx_t_12 = NULL;
+          } else {
+            __pyx_t_11 = -1; __pyx_t_6 = PyObject_GetIter(__pyx_8genexpr8__pyx_v_places); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 128, __pyx_L27_error)
+            __Pyx_GOTREF(__pyx_t_6);
+            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 128, __pyx_L27_error)
+          }
+          for (;;) {
+            if (likely(!__pyx_t_12)) {
+              if (likely(PyList_CheckExact(__pyx_t_6))) {
+                {
+                  Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
+                  #if !CYTHON_ASSUME_SAFE_SIZE
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 128, __pyx_L27_error)
+                  #endif
+                  if (__pyx_t_11 >= __pyx_temp) break;
+                }
+                __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_11, __Pyx_ReferenceSharing_OwnStrongReference);
+                ++__pyx_t_11;
+              } else {
+                {
+                  Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_6);
+                  #if !CYTHON_ASSUME_SAFE_SIZE
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 128, __pyx_L27_error)
+                  #endif
+                  if (__pyx_t_11 >= __pyx_temp) break;
+                }
+                #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+                __pyx_t_10 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_6, __pyx_t_11));
+                #else
+                __pyx_t_10 = __Pyx_PySequence_ITEM(__pyx_t_6, __pyx_t_11);
+                #endif
+                ++__pyx_t_11;
+              }
+              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 128, __pyx_L27_error)
+            } else {
+              __pyx_t_10 = __pyx_t_12(__pyx_t_6);
+              if (unlikely(!__pyx_t_10)) {
+                PyObject* exc_type = PyErr_Occurred();
+                if (exc_type) {
+                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 128, __pyx_L27_error)
+                  PyErr_Clear();
+                }
+                break;
+              }
+            }
+            __Pyx_GOTREF(__pyx_t_10);
+            __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_i, __pyx_t_10);
+            __pyx_t_10 = 0;
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr8__pyx_v_i))) __PYX_ERR(0, 128, __pyx_L27_error)
+          }
+          __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+        }
+      }
+      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i); __pyx_8genexpr8__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_pid); __pyx_8genexpr8__pyx_v_pid = 0;
+      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_places); __pyx_8genexpr8__pyx_v_places = 0;
+      goto __pyx_L34_exit_scope;
+      __pyx_L27_error:;
+      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i); __pyx_8genexpr8__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_pid); __pyx_8genexpr8__pyx_v_pid = 0;
+      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_places); __pyx_8genexpr8__pyx_v_places = 0;
+      goto __pyx_L1_error;
+      __pyx_L34_exit_scope:;
+    } /* exit inner scope */
+    __pyx_v_chosen = ((PyObject*)__pyx_t_4);
+    __pyx_t_4 = 0;
+  }
+  __pyx_L14:;
+
+  /* "monitor/match/_rules.pyx":129
+ *     else:
+ *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
+ *     if -1 in slots:             # <<<<<<<<<<<<<<
+ *         chosen += slots[-1]
+ *     if len(chosen) == 1:  # the usual case
+*/
+  if (unlikely(__pyx_v_slots == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+    __PYX_ERR(0, 129, __pyx_L1_error)
+  }
+  __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 129, __pyx_L1_error)
+  if (__pyx_t_1) {
+
+
+    /* "monitor/match/_rules.pyx":130
+ *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
+ *     if -1 in slots:
+ *         chosen += slots[-1]             # <<<<<<<<<<<<<<
+ *     if len(chosen) == 1:  # the usual case
+ *         return [terms[chosen[0]]]
+*/
+    if (unlikely(__pyx_v_slots == Py_None)) {
+      PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+      __PYX_ERR(0, 130, __pyx_L1_error)
+    }
+    __pyx_t_4 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_mstate_global->__pyx_int_neg_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 130, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_3 = PyNumber_InPlaceAdd(__pyx_v_chosen, __pyx_t_4); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 130, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    if (!(likely(PyList_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_3))) __PYX_ERR(0, 130, __pyx_L1_error)
+    __Pyx_DECREF_SET(__pyx_v_chosen, ((PyObject*)__pyx_t_3));
+    __pyx_t_3 = 0;
+
+    /* "monitor/match/_rules.pyx":129
+ *     else:
+ *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
+ *     if -1 in slots:             # <<<<<<<<<<<<<<
+ *         chosen += slots[-1]
+ *     if len(chosen) == 1:  # the usual case
+*/
+  }
+
+  /* "monitor/match/_rules.pyx":131
+ *     if -1 in slots:
+ *         chosen += slots[-1]
+ *     if len(chosen) == 1:  # the usual case             # <<<<<<<<<<<<<<
+ *         return [terms[chosen[0]]]
+ *     return [terms[i] for i in sorted(chosen)]
+*/
+  if (unlikely(__pyx_v_chosen == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 131, __pyx_L1_error)
+  }
+  __pyx_t_7 = __Pyx_PyList_GET_SIZE(__pyx_v_chosen); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 131, __pyx_L1_error)
+  __pyx_t_1 = (__pyx_t_7 == 1);
+
+
+  if (__pyx_t_1) {
+
+
+    /* "monitor/match/_rules.pyx":132
+ *         chosen += slots[-1]
+ *     if len(chosen) == 1:  # the usual case
+ *         return [terms[chosen[0]]]             # <<<<<<<<<<<<<<
+ *     return [terms[i] for i in sorted(chosen)]
+ * 
+*/
+    if (unlikely(__pyx_v_terms == Py_None)) {
+      PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+      __PYX_ERR(0, 132, __pyx_L1_error)
+    }
+    if (unlikely(__pyx_v_chosen == Py_None)) {
+      PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+      __PYX_ERR(0, 132, __pyx_L1_error)
+    }
+    __pyx_t_3 = __Pyx_GetItemInt_List(__pyx_v_chosen, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+    __pyx_t_3 = PyList_New(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __Pyx_GIVEREF(__pyx_t_4);
+    if (__Pyx_PyList_SET_ITEM(__pyx_t_3, 0, __pyx_t_4) != (0)) __PYX_ERR(0, 132, __pyx_L1_error);
+    __pyx_t_4 = 0;
+    {
+      PyObject *__pyx_temp;
+      {
+        __pyx_temp = __pyx_r;
+        __pyx_r = ((PyObject*)__pyx_t_3);
+      }
+      __Pyx_XDECREF(__pyx_temp);
+    }
+    __pyx_t_3 = 0;
+    goto __pyx_L0;
+
+    /* "monitor/match/_rules.pyx":131
+ *     if -1 in slots:
+ *         chosen += slots[-1]
+ *     if len(chosen) == 1:  # the usual case             # <<<<<<<<<<<<<<
+ *         return [terms[chosen[0]]]
+ *     return [terms[i] for i in sorted(chosen)]
+*/
+  }
+
+  /* "monitor/match/_rules.pyx":133
+ *     if len(chosen) == 1:  # the usual case
+ *         return [terms[chosen[0]]]
+ *     return [terms[i] for i in sorted(chosen)]             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  { /* enter inner scope */
+    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 133, __pyx_L39_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __pyx_t_4 = PySequence_List(__pyx_v_chosen); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L39_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    if (unlikely((PyList_Sort(__pyx_t_4) < 0))) __PYX_ERR(0, 133, __pyx_L39_error)
+    __pyx_t_6 = __pyx_t_4; __Pyx_INCREF(__pyx_t_6);
+    __pyx_t_7 = 0;
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    for (;;) {
+      {
+        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
+        #if !CYTHON_ASSUME_SAFE_SIZE
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 133, __pyx_L39_error)
+        #endif
+        if (__pyx_t_7 >= __pyx_temp) break;
+      }
+      __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
+      ++__pyx_t_7;
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L39_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __Pyx_XDECREF_SET(__pyx_8genexpr9__pyx_v_i, __pyx_t_4);
+      __pyx_t_4 = 0;
+      if (unlikely(__pyx_v_terms == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+        __PYX_ERR(0, 133, __pyx_L39_error)
+      }
+      __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_8genexpr9__pyx_v_i); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L39_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __Pyx_GIVEREF(__pyx_t_4);
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_4))) __PYX_ERR(0, 133, __pyx_L39_error)
+      __pyx_t_4 = 0;
+    }
+    __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_i); __pyx_8genexpr9__pyx_v_i = 0;
+    goto __pyx_L43_exit_scope;
+    __pyx_L39_error:;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_i); __pyx_8genexpr9__pyx_v_i = 0;
+    goto __pyx_L1_error;
+    __pyx_L43_exit_scope:;
+  } /* exit inner scope */
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __pyx_r = ((PyObject*)__pyx_t_3);
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  __pyx_t_3 = 0;
+  goto __pyx_L0;
+
+  /* "monitor/match/_rules.pyx":117
+ * 
+ * 
+ * cdef list _present(tuple terms, dict slots, dict found):             # <<<<<<<<<<<<<<
+ *     """The terms (pattern id, Term) whose pattern is in ``found`` (or is a regular
+ *     expression, which runs only when asked), in the watchlist's order; cheap for
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_3);
+  __Pyx_XDECREF(__pyx_t_4);
+  __Pyx_XDECREF(__pyx_t_6);
+  __Pyx_XDECREF(__pyx_t_10);
+  __Pyx_AddTraceback("monitor.match._rules._present", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = 0;
+  __pyx_L0:;
+  __Pyx_XDECREF(__pyx_v_chosen);
+  __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_term);
+  __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid);
+  __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i);
+  __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_pid);
+  __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_places);
+  __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i);
+  __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_i);
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "monitor/match/_rules.pyx":138
+ * # The snippet ---------------------------------------------------------------------
+ * 
+ * def snippet(article, hits):             # <<<<<<<<<<<<<<
+ *     """The passage (one line) and the hits inside it, as offsets into the passage.
+ * 
+*/
+
+/* Python wrapper */
+static PyObject *__pyx_pw_7monitor_5match_6_rules_1snippet(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+); /*proto*/
+PyDoc_STRVAR(__pyx_doc_7monitor_5match_6_rules_snippet, "The passage (one line) and the hits inside it, as offsets into the passage.\n\n    The passage is taken from the body around its first hit, or is the title when\n    only the title matched.\n    ");
+static PyMethodDef __pyx_mdef_7monitor_5match_6_rules_1snippet = {"snippet", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_7monitor_5match_6_rules_1snippet, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_7monitor_5match_6_rules_snippet};
+static PyObject *__pyx_pw_7monitor_5match_6_rules_1snippet(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+) {
+  PyObject *__pyx_v_article = 0;
+  PyObject *__pyx_v_hits = 0;
+  #if !CYTHON_VECTORCALL
+  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
+  #endif
+  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
+  PyObject* values[2] = {0,0};
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  PyObject *__pyx_r = 0;
+  __Pyx_RefNannyDeclarations
+  __Pyx_RefNannySetupContext("snippet (wrapper)", 0);
+  #if !CYTHON_VECTORCALL
+  #if CYTHON_ASSUME_SAFE_SIZE
+  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
+  #else
+  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
+  #endif
+  #endif
+  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
+  {
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_article,&__pyx_mstate_global->__pyx_n_u_hits,0};
+    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 138, __pyx_L3_error)
+    if (__pyx_kwds_len > 0) {
+      switch (__pyx_nargs) {
+        case  2:
+        values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 138, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  1:
+        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 138, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  0: break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+      const Py_ssize_t kwd_pos_args = __pyx_nargs;
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "snippet", 0) < (0)) __PYX_ERR(0, 138, __pyx_L3_error)
+      for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, i); __PYX_ERR(0, 138, __pyx_L3_error) }
+      }
+    } else if (unlikely(__pyx_nargs != 2)) {
+      goto __pyx_L5_argtuple_error;
+    } else {
+      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 138, __pyx_L3_error)
+      values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 138, __pyx_L3_error)
+    }
+    __pyx_v_article = values[0];
+    __pyx_v_hits = values[1];
+  }
+  goto __pyx_L6_skip;
+  __pyx_L5_argtuple_error:;
+  __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 138, __pyx_L3_error)
+  __pyx_L6_skip:;
+  goto __pyx_L4_argument_unpacking_done;
+  __pyx_L3_error:;
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __Pyx_AddTraceback("monitor.match._rules.snippet", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __Pyx_RefNannyFinishContext();
+  return NULL;
+  __pyx_L4_argument_unpacking_done:;
+  __pyx_r = __pyx_pf_7monitor_5match_6_rules_snippet(__pyx_self, __pyx_v_article, __pyx_v_hits);
+
+  /* function exit code */
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v_article, PyObject *__pyx_v_hits) {
+  PyObject *__pyx_v_body_hits = 0;
+  Py_ssize_t __pyx_v_first;
+  Py_ssize_t __pyx_v_start;
+  Py_ssize_t __pyx_v_end;
+  Py_ssize_t __pyx_v_shift;
+  PyObject *__pyx_v_text = 0;
+  PyObject *__pyx_v_title_hits = NULL;
+  PyObject *__pyx_v_prefix = NULL;
+  PyObject *__pyx_v_suffix = NULL;
+  PyObject *__pyx_v_inside = NULL;
+  PyObject *__pyx_9genexpr10__pyx_v_f = NULL;
+  PyObject *__pyx_9genexpr10__pyx_v_s = NULL;
+  PyObject *__pyx_9genexpr10__pyx_v_e = NULL;
+  PyObject *__pyx_9genexpr11__pyx_v_f = NULL;
+  PyObject *__pyx_9genexpr11__pyx_v_s = NULL;
+  PyObject *__pyx_9genexpr11__pyx_v_e = NULL;
+  PyObject *__pyx_9genexpr12__pyx_v_s = NULL;
+  PyObject *__pyx_9genexpr12__pyx_v_e = NULL;
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  PyObject *__pyx_t_2 = NULL;
+  Py_ssize_t __pyx_t_3;
+  PyObject *(*__pyx_t_4)(PyObject *);
+  PyObject *__pyx_t_5 = NULL;
+  PyObject *__pyx_t_6 = NULL;
+  PyObject *__pyx_t_7 = NULL;
+  PyObject *__pyx_t_8 = NULL;
+  PyObject *__pyx_t_9 = NULL;
+  PyObject *(*__pyx_t_10)(PyObject *);
+  int __pyx_t_11;
+  int __pyx_t_12;
+  long __pyx_t_13;
+  Py_ssize_t __pyx_t_14;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("snippet", 0);
+
+  /* "monitor/match/_rules.pyx":144
+ *     only the title matched.
+ *     """
+ *     cdef list body_hits = sorted([(s, e) for f, s, e in hits if f == "body"])             # <<<<<<<<<<<<<<
+ *     cdef Py_ssize_t first, start, end, shift
+ *     cdef str text
+*/
+  { /* enter inner scope */
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 144, __pyx_L5_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    if (likely(PyList_CheckExact(__pyx_v_hits)) || PyTuple_CheckExact(__pyx_v_hits)) {
+      __pyx_t_2 = __pyx_v_hits; __Pyx_INCREF(__pyx_t_2);
+      __pyx_t_3 = 0;
+      __pyx_t_4 = NULL;
+    } else {
+      __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 144, __pyx_L5_error)
+      __Pyx_GOTREF(__pyx_t_2);
+      __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 144, __pyx_L5_error)
+    }
+    for (;;) {
+      if (likely(!__pyx_t_4)) {
+        if (likely(PyList_CheckExact(__pyx_t_2))) {
+          {
+            Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
+            #if !CYTHON_ASSUME_SAFE_SIZE
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 144, __pyx_L5_error)
+            #endif
+            if (__pyx_t_3 >= __pyx_temp) break;
+          }
+          __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
+          ++__pyx_t_3;
+        } else {
+          {
+            Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
+            #if !CYTHON_ASSUME_SAFE_SIZE
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 144, __pyx_L5_error)
+            #endif
+            if (__pyx_t_3 >= __pyx_temp) break;
+          }
+          #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+          __pyx_t_5 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_3));
+          #else
+          __pyx_t_5 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_3);
+          #endif
+          ++__pyx_t_3;
+        }
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L5_error)
+      } else {
+        __pyx_t_5 = __pyx_t_4(__pyx_t_2);
+        if (unlikely(!__pyx_t_5)) {
+          PyObject* exc_type = PyErr_Occurred();
+          if (exc_type) {
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 144, __pyx_L5_error)
+            PyErr_Clear();
+          }
+          break;
+        }
+      }
+      __Pyx_GOTREF(__pyx_t_5);
+      if ((likely(PyTuple_CheckExact(__pyx_t_5))) || (PyList_CheckExact(__pyx_t_5))) {
+        PyObject* sequence = __pyx_t_5;
+        Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
+        if (unlikely(size != 3)) {
+          if (size > 3) __Pyx_RaiseTooManyValuesError(3);
+          else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
+          __PYX_ERR(0, 144, __pyx_L5_error)
+        }
+        #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+        if (likely(PyTuple_CheckExact(sequence))) {
+          __pyx_t_6 = PyTuple_GET_ITEM(sequence, 0);
+          __Pyx_INCREF(__pyx_t_6);
+          __pyx_t_7 = PyTuple_GET_ITEM(sequence, 1);
+          __Pyx_INCREF(__pyx_t_7);
+          __pyx_t_8 = PyTuple_GET_ITEM(sequence, 2);
+          __Pyx_INCREF(__pyx_t_8);
+        } else {
+          __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 144, __pyx_L5_error)
+          __Pyx_XGOTREF(__pyx_t_6);
+          __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 144, __pyx_L5_error)
+          __Pyx_XGOTREF(__pyx_t_7);
+          __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 144, __pyx_L5_error)
+          __Pyx_XGOTREF(__pyx_t_8);
+        }
+        #else
+        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __Pyx_GOTREF(__pyx_t_6);
+        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __Pyx_GOTREF(__pyx_t_7);
+        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __Pyx_GOTREF(__pyx_t_8);
+        #endif
+        __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+      } else {
+        Py_ssize_t index = -1;
+        __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __Pyx_GOTREF(__pyx_t_9);
+        __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+        __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9);
+        index = 0; __pyx_t_6 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_6)) goto __pyx_L8_unpacking_failed;
+        __Pyx_GOTREF(__pyx_t_6);
+        index = 1; __pyx_t_7 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_7)) goto __pyx_L8_unpacking_failed;
+        __Pyx_GOTREF(__pyx_t_7);
+        index = 2; __pyx_t_8 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_8)) goto __pyx_L8_unpacking_failed;
+        __Pyx_GOTREF(__pyx_t_8);
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_10 = NULL;
+        __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+        goto __pyx_L9_unpacking_done;
+        __pyx_L8_unpacking_failed:;
+        __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+        __pyx_t_10 = NULL;
+        if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
+        __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_L9_unpacking_done:;
+      }
+      __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_f, __pyx_t_6);
+      __pyx_t_6 = 0;
+      __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_s, __pyx_t_7);
+      __pyx_t_7 = 0;
+      __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_e, __pyx_t_8);
+      __pyx_t_8 = 0;
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr10__pyx_v_f, __pyx_mstate_global->__pyx_n_u_body, Py_EQ); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 144, __pyx_L5_error)
+      if (__pyx_t_11) {
+
+        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __Pyx_GOTREF(__pyx_t_5);
+        __Pyx_INCREF(__pyx_9genexpr10__pyx_v_s);
+        __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_s);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr10__pyx_v_s) != (0)) __PYX_ERR(0, 144, __pyx_L5_error);
+        __Pyx_INCREF(__pyx_9genexpr10__pyx_v_e);
+        __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_e);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr10__pyx_v_e) != (0)) __PYX_ERR(0, 144, __pyx_L5_error);
+        __Pyx_GIVEREF(__pyx_t_5);
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_5 = 0;
+      }
+    }
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e); __pyx_9genexpr10__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f); __pyx_9genexpr10__pyx_v_f = 0;
+    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s); __pyx_9genexpr10__pyx_v_s = 0;
+    goto __pyx_L12_exit_scope;
+    __pyx_L5_error:;
+    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e); __pyx_9genexpr10__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f); __pyx_9genexpr10__pyx_v_f = 0;
+    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s); __pyx_9genexpr10__pyx_v_s = 0;
+    goto __pyx_L1_error;
+    __pyx_L12_exit_scope:;
+  } /* exit inner scope */
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 144, __pyx_L1_error)
+  __pyx_v_body_hits = __pyx_t_1;
+  __pyx_t_1 = 0;
+
+  /* "monitor/match/_rules.pyx":147
+ *     cdef Py_ssize_t first, start, end, shift
+ *     cdef str text
+ *     if not body_hits:             # <<<<<<<<<<<<<<
+ *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
+ *         return _one_line(article.title), _merged(title_hits)
+*/
+  {
+    Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_body_hits);
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 147, __pyx_L1_error)
+    __pyx_t_11 = (__pyx_temp != 0);
+  }
+
+  __pyx_t_12 = (!__pyx_t_11);
+
+
+  if (__pyx_t_12) {
+
+
+    /* "monitor/match/_rules.pyx":148
+ *     cdef str text
+ *     if not body_hits:
+ *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])             # <<<<<<<<<<<<<<
+ *         return _one_line(article.title), _merged(title_hits)
+ *     text = article.body
+*/
+    { /* enter inner scope */
+      __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 148, __pyx_L16_error)
+      __Pyx_GOTREF(__pyx_t_1);
+      if (likely(PyList_CheckExact(__pyx_v_hits)) || PyTuple_CheckExact(__pyx_v_hits)) {
+        __pyx_t_2 = __pyx_v_hits; __Pyx_INCREF(__pyx_t_2);
+        __pyx_t_3 = 0;
+        __pyx_t_4 = NULL;
+      } else {
+        __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 148, __pyx_L16_error)
+        __Pyx_GOTREF(__pyx_t_2);
+        __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 148, __pyx_L16_error)
+      }
+      for (;;) {
+        if (likely(!__pyx_t_4)) {
+          if (likely(PyList_CheckExact(__pyx_t_2))) {
+            {
+              Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
+              #if !CYTHON_ASSUME_SAFE_SIZE
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 148, __pyx_L16_error)
+              #endif
+              if (__pyx_t_3 >= __pyx_temp) break;
+            }
+            __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
+            ++__pyx_t_3;
+          } else {
+            {
+              Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
+              #if !CYTHON_ASSUME_SAFE_SIZE
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 148, __pyx_L16_error)
+              #endif
+              if (__pyx_t_3 >= __pyx_temp) break;
+            }
+            #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+            __pyx_t_5 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_3));
+            #else
+            __pyx_t_5 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_3);
+            #endif
+            ++__pyx_t_3;
+          }
+          if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 148, __pyx_L16_error)
+        } else {
+          __pyx_t_5 = __pyx_t_4(__pyx_t_2);
+          if (unlikely(!__pyx_t_5)) {
+            PyObject* exc_type = PyErr_Occurred();
+            if (exc_type) {
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 148, __pyx_L16_error)
+              PyErr_Clear();
+            }
+            break;
+          }
+        }
+        __Pyx_GOTREF(__pyx_t_5);
+        if ((likely(PyTuple_CheckExact(__pyx_t_5))) || (PyList_CheckExact(__pyx_t_5))) {
+          PyObject* sequence = __pyx_t_5;
+          Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
+          if (unlikely(size != 3)) {
+            if (size > 3) __Pyx_RaiseTooManyValuesError(3);
+            else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
+            __PYX_ERR(0, 148, __pyx_L16_error)
+          }
+          #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+          if (likely(PyTuple_CheckExact(sequence))) {
+            __pyx_t_8 = PyTuple_GET_ITEM(sequence, 0);
+            __Pyx_INCREF(__pyx_t_8);
+            __pyx_t_7 = PyTuple_GET_ITEM(sequence, 1);
+            __Pyx_INCREF(__pyx_t_7);
+            __pyx_t_6 = PyTuple_GET_ITEM(sequence, 2);
+            __Pyx_INCREF(__pyx_t_6);
+          } else {
+            __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+            if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 148, __pyx_L16_error)
+            __Pyx_XGOTREF(__pyx_t_8);
+            __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 148, __pyx_L16_error)
+            __Pyx_XGOTREF(__pyx_t_7);
+            __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 148, __pyx_L16_error)
+            __Pyx_XGOTREF(__pyx_t_6);
+          }
+          #else
+          __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __Pyx_GOTREF(__pyx_t_8);
+          __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __Pyx_GOTREF(__pyx_t_7);
+          __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __Pyx_GOTREF(__pyx_t_6);
+          #endif
+          __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+        } else {
+          Py_ssize_t index = -1;
+          __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __Pyx_GOTREF(__pyx_t_9);
+          __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+          __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9);
+          index = 0; __pyx_t_8 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_8)) goto __pyx_L19_unpacking_failed;
+          __Pyx_GOTREF(__pyx_t_8);
+          index = 1; __pyx_t_7 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_7)) goto __pyx_L19_unpacking_failed;
+          __Pyx_GOTREF(__pyx_t_7);
+          index = 2; __pyx_t_6 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_6)) goto __pyx_L19_unpacking_failed;
+          __Pyx_GOTREF(__pyx_t_6);
+          if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_10 = NULL;
+          __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+          goto __pyx_L20_unpacking_done;
+          __pyx_L19_unpacking_failed:;
+          __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+          __pyx_t_10 = NULL;
+          if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
+          __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_L20_unpacking_done:;
+        }
+        __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_f, __pyx_t_8);
+        __pyx_t_8 = 0;
+        __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_s, __pyx_t_7);
+        __pyx_t_7 = 0;
+        __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_e, __pyx_t_6);
+        __pyx_t_6 = 0;
+        __pyx_t_12 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr11__pyx_v_f, __pyx_mstate_global->__pyx_n_u_title, Py_EQ); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 148, __pyx_L16_error)
+        if (__pyx_t_12) {
+
+          __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __Pyx_GOTREF(__pyx_t_5);
+          __Pyx_INCREF(__pyx_9genexpr11__pyx_v_s);
+          __Pyx_GIVEREF(__pyx_9genexpr11__pyx_v_s);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr11__pyx_v_s) != (0)) __PYX_ERR(0, 148, __pyx_L16_error);
+          __Pyx_INCREF(__pyx_9genexpr11__pyx_v_e);
+          __Pyx_GIVEREF(__pyx_9genexpr11__pyx_v_e);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr11__pyx_v_e) != (0)) __PYX_ERR(0, 148, __pyx_L16_error);
+          __Pyx_GIVEREF(__pyx_t_5);
+          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_5 = 0;
+        }
+      }
+      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e); __pyx_9genexpr11__pyx_v_e = 0;
+      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_f); __pyx_9genexpr11__pyx_v_f = 0;
+      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s); __pyx_9genexpr11__pyx_v_s = 0;
+      goto __pyx_L23_exit_scope;
+      __pyx_L16_error:;
+      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e); __pyx_9genexpr11__pyx_v_e = 0;
+      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_f); __pyx_9genexpr11__pyx_v_f = 0;
+      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s); __pyx_9genexpr11__pyx_v_s = 0;
+      goto __pyx_L1_error;
+      __pyx_L23_exit_scope:;
+    } /* exit inner scope */
+    if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 148, __pyx_L1_error)
+    __pyx_v_title_hits = __pyx_t_1;
+    __pyx_t_1 = 0;
+
+    /* "monitor/match/_rules.pyx":149
+ *     if not body_hits:
+ *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
+ *         return _one_line(article.title), _merged(title_hits)             # <<<<<<<<<<<<<<
+ *     text = article.body
+ *     first = body_hits[0][0]
+*/
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_title); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    if (!(likely(PyUnicode_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_1))) __PYX_ERR(0, 149, __pyx_L1_error)
+    __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_title_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_5);
+    __Pyx_GIVEREF(__pyx_t_2);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_2) != (0)) __PYX_ERR(0, 149, __pyx_L1_error);
+    __Pyx_GIVEREF(__pyx_t_1);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_1) != (0)) __PYX_ERR(0, 149, __pyx_L1_error);
+    __pyx_t_2 = 0;
+    __pyx_t_1 = 0;
+    {
+      PyObject *__pyx_temp;
+      {
+        __pyx_temp = __pyx_r;
+        __pyx_r = __pyx_t_5;
+      }
+      __Pyx_XDECREF(__pyx_temp);
+    }
+    __pyx_t_5 = 0;
+    goto __pyx_L0;
+
+    /* "monitor/match/_rules.pyx":147
+ *     cdef Py_ssize_t first, start, end, shift
+ *     cdef str text
+ *     if not body_hits:             # <<<<<<<<<<<<<<
+ *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
+ *         return _one_line(article.title), _merged(title_hits)
+*/
+  }
+
+  /* "monitor/match/_rules.pyx":150
+ *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
+ *         return _one_line(article.title), _merged(title_hits)
+ *     text = article.body             # <<<<<<<<<<<<<<
+ *     first = body_hits[0][0]
+ *     start = _word_edge(text, max(0, first - BEFORE), True)
+*/
+  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_body); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 150, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  if (!(likely(PyUnicode_CheckExact(__pyx_t_5))||((__pyx_t_5) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_5))) __PYX_ERR(0, 150, __pyx_L1_error)
+  __pyx_v_text = ((PyObject*)__pyx_t_5);
+  __pyx_t_5 = 0;
+
+  /* "monitor/match/_rules.pyx":151
+ *         return _one_line(article.title), _merged(title_hits)
+ *     text = article.body
+ *     first = body_hits[0][0]             # <<<<<<<<<<<<<<
+ *     start = _word_edge(text, max(0, first - BEFORE), True)
+ *     end = _word_edge(text, min(len(text), first + AFTER), False)
+*/
+  __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_body_hits, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 151, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 151, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 151, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_v_first = __pyx_t_3;
+
+  /* "monitor/match/_rules.pyx":152
+ *     text = article.body
+ *     first = body_hits[0][0]
+ *     start = _word_edge(text, max(0, first - BEFORE), True)             # <<<<<<<<<<<<<<
+ *     end = _word_edge(text, min(len(text), first + AFTER), False)
+ *     prefix = " " if start > 0 else ""
+*/
+  __pyx_t_1 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_BEFORE); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_2 = __Pyx_PyNumber_Subtract_int_object(__pyx_t_1, __pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+
+  __pyx_t_13 = 0;
+  __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __pyx_t_12 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_2, __pyx_t_1, Py_GT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  if (__pyx_t_12) {
+    __Pyx_INCREF(__pyx_t_2);
+    __pyx_t_5 = __pyx_t_2;
+  } else {
+    __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 152, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    __pyx_t_5 = __pyx_t_1;
+    __pyx_t_1 = 0;
+  }
+
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_5); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  __pyx_t_14 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_3, 1); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 152, __pyx_L1_error)
+
+  __pyx_v_start = __pyx_t_14;
+
+  /* "monitor/match/_rules.pyx":153
+ *     first = body_hits[0][0]
+ *     start = _word_edge(text, max(0, first - BEFORE), True)
+ *     end = _word_edge(text, min(len(text), first + AFTER), False)             # <<<<<<<<<<<<<<
+ *     prefix = " " if start > 0 else ""
+ *     suffix = " " if end < len(text) else ""
+*/
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_AFTER); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_1 = __Pyx_PyNumber_Add_int_object(__pyx_t_5, __pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (unlikely(__pyx_v_text == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 153, __pyx_L1_error)
+  }
+  __pyx_t_14 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1))) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __pyx_t_12 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_1, __pyx_t_5, Py_LT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+  if (__pyx_t_12) {
+    __Pyx_INCREF(__pyx_t_1);
+    __pyx_t_2 = __pyx_t_1;
+  } else {
+    __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_5);
+    __pyx_t_2 = __pyx_t_5;
+    __pyx_t_5 = 0;
+  }
+
+
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_t_14 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_14 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_t_3 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_14, 0); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 153, __pyx_L1_error)
+
+  __pyx_v_end = __pyx_t_3;
+
+  /* "monitor/match/_rules.pyx":154
+ *     start = _word_edge(text, max(0, first - BEFORE), True)
+ *     end = _word_edge(text, min(len(text), first + AFTER), False)
+ *     prefix = " " if start > 0 else ""             # <<<<<<<<<<<<<<
+ *     suffix = " " if end < len(text) else ""
+ *     shift = len(prefix) - start
+*/
+  __pyx_t_12 = (__pyx_v_start > 0);
+
+  if (__pyx_t_12) {
+    __Pyx_INCREF(__pyx_mstate_global->__pyx_kp_u__2);
+    __pyx_t_2 = __pyx_mstate_global->__pyx_kp_u__2;
+  } else {
+    __Pyx_INCREF(__pyx_mstate_global->__pyx_kp_u__3);
+    __pyx_t_2 = __pyx_mstate_global->__pyx_kp_u__3;
+  }
+
+  __pyx_v_prefix = ((PyObject*)__pyx_t_2);
+  __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":155
+ *     end = _word_edge(text, min(len(text), first + AFTER), False)
+ *     prefix = " " if start > 0 else ""
+ *     suffix = " " if end < len(text) else ""             # <<<<<<<<<<<<<<
+ *     shift = len(prefix) - start
+ *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]
+*/
+  if (unlikely(__pyx_v_text == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 155, __pyx_L1_error)
+  }
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 155, __pyx_L1_error)
+  __pyx_t_12 = (__pyx_v_end < __pyx_t_3);
+
+
+  if (__pyx_t_12) {
+    __Pyx_INCREF(__pyx_mstate_global->__pyx_kp_u__4);
+    __pyx_t_2 = __pyx_mstate_global->__pyx_kp_u__4;
+  } else {
+    __Pyx_INCREF(__pyx_mstate_global->__pyx_kp_u__3);
+    __pyx_t_2 = __pyx_mstate_global->__pyx_kp_u__3;
+  }
+
+  __pyx_v_suffix = ((PyObject*)__pyx_t_2);
+  __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":156
+ *     prefix = " " if start > 0 else ""
+ *     suffix = " " if end < len(text) else ""
+ *     shift = len(prefix) - start             # <<<<<<<<<<<<<<
+ *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]
+ *     return prefix + _one_line(text[start:end]) + suffix, _merged(inside)
+*/
+  if (unlikely(__pyx_v_prefix == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 156, __pyx_L1_error)
+  }
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_prefix); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 156, __pyx_L1_error)
+  __pyx_v_shift = (__pyx_t_3 - __pyx_v_start);
+
+
+  /* "monitor/match/_rules.pyx":157
+ *     suffix = " " if end < len(text) else ""
+ *     shift = len(prefix) - start
+ *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]             # <<<<<<<<<<<<<<
+ *     return prefix + _one_line(text[start:end]) + suffix, _merged(inside)
+ * 
+*/
+  { /* enter inner scope */
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 157, __pyx_L26_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_1 = __pyx_v_body_hits; __Pyx_INCREF(__pyx_t_1);
+    __pyx_t_3 = 0;
+    for (;;) {
+      {
+        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
+        #if !CYTHON_ASSUME_SAFE_SIZE
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 157, __pyx_L26_error)
+        #endif
+        if (__pyx_t_3 >= __pyx_temp) break;
+      }
+      __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
+      ++__pyx_t_3;
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+      __Pyx_GOTREF(__pyx_t_5);
+      if ((likely(PyTuple_CheckExact(__pyx_t_5))) || (PyList_CheckExact(__pyx_t_5))) {
+        PyObject* sequence = __pyx_t_5;
+        Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
+        if (unlikely(size != 2)) {
+          if (size > 2) __Pyx_RaiseTooManyValuesError(2);
+          else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
+          __PYX_ERR(0, 157, __pyx_L26_error)
+        }
+        #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+        if (likely(PyTuple_CheckExact(sequence))) {
+          __pyx_t_6 = PyTuple_GET_ITEM(sequence, 0);
+          __Pyx_INCREF(__pyx_t_6);
+          __pyx_t_7 = PyTuple_GET_ITEM(sequence, 1);
+          __Pyx_INCREF(__pyx_t_7);
+        } else {
+          __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 157, __pyx_L26_error)
+          __Pyx_XGOTREF(__pyx_t_6);
+          __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 157, __pyx_L26_error)
+          __Pyx_XGOTREF(__pyx_t_7);
+        }
+        #else
+        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_6);
+        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_7);
+        #endif
+        __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+      } else {
+        Py_ssize_t index = -1;
+        __pyx_t_8 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_8);
+        __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+        __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_8);
+        index = 0; __pyx_t_6 = __pyx_t_10(__pyx_t_8); if (unlikely(!__pyx_t_6)) goto __pyx_L29_unpacking_failed;
+        __Pyx_GOTREF(__pyx_t_6);
+        index = 1; __pyx_t_7 = __pyx_t_10(__pyx_t_8); if (unlikely(!__pyx_t_7)) goto __pyx_L29_unpacking_failed;
+        __Pyx_GOTREF(__pyx_t_7);
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_8), 2) < (0)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_10 = NULL;
+        __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+        goto __pyx_L30_unpacking_done;
+        __pyx_L29_unpacking_failed:;
+        __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+        __pyx_t_10 = NULL;
+        if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
+        __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_L30_unpacking_done:;
+      }
+      __Pyx_XDECREF_SET(__pyx_9genexpr12__pyx_v_s, __pyx_t_6);
+      __pyx_t_6 = 0;
+      __Pyx_XDECREF_SET(__pyx_9genexpr12__pyx_v_e, __pyx_t_7);
+      __pyx_t_7 = 0;
+      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_start); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+      __Pyx_GOTREF(__pyx_t_5);
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 157, __pyx_L26_error)
+      __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+      if (__pyx_t_11) {
+
+      } else {
+
+        __pyx_t_12 = __pyx_t_11;
+
+        goto __pyx_L32_bool_binop_done;
+      }
+      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_end); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+      __Pyx_GOTREF(__pyx_t_5);
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolLe_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 157, __pyx_L26_error)
+      __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+
+      __pyx_t_12 = __pyx_t_11;
+
+      __pyx_L32_bool_binop_done:;
+      if (__pyx_t_12) {
+
+        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_5);
+        __pyx_t_7 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_7);
+        __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_5);
+        __pyx_t_6 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_6);
+        __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_5);
+        __Pyx_GIVEREF(__pyx_t_7);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 157, __pyx_L26_error);
+        __Pyx_GIVEREF(__pyx_t_6);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 157, __pyx_L26_error);
+        __pyx_t_7 = 0;
+        __pyx_t_6 = 0;
+        __Pyx_GIVEREF(__pyx_t_5);
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_5))) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_5 = 0;
+      }
+    }
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_e); __pyx_9genexpr12__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_s); __pyx_9genexpr12__pyx_v_s = 0;
+    goto __pyx_L35_exit_scope;
+    __pyx_L26_error:;
+    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_e); __pyx_9genexpr12__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_s); __pyx_9genexpr12__pyx_v_s = 0;
+    goto __pyx_L1_error;
+    __pyx_L35_exit_scope:;
+  } /* exit inner scope */
+  __pyx_v_inside = ((PyObject*)__pyx_t_2);
+  __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":158
+ *     shift = len(prefix) - start
+ *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]
+ *     return prefix + _one_line(text[start:end]) + suffix, _merged(inside)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  if (unlikely(__pyx_v_text == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+    __PYX_ERR(0, 158, __pyx_L1_error)
+  }
+  __pyx_t_2 = __Pyx_PyUnicode_Substring(__pyx_v_text, __pyx_v_start, __pyx_v_end); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_2)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_t_2 = __Pyx_PyUnicode_ConcatSafe(__pyx_v_prefix, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_t_1 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlaceSafe(__pyx_t_2, __pyx_v_suffix); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_inside); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_5);
+  __Pyx_GIVEREF(__pyx_t_1);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 158, __pyx_L1_error);
+  __Pyx_GIVEREF(__pyx_t_2);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 158, __pyx_L1_error);
+  __pyx_t_1 = 0;
+  __pyx_t_2 = 0;
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __pyx_r = __pyx_t_5;
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  __pyx_t_5 = 0;
+  goto __pyx_L0;
+
+  /* "monitor/match/_rules.pyx":138
+ * # The snippet ---------------------------------------------------------------------
+ * 
+ * def snippet(article, hits):             # <<<<<<<<<<<<<<
+ *     """The passage (one line) and the hits inside it, as offsets into the passage.
+ * 
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_5);
+  __Pyx_XDECREF(__pyx_t_6);
+  __Pyx_XDECREF(__pyx_t_7);
+  __Pyx_XDECREF(__pyx_t_8);
+  __Pyx_XDECREF(__pyx_t_9);
+  __Pyx_AddTraceback("monitor.match._rules.snippet", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = NULL;
+  __pyx_L0:;
+  __Pyx_XDECREF(__pyx_v_body_hits);
+
+
+
+
+  __Pyx_XDECREF(__pyx_v_text);
+  __Pyx_XDECREF(__pyx_v_title_hits);
+  __Pyx_XDECREF(__pyx_v_prefix);
+  __Pyx_XDECREF(__pyx_v_suffix);
+  __Pyx_XDECREF(__pyx_v_inside);
+  __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f);
+  __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s);
+  __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e);
+  __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_f);
+  __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s);
+  __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e);
+  __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_s);
+  __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_e);
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "monitor/match/_rules.pyx":161
+ * 
+ * 
+ * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):             # <<<<<<<<<<<<<<
+ *     cdef Py_ssize_t found
+ *     if at <= 0 or at >= len(text):
+*/
+
+static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_text, Py_ssize_t __pyx_v_at, int __pyx_v_backwards) {
+  Py_ssize_t __pyx_v_found;
+  Py_ssize_t __pyx_r;
+  __Pyx_RefNannyDeclarations
+  int __pyx_t_1;
+  int __pyx_t_2;
+  Py_ssize_t __pyx_t_3;
+  PyObject *__pyx_t_4 = NULL;
+  Py_ssize_t __pyx_t_5;
+  Py_ssize_t __pyx_t_6;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("_word_edge", 0);
+
+  /* "monitor/match/_rules.pyx":163
+ * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
+ *     cdef Py_ssize_t found
+ *     if at <= 0 or at >= len(text):             # <<<<<<<<<<<<<<
+ *         return at
+ *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
+*/
+  __pyx_t_2 = (__pyx_v_at <= 0);
+
+  if (!__pyx_t_2) {
+
+  } else {
+
+    __pyx_t_1 = __pyx_t_2;
+
+    goto __pyx_L4_bool_binop_done;
+  }
+  if (unlikely(__pyx_v_text == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
+    __PYX_ERR(0, 163, __pyx_L1_error)
+  }
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_2 = (__pyx_v_at >= __pyx_t_3);
+
+
+
+  __pyx_t_1 = __pyx_t_2;
+
+  __pyx_L4_bool_binop_done:;
+  if (__pyx_t_1) {
+
+
+    /* "monitor/match/_rules.pyx":164
+ *     cdef Py_ssize_t found
+ *     if at <= 0 or at >= len(text):
+ *         return at             # <<<<<<<<<<<<<<
+ *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
+ *     return found if found > 0 else at
+*/
+    {
+
+      __pyx_r = __pyx_v_at;
+    }
+    goto __pyx_L0;
+
+    /* "monitor/match/_rules.pyx":163
+ * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
+ *     cdef Py_ssize_t found
+ *     if at <= 0 or at >= len(text):             # <<<<<<<<<<<<<<
+ *         return at
+ *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
+*/
+  }
+
+  /* "monitor/match/_rules.pyx":165
+ *     if at <= 0 or at >= len(text):
+ *         return at
+ *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)             # <<<<<<<<<<<<<<
+ *     return found if found > 0 else at
+ * 
+*/
+  if (__pyx_v_backwards) {
+    if (unlikely(__pyx_v_text == Py_None)) {
+      PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "rfind");
+      __PYX_ERR(0, 165, __pyx_L1_error)
+    }
+    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 165, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_5 = (__Pyx_Py_IsNone(__pyx_t_4) ? (PY_SSIZE_T_MAX) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_5 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 165, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __pyx_t_6 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, 0, __pyx_t_5, -1); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-2))) __PYX_ERR(0, 165, __pyx_L1_error)
+
+
+    __pyx_t_3 = (__pyx_t_6 + 1);
+
+  } else {
+    if (unlikely(__pyx_v_text == Py_None)) {
+      PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "find");
+      __PYX_ERR(0, 165, __pyx_L1_error)
+    }
+    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 165, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_6 = (__Pyx_Py_IsNone(__pyx_t_4) ? (0) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_6 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 165, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    __pyx_t_5 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, __pyx_t_6, PY_SSIZE_T_MAX, 1); if (unlikely(__pyx_t_5 == ((Py_ssize_t)-2))) __PYX_ERR(0, 165, __pyx_L1_error)
+
+    __pyx_t_3 = __pyx_t_5;
+  }
+  __pyx_v_found = __pyx_t_3;
+
+  /* "monitor/match/_rules.pyx":166
+ *         return at
+ *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
+ *     return found if found > 0 else at             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  __pyx_t_1 = (__pyx_v_found > 0);
+
+  if (__pyx_t_1) {
+
+    __pyx_t_3 = __pyx_v_found;
+  } else {
+
+    __pyx_t_3 = __pyx_v_at;
+  }
+
+  {
+    __pyx_r = __pyx_t_3;
+  }
+  goto __pyx_L0;
+
+  /* "monitor/match/_rules.pyx":161
+ * 
+ * 
+ * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):             # <<<<<<<<<<<<<<
+ *     cdef Py_ssize_t found
+ *     if at <= 0 or at >= len(text):
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_4);
+  __Pyx_AddTraceback("monitor.match._rules._word_edge", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = -1L;
+  __pyx_L0:;
+
+
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "monitor/match/_rules.pyx":169
+ * 
+ * 
+ * cdef str _one_line(str text):             # <<<<<<<<<<<<<<
+ *     # Same length, so offsets stay valid.
+ *     return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+*/
+
+static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_text) {
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  PyObject *__pyx_t_2 = NULL;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("_one_line", 0);
+
+  /* "monitor/match/_rules.pyx":171
+ * cdef str _one_line(str text):
+ *     # Same length, so offsets stay valid.
+ *     return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  if (unlikely(__pyx_v_text == Py_None)) {
+    PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "replace");
+    __PYX_ERR(0, 171, __pyx_L1_error)
+  }
+  __pyx_t_1 = PyUnicode_Replace(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__6, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 171, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __pyx_t_2 = PyUnicode_Replace(((PyObject*)__pyx_t_1), __pyx_mstate_global->__pyx_kp_u__7, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 171, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_t_1 = PyUnicode_Replace(((PyObject*)__pyx_t_2), __pyx_mstate_global->__pyx_kp_u__8, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 171, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __pyx_r = ((PyObject*)__pyx_t_1);
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  __pyx_t_1 = 0;
+  goto __pyx_L0;
+
+  /* "monitor/match/_rules.pyx":169
+ * 
+ * 
+ * cdef str _one_line(str text):             # <<<<<<<<<<<<<<
+ *     # Same length, so offsets stay valid.
+ *     return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_AddTraceback("monitor.match._rules._one_line", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = 0;
+  __pyx_L0:;
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "monitor/match/_rules.pyx":174
+ * 
+ * 
+ * cdef list _merged(list spans):             # <<<<<<<<<<<<<<
+ *     cdef list merged = []
+ *     for start, end in sorted(spans):
+*/
+
+static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans) {
+  PyObject *__pyx_v_merged = 0;
+  PyObject *__pyx_v_start = NULL;
+  PyObject *__pyx_v_end = NULL;
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  PyObject *__pyx_t_2 = NULL;
+  Py_ssize_t __pyx_t_3;
+  PyObject *__pyx_t_4 = NULL;
+  PyObject *__pyx_t_5 = NULL;
+  PyObject *__pyx_t_6 = NULL;
+  PyObject *(*__pyx_t_7)(PyObject *);
+  int __pyx_t_8;
+  int __pyx_t_9;
+  int __pyx_t_10;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("_merged", 0);
+
+  /* "monitor/match/_rules.pyx":175
+ * 
+ * cdef list _merged(list spans):
+ *     cdef list merged = []             # <<<<<<<<<<<<<<
+ *     for start, end in sorted(spans):
+ *         if merged and start <= merged[-1][1]:
+*/
+  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 175, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __pyx_v_merged = ((PyObject*)__pyx_t_1);
+  __pyx_t_1 = 0;
+
+  /* "monitor/match/_rules.pyx":176
+ * cdef list _merged(list spans):
+ *     cdef list merged = []
+ *     for start, end in sorted(spans):             # <<<<<<<<<<<<<<
+ *         if merged and start <= merged[-1][1]:
+ *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+*/
+  __pyx_t_1 = PySequence_List(__pyx_v_spans); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 176, __pyx_L1_error)
+  __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
+  __pyx_t_3 = 0;
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  for (;;) {
+    {
+      Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
+      #if !CYTHON_ASSUME_SAFE_SIZE
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 176, __pyx_L1_error)
+      #endif
+      if (__pyx_t_3 >= __pyx_temp) break;
+    }
+    __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
+    ++__pyx_t_3;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
+      PyObject* sequence = __pyx_t_1;
+      Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
+      if (unlikely(size != 2)) {
+        if (size > 2) __Pyx_RaiseTooManyValuesError(2);
+        else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
+        __PYX_ERR(0, 176, __pyx_L1_error)
+      }
+      #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+      if (likely(PyTuple_CheckExact(sequence))) {
+        __pyx_t_4 = PyTuple_GET_ITEM(sequence, 0);
+        __Pyx_INCREF(__pyx_t_4);
+        __pyx_t_5 = PyTuple_GET_ITEM(sequence, 1);
+        __Pyx_INCREF(__pyx_t_5);
+      } else {
+        __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 176, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_4);
+        __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 176, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_5);
+      }
+      #else
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_5);
+      #endif
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    } else {
+      Py_ssize_t index = -1;
+      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_6);
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6);
+      index = 0; __pyx_t_4 = __pyx_t_7(__pyx_t_6); if (unlikely(!__pyx_t_4)) goto __pyx_L5_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_4);
+      index = 1; __pyx_t_5 = __pyx_t_7(__pyx_t_6); if (unlikely(!__pyx_t_5)) goto __pyx_L5_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_5);
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __pyx_t_7 = NULL;
+      __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+      goto __pyx_L6_unpacking_done;
+      __pyx_L5_unpacking_failed:;
+      __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+      __pyx_t_7 = NULL;
+      if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
+      __PYX_ERR(0, 176, __pyx_L1_error)
+      __pyx_L6_unpacking_done:;
+    }
+    __Pyx_XDECREF_SET(__pyx_v_start, __pyx_t_4);
+    __pyx_t_4 = 0;
+    __Pyx_XDECREF_SET(__pyx_v_end, __pyx_t_5);
+    __pyx_t_5 = 0;
+
+    /* "monitor/match/_rules.pyx":177
+ *     cdef list merged = []
+ *     for start, end in sorted(spans):
+ *         if merged and start <= merged[-1][1]:             # <<<<<<<<<<<<<<
+ *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+ *         else:
+*/
+    {
+      Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_merged);
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 177, __pyx_L1_error)
+      __pyx_t_9 = (__pyx_temp != 0);
+    }
+
+    if (__pyx_t_9) {
+
+    } else {
+
+      __pyx_t_8 = __pyx_t_9;
+
+      goto __pyx_L8_bool_binop_done;
+    }
+    __pyx_t_1 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 177, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    __pyx_t_5 = __Pyx_GetItemInt(__pyx_t_1, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 177, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_5);
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    __pyx_t_9 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_v_start, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 177, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+
+    __pyx_t_8 = __pyx_t_9;
+
+    __pyx_L8_bool_binop_done:;
+    if (__pyx_t_8) {
+
+
+      /* "monitor/match/_rules.pyx":178
+ *     for start, end in sorted(spans):
+ *         if merged and start <= merged[-1][1]:
+ *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))             # <<<<<<<<<<<<<<
+ *         else:
+ *             merged.append((start, end))
+*/
+      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_5);
+      __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_1);
+      __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_5);
+      __pyx_t_4 = __Pyx_GetItemInt(__pyx_t_5, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+      __Pyx_INCREF(__pyx_v_end);
+      __pyx_t_5 = __pyx_v_end;
+      __pyx_t_8 = __Pyx_PyObject_CompareBoolGt_object_object(__pyx_t_4, __pyx_t_5, Py_GT); if (unlikely((__pyx_t_8 < 0))) __PYX_ERR(0, 178, __pyx_L1_error)
+      if (__pyx_t_8) {
+        __Pyx_INCREF(__pyx_t_4);
+        __pyx_t_6 = __pyx_t_4;
+      } else {
+        __Pyx_INCREF(__pyx_t_5);
+        __pyx_t_6 = __pyx_t_5;
+      }
+
+      __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
+      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __Pyx_GIVEREF(__pyx_t_1);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 178, __pyx_L1_error);
+      __Pyx_INCREF(__pyx_t_6);
+      __Pyx_GIVEREF(__pyx_t_6);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 178, __pyx_L1_error);
+      __pyx_t_1 = 0;
+      __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
+      if (unlikely((__Pyx_SetItemInt(__pyx_v_merged, -1L, __pyx_t_4, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference) < 0))) __PYX_ERR(0, 178, __pyx_L1_error)
+      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+      /* "monitor/match/_rules.pyx":177
+ *     cdef list merged = []
+ *     for start, end in sorted(spans):
+ *         if merged and start <= merged[-1][1]:             # <<<<<<<<<<<<<<
+ *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+ *         else:
+*/
+      goto __pyx_L7;
+    }
+
+    /* "monitor/match/_rules.pyx":180
+ *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+ *         else:
+ *             merged.append((start, end))             # <<<<<<<<<<<<<<
+ *     return merged
+*/
+    /*else*/ {
+      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 180, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __Pyx_INCREF(__pyx_v_start);
+      __Pyx_GIVEREF(__pyx_v_start);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_v_start) != (0)) __PYX_ERR(0, 180, __pyx_L1_error);
+      __Pyx_INCREF(__pyx_v_end);
+      __Pyx_GIVEREF(__pyx_v_end);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_v_end) != (0)) __PYX_ERR(0, 180, __pyx_L1_error);
+      __pyx_t_10 = __Pyx_PyList_Append(__pyx_v_merged, __pyx_t_4); if (unlikely(__pyx_t_10 == ((int)-1))) __PYX_ERR(0, 180, __pyx_L1_error)
+      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+    }
+    __pyx_L7:;
+
+    /* "monitor/match/_rules.pyx":176
+ * cdef list _merged(list spans):
+ *     cdef list merged = []
+ *     for start, end in sorted(spans):             # <<<<<<<<<<<<<<
+ *         if merged and start <= merged[-1][1]:
+ *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+*/
+  }
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":181
+ *         else:
+ *             merged.append((start, end))
+ *     return merged             # <<<<<<<<<<<<<<
+*/
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __Pyx_INCREF(__pyx_v_merged);
+      __pyx_r = __pyx_v_merged;
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  goto __pyx_L0;
+
+  /* "monitor/match/_rules.pyx":174
+ * 
+ * 
+ * cdef list _merged(list spans):             # <<<<<<<<<<<<<<
+ *     cdef list merged = []
+ *     for start, end in sorted(spans):
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_4);
+  __Pyx_XDECREF(__pyx_t_5);
+  __Pyx_XDECREF(__pyx_t_6);
+  __Pyx_AddTraceback("monitor.match._rules._merged", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = 0;
+  __pyx_L0:;
+  __Pyx_XDECREF(__pyx_v_merged);
+  __Pyx_XDECREF(__pyx_v_start);
+  __Pyx_XDECREF(__pyx_v_end);
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
 /* "(tree fragment)":4
  *     int __Pyx_CheckUnpickleChecksum(long, long, long, long, const char*) except -1
  *     int __Pyx_UpdateUnpickledDict(object, object, Py_ssize_t) except -1
@@ -7416,15 +9569,15 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
 */
 
 /* Python wrapper */
-static PyObject *__pyx_pw_7monitor_5match_6_rules_1__pyx_unpickle_Evaluation(PyObject *__pyx_self, 
+static PyObject *__pyx_pw_7monitor_5match_6_rules_3__pyx_unpickle_Evaluation(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-static PyMethodDef __pyx_mdef_7monitor_5match_6_rules_1__pyx_unpickle_Evaluation = {"__pyx_unpickle_Evaluation", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_7monitor_5match_6_rules_1__pyx_unpickle_Evaluation, __Pyx_METH_FASTCALL|METH_KEYWORDS, 0};
-static PyObject *__pyx_pw_7monitor_5match_6_rules_1__pyx_unpickle_Evaluation(PyObject *__pyx_self, 
+static PyMethodDef __pyx_mdef_7monitor_5match_6_rules_3__pyx_unpickle_Evaluation = {"__pyx_unpickle_Evaluation", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_7monitor_5match_6_rules_3__pyx_unpickle_Evaluation, __Pyx_METH_FASTCALL|METH_KEYWORDS, 0};
+static PyObject *__pyx_pw_7monitor_5match_6_rules_3__pyx_unpickle_Evaluation(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
@@ -7507,7 +9660,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return NULL;
   __pyx_L4_argument_unpacking_done:;
   if (unlikely(!__Pyx_ArgTypeTest(((PyObject *)__pyx_v___pyx_state), (&PyTuple_Type), 1, "__pyx_state", 1))) __PYX_ERR(1, 4, __pyx_L1_error)
-  __pyx_r = __pyx_pf_7monitor_5match_6_rules___pyx_unpickle_Evaluation(__pyx_self, __pyx_v___pyx_type, __pyx_v___pyx_checksum, __pyx_v___pyx_state);
+  __pyx_r = __pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(__pyx_self, __pyx_v___pyx_type, __pyx_v___pyx_checksum, __pyx_v___pyx_state);
 
   /* function exit code */
   goto __pyx_L0;
@@ -7527,7 +9680,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_7monitor_5match_6_rules___pyx_unpickle_Evaluation(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state) {
+static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state) {
   PyObject *__pyx_v___pyx_result = 0;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
@@ -8077,14 +10230,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_7monitor_5match_6_rules_Evaluation(__
   __pyx_vtable_7monitor_5match_6_rules_Evaluation._found = (PyObject *(*)(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *))__pyx_f_7monitor_5match_6_rules_10Evaluation__found;
   __pyx_vtable_7monitor_5match_6_rules_Evaluation._score = (PyObject *(*)(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *, int __pyx_skip_dispatch))__pyx_f_7monitor_5match_6_rules_10Evaluation__score;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_7monitor_5match_6_rules_Evaluation_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation)) __PYX_ERR(0, 22, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_7monitor_5match_6_rules_Evaluation_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation)) __PYX_ERR(0, 23, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = &__pyx_type_7monitor_5match_6_rules_Evaluation;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation);
@@ -8094,9 +10247,9 @@ static int __Pyx_modinit_Exttype___pyx_obj_7monitor_5match_6_rules_Evaluation(__
     __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation->tp_getattro = PyObject_GenericGetAttr;
   }
   #endif
-  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_vtabptr_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Evaluation, (PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_vtabptr_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Evaluation, (PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
+  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -8417,19 +10570,19 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   /* "monitor/match/_rules.pyx":12
  * """
  * 
- * from monitor.match.snippet import snippet             # <<<<<<<<<<<<<<
- * from monitor.types import Match, TermHits
+ * from monitor.types import Match, TermHits             # <<<<<<<<<<<<<<
  * 
+ * MAX_COUNTED = 3
 */
   {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_snippet};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_monitor_match_snippet, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 12, __pyx_L1_error)
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_monitor_types, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 12, __pyx_L1_error)
   }
   __pyx_t_2 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_2);
   {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_snippet};
-    __pyx_t_3 = 0; {
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
+    for (__pyx_t_3=0; __pyx_t_3 < 2; __pyx_t_3++) {
       __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 12, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 12, __pyx_L1_error)
@@ -8438,126 +10591,127 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":13
- * 
- * from monitor.match.snippet import snippet
- * from monitor.types import Match, TermHits             # <<<<<<<<<<<<<<
- * 
- * MAX_COUNTED = 3
-*/
-  {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_monitor_types, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 13, __pyx_L1_error)
-  }
-  __pyx_t_2 = __pyx_t_1;
-  __Pyx_GOTREF(__pyx_t_2);
-  {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
-    for (__pyx_t_3=0; __pyx_t_3 < 2; __pyx_t_3++) {
-      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 13, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_4);
-      if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 13, __pyx_L1_error)
-      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    }
-  }
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-
-  /* "monitor/match/_rules.pyx":15
+  /* "monitor/match/_rules.pyx":14
  * from monitor.types import Match, TermHits
  * 
  * MAX_COUNTED = 3             # <<<<<<<<<<<<<<
+ * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
+ * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
+*/
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED, __pyx_mstate_global->__pyx_int_3) < (0)) __PYX_ERR(0, 14, __pyx_L1_error)
+
+  /* "monitor/match/_rules.pyx":15
+ * 
+ * MAX_COUNTED = 3
+ * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found             # <<<<<<<<<<<<<<
+ * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
+ * 
+*/
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_SMALL_REF, __pyx_mstate_global->__pyx_int_8) < (0)) __PYX_ERR(0, 15, __pyx_L1_error)
+
+  /* "monitor/match/_rules.pyx":16
+ * MAX_COUNTED = 3
+ * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
+ * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit             # <<<<<<<<<<<<<<
  * 
  * 
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED, __pyx_mstate_global->__pyx_int_3) < (0)) __PYX_ERR(0, 15, __pyx_L1_error)
+  __pyx_t_2 = __pyx_mstate_global->__pyx_int_80;
+  __Pyx_INCREF(__pyx_t_2);
+  __pyx_t_4 = __pyx_mstate_global->__pyx_int_220;
+  __Pyx_INCREF(__pyx_t_4);
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_BEFORE, __pyx_t_2) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_AFTER, __pyx_t_4) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":37
+  /* "monitor/match/_rules.pyx":38
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
  *         wording the reasons (most rules woken by an article do not match)."""
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_3score_if_matched, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_score_if_matched, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 37, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_3score_if_matched, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_score_if_matched, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 38, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_if_matched, __pyx_t_2) < (0)) __PYX_ERR(0, 37, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_if_matched, __pyx_t_4) < (0)) __PYX_ERR(0, 38, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":58
+  /* "monitor/match/_rules.pyx":59
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_5match, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_match, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 58, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_5match, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_match, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 59, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_match, __pyx_t_2) < (0)) __PYX_ERR(0, 58, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_match, __pyx_t_4) < (0)) __PYX_ERR(0, 59, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":67
+  /* "monitor/match/_rules.pyx":68
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
  *         places, terms = self.scanned.places_of, []
  *         for name in self.rule.positive:
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_7_terms, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__terms, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 67, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_7_terms, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__terms, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 68, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_terms, __pyx_t_2) < (0)) __PYX_ERR(0, 67, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_terms, __pyx_t_4) < (0)) __PYX_ERR(0, 68, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":74
+  /* "monitor/match/_rules.pyx":75
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
  *         """The terms of actor/concept ``name`` found in the rule's fields, exclusions
  *         applied: (source, weight, occurrences). Kept on the scanned article: rules
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_9hits, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_hits, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 74, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_9hits, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_hits, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 75, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_hits, __pyx_t_2) < (0)) __PYX_ERR(0, 74, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_hits, __pyx_t_4) < (0)) __PYX_ERR(0, 75, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":110
+  /* "monitor/match/_rules.pyx":111
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
  *         found = self.hits(name)
  *         weight = self.compiled.weights.get(name, 1.0)
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_11_score, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__score, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 110, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_11_score, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__score, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 111, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_2, __pyx_t_2) < (0)) __PYX_ERR(0, 110, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_2, __pyx_t_4) < (0)) __PYX_ERR(0, 111, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":1
  * def __reduce_cython__(self):             # <<<<<<<<<<<<<<
  *     cdef tuple state
  *     cdef object _dict
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_13__reduce_cython__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation___reduce_cython, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 1, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_13__reduce_cython__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation___reduce_cython, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(1, 1, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_reduce_cython, __pyx_t_2) < (0)) __PYX_ERR(1, 1, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_reduce_cython, __pyx_t_4) < (0)) __PYX_ERR(1, 1, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":17
  *     else:
@@ -8565,13 +10719,28 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
  * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
  *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_15__setstate_cython__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation___setstate_cython, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 17, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_15__setstate_cython__, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation___setstate_cython, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(1, 17, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_2) < (0)) __PYX_ERR(1, 17, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_4) < (0)) __PYX_ERR(1, 17, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+  /* "monitor/match/_rules.pyx":138
+ * # The snippet ---------------------------------------------------------------------
+ * 
+ * def snippet(article, hits):             # <<<<<<<<<<<<<<
+ *     """The passage (one line) and the hits inside it, as offsets into the passage.
+ * 
+*/
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_1snippet, 0, __pyx_mstate_global->__pyx_n_u_snippet, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
+  #endif
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_snippet, __pyx_t_4) < (0)) __PYX_ERR(0, 138, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":4
  *     int __Pyx_CheckUnpickleChecksum(long, long, long, long, const char*) except -1
@@ -8580,23 +10749,23 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
  *     cdef object __pyx_result
  *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
 */
-  __pyx_t_2 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_1__pyx_unpickle_Evaluation, 0, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 4, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_3__pyx_unpickle_Evaluation, 0, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_4)) __PYX_ERR(1, 4, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
-  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_2);
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation, __pyx_t_2) < (0)) __PYX_ERR(1, 4, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation, __pyx_t_4) < (0)) __PYX_ERR(1, 4, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "monitor/match/_rules.pyx":1
  * # cython: language_level=3             # <<<<<<<<<<<<<<
  * """A rule decided for one article, compiled: the per-rule part of
  * monitor.match.engine, which subclasses ``Evaluation`` with the wording of reasons.
 */
-  __pyx_t_2 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 1, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_test, __pyx_t_2) < (0)) __PYX_ERR(0, 1, __pyx_L1_error)
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_t_4 = __Pyx_PyDict_NewPresized(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 1, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_test, __pyx_t_4) < (0)) __PYX_ERR(0, 1, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /*--- Wrapped vars code ---*/
 
@@ -8638,8 +10807,8 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_sum = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sum); if (!__pyx_builtin_sum) __PYX_ERR(0, 55, __pyx_L1_error)
-  __pyx_builtin_any = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_any); if (!__pyx_builtin_any) __PYX_ERR(0, 104, __pyx_L1_error)
+  __pyx_builtin_sum = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sum); if (!__pyx_builtin_sum) __PYX_ERR(0, 56, __pyx_L1_error)
+  __pyx_builtin_any = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_any); if (!__pyx_builtin_any) __PYX_ERR(0, 105, __pyx_L1_error)
 
   /* Cached unbound methods */
   __pyx_mstate->__pyx_umethod_PyDict_Type_get.type = (PyObject*)&PyDict_Type;
@@ -8671,41 +10840,41 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{15},{1},{1},{179},{8},{7},{6},{2},{9},{24},{10},{28},{30},{17},{17},{15},{16},{27},{11},{5},{8},{20},{12},{17},{8},{8},{12},{8},{10},{8},{7},{14},{12},{11},{10},{25},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{9},{13},{6},{6},{3},{3},{7},{18},{4},{18},{8},{7},{5},{6},{7},{5},{3},{10},{3},{4},{5},{5},{5},{9},{20},{21},{13},{4},{4},{4},{11},{7},{9},{3},{8},{7},{8},{4},{5},{4},{7},{5},{16},{4},{10},{7},{6},{5},{3},{4},{5},{4},{5},{6},{12},{6},{9},{6},{7}};
-    const struct { const unsigned int length: 8; } bytes_length_index[] = {{11},{55},{231},{65},{73},{89},{171},{67}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{0},{1},{1},{1},{1},{4},{15},{1},{1},{179},{8},{7},{6},{2},{9},{24},{4},{5},{6},{10},{28},{30},{17},{17},{15},{16},{27},{11},{5},{9},{8},{20},{12},{17},{8},{8},{12},{8},{10},{8},{7},{14},{12},{11},{10},{25},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{9},{13},{6},{6},{3},{3},{7},{18},{4},{9},{18},{8},{1},{3},{7},{1},{5},{6},{7},{5},{5},{3},{10},{3},{4},{5},{6},{5},{5},{9},{20},{13},{4},{4},{4},{11},{7},{9},{3},{8},{6},{8},{4},{5},{4},{1},{7},{5},{16},{4},{10},{5},{5},{7},{6},{5},{5},{6},{3},{4},{5},{4},{5},{10},{6},{12},{6},{9},{6},{7}};
+    const struct { const unsigned int length: 9; } bytes_length_index[] = {{11},{55},{231},{264},{65},{73},{89},{171},{67}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1210 bytes) */
-static const char cstring[] = "x\332mSKo\333F\020\266\024\325\226\033\267\261j%\006\232C)\264\205S\264UjD\215\203\366\320\n~\304\005\3524v\024\344\201\024\314\212\034J\033SK\212\273\264\245\264@u\324\221\307=\362\310#\217<\352\250#\217:\372\047\344\047t\226\224\035\273)\001rf\347\265\337|3\274#<\000\315\362H\247\007L|S\377\345\221#@\023]\"\264\355\241\350:L\243\\3\301\246m\360\210\000{\250q\341QC\200\247\202\230\366x\367\361\367\215\007\r\2150S\363\340\r\030\202k\334o\0336\341\034\270\346XZ\333\247\266\240L\023C\027x]\373\315\322\206\216\2571\000S\023\216\346b\334\345\004\321\005\246q\020J\3216\010c\216 \202:L\307t\312:\033\232I=\274\204\236\200\312\336#6\207:1M\035\343\300\244\234\264m\000\246\276\035\203\362\\3{\016\243\302\361\356\366\2100\272wu\317\267\021\210;\034\354\236\020\333\317\252\277\327\352\272\356\201\351\033\240\033Y\373\272~\305\207\3108\002\372\177/7\034\017.\033\220\245\036\277d\350Rq\371\230\341\271t\316\362uj\351\231\003\314\203\346s}\373\217\247\217Z\273;\007\312\322\302r\373XB\327\037\017\007\370\356\340\034\364G0\020G`\351\372\234+\320\361\311\330\324; \250\200\2362\230*\024\037\313g\206\222\235\363>\360\351\021\3122\351\230\310\214\322\030\351\345\022N\225@\252t\304c\034s\277\227\237<\340\276-r}^G\251j\304\271\3463\227\032\307X\355}{\271\343D\250\221\250\252}\237\330\347\027\315)\327? \377\302\000\003u@\372/\300\361K-|0\026\035\271\347\342\274q\0137\020\260\220N\271\216\034;>\356#\344\343\312gDl\233\260!\361\0045l |\310\014\352\324/\"y\3331\207\206\255r\220)\341\021\003\332\30486\234\236Kq\275``\330\276\t\026\005\333\314><\277\217[\216\317Ld\272K;]\033_\301q\001\324\016P\206Ij4<\233t\017\253f`\346\213\232/F=_\324\2536\316\250\353\20287f\377\224\"\204\341\0260\207\201c\030\276\347\0013\200\273D \010\346\332\010\227\353\216\345:\256\353p\252~\035\027\347\207\177\273\207k\243\340\240\304\267\003\203\354B\003\027\t\314\014\317\177\027\222\203m!\325\330+\301\361\317\261p\307\367\360\006E?\356\207\2423\243T \"\\?\033|\327D\227\317\341bJj%\200\237\252\2326\345\342\024\0247\371""\227\217\n\263\322\235\250\020\335\212\372\243\302Y\351\013\331O\265\037\342\353\311\317\223\343\364\360hVZ\013~\222\317\303\303\220\314JK\243\277\203-Y\233\225\277\213\232\321\237I}\212\251\327\307\233\243\302\273\362\302\307\267\225\243\022T\203\347\262\025\336\216v\342\345\244\232<\233\354L\227\246\"}\322\232\225W\203\245\240/\027\245\035\325T\251\223\361\263`WV\345\341\254\374Y\200\251\353A\377\014?Bn\205\033\321\315\310\210\253\361\313\344t\002\323{S3=z\231\276$)\261R\213\246\264\227\366x\312\337\246o\377y\267\260\360kq\273\210b\273\370P\211\207\305\003%\016\212-%Z\305\027J\274(\276R\342U\361\265\022\257\213T\tZt\225p\213\375\242B\323\237\225o\2447\276\215\032Q?^\212\377\232lL+gW-\265QS\365PB\320\225\363V_\310nhF\265\350~\\\301\374\361i\320\226\327\344\246l\312#y\022>AR\327\343O\222\326dm\262=\031L\373y\201\262,\311\375\360\367\2700+\257\214\367\203\035\371\021R\260\242\354\327\344\203\260\021\372\310\355\341l\365f\360\014\353(\342\255h?\336Kj\311\246\272\302\017\232\301\341\250y\226!y(3[\037\325\035Y\016\027\021\313F\\\211\357$_\047\330\317\247\343\036rY\303\222\203\350mR\231g\253\253\226\345\347\341V\364U\004\361V\2621Y\237.N\001\047\224\266\236\216\232\357\026\027\226W\307\"\300\302\327\307\215\361P.\207\325\260\025U0\372MRJ\366\0241\263\2255\345\317\321\027f+70\276\021\370\010\027q\343\030\363\324~\336TI6g\253k\027\376\352\315\263<\344J\366\217\262 +\363\334\325\340Z\260\211]\266\344zX\010o\205\"z\0207b5\237\361 8AfE\372\345\275x\023\241\226s\250*y=,\205\363\361\354\311\257$\221\031\210\373\301\232j\270\212\027-\242\355t\316OM\325:\t\016\377\005\016w\373`";
-    PyObject *data = __Pyx_DecompressString(cstring, 1210, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1463 bytes) */
+static const char cstring[] = "x\332mSMS\333F\030\306\302\200IH\203\301\t\235\344P9IK\372EJ \220i\017\255\013v\240\023\222\3308\2050\351(\262\264\2627\310\222\254]\201M:S\037}\324q\217:ut\324QG\035}\324\321G\246\277 ?\241\357J@HS\317h\337\375x?\237\347\361\364\225k\242\370O\377\357\373\324FH\324l\271\331F\006\375z\351\347g&E\"m\311T\334\350\321\226i\210\230\210*\322q\003\3312EzO$\324\306\nE6w2\304\027\345\027\337\257>^\025eC\025m\364\026)\224\210\304i(\272L\010\"\242\251\211\r\007\353\024\033\"\355Y\210,\211\333\232\3303\035\321@H\025\251)Z\340w9\200\266\220!\022D\371F\\\224\r\303\2442\305\246!A86\232\213\242\212m(\202\217\020\217\256\310:AK\262\252J\340\207TL\344\206\216\220\301\327\246\202I\272S\333\246\201\251i?h\313Ti=\220lG\207F\254^\027\306\027K\225z\271\366k\271\362\274V.\037\311\272\223\024\373\260[\222$\033\251\216\202$%AC\222>z\203F\t\364\367\377\257D1mt\371\002@k\223K\027-L/\037\223\366.\235\223x\tkR\362\200\324\235\322\276\264\361\374\345\263zys\207\337\354\356\224\236>\225j\345J\035\362nA.Iz\321\353\302\267\t\374H\317P\227\326\220&Ig\030\"\t~\t\312R\023QLQ\233_\250\334\025~\232c(\3346\317\007\202_[\306FbM\025\020\343;Cn\247\026\035s\003\020J\320\230rH\234vz\262\021qt\232\356\317\362\360-\247>\3359\206\205\225C\310\366a\316\364\341\210r\252x\326\216#\353\347\205\316\260\227>a\341\342\002u\371\001x\270h\216\\\032\341\023~$ \201\320\363\3015P&\202D\022&\022\200m:\240S\224\362\226\222%\353\272l\364d\233bEG2\351\031\n6\227.<I\303T{\374\2238\223\212\316\203\0012j\313\nj\310\312\241b\266-\014\372\003E\252\250\253\350\216\2124\r#]M\026\222V\007c\023\252\231\216\241\002\370-\334l\351\360Q\002)yV\314C\261A\260\2128g$\321B\033\252$]\236);\225\316R\252\354\363\273\344\377\306A1@\t\206i SQ\034\333F\206\202\210%S(mX:tJ$S\263L\3132\t\346\177+\313F\032\356\302\222\014\005\026\276&\352&\251\211\002bBjR\372\277\352$H\327\000n\030Q\006\t@\373\032%\272I\t1\260e\001\r\246cC-\nX&\214\020\007\240\350\202p8\316\t\326\024\332\004]\352(Y\222\352\216\245\202\253C\320\005\221\\5\210\034\363\222:&\364\030q\254""\322\225\3643\243\354}?\343\337\364;\375\314i\366\013\326\211\305\037\202\253\341O\321a\\\255\215\262\363\356\217l\337\253z\362(;\325\377\323]g\305Q\356;\277\344\377\021.\r!\364\352`\271\237y\237\033\273r\233?\344\335\202\273\317\352\336m\1773\230\016\013\341^\2649\234\032\322x\267>\312\315\272Sn\207M2\335/\362TG\203=\267\314\n\254:\312\315\271\020\272\340vNa\241l\335[\364o\370JP\010\016\302\343\010\rW\206j\\;\210\017\344X\326b\r\307\270\035\267ILN\342\223\277\336\217\215\375\"l\010`6\204\047\334<\021v\270\331\021\352\334\324\205W\334\274\022^s\363Zx\303\315\033\001s\203\005\213\033K\350\010\274\233\316(w=\276\376\255\277\352w\202\251\340]\2648\314\237~|S\2041g\306&\212^\306\233\363V<\305/\370\273\301x\360(\234\010w#!\272\033U\337O\216M\344\372t\260<\312\335f\313\354W\246x\363\336\246?\356\257\370\010\374\306\303\207\340\231\201B\203\036\313\260\005o\332_\0102A\236c\270\016\010dg\006\333n\325m\300[\236\037~se\367\0042T\374;\376vP\035e\257\014\276qK\356\001#^\321[\367\277\n\204\340~\010a\327\006\373\356\357\354!\333\363J\351\241\316\346\330\n\223\331;?I\2721\350\2709&\260\304\2656\260\3359 \361\016\264\327\364\352\376\274_\016n\205+a#\032\217\326\206\205amH\342\332n\332\322\035w\233U\231\n\325\326@\035v\360y\270\020e\242|\277\304\271\314\002y\371s\312_\261\226\247\372E\177\r\246\201\361\216a\210q@\240\304j\354\310\333\005q-\004\327\302z4\037mD\335a\047M\220cY\266\345=\r\000\220\231\301\226\273\311&@\n3\374~\234=\366V=\0074V\035\315\336p\367 \017\027\240\346o\005\225\260\030.\363\022\016 Q\355\227N\223N\236\260\344\256\003\333M\226\363&\241\227\305 \017\350|\031\002\257\237\r\332\240\251\"\244\354\372\047a\376,\232\227\232f\267\000\310{\300\316z\270\030-\014\047\207\010\224\032\327_\366K\300\345\364\354\200\272\220\370\352`\025\010\233\366\n\000W\036\274\337\206\331\260\302\0052\232\231\347\357i\367\231\321\314u\360_u\035h\027\372\0069\247\241\235t\250,+\215f\347/\336\0137NS\227\217\242\037%\334\247\017\263\356\270\273\014S\326A)\031\357\246G\375\307\301j\300u:\350""\272G\200,\215\357\256\004\313\320j.m\365Q\"\252\254wFO\205\335\003\r$M\254\271\363|\340\002\024\232\204\273\3433|\212<\327\221[\375\027z[}\361";
+    PyObject *data = __Pyx_DecompressString(cstring, 1463, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1554 bytes) */
-static const char cstring[] = "\377(tree fr\377agment).\377?Note th\377at Cytho\377n is del\377iberatel\377y strict\373er!\001n PEP\377-484 and\377 rejects\377 subclas\377ses of b\377uiltin t\377ypes. If\377 you nee?d to p%\000%\t\377then set\376\200\000e \047anno\177tation_<\000\377ing\047 dir\366b\000iv\242\000o Fa\377lse.add_\376%\000edisabl\367een\002\001gcis\376\004\003dmonito\377r/match/\357_rul\206\000pyx\237EvaluY\002\000\007.\377__reduce\233_c\372\002__\017\n\227\000s|\216\000\010\023score?\tv\243 msQ\010hit\003\tx\213\002p\010;\002_if_\244\002\377edMAX_CO\277UNTEDM\267\001T\357ermH@\000__P\353yx\001\000D\205@_Ne\177xtRef__\245$\337e____\372\"_g\277etitem\r\001d<\047\001\027\000func\035\001\030\000\274\302\003+\000main1\001msod\227 ;\001namB\002\347newJ\001\250 _ch\237ecksuJ\000\n\001r\177esult__\026\001\360A\004!\001\337A\017\003unpi\317ckle\263((\003vt<\237A\240\001quala\005\354$\231_\354.\205Fex\324\001\226`_\360\225\005\202F\356\000\206N__teUs\236\000_\364\002f\377`e\324@\357_is_\241@out\317ine_\351#\237Bal\377lanyarti\377cleasync\367io.!\006sbod\347ycl0\001\247 tra\377cebackco\377mpiledex\377cludefie\353ld\000\002sj\003sfo\367und\202@high\315l\001\000ts\376@\200ain\0242\000\227As\216\204\002m\375 \267b\242\204\004\345.\244\204\002.\243\204\003\006\013sni\217ppet!\005\317\205\002\252An\376\203`noneocc\377urrences\377patternp\375l\254\000s_ofpo\377ppositiv{ep\275@entr\264`\374\217\204\001\005\000sregex~\225\205\002canned\307\204\002\376\201\204\rselfset\362\351\000a\374@\205\004sour\340l\000\222\205\001\235`\357\204\001\362\204\002tex\375t\374`leupdaoteus\356 et\270\205\002\356\363\205\001esw\212\206\001lis\347twe\230!\000\003s\200\001\377\330\004(\250\001\250\026\250\377q\200\001\340\004\037\230q\377\320 0\260\013\270;\300\377k\320QR\330\004\023\220\377:\230X\240Q\240a\330\377\004\007\200|\2207\230!\377\330\010,\250A\250]\270\373.\3108\000\013\2101\200\001\337\360\010\000\n\033\025\001\021\220\377\024\220X\230T\240\033\250\377D\260\t\270\024\270W\300\377D\310\007\310t\320ST\377\330""\010\020\220\007\220q\230\337\006\230l\250!G\001v\210\377W\220E\230\024\230Q\330\367\010\022\220Q\000\027\220q\340\377\010\027\220t\2307\240\047\377\250\025\250c\260\024\260Z\377\270w\300e\3103\310d\377\320RZ\320Za\320a\377f\320fi\320im\320\377ms\320sz\320z\177\177\360\000\000@\002C\002\004\000wC\002G\003\001G\002M\n\001wM\002T\021\001T\002Y\030\001wY\002\\\037\001\\\002`&\001w`\002i-\001i\002p4\001\357p\002q\002\325\001q\330\010\377\017\320\017+\2504\250q\377\260\007\260{\300\047\310\021]\340\004\013!\200A\300\001\004\262\000\375\021\343\005Y\230h\240d\250\337!\2506\260\021=\000\210w\377\220b\230\003\2301\230A\277\230R\230v\240S\322 \027\377\260\r\270T\300\023\300C\357\300x\310q;\003\010\230\004\377\230H\240L\260\001\330\010\177\014\210H\220D\230\005\200 \357\014\020\220\0108\0008\2404\373\240u\331 Q\330\020\025\220\371WE\000\365!f\250H\260F\357\270!\2701_\001u\220A\337\220Q\200A\340\313 \004\220\273G\230\017\002q\220\004D\000\010\373\240\006\211\000\047\260\021\260(w\270%\270\315\000\016\210m\311 }!P\000x\250z\270\0217\004\375\330h\000\t\230\032\2407\250\377$\250e\2607\270\047\300\337\027\310\006\310e\237@\320T\377U\200A\360\006\000\t\020\367\210t\220j\000\013\2104\210\377y\230\t\240\024\240T\250}\021+\000j\270\004\270F\225!\347\330\014\023\034\001\270\003\001\330\014\035\017-\0004\220u\364\000\265\000\304@\313\330\0107\001qf\001\351\001A\330\367\020\023\220\030\005\024\025\340\020\374\036\0021\n5\230\001\230\021\330\276\023\003\020\220\003\2201\343\000T\377\230\027\240\001\240\026\240t\337\2508\2604\260\234A\210x\373\220v\327 t\320#3\260\3451\250\000\010\245\0039\001\027\240\004\375\240\230DF\230$\230a\230\376\315@\013\2106\220\023\220AW\330\014\024\342 \006\021\000w\231$\035!\250Av\220Q";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1554, 1930);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1889 bytes) */
+static const char cstring[] = "\377\t\n\r  \342\200\246\377(tree fr\377agment).\377?Note th\377at Cytho\377n is del\377iberatel\377y strict\373er!\001n PEP\377-484 and\377 rejects\377 subclas\377ses of b\377uiltin t\377ypes. If\377 you nee?d to p%\000%\t\377then set\376\200\000e \047anno\177tation_<\000\377ing\047 dir\366b\000iv\242\000o Fa\377lse.add_\376%\000edisabl\367een\002\001gcis\376\004\003dmonito\377r/match/\357_rul\206\000pyx\376\374\000 AFTERB\377EFOREEva\363luh\002\000\007.__r\177educe_c\211\"\223__\017\n\246\000s\235\000\010\023s\317core?\t\262 ms\016Q\010hit\003\t\232\002p\010;\002\357_if_\263\002edM\377AX_COUNT\367EDM\306\001SMAL\377L_REFTer\373mHI\000__Pyx\372\001\000D\235@_Next\337Ref__\275$e_\367___\222B_get/item\r\001d\047\001\027\000\017func\035\001\030\000\313\003+\000\357main1\001mod\334\257 ;\001namB\002ne\371wJ\001\300 _chec\347ksuJ\000\n\001res\037ult__\026\001A\004!\001\374\367A\017\003unpick3le\274((\003vt\267A\240\001Oquala\005\365$_\365.&\216Fex\324\001\256`_\225\005\213F|\356\000\217N__tes\236\000}_\364\002filte\335@\357_is_\252@out\317ine_\362#\250Bal\377lanyarti\377cleasync\367io.!\006sbod5y\000\001_\306Acl9\001\260 \377tracebac\377kcompile\377deendexc\377ludeffie\313ld\000\002sx\003\004\000rs\277tfound\225@hoighl\001\000ts\232`\372\234ai7\001insid\025e\260As\277\204\002m\226@\331b\323\204\004\205.\325\204\002.\324\204\003\014\005\353\205\002\256An\376\207`noneocc\377urrences\377patternp\375l\247\000s_ofpo\377ppositiv\177eprefix\002\000\374\320\002\n\000sregex\376\260\205\002scanned\374\324\204\002\216\204\rselfse\345t\340\000a\200`\274\000fts\377lotssnip\177petsourv\000Yt\311 \255\205\002su\210 x\266`\374\221\205\001\224\205\002textti\343tl\231\204\001\236`\231\205\001upd\037ateus\221@?\000\345\205\001\356\237\206\001esw\305\206\001lis\347twe\250!\000\003s\200\001\377\330\004(\250\001\250\026\250\377q\200\001\340\004\037\230q\377\320 0\260\013\270;\300\377k\320QR\330\004\023\220\377:\230X\240Q\240a\330\377\004\007\200|\2207\230!\377\330\010,\250A\250]\270\373.""\3108\000\013\2101\200\001\337\360\010\000\n\033\025\001\021\220\377\024\220X\230T\240\033\250\377D\260\t\270\024\270W\300\377D\310\007\310t\320ST\377\330\010\020\220\007\220q\230\337\006\230l\250!G\001v\210\377W\220E\230\024\230Q\330\367\010\022\220Q\000\027\220q\340\377\010\027\220t\2307\240\047\377\250\025\250c\260\024\260Z\377\270w\300e\3103\310d\377\320RZ\320Za\320a\377f\320fi\320im\320\377ms\320sz\320z\177\177\360\000\000@\002C\002\004\000wC\002G\003\001G\002M\n\001wM\002T\021\001T\002Y\030\001wY\002\\\037\001\\\002`&\001w`\002i-\001i\002p4\001\357p\002q\002\325\001q\330\010\377\017\320\017+\2504\250q\377\260\007\260{\300\047\310\021\365\340\004\013!\344\000\014\000\005!\377\240\001\240\022\2403\240c\377\250\024\250S\260\003\2605\377\270\005\270S\300\002\300#\377\300Q\360\006\000\005\010\200\377t\2101\330\010\033\2301\377\230B\230c\240\023\240D\277\250\003\2503\250e%\000\003\353\2702\047\000\001f\000\210y\230\377\001\230\027\240\t\250\027\260\377\001\260\021\330\004\013\2107\376\377\000\004\014\210I\220Q\220\371b\031\000\021\000\014\210J\220a\373\220z?\000F\250\"\250I\377\260Q\330\004\n\210*\220\377A\220Z\230s\240!\240\3777\250&\260\002\260(\270\376\310 \r\210X\220V\2302\277\230W\240A\330\004\t\001T\377\230\022\2303\230a\230{\376\345!\014\210C\210q\220\010\367\230\002\230&\002R\210r\220\365\022\302@\"\234\000g\240T\250\377\023\250E\260\032\2703\270\377b\300\003\3006\310\024\310\277R\310s\320RS\215\003\"\277\220I\230Q\230dk\0006\376\233`r\260\030\270\027\300\001\257\300\021\200A\310A\004\272@\021\376\353EY\230h\240d\250!{\2506\313\000\010\017\210w\302\000\375\003\377\000A\230R\230v\240\375S\332`\027\260\r\270T\300\177\023\300C\300x\310q;\003\377\010\230\004\230H\240L\260\376\216 \014\210H\220D\230\005\366\210`\014\020\250\000\003\2308\240\3674\240u\341`Q\330\020\025\357\220W\230A\374bf\250H\337\260F\270!\270\334 \017\210\275u\207 Q\200A\340\323`\004w\220G\230\017\002q\220\004D\000w\010\240\006\211\000\047\260\021\233 \273%\270\325@\016\210m\321`!>P\000x\250z""\270\021\374!;\000]\330h\000\t\230\032\306 $\233@\3777\270\047\300\027\310\006\310\377e\320ST\320TU\200}A\311@\t\020\210t\220\311@w\013\2104\256@\t\240\024\254 \377\021\250$\250j\270\004\270\235F\235a\330\014\023\034\001\270\003\001w\330\014\017-\0004\220u\254\000&\265\000\027\220\320`7\001qf\001\351\001\337A\330\020\023\220\030\005\024\025\223\340\020\036\0021\n5\367B\023\003\020\257\220\003\2201\355@T\247`\001\377\240\026\240t\2508\2604\275\260\244\204\001\210x\220v\327 t\337\320#3\2601\250\000\010\000\274\246\0029\001\027\240\004\240\230DF\363\230$\201`\200\0026\220\023\220\257A\330\014\024\342 \006\225`w:\231$!\207\204\001v\220Q";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1889, 2261);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (1930 bytes) */
-static const char bytes[] = "(tree fragment).?Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notedisableenablegcisenabledmonitor/match/_rules.pyxEvaluationEvaluation.__reduce_cython__Evaluation.__setstate_cython__Evaluation._scoreEvaluation._termsEvaluation.hitsEvaluation.matchEvaluation.score_if_matchedMAX_COUNTEDMatchTermHits__Pyx_PyDict_NextRef__annotate____class_getitem____dict____func____getstate____main____module____name____new____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle_Evaluation__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_filtered_is_coroutine_score_termsallanyarticleasyncio.coroutinesbodycline_in_tracebackcompiledexcludefieldfieldsfiltersfoundgethighlightshithitsindexitemsmatchmin_scoremonitor.match._rulesmonitor.match.snippetmonitor.typesnamenextnoneoccurrencespatternplaces_ofpoppositivepresentref_hitsrefsregexrulescannedscorescore_if_matchedselfsetdefaultsnippetsourcestatesumtermtermstexttitleupdateuse_setstatevalueswatchlistweightweights\200\001\330\004(\250\001\250\026\250q\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220:\230X\240Q\240a\330\004\007\200|\2207\230!\330\010,\250A\250]\270.\310\001\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220X\230T\240\033\250D\260\t\270\024\270W\300D\310\007\310t\320ST\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2307\240\047\250\025\250c\260\024\260Z\270w\300e\3103\310d\320RZ\320Za\320af\320fi\320im\320ms\320sz\320z\177\360\000\000@\002C\002\360\000\000C\002G\002\360\000\000G\002M\002\360\000\000M\002T\002\360\000\000T\002Y\002\360\000\000Y\002\\\002\360\000\000\\\002`\002\360\000\000`\002i\002\360\000\000i\002p\002\360\000\000p\002q\002\330\004\007\200q\330\010\017\320\017+""\2504\250q\260\007\260{\300\047\310\021\340\010\017\320\017+\2504\250q\260\007\260{\300!\200A\330\010\020\220\004\220E\230\021\230!\330\010\021\220\024\220Y\230h\240d\250!\2506\260\021\330\010\017\210w\220b\230\003\2301\230A\230R\230v\240S\250\001\250\027\260\r\270T\300\023\300C\300x\310q\200A\330\010\020\220\010\230\004\230H\240L\260\001\330\010\014\210H\220D\230\005\230Q\330\014\020\220\010\230\003\2308\2404\240u\250A\250Q\330\020\025\220W\230A\230X\240Q\240f\250H\260F\270!\2701\330\010\017\210u\220A\220Q\200A\340\010\020\220\004\220G\2301\330\010\017\210q\220\004\220D\230\010\240\006\240d\250\047\260\021\260(\270%\270q\330\010\016\210m\2307\240!\2404\240x\250z\270\021\330\010\017\210u\220A\330\014\020\220\t\230\032\2407\250$\250e\2607\270\047\300\027\310\006\310e\320ST\320TU\200A\360\006\000\t\020\210t\2201\330\010\013\2104\210y\230\t\240\024\240T\250\021\250$\250j\270\004\270F\300\047\310\021\330\014\023\2201\330\010\014\210H\220D\230\001\330\014\017\210t\2204\220u\230A\230Q\330\020\027\220q\330\010\013\2104\210q\330\014\020\220\010\230\004\230A\330\020\023\2204\220u\230A\230Q\330\024\025\340\020\027\220q\330\010\014\210H\220D\230\001\330\014\017\210t\2205\230\001\230\021\330\020\027\220q\330\010\020\220\003\2201\220A\220T\230\027\240\001\240\026\240t\2508\2604\260q\330\010\017\210x\220v\230R\230t\320#3\2601\200A\360\010\000\t\020\210t\2205\230\001\230\027\240\004\240A\330\010\020\220\004\220F\230$\230a\230q\330\010\013\2106\220\023\220A\330\014\024\220D\230\006\230a\230w\240d\250\047\260\021\260!\330\010\017\210v\220Q";
+    #else /* compression: none (2261 bytes) */
+static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notedisableenablegcisenabledmonitor/match/_rules.pyx\342\200\246 AFTERBEFOREEvaluationEvaluation.__reduce_cython__Evaluation.__setstate_cython__Evaluation._scoreEvaluation._termsEvaluation.hitsEvaluation.matchEvaluation.score_if_matchedMAX_COUNTEDMatchSMALL_REFTermHits__Pyx_PyDict_NextRef__annotate____class_getitem____dict____func____getstate____main____module____name____new____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle_Evaluation__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_filtered_is_coroutine_score_termsallanyarticleasyncio.coroutinesbodybody_hitscline_in_tracebackcompiledeendexcludeffieldfieldsfiltersfirstfoundgethighlightshithitsindexinsideitemsmatchmin_scoremonitor.match._rulesmonitor.typesnamenextnoneoccurrencespatternplaces_ofpoppositiveprefixref_hitsrefsregexrulesscannedscorescore_if_matchedselfsetdefaultshiftslotssnippetsourcestartstatesuffixsumtermtermstexttitletitle_hitsupdateuse_setstatevalueswatchlistweightweights\200\001\330\004(\250\001\250\026\250q\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220:\230X\240Q\240a\330\004\007\200|\2207\230!\330\010,\250A\250]\270.\310\001\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220X\230T\240\033\250D\260\t\270\024\270W\300D\310\007\310t\320ST\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2307\240\047\250\025\250c\260\024\260Z\270w\300e\3103\310d\320RZ\320Za\320af\320fi\320im\320ms\320sz\320z\177\360\000\000@\002C\002\360\000\000C\002G\002\360\000\000G\002M\002\360\000\000M\002T\002\360\000\000T\002Y\002\360\000\000Y\002\\\002\360\000\000\\\002`\002\360\000\000`\002i""\002\360\000\000i\002p\002\360\000\000p\002q\002\330\004\007\200q\330\010\017\320\017+\2504\250q\260\007\260{\300\047\310\021\340\010\017\320\017+\2504\250q\260\007\260{\300!\200\001\360\014\000\005!\240\001\240\022\2403\240c\250\024\250S\260\003\2605\270\005\270S\300\002\300#\300Q\360\006\000\005\010\200t\2101\330\010\033\2301\230B\230c\240\023\240D\250\003\2503\250e\2605\270\003\2702\270S\300\001\330\010\017\210y\230\001\230\027\240\t\250\027\260\001\260\021\330\004\013\2107\220!\330\004\014\210I\220Q\220b\230\001\230\021\330\004\014\210J\220a\220z\240\023\240F\250\"\250I\260Q\330\004\n\210*\220A\220Z\230s\240!\2407\250&\260\002\260(\270!\330\004\r\210X\220V\2302\230W\240A\330\004\r\210X\220T\230\022\2303\230a\230{\250!\330\004\014\210C\210q\220\010\230\002\230!\330\004\r\210R\210r\220\022\2207\230\"\230B\230g\240T\250\023\250E\260\032\2703\270b\300\003\3006\310\024\310R\310s\320RS\330\004\013\2107\220\"\220I\230Q\230d\240!\2406\250\026\250r\260\030\270\027\300\001\300\021\200A\330\010\020\220\004\220E\230\021\230!\330\010\021\220\024\220Y\230h\240d\250!\2506\260\021\330\010\017\210w\220b\230\003\2301\230A\230R\230v\240S\250\001\250\027\260\r\270T\300\023\300C\300x\310q\200A\330\010\020\220\010\230\004\230H\240L\260\001\330\010\014\210H\220D\230\005\230Q\330\014\020\220\010\230\003\2308\2404\240u\250A\250Q\330\020\025\220W\230A\230X\240Q\240f\250H\260F\270!\2701\330\010\017\210u\220A\220Q\200A\340\010\020\220\004\220G\2301\330\010\017\210q\220\004\220D\230\010\240\006\240d\250\047\260\021\260(\270%\270q\330\010\016\210m\2307\240!\2404\240x\250z\270\021\330\010\017\210u\220A\330\014\020\220\t\230\032\2407\250$\250e\2607\270\047\300\027\310\006\310e\320ST\320TU\200A\360\006\000\t\020\210t\2201\330\010\013\2104\210y\230\t\240\024\240T\250\021\250$\250j\270\004\270F\300\047\310\021\330\014\023\2201\330\010\014\210H\220D\230\001\330\014\017\210t\2204\220u\230A\230Q\330\020\027\220q\330\010\013\2104\210q\330\014\020\220\010\230\004\230A\330\020\023\2204\220u\230A\230Q""\330\024\025\340\020\027\220q\330\010\014\210H\220D\230\001\330\014\017\210t\2205\230\001\230\021\330\020\027\220q\330\010\020\220\003\2201\220A\220T\230\027\240\001\240\026\240t\2508\2604\260q\330\010\017\210x\220v\230R\230t\320#3\2601\200A\360\010\000\t\020\210t\2205\230\001\230\027\240\004\240A\330\010\020\220\004\220F\230$\230a\230q\330\010\013\2106\220\023\220A\330\014\024\220D\230\006\230a\230w\240d\250\047\260\021\260!\330\010\017\210v\220Q";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 105; i++) {
+    for (int i = 0; i < 126; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
-      if (likely(string) && i >= 10) PyUnicode_InternInPlace(&string);
+      if (likely(string) && i >= 17) PyUnicode_InternInPlace(&string);
       if (unlikely(!string)) {
         Py_XDECREF(data);
         __PYX_ERR(0, 1, __pyx_L1_error)
@@ -8713,8 +10882,8 @@ static const char bytes[] = "(tree fragment).?Note that Cython is deliberately s
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 105; i < 113; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-105].length;
+    for (int i = 126; i < 135; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-126].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -8724,15 +10893,15 @@ static const char bytes[] = "(tree fragment).?Note that Cython is deliberately s
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 113; i++) {
+    for (Py_ssize_t i = 0; i < 135; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 105;
-      for (Py_ssize_t i=0; i<8; ++i) {
+      PyObject **table = stringtab + 126;
+      for (Py_ssize_t i=0; i<9; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
         #elif CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
@@ -8763,17 +10932,18 @@ static const char bytes[] = "(tree fragment).?Note that Cython is deliberately s
   }
   {
     PyObject **numbertab = __pyx_mstate->__pyx_number_tab + 1;
-    int8_t const cint_constants_1[] = {3};
+    int8_t const cint_constants_1[] = {-1,3,8,80};
+    int16_t const cint_constants_2[] = {220};
     int32_t const cint_constants_4[] = {30562160L};
-    for (int i = 0; i < 2; i++) {
-      numbertab[i] = PyLong_FromLong((i < 1 ? cint_constants_1[i - 0] : cint_constants_4[i - 1]));
+    for (int i = 0; i < 6; i++) {
+      numbertab[i] = PyLong_FromLong((i < 4 ? cint_constants_1[i - 0] : (i < 5 ? cint_constants_2[i - 4] : cint_constants_4[i - 5])));
       if (unlikely(!numbertab[i])) __PYX_ERR(0, 1, __pyx_L1_error)
     }
   }
   #if CYTHON_IMMORTAL_CONSTANTS
   {
     PyObject **table = __pyx_mstate->__pyx_number_tab;
-    for (Py_ssize_t i=0; i<3; ++i) {
+    for (Py_ssize_t i=0; i<7; ++i) {
       #if PY_VERSION_HEX >= 0x030F0000
       PyUnstable_SetImmortal(table[i]);
       #elif CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
@@ -8805,9 +10975,9 @@ typedef struct {
     unsigned int argcount : 2;
     unsigned int num_posonly_args : 1;
     unsigned int num_kwonly_args : 1;
-    unsigned int nlocals : 4;
+    unsigned int nlocals : 5;
     unsigned int flags : 10;
-    unsigned int first_line : 7;
+    unsigned int first_line : 8;
 } __Pyx_PyCode_New_function_description;
 #ifdef __cplusplus
 } /* anonymous namespace */
@@ -8827,27 +10997,27 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 37};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 38};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_rule, __pyx_mstate->__pyx_n_u_name, __pyx_mstate->__pyx_n_u_score, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_if_matched, __pyx_mstate->__pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 58};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 59};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_score, __pyx_mstate->__pyx_n_u_terms_2, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_n_u_text, __pyx_mstate->__pyx_n_u_highlights, __pyx_mstate->__pyx_n_u_term, __pyx_mstate->__pyx_n_u_hit};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_match, __pyx_mstate->__pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 67};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 68};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_terms, __pyx_mstate->__pyx_kp_b_iso88591_A_HL_HD_Q_84uAQ_WAXQfHF_1_uAQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 74};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 75};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 110};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 111};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_2, __pyx_mstate->__pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
@@ -8862,9 +11032,14 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
     __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_setstate_cython, __pyx_mstate->__pyx_kp_b_iso88591_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 20, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 138};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_article, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_n_u_body_hits, __pyx_mstate->__pyx_n_u_first, __pyx_mstate->__pyx_n_u_start, __pyx_mstate->__pyx_n_u_end, __pyx_mstate->__pyx_n_u_shift, __pyx_mstate->__pyx_n_u_text, __pyx_mstate->__pyx_n_u_title_hits, __pyx_mstate->__pyx_n_u_prefix, __pyx_mstate->__pyx_n_u_suffix, __pyx_mstate->__pyx_n_u_inside, __pyx_mstate->__pyx_n_u_f, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_f, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e};
+    __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_snippet, __pyx_mstate->__pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
+  }
+  {
     const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 4};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_pyx_type, __pyx_mstate->__pyx_n_u_pyx_checksum, __pyx_mstate->__pyx_n_u_pyx_state, __pyx_mstate->__pyx_n_u_pyx_result};
-    __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_pyx_unpickle_Evaluation, __pyx_mstate->__pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[8] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_pyx_unpickle_Evaluation, __pyx_mstate->__pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[8])) goto bad;
   }
   Py_DECREF(tuple_dedup_map);
   return 0;
@@ -12397,6 +14572,1711 @@ static CYTHON_INLINE PyObject *__Pyx_GetAttr3(PyObject *o, PyObject *n, PyObject
 #endif
 }
 
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareIntFloatBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntFloatBoolLe
+static int __Pyx_PyObject_CompareIntFloatBoolLe(PyObject *op1, PyObject *op2) {
+    double float_op2 = __Pyx_PyFloat_AS_DOUBLE(op2);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op2 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op1)) {
+        Py_ssize_t iop1 = __Pyx_PyLong_CompactValue(op1);
+        if (((double)iop1) <= float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op2))) {
+        if (0.0 <= float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign1 = __Pyx_PyLong_Sign(op1);
+        if (float_op2 >= 0.) {
+            if (sign1 < 0) goto __pyx_return_true;
+            if (float_op2 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        } else {
+            if (sign1 > 0) goto __pyx_return_false;
+            if (float_op2 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op2))) {
+        if (0.0 <= float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow1;
+        long iop1 = PyLong_AsLongAndOverflow(op1, &overflow1);
+        if (likely(!overflow1)) {
+            if ((long long) iop1 >= (1LL << 53)) {
+                overflow1 = 1;
+            } else if ((long long) iop1 <= - (1LL << 53)) {
+                overflow1 = -1;
+            } else {
+                if (((double) iop1) <= float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow1 < 0) {
+            if (float_op2 > ((double) (1LL << 53))) goto __pyx_return_true;
+        } else {
+            if (float_op2 < - ((double) (1LL << 53))) goto __pyx_return_false;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LE);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if CYTHON_USE_PYLONG_INTERNALS
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+static int __Pyx_PyObject_CompareIntIntBoolLe(PyObject *op1, PyObject *op2) {
+    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
+    if (cmp == 0) {
+        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
+        if (size > 0) {
+            const digit* digits1 = __Pyx_PyLong_Digits(op1);
+            const digit* digits2 = __Pyx_PyLong_Digits(op2);
+            if (size == 1) {
+                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
+            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
+                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
+            } else {
+                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
+                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
+                }
+            }
+        }
+        if (cmp == 0) return 1;
+        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
+    }
+    return (cmp <= 0);
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntLe(PyObject *op1, PyObject *op2) {
+    int result = __Pyx_PyObject_CompareIntIntBoolLe(op1, op2);
+    if (unlikely(result == -1)) return NULL;
+    return __Pyx_NewRef(result ? Py_True : Py_False);
+}
+#endif
+#else
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+static int __Pyx_PyObject_CompareIntIntBoolLe(PyObject *op1, PyObject *op2) {
+    int overflow1, overflow2;
+    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
+    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
+    if (likely(!(overflow1 | overflow2))) {
+        if (iop1 <= iop2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else if (overflow1 != overflow2) {
+        if (overflow1 <= overflow2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LE);
+    }
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLe_int_object(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (unlikely(op1 == Py_None)) {
+        goto __pyx_richcmp;
+    }
+    if (op1 == op2) goto __pyx_return_true;
+    if (likely(op1 != Py_None)) {
+        if (op1 == op2) goto __pyx_return_true;
+        if (likely(PyLong_CheckExact(op2))) {
+            return __Pyx_PyObject_CompareIntIntBoolLe(op1, op2);
+        }
+        if (PyFloat_CheckExact(op2)) {
+            return __Pyx_PyObject_CompareIntFloatBoolLe(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LE);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+
+/* PyObjectCallMethod0 (used by dict_iter_common) */
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CallMethod0(PyObject* obj, PyObject* method_name) {
+#if CYTHON_VECTORCALL && (__PYX_LIMITED_VERSION_HEX >= 0x030C0000 || !CYTHON_COMPILING_IN_LIMITED_API)
+    return PyObject_VectorcallMethod(method_name, &obj, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+#elif CYTHON_COMPILING_IN_LIMITED_API
+    return PyObject_CallMethodObjArgs(obj, method_name, NULL);
+#else
+    return PyObject_CallMethodNoArgs(obj, method_name);
+#endif
+}
+
+/* RaiseNoneIterError (used by UnpackTupleError) */
+static CYTHON_INLINE void __Pyx_RaiseNoneNotIterableError(void) {
+    PyErr_SetString(PyExc_TypeError, "'NoneType' object is not iterable");
+}
+
+/* UnpackTupleError (used by UnpackTuple2) */
+static void __Pyx_UnpackTupleError(PyObject *t, Py_ssize_t index) {
+    if (t == Py_None) {
+      __Pyx_RaiseNoneNotIterableError();
+    } else {
+      Py_ssize_t size = __Pyx_PyTuple_GET_SIZE(t);
+ #if !CYTHON_ASSUME_SAFE_SIZE
+      if (unlikely(size < 0)) return;
+ #endif
+      if (size < index) {
+        __Pyx_RaiseNeedMoreValuesError(size);
+      } else {
+        __Pyx_RaiseTooManyValuesError(index);
+      }
+    }
+}
+
+/* UnpackTuple2 (used by dict_iter_common) */
+static CYTHON_INLINE int __Pyx_unpack_tuple2(
+        PyObject* tuple, PyObject** value1, PyObject** value2, int is_tuple, int has_known_size, int decref_tuple) {
+    if (likely(is_tuple || PyTuple_Check(tuple))) {
+        Py_ssize_t size;
+        if (has_known_size) {
+            return __Pyx_unpack_tuple2_exact(tuple, value1, value2, decref_tuple);
+        }
+        size = __Pyx_PyTuple_GET_SIZE(tuple);
+        if (likely(size == 2)) {
+            return __Pyx_unpack_tuple2_exact(tuple, value1, value2, decref_tuple);
+        }
+        if (size >= 0) {
+            __Pyx_UnpackTupleError(tuple, 2);
+        }
+        return -1;
+    } else {
+        return __Pyx_unpack_tuple2_generic(tuple, value1, value2, has_known_size, decref_tuple);
+    }
+}
+static CYTHON_INLINE int __Pyx_unpack_tuple2_exact(
+        PyObject* tuple, PyObject** pvalue1, PyObject** pvalue2, int decref_tuple) {
+    PyObject *value1 = NULL, *value2 = NULL;
+#if CYTHON_AVOID_BORROWED_REFS || !CYTHON_ASSUME_SAFE_MACROS
+    value1 = __Pyx_PySequence_ITEM(tuple, 0);  if (unlikely(!value1)) goto bad;
+    value2 = __Pyx_PySequence_ITEM(tuple, 1);  if (unlikely(!value2)) goto bad;
+#else
+    value1 = PyTuple_GET_ITEM(tuple, 0);  Py_INCREF(value1);
+    value2 = PyTuple_GET_ITEM(tuple, 1);  Py_INCREF(value2);
+#endif
+    if (decref_tuple) {
+        Py_DECREF(tuple);
+    }
+    *pvalue1 = value1;
+    *pvalue2 = value2;
+    return 0;
+#if CYTHON_AVOID_BORROWED_REFS || !CYTHON_ASSUME_SAFE_MACROS
+bad:
+    Py_XDECREF(value1);
+    Py_XDECREF(value2);
+    if (decref_tuple) { Py_XDECREF(tuple); }
+    return -1;
+#endif
+}
+static int __Pyx_unpack_tuple2_generic(PyObject* tuple, PyObject** pvalue1, PyObject** pvalue2,
+                                       int has_known_size, int decref_tuple) {
+    Py_ssize_t index;
+    PyObject *value1 = NULL, *value2 = NULL, *iter = NULL;
+    iternextfunc iternext;
+    iter = PyObject_GetIter(tuple);
+    if (unlikely(!iter)) goto bad;
+    if (decref_tuple) { Py_DECREF(tuple); tuple = NULL; }
+    iternext = __Pyx_PyObject_GetIterNextFunc(iter);
+    value1 = iternext(iter); if (unlikely(!value1)) { index = 0; goto unpacking_failed; }
+    value2 = iternext(iter); if (unlikely(!value2)) { index = 1; goto unpacking_failed; }
+    if (!has_known_size && unlikely(__Pyx_IternextUnpackEndCheck(iternext(iter), 2))) goto bad;
+    Py_DECREF(iter);
+    *pvalue1 = value1;
+    *pvalue2 = value2;
+    return 0;
+unpacking_failed:
+    if (!has_known_size && __Pyx_IterFinish() == 0)
+        __Pyx_RaiseNeedMoreValuesError(index);
+bad:
+    Py_XDECREF(iter);
+    Py_XDECREF(value1);
+    Py_XDECREF(value2);
+    if (decref_tuple) { Py_XDECREF(tuple); }
+    return -1;
+}
+
+/* dict_iter_common (used by dict_iter) */
+static PyObject *__Pyx_dict_call_to_get_iterable(PyObject* iterable, PyObject* method_name) {
+    PyObject* iter;
+    iterable = __Pyx_PyObject_CallMethod0(iterable, method_name);
+    if (!iterable)
+        return NULL;
+#if !CYTHON_AVOID_BORROWED_REFS
+    if (PyTuple_CheckExact(iterable) || PyList_CheckExact(iterable))
+        return iterable;
+#endif
+    iter = PyObject_GetIter(iterable);
+    Py_DECREF(iterable);
+    return iter;
+}
+#if !CYTHON_AVOID_BORROWED_REFS
+static CYTHON_INLINE int __Pyx_dict_iter_next_source_is_dict(
+        PyObject* iter_obj, CYTHON_NCP_UNUSED Py_ssize_t orig_length, CYTHON_NCP_UNUSED Py_ssize_t* ppos,
+        PyObject** pkey, PyObject** pvalue, PyObject** pitem) {
+    PyObject *key, *value;
+    if (unlikely(orig_length != PyDict_Size(iter_obj))) {
+        PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+        return -1;
+    }
+    if (unlikely(!PyDict_Next(iter_obj, ppos, &key, &value))) {
+        return 0;
+    }
+    if (pitem) {
+        PyObject* tuple = PyTuple_New(2);
+        if (unlikely(!tuple)) {
+            return -1;
+        }
+        Py_INCREF(key);
+        Py_INCREF(value);
+        #if CYTHON_ASSUME_SAFE_MACROS
+        PyTuple_SET_ITEM(tuple, 0, key);
+        PyTuple_SET_ITEM(tuple, 1, value);
+        #else
+        if (unlikely(PyTuple_SetItem(tuple, 0, key) < 0)) {
+            Py_DECREF(value);
+            Py_DECREF(tuple);
+            return -1;
+        }
+        if (unlikely(PyTuple_SetItem(tuple, 1, value) < 0)) {
+            Py_DECREF(tuple);
+            return -1;
+        }
+        #endif
+        *pitem = tuple;
+    } else {
+        if (pkey) {
+            Py_INCREF(key);
+            *pkey = key;
+        }
+        if (pvalue) {
+            Py_INCREF(value);
+            *pvalue = value;
+        }
+    }
+    return 1;
+}
+#endif
+static CYTHON_INLINE int __Pyx_dict_iter_next(
+        PyObject* iter_obj, CYTHON_NCP_UNUSED Py_ssize_t orig_length, CYTHON_NCP_UNUSED Py_ssize_t* ppos,
+        PyObject** pkey, PyObject** pvalue, PyObject** pitem, int source_is_dict) {
+    PyObject* next_item;
+#if !CYTHON_AVOID_BORROWED_REFS
+    if (source_is_dict) {
+        int result;
+#if PY_VERSION_HEX >= 0x030d0000 && !CYTHON_COMPILING_IN_LIMITED_API
+        Py_BEGIN_CRITICAL_SECTION(iter_obj);
+#endif
+        result = __Pyx_dict_iter_next_source_is_dict(iter_obj, orig_length, ppos, pkey, pvalue, pitem);
+#if PY_VERSION_HEX >= 0x030d0000 && !CYTHON_COMPILING_IN_LIMITED_API
+        Py_END_CRITICAL_SECTION();
+#endif
+        return result;
+    } else if (PyTuple_CheckExact(iter_obj)) {
+        Py_ssize_t pos = *ppos;
+        Py_ssize_t tuple_size = __Pyx_PyTuple_GET_SIZE(iter_obj);
+        #if !CYTHON_ASSUME_SAFE_SIZE
+        if (unlikely(tuple_size < 0)) return -1;
+        #endif
+        if (unlikely(pos >= tuple_size)) return 0;
+        *ppos = pos + 1;
+        #if CYTHON_ASSUME_SAFE_MACROS
+        next_item = PyTuple_GET_ITEM(iter_obj, pos);
+        #else
+        next_item = PyTuple_GetItem(iter_obj, pos);
+        if (unlikely(!next_item)) return -1;
+        #endif
+        Py_INCREF(next_item);
+    } else if (PyList_CheckExact(iter_obj)) {
+        Py_ssize_t pos = *ppos;
+        Py_ssize_t list_size = __Pyx_PyList_GET_SIZE(iter_obj);
+        #if !CYTHON_ASSUME_SAFE_SIZE
+        if (unlikely(list_size < 0)) return -1;
+        #endif
+        if (unlikely(pos >= list_size)) return 0;
+        *ppos = pos + 1;
+        next_item = __Pyx_PyList_GET_ITEM_REF(iter_obj, pos, __Pyx_ReferenceSharing_OwnStrongReference);
+        if (unlikely(!next_item)) return -1;
+    } else
+#endif
+    {
+        next_item = PyIter_Next(iter_obj);
+        if (unlikely(!next_item)) {
+            return __Pyx_IterFinish();
+        }
+    }
+    if (pitem) {
+        *pitem = next_item;
+    } else if (pkey && pvalue) {
+        if (__Pyx_unpack_tuple2(next_item, pkey, pvalue, source_is_dict, source_is_dict, 1))
+            return -1;
+    } else if (pkey) {
+        *pkey = next_item;
+    } else {
+        *pvalue = next_item;
+    }
+    return 1;
+}
+
+/* dict_iter */
+static CYTHON_INLINE PyObject* __Pyx_dict_iterator(PyObject* iterable, int is_dict, PyObject* method_name,
+                                                   Py_ssize_t* p_orig_length, int* p_source_is_dict) {
+    is_dict = is_dict || likely(__Pyx_PyAnyDict_CheckExact(iterable));
+    *p_source_is_dict = is_dict;
+#if !CYTHON_AVOID_BORROWED_REFS
+    if (is_dict) {
+        *p_orig_length = PyDict_Size(iterable);
+        Py_INCREF(iterable);
+        return iterable;
+    }
+#endif
+    *p_orig_length = 0;
+    if (method_name) {
+        return __Pyx_dict_call_to_get_iterable(iterable, method_name);
+    } else {
+        return PyObject_GetIter(iterable);
+    }
+}
+
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareStrStrBoolEq
+#define __Pyx_DEFINED_PyObject_CompareStrStrBoolEq
+static CYTHON_INLINE int __Pyx_PyObject_CompareStrStrBoolEq(PyObject* s1, PyObject* s2) {
+    #if __PYX_LIMITED_VERSION_HEX >= 0x030e0000
+    int result = PyUnicode_Equal(s1, s2);
+    #if !CYTHON_COMPILING_IN_CPYTHON
+    if (unlikely(result == -1)) return -1;
+    #endif
+    if (result == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    #else
+    int result = PyUnicode_Compare(s1, s2);
+    if (unlikely((result == -1) && PyErr_Occurred())) return -1;
+    if (result == 0) goto __pyx_return_true; else goto __pyx_return_false;
+    #endif
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolEq_object_str(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (unlikely(op2 == Py_None)) {
+        if (op1 == Py_None) goto __pyx_return_true; else goto __pyx_richcmp;
+    }
+    if (PyFloat_CheckExact(op1)) {
+        goto __pyx_richcmp;
+    }
+    if (PyLong_CheckExact(op1)) {
+        if (op1 == op2) goto __pyx_return_true;
+        goto __pyx_richcmp;
+    }
+    
+    if (likely(PyUnicode_CheckExact(op1))) {
+        if (op1 == op2) goto __pyx_return_true;
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareStrStrBoolEq(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_EQ);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+
+/* PyNumberBinop */
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API)
+#if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+#ifndef __Pyx_DEFINED_BinopTypeError
+#define __Pyx_DEFINED_BinopTypeError
+static void __Pyx_BinopTypeError(PyObject *op1, PyObject *op2, const char* op, int inplace) {
+    char opname[4] = {op[0], op[1], 0, 0};
+    if (inplace) {
+        opname[op[1] ? 2 : 1] = '=';
+    }
+    __Pyx_RaiseErrorWithObjectTypes1(
+        PyExc_TypeError,
+        "unsupported operand type(s) for %.3s: '" __Pyx_FMT_TYPENAME "' and '" __Pyx_FMT_TYPENAME "'",
+        opname, op1, op2);
+}
+#endif
+#endif
+#ifndef __Pyx_DEFINED_PyNumber_Subtract_xint_object
+#define __Pyx_DEFINED_PyNumber_Subtract_xint_object
+static PyObject* __Pyx_PyNumber_Subtract_xint_object(PyObject *op1, PyObject *op2, int inplace) {
+    if (PyFloat_CheckExact(op2)) {
+        double int_op1;
+        #if CYTHON_USE_PYLONG_INTERNALS
+        if (__Pyx_PyLong_IsCompact(op1)) {
+            Py_ssize_t compact_op1 = __Pyx_PyLong_CompactValue(op1);
+            int_op1 = (double) compact_op1;
+        } else
+        #endif
+        {
+            int_op1 = PyLong_AsDouble(op1);
+            if (unlikely((int_op1 == -1.) && PyErr_Occurred())) return NULL;
+        }
+        double float_op2 = __Pyx_PyFloat_AS_DOUBLE(op2);
+        #if !CYTHON_ASSUME_SAFE_MACROS
+        if (unlikely((float_op2 == -1.) && PyErr_Occurred())) return NULL;
+        #endif
+        return PyFloat_FromDouble(int_op1 - float_op2);
+    }
+    #if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+    {
+        PyTypeObject *type_op2 = Py_TYPE(op2);
+        binaryfunc slot_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_number, nb_subtract, binaryfunc);
+        if (likely(slot_func)) {
+            PyObject *result = slot_func(op1, op2);
+            if (likely(result != Py_NotImplemented)) {
+                return result;
+            }
+            Py_DECREF(result);
+        }
+        __Pyx_BinopTypeError(op1, op2, "-", inplace);
+        return NULL;
+    }
+    #else
+    return (inplace) ? PyNumber_InPlaceSubtract(op1, op2) : PyNumber_Subtract(op1, op2);
+    #endif
+}
+#endif
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Subtract_int_object(PyObject *op1, PyObject *op2, int inplace) {
+    if (likely(op1 != Py_None)) {
+        if (likely(PyLong_CheckExact(op2))) {
+            #if CYTHON_USE_PYLONG_INTERNALS
+            if (__Pyx_PyLong_IsCompact(op1)) {
+                Py_ssize_t int_op1 = __Pyx_PyLong_CompactValue(op1);
+                if (__Pyx_PyLong_IsCompact(op2)) {
+                    Py_ssize_t int_op2 = __Pyx_PyLong_CompactValue(op2);
+                    if (int_op2 == 0) return __Pyx_NewRef(op1);
+                    return PyLong_FromSsize_t(int_op1 - int_op2);
+                }
+            }
+            else if (__Pyx_PyLong_IsZero(op2)) return __Pyx_NewRef(op1);
+            #endif
+            binaryfunc slot_func = __Pyx_PyType_GetSubSlot(&PyLong_Type, tp_as_number, nb_subtract, binaryfunc);
+            if (likely(slot_func)) {
+                return slot_func(op1, op2);
+            }
+        }
+        return __Pyx_PyNumber_Subtract_xint_object(op1, op2, inplace);
+    }
+    return (inplace) ? PyNumber_InPlaceSubtract(op1, op2) : PyNumber_Subtract(op1, op2);
+}
+#endif
+
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolGt
+static int __Pyx_PyObject_CompareFloatIntBoolGt(PyObject *op1, PyObject *op2) {
+    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op2)) {
+        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
+        if (float_op1 > ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 > 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign2 = __Pyx_PyLong_Sign(op2);
+        if (float_op1 >= 0.) {
+            if (sign2 < 0) goto __pyx_return_true;
+            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        } else {
+            if (sign2 > 0) goto __pyx_return_false;
+            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 > 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow2;
+        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
+        if (likely(!overflow2)) {
+            if ((long long) iop2 >= (1LL << 53)) {
+                overflow2 = 1;
+            } else if ((long long) iop2 <= - (1LL << 53)) {
+                overflow2 = -1;
+            } else {
+                if (float_op1 > ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow2 > 0) {
+            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_false;
+        } else {
+            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_true;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if CYTHON_USE_PYLONG_INTERNALS
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+static int __Pyx_PyObject_CompareIntIntBoolGt(PyObject *op1, PyObject *op2) {
+    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
+    if (cmp == 0) {
+        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
+        if (size > 0) {
+            const digit* digits1 = __Pyx_PyLong_Digits(op1);
+            const digit* digits2 = __Pyx_PyLong_Digits(op2);
+            if (size == 1) {
+                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
+            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
+                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
+            } else {
+                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
+                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
+                }
+            }
+        }
+        if (cmp == 0) return 0;
+        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
+    }
+    return (cmp > 0);
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntGt(PyObject *op1, PyObject *op2) {
+    int result = __Pyx_PyObject_CompareIntIntBoolGt(op1, op2);
+    if (unlikely(result == -1)) return NULL;
+    return __Pyx_NewRef(result ? Py_True : Py_False);
+}
+#endif
+#else
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+static int __Pyx_PyObject_CompareIntIntBoolGt(PyObject *op1, PyObject *op2) {
+    int overflow1, overflow2;
+    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
+    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
+    if (likely(!(overflow1 | overflow2))) {
+        if (iop1 > iop2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else if (overflow1 != overflow2) {
+        if (overflow1 > overflow2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+    }
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGt_object_int(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (unlikely(op2 == Py_None)) {
+        goto __pyx_richcmp;
+    }
+    if (op1 == op2) goto __pyx_return_false;
+    if (PyFloat_CheckExact(op1)) {
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareFloatIntBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if (likely(PyLong_CheckExact(op1))) {
+        if (op1 == op2) goto __pyx_return_false;
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareIntIntBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+
+/* PyNumberBinop */
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API)
+#if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+#ifndef __Pyx_DEFINED_BinopTypeError
+#define __Pyx_DEFINED_BinopTypeError
+static void __Pyx_BinopTypeError(PyObject *op1, PyObject *op2, const char* op, int inplace) {
+    char opname[4] = {op[0], op[1], 0, 0};
+    if (inplace) {
+        opname[op[1] ? 2 : 1] = '=';
+    }
+    __Pyx_RaiseErrorWithObjectTypes1(
+        PyExc_TypeError,
+        "unsupported operand type(s) for %.3s: '" __Pyx_FMT_TYPENAME "' and '" __Pyx_FMT_TYPENAME "'",
+        opname, op1, op2);
+}
+#endif
+#endif
+#ifndef __Pyx_DEFINED_PyNumber_Add_xint_object
+#define __Pyx_DEFINED_PyNumber_Add_xint_object
+static PyObject* __Pyx_PyNumber_Add_xint_object(PyObject *op1, PyObject *op2, int inplace) {
+    if (PyFloat_CheckExact(op2)) {
+        double int_op1;
+        #if CYTHON_USE_PYLONG_INTERNALS
+        if (__Pyx_PyLong_IsCompact(op1)) {
+            Py_ssize_t compact_op1 = __Pyx_PyLong_CompactValue(op1);
+            if (compact_op1 == 0) return __Pyx_NewRef(op2);
+            int_op1 = (double) compact_op1;
+        } else
+        #endif
+        {
+            int_op1 = PyLong_AsDouble(op1);
+            if (unlikely((int_op1 == -1.) && PyErr_Occurred())) return NULL;
+            #if !CYTHON_USE_PYLONG_INTERNALS
+            if (int_op1 == 0.) return __Pyx_NewRef(op2);
+            #endif
+        }
+        double float_op2 = __Pyx_PyFloat_AS_DOUBLE(op2);
+        #if !CYTHON_ASSUME_SAFE_MACROS
+        if (unlikely((float_op2 == -1.) && PyErr_Occurred())) return NULL;
+        #endif
+        return PyFloat_FromDouble(int_op1 + float_op2);
+    }
+    #if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+    {
+        PyTypeObject *type_op2 = Py_TYPE(op2);
+        binaryfunc slot_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_number, nb_add, binaryfunc);
+        if (likely(slot_func)) {
+            PyObject *result = slot_func(op1, op2);
+            if (likely(result != Py_NotImplemented)) {
+                return result;
+            }
+            Py_DECREF(result);
+        }
+        __Pyx_BinopTypeError(op1, op2, "+", inplace);
+        return NULL;
+    }
+    #else
+    return (inplace) ? PyNumber_InPlaceAdd(op1, op2) : PyNumber_Add(op1, op2);
+    #endif
+}
+#endif
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Add_int_object(PyObject *op1, PyObject *op2, int inplace) {
+    if (likely(op1 != Py_None)) {
+        if (likely(PyLong_CheckExact(op2))) {
+            #if CYTHON_USE_PYLONG_INTERNALS
+            if (__Pyx_PyLong_IsCompact(op1)) {
+                Py_ssize_t int_op1 = __Pyx_PyLong_CompactValue(op1);
+                if (int_op1 == 0) return __Pyx_NewRef(op2);
+                if (__Pyx_PyLong_IsCompact(op2)) {
+                    Py_ssize_t int_op2 = __Pyx_PyLong_CompactValue(op2);
+                    if (int_op2 == 0) return __Pyx_NewRef(op1);
+                    return PyLong_FromSsize_t(int_op1 + int_op2);
+                }
+            }
+            else if (__Pyx_PyLong_IsZero(op2)) return __Pyx_NewRef(op1);
+            #endif
+            binaryfunc slot_func = __Pyx_PyType_GetSubSlot(&PyLong_Type, tp_as_number, nb_add, binaryfunc);
+            if (likely(slot_func)) {
+                return slot_func(op1, op2);
+            }
+        }
+        return __Pyx_PyNumber_Add_xint_object(op1, op2, inplace);
+    }
+    return (inplace) ? PyNumber_InPlaceAdd(op1, op2) : PyNumber_Add(op1, op2);
+}
+#endif
+
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolGe
+#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolGe
+static int __Pyx_PyObject_CompareFloatIntBoolGe(PyObject *op1, PyObject *op2) {
+    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op2)) {
+        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
+        if (float_op1 >= ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 >= 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign2 = __Pyx_PyLong_Sign(op2);
+        if (float_op1 >= 0.) {
+            if (sign2 < 0) goto __pyx_return_true;
+            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        } else {
+            if (sign2 > 0) goto __pyx_return_false;
+            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 >= 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow2;
+        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
+        if (likely(!overflow2)) {
+            if ((long long) iop2 >= (1LL << 53)) {
+                overflow2 = 1;
+            } else if ((long long) iop2 <= - (1LL << 53)) {
+                overflow2 = -1;
+            } else {
+                if (float_op1 >= ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow2 > 0) {
+            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_false;
+        } else {
+            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_true;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GE);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if CYTHON_USE_PYLONG_INTERNALS
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGe
+static int __Pyx_PyObject_CompareIntIntBoolGe(PyObject *op1, PyObject *op2) {
+    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
+    if (cmp == 0) {
+        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
+        if (size > 0) {
+            const digit* digits1 = __Pyx_PyLong_Digits(op1);
+            const digit* digits2 = __Pyx_PyLong_Digits(op2);
+            if (size == 1) {
+                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
+            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
+                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
+            } else {
+                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
+                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
+                }
+            }
+        }
+        if (cmp == 0) return 1;
+        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
+    }
+    return (cmp >= 0);
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGe
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntGe(PyObject *op1, PyObject *op2) {
+    int result = __Pyx_PyObject_CompareIntIntBoolGe(op1, op2);
+    if (unlikely(result == -1)) return NULL;
+    return __Pyx_NewRef(result ? Py_True : Py_False);
+}
+#endif
+#else
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGe
+static int __Pyx_PyObject_CompareIntIntBoolGe(PyObject *op1, PyObject *op2) {
+    int overflow1, overflow2;
+    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
+    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
+    if (likely(!(overflow1 | overflow2))) {
+        if (iop1 >= iop2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else if (overflow1 != overflow2) {
+        if (overflow1 >= overflow2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GE);
+    }
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGe_object_int(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (unlikely(op2 == Py_None)) {
+        goto __pyx_richcmp;
+    }
+    if (op1 == op2) goto __pyx_return_true;
+    if (PyFloat_CheckExact(op1)) {
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareFloatIntBoolGe(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if (likely(PyLong_CheckExact(op1))) {
+        if (op1 == op2) goto __pyx_return_true;
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareIntIntBoolGe(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GE);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolLe
+static int __Pyx_PyObject_CompareFloatIntBoolLe(PyObject *op1, PyObject *op2) {
+    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op2)) {
+        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
+        if (float_op1 <= ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 <= 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign2 = __Pyx_PyLong_Sign(op2);
+        if (float_op1 >= 0.) {
+            if (sign2 < 0) goto __pyx_return_false;
+            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        } else {
+            if (sign2 > 0) goto __pyx_return_true;
+            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 <= 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow2;
+        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
+        if (likely(!overflow2)) {
+            if ((long long) iop2 >= (1LL << 53)) {
+                overflow2 = 1;
+            } else if ((long long) iop2 <= - (1LL << 53)) {
+                overflow2 = -1;
+            } else {
+                if (float_op1 <= ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow2 > 0) {
+            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_true;
+        } else {
+            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_false;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LE);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if CYTHON_USE_PYLONG_INTERNALS
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+static int __Pyx_PyObject_CompareIntIntBoolLe(PyObject *op1, PyObject *op2) {
+    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
+    if (cmp == 0) {
+        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
+        if (size > 0) {
+            const digit* digits1 = __Pyx_PyLong_Digits(op1);
+            const digit* digits2 = __Pyx_PyLong_Digits(op2);
+            if (size == 1) {
+                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
+            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
+                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
+            } else {
+                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
+                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
+                }
+            }
+        }
+        if (cmp == 0) return 1;
+        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
+    }
+    return (cmp <= 0);
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntLe(PyObject *op1, PyObject *op2) {
+    int result = __Pyx_PyObject_CompareIntIntBoolLe(op1, op2);
+    if (unlikely(result == -1)) return NULL;
+    return __Pyx_NewRef(result ? Py_True : Py_False);
+}
+#endif
+#else
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLe
+static int __Pyx_PyObject_CompareIntIntBoolLe(PyObject *op1, PyObject *op2) {
+    int overflow1, overflow2;
+    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
+    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
+    if (likely(!(overflow1 | overflow2))) {
+        if (iop1 <= iop2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else if (overflow1 != overflow2) {
+        if (overflow1 <= overflow2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LE);
+    }
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLe_object_int(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (unlikely(op2 == Py_None)) {
+        goto __pyx_richcmp;
+    }
+    if (op1 == op2) goto __pyx_return_true;
+    if (PyFloat_CheckExact(op1)) {
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareFloatIntBoolLe(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if (likely(PyLong_CheckExact(op1))) {
+        if (op1 == op2) goto __pyx_return_true;
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareIntIntBoolLe(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LE);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+
+/* PyNumberBinop */
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API)
+#if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+#ifndef __Pyx_DEFINED_BinopTypeError
+#define __Pyx_DEFINED_BinopTypeError
+static void __Pyx_BinopTypeError(PyObject *op1, PyObject *op2, const char* op, int inplace) {
+    char opname[4] = {op[0], op[1], 0, 0};
+    if (inplace) {
+        opname[op[1] ? 2 : 1] = '=';
+    }
+    __Pyx_RaiseErrorWithObjectTypes1(
+        PyExc_TypeError,
+        "unsupported operand type(s) for %.3s: '" __Pyx_FMT_TYPENAME "' and '" __Pyx_FMT_TYPENAME "'",
+        opname, op1, op2);
+}
+#endif
+#endif
+#ifndef __Pyx_DEFINED_PyNumber_Add_xfloat_int
+#define __Pyx_DEFINED_PyNumber_Add_xfloat_int
+static PyObject* __Pyx_PyNumber_Add_xfloat_int(PyObject *op1, PyObject *op2, int inplace) {
+    if (likely(op2 != Py_None)) {
+        double int_op2;
+        #if CYTHON_USE_PYLONG_INTERNALS
+        if (__Pyx_PyLong_IsCompact(op2)) {
+            Py_ssize_t compact_op2 = __Pyx_PyLong_CompactValue(op2);
+            if (compact_op2 == 0) return __Pyx_NewRef(op1);
+            int_op2 = (double) compact_op2;
+        } else
+        #endif
+        {
+            int_op2 = PyLong_AsDouble(op2);
+            if (unlikely((int_op2 == -1.) && PyErr_Occurred())) return NULL;
+            #if !CYTHON_USE_PYLONG_INTERNALS
+            if (int_op2 == 0.) return __Pyx_NewRef(op1);
+            #endif
+        }
+        double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+        #if !CYTHON_ASSUME_SAFE_MACROS
+        if (unlikely((float_op1 == -1.) && PyErr_Occurred())) return NULL;
+        #endif
+        return PyFloat_FromDouble(float_op1 + int_op2);
+    }
+    #if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+    {
+        PyTypeObject *type_op2 = Py_TYPE(op2);
+        binaryfunc slot_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_number, nb_add, binaryfunc);
+        if (likely(slot_func)) {
+            PyObject *result = slot_func(op1, op2);
+            if (likely(result != Py_NotImplemented)) {
+                return result;
+            }
+            Py_DECREF(result);
+        }
+        __Pyx_BinopTypeError(op1, op2, "+", inplace);
+        return NULL;
+    }
+    #else
+    return (inplace) ? PyNumber_InPlaceAdd(op1, op2) : PyNumber_Add(op1, op2);
+    #endif
+}
+#endif
+#ifndef __Pyx_DEFINED_PyNumber_Add_xint_int
+#define __Pyx_DEFINED_PyNumber_Add_xint_int
+static PyObject* __Pyx_PyNumber_Add_xint_int(PyObject *op1, PyObject *op2, int inplace) {
+    #if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+    {
+        PyTypeObject *type_op2 = Py_TYPE(op2);
+        binaryfunc slot_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_number, nb_add, binaryfunc);
+        if (likely(slot_func)) {
+            PyObject *result = slot_func(op1, op2);
+            if (likely(result != Py_NotImplemented)) {
+                return result;
+            }
+            Py_DECREF(result);
+        }
+        __Pyx_BinopTypeError(op1, op2, "+", inplace);
+        return NULL;
+    }
+    #else
+    return (inplace) ? PyNumber_InPlaceAdd(op1, op2) : PyNumber_Add(op1, op2);
+    #endif
+}
+#endif
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Add_object_int(PyObject *op1, PyObject *op2, int inplace) {
+    if (PyFloat_CheckExact(op1)) {
+        return __Pyx_PyNumber_Add_xfloat_int(op1, op2, inplace);
+    }
+    if (likely(PyLong_CheckExact(op1))) {
+        if (likely(op2 != Py_None)) {
+            #if CYTHON_USE_PYLONG_INTERNALS
+            if (__Pyx_PyLong_IsCompact(op1)) {
+                Py_ssize_t int_op1 = __Pyx_PyLong_CompactValue(op1);
+                if (int_op1 == 0) return __Pyx_NewRef(op2);
+                if (__Pyx_PyLong_IsCompact(op2)) {
+                    Py_ssize_t int_op2 = __Pyx_PyLong_CompactValue(op2);
+                    if (int_op2 == 0) return __Pyx_NewRef(op1);
+                    return PyLong_FromSsize_t(int_op1 + int_op2);
+                }
+            }
+            else if (__Pyx_PyLong_IsZero(op2)) return __Pyx_NewRef(op1);
+            #endif
+            binaryfunc slot_func = __Pyx_PyType_GetSubSlot(&PyLong_Type, tp_as_number, nb_add, binaryfunc);
+            if (likely(slot_func)) {
+                return slot_func(op1, op2);
+            }
+        }
+        return __Pyx_PyNumber_Add_xint_int(op1, op2, inplace);
+    }
+    return (inplace) ? PyNumber_InPlaceAdd(op1, op2) : PyNumber_Add(op1, op2);
+}
+#endif
+
+/* PyUnicode_Substring */
+static CYTHON_INLINE PyObject* __Pyx_PyUnicode_Substring(
+            PyObject* text, Py_ssize_t start, Py_ssize_t stop) {
+    Py_ssize_t length;
+    if (unlikely(__Pyx_PyUnicode_READY(text) == -1)) return NULL;
+    length = __Pyx_PyUnicode_GET_LENGTH(text);
+    #if !CYTHON_ASSUME_SAFE_SIZE
+    if (unlikely(length < 0)) return NULL;
+    #endif
+    if (start < 0) {
+        start += length;
+        if (start < 0)
+            start = 0;
+    }
+    if (stop < 0)
+        stop += length;
+    else if (stop > length)
+        stop = length;
+    if (stop <= start)
+        return __Pyx_NewRef(__pyx_mstate_global->__pyx_empty_unicode);
+    if (start == 0 && stop == length)
+        return __Pyx_NewRef(text);
+#if CYTHON_COMPILING_IN_LIMITED_API
+    return PyUnicode_Substring(text, start, stop);
+#else
+    return PyUnicode_FromKindAndData(PyUnicode_KIND(text),
+        PyUnicode_1BYTE_DATA(text) + start*PyUnicode_KIND(text), stop-start);
+#endif
+}
+
+/* UnicodeConcatInPlace */
+# if CYTHON_COMPILING_IN_CPYTHON
+static int
+__Pyx_unicode_modifiable(PyObject *unicode, int unsafe_shared)
+{
+    if (!__Pyx_IS_UNIQUELY_REFERENCED(unicode, unsafe_shared))
+        return 0;
+#if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX > 0x030F0000
+    if (PyUnstable_Unicode_GET_CACHED_HASH(unicode) != -1)
+        return 0;
+#endif
+    if (!PyUnicode_CheckExact(unicode))
+        return 0;
+    if (PyUnicode_CHECK_INTERNED(unicode))
+        return 0;
+    return 1;
+}
+static CYTHON_INLINE PyObject *__Pyx_PyUnicode_ConcatInPlaceImpl(PyObject **p_left, PyObject *right, int unsafe_shared
+        #if CYTHON_REFNANNY
+        , void* __pyx_refnanny
+        #endif
+    ) {
+    PyObject *left = *p_left;
+    Py_ssize_t left_len, right_len, new_len;
+    if (unlikely(__Pyx_PyUnicode_READY(left) == -1))
+        return NULL;
+    if (unlikely(__Pyx_PyUnicode_READY(right) == -1))
+        return NULL;
+    left_len = PyUnicode_GET_LENGTH(left);
+    if (left_len == 0) {
+        Py_INCREF(right);
+        return right;
+    }
+    right_len = PyUnicode_GET_LENGTH(right);
+    if (right_len == 0) {
+        Py_INCREF(left);
+        return left;
+    }
+    if (unlikely(left_len > PY_SSIZE_T_MAX - right_len)) {
+        PyErr_SetString(PyExc_OverflowError,
+                        "strings are too large to concat");
+        return NULL;
+    }
+    new_len = left_len + right_len;
+    if (left != right
+            && __Pyx_unicode_modifiable(left, unsafe_shared)
+            && PyUnicode_CheckExact(right)
+            && PyUnicode_KIND(right) <= PyUnicode_KIND(left)
+            && !(PyUnicode_IS_ASCII(left) && !PyUnicode_IS_ASCII(right))) {
+        int ret;
+        __Pyx_GIVEREF(*p_left);
+        ret = PyUnicode_Resize(p_left, new_len);
+        __Pyx_GOTREF(*p_left);
+        if (unlikely(ret != 0))
+            return NULL;
+        #if PY_VERSION_HEX >= 0x030d0000
+        if (unlikely(PyUnicode_CopyCharacters(*p_left, left_len, right, 0, right_len) < 0)) return NULL;
+        #else
+        _PyUnicode_FastCopyCharacters(*p_left, left_len, right, 0, right_len);
+        #endif
+        __Pyx_INCREF(*p_left);
+        __Pyx_GIVEREF(*p_left);
+        return *p_left;
+    } else {
+        return __Pyx_PyUnicode_Concat(left, right);
+    }
+  }
+#endif
+
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareStrStrBoolGt
+#define __Pyx_DEFINED_PyObject_CompareStrStrBoolGt
+static CYTHON_INLINE int __Pyx_PyObject_CompareStrStrBoolGt(PyObject* s1, PyObject* s2) {
+    int result = PyUnicode_Compare(s1, s2);
+    if (unlikely((result == -1) && PyErr_Occurred())) return -1;
+    if (result > 0) goto __pyx_return_true; else goto __pyx_return_false;
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL)
+#ifndef __Pyx_DEFINED_PyObject_ComparePyBytesPyBytesBoolGt
+#define __Pyx_DEFINED_PyObject_ComparePyBytesPyBytesBoolGt
+static CYTHON_INLINE int __Pyx_PyObject_ComparePyBytesPyBytesBoolGt(PyObject* s1, PyObject* s2) {
+    Py_ssize_t cmp;
+    Py_ssize_t length1, length2, short_length;
+    #if CYTHON_ASSUME_SAFE_SIZE && CYTHON_ASSUME_SAFE_MACROS
+    const char *ps1, *ps2;
+    length1 = __Pyx_PyBytes_GET_SIZE(s1);
+    length2 = __Pyx_PyBytes_GET_SIZE(s2);
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    ps1 = PyBytes_AS_STRING(s1);
+    ps2 = PyBytes_AS_STRING(s2);
+    #else
+    char *ps1, *ps2;
+    if (unlikely(PyBytes_AsStringAndSize(s1, &ps1, &length1) == -1)) return -1;
+    if (unlikely(PyBytes_AsStringAndSize(s2, &ps2, &length2) == -1)) return -1;
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    #endif
+    cmp = (Py_ssize_t) ((const unsigned char*) ps1)[0] - (Py_ssize_t) ((const unsigned char*) ps2)[0];
+    if (cmp == 0 && short_length > 1) {
+        cmp = memcmp(ps1, ps2, (size_t)short_length);
+    }
+    if (cmp == 0) cmp = (length1 - length2);
+    if (cmp > 0) goto __pyx_return_true; else goto __pyx_return_false;
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL)
+#ifndef __Pyx_DEFINED_PyObject_ComparePyBytesPyByteArrayBoolGt
+#define __Pyx_DEFINED_PyObject_ComparePyBytesPyByteArrayBoolGt
+static CYTHON_INLINE int __Pyx_PyObject_ComparePyBytesPyByteArrayBoolGt(PyObject* s1, PyObject* s2) {
+    Py_ssize_t cmp;
+    Py_ssize_t length1, length2, short_length;
+    #if CYTHON_ASSUME_SAFE_SIZE && CYTHON_ASSUME_SAFE_MACROS
+    const char *ps1, *ps2;
+    length1 = __Pyx_PyBytes_GET_SIZE(s1);
+    length2 = __Pyx_PyByteArray_GET_SIZE(s2);
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    ps1 = PyBytes_AS_STRING(s1);
+    ps2 = PyByteArray_AS_STRING(s2);
+    #else
+    char *ps1, *ps2;
+    if (unlikely(PyBytes_AsStringAndSize(s1, &ps1, &length1) == -1)) return -1;
+    ps2 = __Pyx_PyByteArray_AsString(s2); if (unlikely(!ps2)) return -1;
+    length2 = __Pyx_PyByteArray_GET_SIZE(s2); if (unlikely(length2 == -1)) return -1;
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    #endif
+    cmp = (Py_ssize_t) ((const unsigned char*) ps1)[0] - (Py_ssize_t) ((const unsigned char*) ps2)[0];
+    if (cmp == 0 && short_length > 1) {
+        cmp = memcmp(ps1, ps2, (size_t)short_length);
+    }
+    if (cmp == 0) cmp = (length1 - length2);
+    if (cmp > 0) goto __pyx_return_true; else goto __pyx_return_false;
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL)
+#ifndef __Pyx_DEFINED_PyObject_ComparePyByteArrayPyBytesBoolGt
+#define __Pyx_DEFINED_PyObject_ComparePyByteArrayPyBytesBoolGt
+static CYTHON_INLINE int __Pyx_PyObject_ComparePyByteArrayPyBytesBoolGt(PyObject* s1, PyObject* s2) {
+    Py_ssize_t cmp;
+    Py_ssize_t length1, length2, short_length;
+    #if CYTHON_ASSUME_SAFE_SIZE && CYTHON_ASSUME_SAFE_MACROS
+    const char *ps1, *ps2;
+    length1 = __Pyx_PyByteArray_GET_SIZE(s1);
+    length2 = __Pyx_PyBytes_GET_SIZE(s2);
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    ps1 = PyByteArray_AS_STRING(s1);
+    ps2 = PyBytes_AS_STRING(s2);
+    #else
+    char *ps1, *ps2;
+    ps1 = __Pyx_PyByteArray_AsString(s1); if (unlikely(!ps1)) return -1;
+    length1 = __Pyx_PyByteArray_GET_SIZE(s1); if (unlikely(length1 == -1)) return -1;
+    if (unlikely(PyBytes_AsStringAndSize(s2, &ps2, &length2) == -1)) return -1;
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    #endif
+    cmp = (Py_ssize_t) ((const unsigned char*) ps1)[0] - (Py_ssize_t) ((const unsigned char*) ps2)[0];
+    if (cmp == 0 && short_length > 1) {
+        cmp = memcmp(ps1, ps2, (size_t)short_length);
+    }
+    if (cmp == 0) cmp = (length1 - length2);
+    if (cmp > 0) goto __pyx_return_true; else goto __pyx_return_false;
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL)
+#ifndef __Pyx_DEFINED_PyObject_ComparePyByteArrayPyByteArrayBoolGt
+#define __Pyx_DEFINED_PyObject_ComparePyByteArrayPyByteArrayBoolGt
+static CYTHON_INLINE int __Pyx_PyObject_ComparePyByteArrayPyByteArrayBoolGt(PyObject* s1, PyObject* s2) {
+    Py_ssize_t cmp;
+    Py_ssize_t length1, length2, short_length;
+    #if CYTHON_ASSUME_SAFE_SIZE && CYTHON_ASSUME_SAFE_MACROS
+    const char *ps1, *ps2;
+    length1 = __Pyx_PyByteArray_GET_SIZE(s1);
+    length2 = __Pyx_PyByteArray_GET_SIZE(s2);
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    ps1 = PyByteArray_AS_STRING(s1);
+    ps2 = PyByteArray_AS_STRING(s2);
+    #else
+    char *ps1, *ps2;
+    ps1 = __Pyx_PyByteArray_AsString(s1); if (unlikely(!ps1)) return -1;
+    length1 = __Pyx_PyByteArray_GET_SIZE(s1); if (unlikely(length1 == -1)) return -1;
+    ps2 = __Pyx_PyByteArray_AsString(s2); if (unlikely(!ps2)) return -1;
+    length2 = __Pyx_PyByteArray_GET_SIZE(s2); if (unlikely(length2 == -1)) return -1;
+    short_length = (length1 < length2) ? length1 : length2;
+    if (short_length == 0) {
+        if (length1 == 0) goto __pyx_return_false; else goto __pyx_return_true;
+    }
+    #endif
+    cmp = (Py_ssize_t) ((const unsigned char*) ps1)[0] - (Py_ssize_t) ((const unsigned char*) ps2)[0];
+    if (cmp == 0 && short_length > 1) {
+        cmp = memcmp(ps1, ps2, (size_t)short_length);
+    }
+    if (cmp == 0) cmp = (length1 - length2);
+    if (cmp > 0) goto __pyx_return_true; else goto __pyx_return_false;
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolGt
+static int __Pyx_PyObject_CompareFloatIntBoolGt(PyObject *op1, PyObject *op2) {
+    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op2)) {
+        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
+        if (float_op1 > ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 > 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign2 = __Pyx_PyLong_Sign(op2);
+        if (float_op1 >= 0.) {
+            if (sign2 < 0) goto __pyx_return_true;
+            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        } else {
+            if (sign2 > 0) goto __pyx_return_false;
+            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 > 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow2;
+        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
+        if (likely(!overflow2)) {
+            if ((long long) iop2 >= (1LL << 53)) {
+                overflow2 = 1;
+            } else if ((long long) iop2 <= - (1LL << 53)) {
+                overflow2 = -1;
+            } else {
+                if (float_op1 > ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow2 > 0) {
+            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_false;
+        } else {
+            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_true;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntFloatBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntFloatBoolGt
+static int __Pyx_PyObject_CompareIntFloatBoolGt(PyObject *op1, PyObject *op2) {
+    double float_op2 = __Pyx_PyFloat_AS_DOUBLE(op2);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op2 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op1)) {
+        Py_ssize_t iop1 = __Pyx_PyLong_CompactValue(op1);
+        if (((double)iop1) > float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op2))) {
+        if (0.0 > float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign1 = __Pyx_PyLong_Sign(op1);
+        if (float_op2 >= 0.) {
+            if (sign1 < 0) goto __pyx_return_false;
+            if (float_op2 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        } else {
+            if (sign1 > 0) goto __pyx_return_true;
+            if (float_op2 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op2))) {
+        if (0.0 > float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow1;
+        long iop1 = PyLong_AsLongAndOverflow(op1, &overflow1);
+        if (likely(!overflow1)) {
+            if ((long long) iop1 >= (1LL << 53)) {
+                overflow1 = 1;
+            } else if ((long long) iop1 <= - (1LL << 53)) {
+                overflow1 = -1;
+            } else {
+                if (((double) iop1) > float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow1 < 0) {
+            if (float_op2 > ((double) (1LL << 53))) goto __pyx_return_false;
+        } else {
+            if (float_op2 < - ((double) (1LL << 53))) goto __pyx_return_true;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if CYTHON_USE_PYLONG_INTERNALS
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+static int __Pyx_PyObject_CompareIntIntBoolGt(PyObject *op1, PyObject *op2) {
+    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
+    if (cmp == 0) {
+        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
+        if (size > 0) {
+            const digit* digits1 = __Pyx_PyLong_Digits(op1);
+            const digit* digits2 = __Pyx_PyLong_Digits(op2);
+            if (size == 1) {
+                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
+            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
+                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
+            } else {
+                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
+                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
+                }
+            }
+        }
+        if (cmp == 0) return 0;
+        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
+    }
+    return (cmp > 0);
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntGt(PyObject *op1, PyObject *op2) {
+    int result = __Pyx_PyObject_CompareIntIntBoolGt(op1, op2);
+    if (unlikely(result == -1)) return NULL;
+    return __Pyx_NewRef(result ? Py_True : Py_False);
+}
+#endif
+#else
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolGt
+static int __Pyx_PyObject_CompareIntIntBoolGt(PyObject *op1, PyObject *op2) {
+    int overflow1, overflow2;
+    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
+    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
+    if (likely(!(overflow1 | overflow2))) {
+        if (iop1 > iop2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else if (overflow1 != overflow2) {
+        if (overflow1 > overflow2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+    }
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGt_object_object(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (PyFloat_CheckExact(op1)) {
+        if (PyFloat_CheckExact(op2)) {
+            double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+            #if !CYTHON_ASSUME_SAFE_MACROS
+            if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
+            #endif
+            double float_op2 = __Pyx_PyFloat_AS_DOUBLE(op2);
+            #if !CYTHON_ASSUME_SAFE_MACROS
+            if (unlikely(float_op2 == -1. && PyErr_Occurred())) return -1;
+            #endif
+            if (float_op1 > float_op2) goto __pyx_return_true; else goto __pyx_return_false;
+        }
+        if (PyLong_CheckExact(op2)) {
+            return __Pyx_PyObject_CompareFloatIntBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if (PyLong_CheckExact(op1)) {
+        if (op1 == op2) goto __pyx_return_false;
+        if (PyLong_CheckExact(op2)) {
+            return __Pyx_PyObject_CompareIntIntBoolGt(op1, op2);
+        }
+        if (PyFloat_CheckExact(op2)) {
+            return __Pyx_PyObject_CompareIntFloatBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    
+    if (PyUnicode_CheckExact(op1)) {
+        if (op1 == op2) goto __pyx_return_false;
+        if (PyUnicode_CheckExact(op2)) {
+            return __Pyx_PyObject_CompareStrStrBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    
+    #if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL)
+    if (PyBytes_CheckExact(op1)) {
+        if (op1 == op2) goto __pyx_return_false;
+        if (PyBytes_CheckExact(op2)) {
+            return __Pyx_PyObject_ComparePyBytesPyBytesBoolGt(op1, op2);
+        }
+        if (PyByteArray_CheckExact(op2)) {
+            return __Pyx_PyObject_ComparePyBytesPyByteArrayBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    #endif
+    #if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL)
+    if (PyByteArray_CheckExact(op1)) {
+        if (op1 == op2) goto __pyx_return_false;
+        if (PyByteArray_CheckExact(op2)) {
+            return __Pyx_PyObject_ComparePyByteArrayPyByteArrayBoolGt(op1, op2);
+        }
+        if (PyBytes_CheckExact(op2)) {
+            return __Pyx_PyObject_ComparePyByteArrayPyBytesBoolGt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    #endif
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_GT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+
+/* SetItemInt */
+static int __Pyx_SetItemInt_Generic(PyObject *o, PyObject *j, PyObject *v) {
+    int r;
+    if (unlikely(!j)) return -1;
+    r = PyObject_SetItem(o, j, v);
+    Py_DECREF(j);
+    return r;
+}
+#if CYTHON_USE_TYPE_SLOTS && !CYTHON_COMPILING_IN_PYPY
+static CYTHON_INLINE int __Pyx_SetItemInt_Fast_mapping(PyObject *o, objobjargproc setitem, Py_ssize_t i, PyObject *value) {
+    PyObject *key = PyLong_FromSsize_t(i);
+    if (unlikely(!key)) return -1;
+    int r = setitem(o, key, value);
+    Py_DECREF(key);
+    return r;
+}
+#endif
+static CYTHON_INLINE int __Pyx_SetItemInt_Fast(PyObject *o, Py_ssize_t i, PyObject *v,
+                                               int wraparound, int boundscheck, int unsafe_shared) {
+    CYTHON_MAYBE_UNUSED_VAR(unsafe_shared);
+#if CYTHON_ASSUME_SAFE_MACROS && CYTHON_ASSUME_SAFE_SIZE && !CYTHON_AVOID_BORROWED_REFS
+    if (PyList_CheckExact(o)) {
+        Py_ssize_t n = (!wraparound) ? i : ((likely(i >= 0)) ? i : i + PyList_GET_SIZE(o));
+        if ((CYTHON_AVOID_THREAD_UNSAFE_BORROWED_REFS && !__Pyx_IS_UNIQUELY_REFERENCED(o, unsafe_shared))) {
+            Py_INCREF(v);
+            return PyList_SetItem(o, n, v);
+        } else if ((!boundscheck) || likely(__Pyx_is_valid_index(n, PyList_GET_SIZE(o)))) {
+            PyObject* old;
+            Py_INCREF(v);
+            old = PyList_GET_ITEM(o, n);
+            PyList_SET_ITEM(o, n, v);
+            Py_DECREF(old);
+            return 0;
+        }
+    } else
+#endif
+#if CYTHON_USE_TYPE_SLOTS && !CYTHON_COMPILING_IN_PYPY
+    if (PyDict_CheckExact(o)) {
+        return __Pyx_SetItemInt_Fast_mapping(o, PyDict_Type.tp_as_mapping->mp_ass_subscript, i, v);
+    } else
+    {
+        PyTypeObject *obj_type = Py_TYPE(o);
+        int seq_or_mapping = __Pyx_PyType_GetFlags(obj_type) & (Py_TPFLAGS_SEQUENCE|Py_TPFLAGS_MAPPING);
+        if (seq_or_mapping != Py_TPFLAGS_SEQUENCE) {
+            PyMappingMethods *mm = obj_type->tp_as_mapping;
+            if (mm && mm->mp_ass_subscript)
+                return __Pyx_SetItemInt_Fast_mapping(o, mm->mp_ass_subscript, i, v);
+        }
+        PySequenceMethods *sm = obj_type->tp_as_sequence;
+        if (likely(sm && sm->sq_ass_item)) {
+            if (wraparound && (i < 0) && unlikely(__Pyx_GetItemInt_wraparound(o, sm, &i) == -1))
+                return -1;
+            return sm->sq_ass_item(o, i, v);
+        }
+        if (seq_or_mapping == Py_TPFLAGS_SEQUENCE) {
+            PyMappingMethods *mm = obj_type->tp_as_mapping;
+            if (likely(mm && mm->mp_ass_subscript))
+                return __Pyx_SetItemInt_Fast_mapping(o, mm->mp_ass_subscript, i, v);
+        }
+    }
+#else
+    if (!PyMapping_Check(o)) {
+        return PySequence_SetItem(o, i, v);
+    }
+#endif
+    (void)wraparound;
+    (void)boundscheck;
+    return __Pyx_SetItemInt_Generic(o, PyLong_FromSsize_t(i), v);
+}
+
 /* ArgTypeTestError (used by ArgTypeTest) */
 static void __Pyx_ArgTypeError(PyObject *obj, PyTypeObject *type, const char *name, int exact)
 {
@@ -12710,17 +16590,6 @@ static int __Pyx_call_type_traverse(PyObject *o, int always_call, visitproc visi
     return 0;
 }
 #endif
-
-/* PyObjectCallMethod0 (used by PyType_Ready) */
-static CYTHON_INLINE PyObject* __Pyx_PyObject_CallMethod0(PyObject* obj, PyObject* method_name) {
-#if CYTHON_VECTORCALL && (__PYX_LIMITED_VERSION_HEX >= 0x030C0000 || !CYTHON_COMPILING_IN_LIMITED_API)
-    return PyObject_VectorcallMethod(method_name, &obj, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-#elif CYTHON_COMPILING_IN_LIMITED_API
-    return PyObject_CallMethodObjArgs(obj, method_name, NULL);
-#else
-    return PyObject_CallMethodNoArgs(obj, method_name);
-#endif
-}
 
 /* GetTypeDictOffset (used by ValidateBasesTuple) */
 #if !CYTHON_USE_TYPE_SLOTS
@@ -13418,7 +17287,7 @@ static PyObject* __Pyx_ImportFrom(PyObject* module, PyObject* name) {
         if (unlikely(!module_name_str)) { goto modbad; }
         module_name = PyUnicode_FromString(module_name_str);
         if (unlikely(!module_name)) { goto modbad; }
-        module_dot = PyUnicode_Concat(module_name, __pyx_mstate_global->__pyx_kp_u__2);
+        module_dot = PyUnicode_Concat(module_name, __pyx_mstate_global->__pyx_kp_u__9);
         if (unlikely(!module_dot)) { goto modbad; }
         full_name = PyUnicode_Concat(module_dot, name);
         if (unlikely(!full_name)) { goto modbad; }

@@ -1,10 +1,16 @@
+from collections.abc import Sequence
 from typing import Any
 
 from monitor.match.index import CompiledRule
 from monitor.match.scan import Occurrence, ScannedArticle
-from monitor.types import Match, TermHits
+from monitor.types import ArticleText, Hit, Match, TermHits
 
 MAX_COUNTED: int
+SMALL_REF: int
+BEFORE: int
+AFTER: int
+
+def snippet(article: ArticleText, hits: Sequence[Hit]) -> tuple[str, list[tuple[int, int]]]: ...
 
 class Evaluation:
     @property

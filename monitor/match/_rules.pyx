@@ -9,10 +9,11 @@ interpreted one. Built by ``pip install -e .`` (setup.py); run it again after
 editing this file.
 """
 
-from monitor.match.snippet import snippet
 from monitor.types import Match, TermHits
 
 MAX_COUNTED = 3
+SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
+BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
 
 
 cdef inline bint _overlap(tuple occurrence, tuple blocker):
@@ -85,7 +86,7 @@ cdef class Evaluation:
         scanned, fields = self.scanned, self.fields
         ref = scanned.index.refs[self.refs[name]]
         found = scanned.found
-        present = ref.present(found)
+        present = _present(ref.terms, ref.slots, found)
         if not present:
             return []
         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
@@ -111,3 +112,70 @@ cdef class Evaluation:
         found = self.hits(name)
         weight = self.compiled.weights.get(name, 1.0)
         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
+
+
+cdef list _present(tuple terms, dict slots, dict found):
+    """The terms (pattern id, Term) whose pattern is in ``found`` (or is a regular
+    expression, which runs only when asked), in the watchlist's order; cheap for
+    concepts of hundreds of terms, of which an article holds a few. ``slots``:
+    pattern id → indexes in ``terms``, regular expressions under -1."""
+    cdef list chosen
+    if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
+        return [term for term in terms if term[0] in found]
+    if len(found) < len(slots):
+        chosen = [i for pid in found if pid in slots for i in slots[pid]]
+    else:
+        chosen = [i for pid, places in slots.items() if pid in found for i in places]
+    if -1 in slots:
+        chosen += slots[-1]
+    if len(chosen) == 1:  # the usual case
+        return [terms[chosen[0]]]
+    return [terms[i] for i in sorted(chosen)]
+
+
+# The snippet ---------------------------------------------------------------------
+
+def snippet(article, hits):
+    """The passage (one line) and the hits inside it, as offsets into the passage.
+
+    The passage is taken from the body around its first hit, or is the title when
+    only the title matched.
+    """
+    cdef list body_hits = sorted([(s, e) for f, s, e in hits if f == "body"])
+    cdef Py_ssize_t first, start, end, shift
+    cdef str text
+    if not body_hits:
+        title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
+        return _one_line(article.title), _merged(title_hits)
+    text = article.body
+    first = body_hits[0][0]
+    start = _word_edge(text, max(0, first - BEFORE), True)
+    end = _word_edge(text, min(len(text), first + AFTER), False)
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    shift = len(prefix) - start
+    inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]
+    return prefix + _one_line(text[start:end]) + suffix, _merged(inside)
+
+
+cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
+    cdef Py_ssize_t found
+    if at <= 0 or at >= len(text):
+        return at
+    found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
+    return found if found > 0 else at
+
+
+cdef str _one_line(str text):
+    # Same length, so offsets stay valid.
+    return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+
+
+cdef list _merged(list spans):
+    cdef list merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 # Words this short are matched as written: "UN" has no inflections worth a prefix
 # that every word starting with "u" would hit.
 SHORTEST_STEMMED = 2
-SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
 
 
 # A key names what finds a word or a sequence of words side by side: the words as
@@ -82,23 +81,6 @@ class CompiledRef:
     @property
     def regex(self) -> tuple[int, ...]:
         return tuple(pid for pid, term in self.terms if term.pattern.regex is not None)
-
-    def present(self, found: Collection[int]) -> list[tuple[int, Term]]:
-        """The terms whose pattern is in ``found`` (or is a regular expression, which
-        runs only when asked), in the watchlist's order; cheap for concepts of
-        hundreds of terms, of which an article holds a few."""
-        slots = self.slots
-        if len(self.terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
-            return [term for term in self.terms if term[0] in found]
-        if len(found) < len(slots):
-            chosen = [i for pid in found if pid in slots for i in slots[pid]]
-        else:
-            chosen = [i for pid, places in slots.items() if pid in found for i in places]
-        if -1 in slots:
-            chosen += slots[-1]
-        if len(chosen) == 1:  # the usual case
-            return [self.terms[chosen[0]]]
-        return [self.terms[i] for i in sorted(chosen)]
 
 
 @dataclass(frozen=True, slots=True)
