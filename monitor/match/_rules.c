@@ -1661,7 +1661,7 @@ static const char* const __pyx_f[] = {
 /*--- Type declarations ---*/
 struct __pyx_obj_7monitor_5match_6_rules_Evaluation;
 
-/* "monitor/match/_rules.pyx":23
+/* "monitor/match/_rules.pyx":24
  * 
  * 
  * cdef class Evaluation:             # <<<<<<<<<<<<<<
@@ -2994,7 +2994,7 @@ namespace {
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_pop;
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_values;
     PyObject *__pyx_codeobj_tab[9];
-    PyObject *__pyx_string_tab[135];
+    PyObject *__pyx_string_tab[139];
     PyObject *__pyx_number_tab[7];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3136,54 +3136,58 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_match __pyx_string_tab[84]
 #define __pyx_n_u_min_score __pyx_string_tab[85]
 #define __pyx_n_u_monitor_match__rules __pyx_string_tab[86]
-#define __pyx_n_u_monitor_types __pyx_string_tab[87]
-#define __pyx_n_u_name __pyx_string_tab[88]
-#define __pyx_n_u_next __pyx_string_tab[89]
-#define __pyx_n_u_none __pyx_string_tab[90]
-#define __pyx_n_u_occurrences __pyx_string_tab[91]
-#define __pyx_n_u_pattern __pyx_string_tab[92]
-#define __pyx_n_u_places_of __pyx_string_tab[93]
-#define __pyx_n_u_pop __pyx_string_tab[94]
-#define __pyx_n_u_positive __pyx_string_tab[95]
-#define __pyx_n_u_prefix __pyx_string_tab[96]
-#define __pyx_n_u_ref_hits __pyx_string_tab[97]
-#define __pyx_n_u_refs __pyx_string_tab[98]
-#define __pyx_n_u_regex __pyx_string_tab[99]
-#define __pyx_n_u_rule __pyx_string_tab[100]
-#define __pyx_n_u_s __pyx_string_tab[101]
-#define __pyx_n_u_scanned __pyx_string_tab[102]
-#define __pyx_n_u_score __pyx_string_tab[103]
-#define __pyx_n_u_score_if_matched __pyx_string_tab[104]
-#define __pyx_n_u_self __pyx_string_tab[105]
-#define __pyx_n_u_setdefault __pyx_string_tab[106]
-#define __pyx_n_u_shift __pyx_string_tab[107]
-#define __pyx_n_u_slots __pyx_string_tab[108]
-#define __pyx_n_u_snippet __pyx_string_tab[109]
-#define __pyx_n_u_source __pyx_string_tab[110]
-#define __pyx_n_u_start __pyx_string_tab[111]
-#define __pyx_n_u_state __pyx_string_tab[112]
-#define __pyx_n_u_suffix __pyx_string_tab[113]
-#define __pyx_n_u_sum __pyx_string_tab[114]
-#define __pyx_n_u_term __pyx_string_tab[115]
-#define __pyx_n_u_terms_2 __pyx_string_tab[116]
-#define __pyx_n_u_text __pyx_string_tab[117]
-#define __pyx_n_u_title __pyx_string_tab[118]
-#define __pyx_n_u_title_hits __pyx_string_tab[119]
-#define __pyx_n_u_update __pyx_string_tab[120]
-#define __pyx_n_u_use_setstate __pyx_string_tab[121]
-#define __pyx_n_u_values __pyx_string_tab[122]
-#define __pyx_n_u_watchlist __pyx_string_tab[123]
-#define __pyx_n_u_weight __pyx_string_tab[124]
-#define __pyx_n_u_weights __pyx_string_tab[125]
-#define __pyx_kp_b_iso88591_q __pyx_string_tab[126]
-#define __pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1 __pyx_string_tab[127]
-#define __pyx_kp_b_iso88591_XT_D_WD_tST_q_l_vWE_Q_q_t7_c_Zw __pyx_string_tab[128]
-#define __pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7 __pyx_string_tab[129]
-#define __pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq __pyx_string_tab[130]
-#define __pyx_kp_b_iso88591_A_HL_HD_Q_84uAQ_WAXQfHF_1_uAQ __pyx_string_tab[131]
-#define __pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT __pyx_string_tab[132]
-#define __pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A __pyx_string_tab[133]
-#define __pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ __pyx_string_tab[134]
+#define __pyx_n_u_monitor_match__scan __pyx_string_tab[87]
+#define __pyx_n_u_monitor_types __pyx_string_tab[88]
+#define __pyx_n_u_name __pyx_string_tab[89]
+#define __pyx_n_u_next __pyx_string_tab[90]
+#define __pyx_n_u_none __pyx_string_tab[91]
+#define __pyx_n_u_occurrences __pyx_string_tab[92]
+#define __pyx_n_u_offsets __pyx_string_tab[93]
+#define __pyx_n_u_pattern __pyx_string_tab[94]
+#define __pyx_n_u_places __pyx_string_tab[95]
+#define __pyx_n_u_places_of __pyx_string_tab[96]
+#define __pyx_n_u_pop __pyx_string_tab[97]
+#define __pyx_n_u_positive __pyx_string_tab[98]
+#define __pyx_n_u_prefix __pyx_string_tab[99]
+#define __pyx_n_u_ref_hits __pyx_string_tab[100]
+#define __pyx_n_u_refs __pyx_string_tab[101]
+#define __pyx_n_u_regex __pyx_string_tab[102]
+#define __pyx_n_u_rule __pyx_string_tab[103]
+#define __pyx_n_u_s __pyx_string_tab[104]
+#define __pyx_n_u_scanned __pyx_string_tab[105]
+#define __pyx_n_u_score __pyx_string_tab[106]
+#define __pyx_n_u_score_if_matched __pyx_string_tab[107]
+#define __pyx_n_u_self __pyx_string_tab[108]
+#define __pyx_n_u_setdefault __pyx_string_tab[109]
+#define __pyx_n_u_shift __pyx_string_tab[110]
+#define __pyx_n_u_slots __pyx_string_tab[111]
+#define __pyx_n_u_snippet __pyx_string_tab[112]
+#define __pyx_n_u_source __pyx_string_tab[113]
+#define __pyx_n_u_start __pyx_string_tab[114]
+#define __pyx_n_u_state __pyx_string_tab[115]
+#define __pyx_n_u_suffix __pyx_string_tab[116]
+#define __pyx_n_u_sum __pyx_string_tab[117]
+#define __pyx_n_u_term __pyx_string_tab[118]
+#define __pyx_n_u_terms_2 __pyx_string_tab[119]
+#define __pyx_n_u_text __pyx_string_tab[120]
+#define __pyx_n_u_title __pyx_string_tab[121]
+#define __pyx_n_u_title_hits __pyx_string_tab[122]
+#define __pyx_n_u_title_words __pyx_string_tab[123]
+#define __pyx_n_u_update __pyx_string_tab[124]
+#define __pyx_n_u_use_setstate __pyx_string_tab[125]
+#define __pyx_n_u_values __pyx_string_tab[126]
+#define __pyx_n_u_watchlist __pyx_string_tab[127]
+#define __pyx_n_u_weight __pyx_string_tab[128]
+#define __pyx_n_u_weights __pyx_string_tab[129]
+#define __pyx_kp_b_iso88591_q __pyx_string_tab[130]
+#define __pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1 __pyx_string_tab[131]
+#define __pyx_kp_b_iso88591_XT_D_WD_tST_q_l_vWE_Q_q_t7_c_Zw __pyx_string_tab[132]
+#define __pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7 __pyx_string_tab[133]
+#define __pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq __pyx_string_tab[134]
+#define __pyx_kp_b_iso88591_A_Zq_wj_q_HD_Q_84uAQ_vQi_A_5_1_7 __pyx_string_tab[135]
+#define __pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT __pyx_string_tab[136]
+#define __pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A __pyx_string_tab[137]
+#define __pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ __pyx_string_tab[138]
 #define __pyx_float_1_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_3 __pyx_number_tab[2]
@@ -3212,7 +3216,7 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_pop.method);
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<9; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<135; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<139; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<7; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -3243,7 +3247,7 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_pop.method);
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<9; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<135; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<139; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<7; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -3258,7 +3262,7 @@ return 0;
 #endif
 /* #### Code section: module_code ### */
 
-/* "monitor/match/_rules.pyx":19
+/* "monitor/match/_rules.pyx":20
  * 
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):             # <<<<<<<<<<<<<<
@@ -3278,7 +3282,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_overlap", 0);
 
-  /* "monitor/match/_rules.pyx":20
+  /* "monitor/match/_rules.pyx":21
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):
  *     return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]             # <<<<<<<<<<<<<<
@@ -3287,17 +3291,17 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
 */
   if (unlikely(__pyx_v_occurrence == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 20, __pyx_L1_error)
+    __PYX_ERR(0, 21, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   if (unlikely(__pyx_v_blocker == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 20, __pyx_L1_error)
+    __PYX_ERR(0, 21, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_t_2, __pyx_t_3, Py_LE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_t_2, __pyx_t_3, Py_LE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   if (__pyx_t_4) {
@@ -3310,17 +3314,17 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   }
   if (unlikely(__pyx_v_occurrence == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 20, __pyx_L1_error)
+    __PYX_ERR(0, 21, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   if (unlikely(__pyx_v_blocker == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 20, __pyx_L1_error)
+    __PYX_ERR(0, 21, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_4 = __Pyx_PyObject_CompareBoolGe_object_object(__pyx_t_3, __pyx_t_2, Py_GE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_CompareBoolGe_object_object(__pyx_t_3, __pyx_t_2, Py_GE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 21, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
@@ -3332,7 +3336,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":19
+  /* "monitor/match/_rules.pyx":20
  * 
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):             # <<<<<<<<<<<<<<
@@ -3352,7 +3356,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":33
+/* "monitor/match/_rules.pyx":34
  *     cdef tuple fields
  * 
  *     def __init__(self, scanned, compiled):             # <<<<<<<<<<<<<<
@@ -3399,39 +3403,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_scanned,&__pyx_mstate_global->__pyx_n_u_compiled,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL_TPNEW(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 33, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 34, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 33, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 34, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 33, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 34, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 33, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 34, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, i); __PYX_ERR(0, 33, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, i); __PYX_ERR(0, 34, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 33, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 34, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 33, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 34, __pyx_L3_error)
     }
     __pyx_v_scanned = values[0];
     __pyx_v_compiled = values[1];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 33, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 34, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -3463,7 +3467,7 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "monitor/match/_rules.pyx":34
+  /* "monitor/match/_rules.pyx":35
  * 
  *     def __init__(self, scanned, compiled):
  *         self.scanned, self.compiled = scanned, compiled             # <<<<<<<<<<<<<<
@@ -3483,36 +3487,36 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   __Pyx_DECREF_SET(__pyx_v_self->compiled, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":35
+  /* "monitor/match/_rules.pyx":36
  *     def __init__(self, scanned, compiled):
  *         self.scanned, self.compiled = scanned, compiled
  *         self.rule = compiled.rule             # <<<<<<<<<<<<<<
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_rule); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 35, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_rule); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 36, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_2);
   __Pyx_GOTREF(__pyx_v_self->rule);
   __Pyx_DECREF_SET(__pyx_v_self->rule, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":36
+  /* "monitor/match/_rules.pyx":37
  *         self.scanned, self.compiled = scanned, compiled
  *         self.rule = compiled.rule
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields             # <<<<<<<<<<<<<<
  * 
  *     def score_if_matched(self):
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_ref_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 36, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_ref_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 37, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 36, __pyx_L1_error)
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 36, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 37, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 37, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 36, __pyx_L1_error)
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_fields); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 36, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 37, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_fields); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 37, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 36, __pyx_L1_error)
+  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 37, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_2);
   __Pyx_GOTREF(__pyx_v_self->cache);
   __Pyx_DECREF_SET(__pyx_v_self->cache, ((PyObject*)__pyx_t_2));
@@ -3526,7 +3530,7 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   __Pyx_DECREF_SET(__pyx_v_self->fields, ((PyObject*)__pyx_t_3));
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":33
+  /* "monitor/match/_rules.pyx":34
  *     cdef tuple fields
  * 
  *     def __init__(self, scanned, compiled):             # <<<<<<<<<<<<<<
@@ -3549,7 +3553,7 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":38
+/* "monitor/match/_rules.pyx":39
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
@@ -3622,7 +3626,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("score_if_matched", 0);
 
-  /* "monitor/match/_rules.pyx":41
+  /* "monitor/match/_rules.pyx":42
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule             # <<<<<<<<<<<<<<
@@ -3634,16 +3638,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   __pyx_v_rule = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":42
+  /* "monitor/match/_rules.pyx":43
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:             # <<<<<<<<<<<<<<
  *             return None
  *         for name in rule.all:
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_filters); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 42, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_filters); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 43, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 42, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 43, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_3) {
 
@@ -3660,10 +3664,10 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     PyObject *__pyx_callargs[2] = {__pyx_t_4, NULL};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_filtered, __pyx_callargs+__pyx_t_5, (1-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 42, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 43, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_4 = __Pyx_PyIter_Next2(__pyx_t_1, Py_None); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 42, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyIter_Next2(__pyx_t_1, Py_None); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 43, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_t_3 = (__pyx_t_4 != Py_None);
@@ -3675,7 +3679,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   if (__pyx_t_2) {
 
 
-    /* "monitor/match/_rules.pyx":43
+    /* "monitor/match/_rules.pyx":44
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None             # <<<<<<<<<<<<<<
@@ -3692,7 +3696,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     }
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":42
+    /* "monitor/match/_rules.pyx":43
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:             # <<<<<<<<<<<<<<
@@ -3701,23 +3705,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   }
 
-  /* "monitor/match/_rules.pyx":44
+  /* "monitor/match/_rules.pyx":45
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None
  *         for name in rule.all:             # <<<<<<<<<<<<<<
  *             if not self.hits(name):
  *                 return None
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_all); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_all); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 45, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
     __pyx_t_1 = __pyx_t_4; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 44, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 45, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 44, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 45, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   for (;;) {
@@ -3726,7 +3730,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 44, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 45, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3736,7 +3740,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 44, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 45, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3747,13 +3751,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 45, __pyx_L1_error)
     } else {
       __pyx_t_4 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_4)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 44, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 45, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -3763,20 +3767,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":45
+    /* "monitor/match/_rules.pyx":46
  *             return None
  *         for name in rule.all:
  *             if not self.hits(name):             # <<<<<<<<<<<<<<
  *                 return None
  *         if rule.any:
 */
-    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 45, __pyx_L1_error)
+    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 46, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     if (__pyx_t_4 == Py_None) __pyx_t_2 = 0;
     else
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 45, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 46, __pyx_L1_error)
       __pyx_t_2 = (__pyx_temp != 0);
     }
 
@@ -3787,7 +3791,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     if (__pyx_t_3) {
 
 
-      /* "monitor/match/_rules.pyx":46
+      /* "monitor/match/_rules.pyx":47
  *         for name in rule.all:
  *             if not self.hits(name):
  *                 return None             # <<<<<<<<<<<<<<
@@ -3805,7 +3809,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       goto __pyx_L0;
 
-      /* "monitor/match/_rules.pyx":45
+      /* "monitor/match/_rules.pyx":46
  *             return None
  *         for name in rule.all:
  *             if not self.hits(name):             # <<<<<<<<<<<<<<
@@ -3814,7 +3818,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
     }
 
-    /* "monitor/match/_rules.pyx":44
+    /* "monitor/match/_rules.pyx":45
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None
  *         for name in rule.all:             # <<<<<<<<<<<<<<
@@ -3824,37 +3828,37 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":47
+  /* "monitor/match/_rules.pyx":48
  *             if not self.hits(name):
  *                 return None
  *         if rule.any:             # <<<<<<<<<<<<<<
  *             for name in rule.any:
  *                 if self.hits(name):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 47, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 47, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_3) {
 
 
-    /* "monitor/match/_rules.pyx":48
+    /* "monitor/match/_rules.pyx":49
  *                 return None
  *         if rule.any:
  *             for name in rule.any:             # <<<<<<<<<<<<<<
  *                 if self.hits(name):
  *                     break
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 49, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
       __pyx_t_4 = __pyx_t_1; __Pyx_INCREF(__pyx_t_4);
       __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
     } else {
-      __pyx_t_6 = -1; __pyx_t_4 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 48, __pyx_L1_error)
+      __pyx_t_6 = -1; __pyx_t_4 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 49, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_4); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 48, __pyx_L1_error)
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_4); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 49, __pyx_L1_error)
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     for (;;) {
@@ -3863,7 +3867,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 49, __pyx_L1_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3873,7 +3877,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_4);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 49, __pyx_L1_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3884,13 +3888,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           #endif
           ++__pyx_t_6;
         }
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 49, __pyx_L1_error)
       } else {
         __pyx_t_1 = __pyx_t_7(__pyx_t_4);
         if (unlikely(!__pyx_t_1)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 48, __pyx_L1_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 49, __pyx_L1_error)
             PyErr_Clear();
           }
           break;
@@ -3900,20 +3904,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_1);
       __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":49
+      /* "monitor/match/_rules.pyx":50
  *         if rule.any:
  *             for name in rule.any:
  *                 if self.hits(name):             # <<<<<<<<<<<<<<
  *                     break
  *             else:
 */
-      __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 49, __pyx_L1_error)
+      __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 50, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (__pyx_t_1 == Py_None) __pyx_t_3 = 0;
       else
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
-        if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 49, __pyx_L1_error)
+        if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 50, __pyx_L1_error)
         __pyx_t_3 = (__pyx_temp != 0);
       }
 
@@ -3921,7 +3925,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       if (__pyx_t_3) {
 
 
-        /* "monitor/match/_rules.pyx":50
+        /* "monitor/match/_rules.pyx":51
  *             for name in rule.any:
  *                 if self.hits(name):
  *                     break             # <<<<<<<<<<<<<<
@@ -3930,7 +3934,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
         goto __pyx_L12_break;
 
-        /* "monitor/match/_rules.pyx":49
+        /* "monitor/match/_rules.pyx":50
  *         if rule.any:
  *             for name in rule.any:
  *                 if self.hits(name):             # <<<<<<<<<<<<<<
@@ -3939,7 +3943,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
       }
 
-      /* "monitor/match/_rules.pyx":48
+      /* "monitor/match/_rules.pyx":49
  *                 return None
  *         if rule.any:
  *             for name in rule.any:             # <<<<<<<<<<<<<<
@@ -3955,7 +3959,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     /*else*/ {
       __pyx_L14_for_else:;
 
-      /* "monitor/match/_rules.pyx":52
+      /* "monitor/match/_rules.pyx":53
  *                     break
  *             else:
  *                 return None             # <<<<<<<<<<<<<<
@@ -3974,7 +3978,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     }
     __pyx_L15_for_end:;
 
-    /* "monitor/match/_rules.pyx":47
+    /* "monitor/match/_rules.pyx":48
  *             if not self.hits(name):
  *                 return None
  *         if rule.any:             # <<<<<<<<<<<<<<
@@ -3983,23 +3987,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   }
 
-  /* "monitor/match/_rules.pyx":53
+  /* "monitor/match/_rules.pyx":54
  *             else:
  *                 return None
  *         for name in rule.none:             # <<<<<<<<<<<<<<
  *             if self.hits(name):
  *                 return None
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_none); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 53, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_none); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
     __pyx_t_1 = __pyx_t_4; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 53, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 54, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 53, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 54, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   for (;;) {
@@ -4008,7 +4012,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 53, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4018,7 +4022,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 53, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4029,13 +4033,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 53, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
     } else {
       __pyx_t_4 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_4)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 53, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 54, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -4045,20 +4049,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":54
+    /* "monitor/match/_rules.pyx":55
  *                 return None
  *         for name in rule.none:
  *             if self.hits(name):             # <<<<<<<<<<<<<<
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])
 */
-    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
+    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 55, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     if (__pyx_t_4 == Py_None) __pyx_t_3 = 0;
     else
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 55, __pyx_L1_error)
       __pyx_t_3 = (__pyx_temp != 0);
     }
 
@@ -4066,7 +4070,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     if (__pyx_t_3) {
 
 
-      /* "monitor/match/_rules.pyx":55
+      /* "monitor/match/_rules.pyx":56
  *         for name in rule.none:
  *             if self.hits(name):
  *                 return None             # <<<<<<<<<<<<<<
@@ -4084,7 +4088,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       goto __pyx_L0;
 
-      /* "monitor/match/_rules.pyx":54
+      /* "monitor/match/_rules.pyx":55
  *                 return None
  *         for name in rule.none:
  *             if self.hits(name):             # <<<<<<<<<<<<<<
@@ -4093,7 +4097,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
     }
 
-    /* "monitor/match/_rules.pyx":53
+    /* "monitor/match/_rules.pyx":54
  *             else:
  *                 return None
  *         for name in rule.none:             # <<<<<<<<<<<<<<
@@ -4103,7 +4107,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":56
+  /* "monitor/match/_rules.pyx":57
  *             if self.hits(name):
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])             # <<<<<<<<<<<<<<
@@ -4112,18 +4116,18 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   __pyx_t_4 = NULL;
   { /* enter inner scope */
-    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 56, __pyx_L22_error)
+    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 57, __pyx_L22_error)
     __Pyx_GOTREF(__pyx_t_8);
-    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 56, __pyx_L22_error)
+    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 57, __pyx_L22_error)
     __Pyx_GOTREF(__pyx_t_9);
     if (likely(PyList_CheckExact(__pyx_t_9)) || PyTuple_CheckExact(__pyx_t_9)) {
       __pyx_t_10 = __pyx_t_9; __Pyx_INCREF(__pyx_t_10);
       __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
     } else {
-      __pyx_t_6 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 56, __pyx_L22_error)
+      __pyx_t_6 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 57, __pyx_L22_error)
       __Pyx_GOTREF(__pyx_t_10);
-      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 56, __pyx_L22_error)
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 57, __pyx_L22_error)
     }
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     for (;;) {
@@ -4132,7 +4136,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_10);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 56, __pyx_L22_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 57, __pyx_L22_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -4142,7 +4146,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_10);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 56, __pyx_L22_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 57, __pyx_L22_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -4153,13 +4157,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           #endif
           ++__pyx_t_6;
         }
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 56, __pyx_L22_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 57, __pyx_L22_error)
       } else {
         __pyx_t_9 = __pyx_t_7(__pyx_t_10);
         if (unlikely(!__pyx_t_9)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 56, __pyx_L22_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 57, __pyx_L22_error)
             PyErr_Clear();
           }
           break;
@@ -4168,10 +4172,10 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_name, __pyx_t_9);
       __pyx_t_9 = 0;
-      __pyx_t_9 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_score(__pyx_v_self, __pyx_7genexpr__pyx_v_name, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 56, __pyx_L22_error)
+      __pyx_t_9 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_score(__pyx_v_self, __pyx_7genexpr__pyx_v_name, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 57, __pyx_L22_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_GIVEREF(__pyx_t_9);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_9))) __PYX_ERR(0, 56, __pyx_L22_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_9))) __PYX_ERR(0, 57, __pyx_L22_error)
       __pyx_t_9 = 0;
     }
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
@@ -4188,22 +4192,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 56, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 57, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_score = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":57
+  /* "monitor/match/_rules.pyx":58
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])
  *         return None if score < rule.min_score else score             # <<<<<<<<<<<<<<
  * 
  *     def match(self, score):
 */
-  __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_min_score); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 57, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_min_score); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 58, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
-  __pyx_t_3 = __Pyx_PyObject_CompareBoolLt_object_object(__pyx_v_score, __pyx_t_8, Py_LT); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 57, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_CompareBoolLt_object_object(__pyx_v_score, __pyx_t_8, Py_LT); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 58, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
   if (__pyx_t_3) {
     __Pyx_INCREF(Py_None);
@@ -4224,7 +4228,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":38
+  /* "monitor/match/_rules.pyx":39
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
@@ -4251,7 +4255,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":59
+/* "monitor/match/_rules.pyx":60
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
@@ -4299,32 +4303,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_score,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 59, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 60, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 59, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "match", 0) < (0)) __PYX_ERR(0, 59, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "match", 0) < (0)) __PYX_ERR(0, 60, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, i); __PYX_ERR(0, 59, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, i); __PYX_ERR(0, 60, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 59, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
     }
     __pyx_v_score = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 59, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 60, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -4370,19 +4374,19 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("match", 0);
 
-  /* "monitor/match/_rules.pyx":61
+  /* "monitor/match/_rules.pyx":62
  *     def match(self, score):
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()             # <<<<<<<<<<<<<<
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_terms(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 61, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_terms(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 62, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_terms = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":62
+  /* "monitor/match/_rules.pyx":63
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()
  *         hits = [hit for term in terms for hit in (<object>term).hits]             # <<<<<<<<<<<<<<
@@ -4390,11 +4394,11 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *         return Match(
 */
   { /* enter inner scope */
-    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 62, __pyx_L5_error)
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 63, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (unlikely(__pyx_v_terms == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 62, __pyx_L5_error)
+      __PYX_ERR(0, 63, __pyx_L5_error)
     }
     __pyx_t_2 = __pyx_v_terms; __Pyx_INCREF(__pyx_t_2);
     __pyx_t_3 = 0;
@@ -4402,7 +4406,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       {
         Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L5_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 63, __pyx_L5_error)
         #endif
         if (__pyx_t_3 >= __pyx_temp) break;
       }
@@ -4412,20 +4416,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       __pyx_t_4 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_3);
       #endif
       ++__pyx_t_3;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L5_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_XDECREF_SET(__pyx_8genexpr1__pyx_v_term, __pyx_t_4);
       __pyx_t_4 = 0;
-      __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_8genexpr1__pyx_v_term, __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L5_error)
+      __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_8genexpr1__pyx_v_term, __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
         __pyx_t_5 = __pyx_t_4; __Pyx_INCREF(__pyx_t_5);
         __pyx_t_6 = 0;
         __pyx_t_7 = NULL;
       } else {
-        __pyx_t_6 = -1; __pyx_t_5 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 62, __pyx_L5_error)
+        __pyx_t_6 = -1; __pyx_t_5 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 62, __pyx_L5_error)
+        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 63, __pyx_L5_error)
       }
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
       for (;;) {
@@ -4434,7 +4438,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             {
               Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_5);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L5_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 63, __pyx_L5_error)
               #endif
               if (__pyx_t_6 >= __pyx_temp) break;
             }
@@ -4444,7 +4448,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             {
               Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_5);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L5_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 63, __pyx_L5_error)
               #endif
               if (__pyx_t_6 >= __pyx_temp) break;
             }
@@ -4455,13 +4459,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             #endif
             ++__pyx_t_6;
           }
-          if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 62, __pyx_L5_error)
+          if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L5_error)
         } else {
           __pyx_t_4 = __pyx_t_7(__pyx_t_5);
           if (unlikely(!__pyx_t_4)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 62, __pyx_L5_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 63, __pyx_L5_error)
               PyErr_Clear();
             }
             break;
@@ -4470,7 +4474,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
         __Pyx_GOTREF(__pyx_t_4);
         __Pyx_XDECREF_SET(__pyx_8genexpr1__pyx_v_hit, __pyx_t_4);
         __pyx_t_4 = 0;
-        if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr1__pyx_v_hit))) __PYX_ERR(0, 62, __pyx_L5_error)
+        if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr1__pyx_v_hit))) __PYX_ERR(0, 63, __pyx_L5_error)
       }
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     }
@@ -4487,7 +4491,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_v_hits = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":63
+  /* "monitor/match/_rules.pyx":64
  *         terms = self._terms()
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)             # <<<<<<<<<<<<<<
@@ -4495,9 +4499,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *             self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)
 */
   __pyx_t_2 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snippet); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snippet); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_article); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_article); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 64, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -4517,7 +4521,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 63, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 64, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
@@ -4526,7 +4530,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 63, __pyx_L1_error)
+      __PYX_ERR(0, 64, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     if (likely(PyTuple_CheckExact(sequence))) {
@@ -4536,22 +4540,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       __Pyx_INCREF(__pyx_t_4);
     } else {
       __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
       __Pyx_XGOTREF(__pyx_t_5);
       __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 64, __pyx_L1_error)
       __Pyx_XGOTREF(__pyx_t_4);
     }
     #else
-    __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 64, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     #endif
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   } else {
     Py_ssize_t index = -1;
-    __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 63, __pyx_L1_error)
+    __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 64, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     __pyx_t_9 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2);
@@ -4559,7 +4563,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_GOTREF(__pyx_t_5);
     index = 1; __pyx_t_4 = __pyx_t_9(__pyx_t_2); if (unlikely(!__pyx_t_4)) goto __pyx_L13_unpacking_failed;
     __Pyx_GOTREF(__pyx_t_4);
-    if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_2), 2) < (0)) __PYX_ERR(0, 63, __pyx_L1_error)
+    if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_2), 2) < (0)) __PYX_ERR(0, 64, __pyx_L1_error)
     __pyx_t_9 = NULL;
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     goto __pyx_L14_unpacking_done;
@@ -4567,7 +4571,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __pyx_t_9 = NULL;
     if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-    __PYX_ERR(0, 63, __pyx_L1_error)
+    __PYX_ERR(0, 64, __pyx_L1_error)
     __pyx_L14_unpacking_done:;
   }
   __pyx_v_text = __pyx_t_5;
@@ -4575,7 +4579,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_v_highlights = __pyx_t_4;
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":64
+  /* "monitor/match/_rules.pyx":65
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)
  *         return Match(             # <<<<<<<<<<<<<<
@@ -4583,24 +4587,24 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *         )
 */
   __pyx_t_4 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_Match); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_Match); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
 
-  /* "monitor/match/_rules.pyx":65
+  /* "monitor/match/_rules.pyx":66
  *         text, highlights = snippet(self.scanned.article, hits)
  *         return Match(
  *             self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)             # <<<<<<<<<<<<<<
  *         )
  * 
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_watchlist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 65, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_watchlist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 66, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 65, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 66, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 65, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 66, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_v_highlights); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 65, __pyx_L1_error)
+  __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_v_highlights); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 66, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_11);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -4622,7 +4626,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 64, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 65, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -4636,7 +4640,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":59
+  /* "monitor/match/_rules.pyx":60
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
@@ -4666,12 +4670,12 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":68
+/* "monitor/match/_rules.pyx":69
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
- *         places, terms = self.scanned.places_of, []
- *         for name in self.rule.positive:
+ *         scanned, terms = self.scanned, []
+ *         offsets, title_words = scanned.offsets, scanned.title_words
 */
 
 static PyObject *__pyx_pw_7monitor_5match_6_rules_10Evaluation_7_terms(PyObject *__pyx_v_self, 
@@ -4682,12 +4686,15 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
 static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self, int __pyx_skip_dispatch) {
-  PyObject *__pyx_v_places = NULL;
+  PyObject *__pyx_v_scanned = NULL;
   PyObject *__pyx_v_terms = NULL;
+  PyObject *__pyx_v_offsets = NULL;
+  PyObject *__pyx_v_title_words = NULL;
   PyObject *__pyx_v_name = NULL;
   PyObject *__pyx_v_source = NULL;
   CYTHON_UNUSED PyObject *__pyx_v__ = NULL;
   PyObject *__pyx_v_occs = NULL;
+  PyObject *__pyx_v_hits = NULL;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   PyObject *__pyx_t_1 = NULL;
@@ -4702,7 +4709,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
   PyObject *__pyx_t_10 = NULL;
   PyObject *__pyx_t_11 = NULL;
   PyObject *(*__pyx_t_12)(PyObject *);
-  PyObject *__pyx_t_13 = NULL;
+  int __pyx_t_13;
   int __pyx_t_14;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
@@ -4724,7 +4731,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 68, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_7_terms)) {
         __pyx_t_3 = NULL;
@@ -4747,10 +4754,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (1-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 68, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
-        if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 68, __pyx_L1_error)
+        if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 69, __pyx_L1_error)
         {
           PyObject *__pyx_temp;
           {
@@ -4776,119 +4783,135 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":69
+  /* "monitor/match/_rules.pyx":70
  * 
  *     cpdef tuple _terms(self):
- *         places, terms = self.scanned.places_of, []             # <<<<<<<<<<<<<<
+ *         scanned, terms = self.scanned, []             # <<<<<<<<<<<<<<
+ *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:
- *             for source, _, occs in self.hits(name):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_places_of); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
+  __pyx_t_1 = __pyx_v_self->scanned;
+  __Pyx_INCREF(__pyx_t_1);
+  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_v_places = __pyx_t_1;
+  __pyx_v_scanned = __pyx_t_1;
   __pyx_t_1 = 0;
   __pyx_v_terms = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":70
+  /* "monitor/match/_rules.pyx":71
  *     cpdef tuple _terms(self):
- *         places, terms = self.scanned.places_of, []
+ *         scanned, terms = self.scanned, []
+ *         offsets, title_words = scanned.offsets, scanned.title_words             # <<<<<<<<<<<<<<
+ *         for name in self.rule.positive:
+ *             for source, _, occs in self.hits(name):
+*/
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_offsets); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_title_words); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 71, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __pyx_v_offsets = __pyx_t_2;
+  __pyx_t_2 = 0;
+  __pyx_v_title_words = __pyx_t_1;
+  __pyx_t_1 = 0;
+
+  /* "monitor/match/_rules.pyx":72
+ *         scanned, terms = self.scanned, []
+ *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:             # <<<<<<<<<<<<<<
  *             for source, _, occs in self.hits(name):
- *                 terms.append(TermHits(name, source, places(occs)))
+ *                 hits = places(offsets, title_words, occs)
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
-  if (likely(PyList_CheckExact(__pyx_t_2)) || PyTuple_CheckExact(__pyx_t_2)) {
-    __pyx_t_1 = __pyx_t_2; __Pyx_INCREF(__pyx_t_1);
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 72, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
+    __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 70, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 70, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 72, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 72, __pyx_L1_error)
   }
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   for (;;) {
     if (likely(!__pyx_t_7)) {
-      if (likely(PyList_CheckExact(__pyx_t_1))) {
+      if (likely(PyList_CheckExact(__pyx_t_2))) {
         {
-          Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
+          Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 70, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 72, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
-        __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
+        __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
         ++__pyx_t_6;
       } else {
         {
-          Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
+          Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 70, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 72, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-        __pyx_t_2 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_1, __pyx_t_6));
+        __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_6));
         #else
-        __pyx_t_2 = __Pyx_PySequence_ITEM(__pyx_t_1, __pyx_t_6);
+        __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_6);
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 72, __pyx_L1_error)
     } else {
-      __pyx_t_2 = __pyx_t_7(__pyx_t_1);
-      if (unlikely(!__pyx_t_2)) {
+      __pyx_t_1 = __pyx_t_7(__pyx_t_2);
+      if (unlikely(!__pyx_t_1)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 70, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 72, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
       }
     }
-    __Pyx_GOTREF(__pyx_t_2);
-    __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_2);
-    __pyx_t_2 = 0;
+    __Pyx_GOTREF(__pyx_t_1);
+    __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_1);
+    __pyx_t_1 = 0;
 
-    /* "monitor/match/_rules.pyx":71
- *         places, terms = self.scanned.places_of, []
+    /* "monitor/match/_rules.pyx":73
+ *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):             # <<<<<<<<<<<<<<
- *                 terms.append(TermHits(name, source, places(occs)))
- *         return tuple(terms)
+ *                 hits = places(offsets, title_words, occs)
+ *                 if hits is None:  # a position outside the words (a regular expression's)
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    if (unlikely(__pyx_t_2 == Py_None)) {
+    __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 73, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    if (unlikely(__pyx_t_1 == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 71, __pyx_L1_error)
+      __PYX_ERR(0, 73, __pyx_L1_error)
     }
-    __pyx_t_4 = __pyx_t_2; __Pyx_INCREF(__pyx_t_4);
+    __pyx_t_4 = __pyx_t_1; __Pyx_INCREF(__pyx_t_4);
     __pyx_t_8 = 0;
-    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     for (;;) {
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 71, __pyx_L1_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 73, __pyx_L1_error)
         #endif
         if (__pyx_t_8 >= __pyx_temp) break;
       }
-      __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_8, __Pyx_ReferenceSharing_OwnStrongReference);
+      __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_8, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_8;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_2);
-      if ((likely(PyTuple_CheckExact(__pyx_t_2))) || (PyList_CheckExact(__pyx_t_2))) {
-        PyObject* sequence = __pyx_t_2;
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 73, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_1);
+      if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
+        PyObject* sequence = __pyx_t_1;
         Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 71, __pyx_L1_error)
+          __PYX_ERR(0, 73, __pyx_L1_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -4900,29 +4923,29 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           __Pyx_INCREF(__pyx_t_10);
         } else {
           __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 71, __pyx_L1_error)
+          if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 73, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_3);
           __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 71, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 73, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_9);
           __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 71, __pyx_L1_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 73, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_10);
         }
         #else
-        __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 71, __pyx_L1_error)
+        __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 73, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
-        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 71, __pyx_L1_error)
+        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 73, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 71, __pyx_L1_error)
+        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 73, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_10);
         #endif
-        __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+        __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_11 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 71, __pyx_L1_error)
+        __pyx_t_11 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 73, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_11);
-        __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+        __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
         __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_11);
         index = 0; __pyx_t_3 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_3)) goto __pyx_L7_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_3);
@@ -4930,7 +4953,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_GOTREF(__pyx_t_9);
         index = 2; __pyx_t_10 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_10)) goto __pyx_L7_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_10);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 71, __pyx_L1_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 73, __pyx_L1_error)
         __pyx_t_12 = NULL;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         goto __pyx_L8_unpacking_done;
@@ -4938,7 +4961,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_12 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 71, __pyx_L1_error)
+        __PYX_ERR(0, 73, __pyx_L1_error)
         __pyx_L8_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_v_source, __pyx_t_3);
@@ -4948,39 +4971,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_10);
       __pyx_t_10 = 0;
 
-      /* "monitor/match/_rules.pyx":72
+      /* "monitor/match/_rules.pyx":74
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):
- *                 terms.append(TermHits(name, source, places(occs)))             # <<<<<<<<<<<<<<
- *         return tuple(terms)
- * 
+ *                 hits = places(offsets, title_words, occs)             # <<<<<<<<<<<<<<
+ *                 if hits is None:  # a position outside the words (a regular expression's)
+ *                     hits = scanned.places_of(occs)
 */
       __pyx_t_10 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_TermHits); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 72, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_places); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 74, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_11 = NULL;
-      __Pyx_INCREF(__pyx_v_places);
-      __pyx_t_13 = __pyx_v_places; 
-      __pyx_t_5 = 1;
-      #if CYTHON_UNPACK_METHODS
-      if (likely(PyMethod_Check(__pyx_t_13))) {
-        __pyx_t_11 = PyMethod_GET_SELF(__pyx_t_13);
-        assert(__pyx_t_11);
-        PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_13);
-        __Pyx_INCREF(__pyx_t_11);
-        __Pyx_INCREF(__pyx__function);
-        __Pyx_DECREF_SET(__pyx_t_13, __pyx__function);
-        __pyx_t_5 = 0;
-      }
-      #endif
-      {
-        PyObject *__pyx_callargs[2] = {__pyx_t_11, __pyx_v_occs};
-        __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_13, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_11); __pyx_t_11 = 0;
-        __Pyx_DECREF(__pyx_t_13); __pyx_t_13 = 0;
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 72, __pyx_L1_error)
-        __Pyx_GOTREF(__pyx_t_3);
-      }
       __pyx_t_5 = 1;
       #if CYTHON_UNPACK_METHODS
       if (unlikely(PyMethod_Check(__pyx_t_9))) {
@@ -4994,64 +4994,139 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       }
       #endif
       {
-        PyObject *__pyx_callargs[4] = {__pyx_t_10, __pyx_v_name, __pyx_v_source, __pyx_t_3};
-        __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_9, __pyx_callargs+__pyx_t_5, (4-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        PyObject *__pyx_callargs[4] = {__pyx_t_10, __pyx_v_offsets, __pyx_v_title_words, __pyx_v_occs};
+        __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_9, __pyx_callargs+__pyx_t_5, (4-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
-        __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 72, __pyx_L1_error)
-        __Pyx_GOTREF(__pyx_t_2);
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 74, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_1);
       }
-      __pyx_t_14 = __Pyx_PyList_Append(__pyx_v_terms, __pyx_t_2); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 72, __pyx_L1_error)
-      __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+      __Pyx_XDECREF_SET(__pyx_v_hits, __pyx_t_1);
+      __pyx_t_1 = 0;
+
+      /* "monitor/match/_rules.pyx":75
+ *             for source, _, occs in self.hits(name):
+ *                 hits = places(offsets, title_words, occs)
+ *                 if hits is None:  # a position outside the words (a regular expression's)             # <<<<<<<<<<<<<<
+ *                     hits = scanned.places_of(occs)
+ *                 terms.append(TermHits(name, source, tuple(hits)))
+*/
+      __pyx_t_13 = (__pyx_v_hits == Py_None);
+      if (__pyx_t_13) {
 
 
-      /* "monitor/match/_rules.pyx":71
- *         places, terms = self.scanned.places_of, []
+        /* "monitor/match/_rules.pyx":76
+ *                 hits = places(offsets, title_words, occs)
+ *                 if hits is None:  # a position outside the words (a regular expression's)
+ *                     hits = scanned.places_of(occs)             # <<<<<<<<<<<<<<
+ *                 terms.append(TermHits(name, source, tuple(hits)))
+ *         return tuple(terms)
+*/
+        __pyx_t_9 = __pyx_v_scanned;
+        __Pyx_INCREF(__pyx_t_9);
+        __pyx_t_5 = 0;
+        {
+          PyObject *__pyx_callargs[2] = {__pyx_t_9, __pyx_v_occs};
+          __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_places_of, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+          __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
+          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 76, __pyx_L1_error)
+          __Pyx_GOTREF(__pyx_t_1);
+        }
+        __Pyx_DECREF_SET(__pyx_v_hits, __pyx_t_1);
+        __pyx_t_1 = 0;
+
+        /* "monitor/match/_rules.pyx":75
+ *             for source, _, occs in self.hits(name):
+ *                 hits = places(offsets, title_words, occs)
+ *                 if hits is None:  # a position outside the words (a regular expression's)             # <<<<<<<<<<<<<<
+ *                     hits = scanned.places_of(occs)
+ *                 terms.append(TermHits(name, source, tuple(hits)))
+*/
+      }
+
+      /* "monitor/match/_rules.pyx":77
+ *                 if hits is None:  # a position outside the words (a regular expression's)
+ *                     hits = scanned.places_of(occs)
+ *                 terms.append(TermHits(name, source, tuple(hits)))             # <<<<<<<<<<<<<<
+ *         return tuple(terms)
+ * 
+*/
+      __pyx_t_9 = NULL;
+      __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_TermHits); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 77, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_10);
+      __pyx_t_3 = __Pyx_PySequence_Tuple(__pyx_v_hits); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 77, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_3);
+      __pyx_t_5 = 1;
+      #if CYTHON_UNPACK_METHODS
+      if (unlikely(PyMethod_Check(__pyx_t_10))) {
+        __pyx_t_9 = PyMethod_GET_SELF(__pyx_t_10);
+        assert(__pyx_t_9);
+        PyObject* __pyx__function = PyMethod_GET_FUNCTION(__pyx_t_10);
+        __Pyx_INCREF(__pyx_t_9);
+        __Pyx_INCREF(__pyx__function);
+        __Pyx_DECREF_SET(__pyx_t_10, __pyx__function);
+        __pyx_t_5 = 0;
+      }
+      #endif
+      {
+        PyObject *__pyx_callargs[4] = {__pyx_t_9, __pyx_v_name, __pyx_v_source, __pyx_t_3};
+        __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_10, __pyx_callargs+__pyx_t_5, (4-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
+        __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
+        __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 77, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_1);
+      }
+      __pyx_t_14 = __Pyx_PyList_Append(__pyx_v_terms, __pyx_t_1); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 77, __pyx_L1_error)
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+
+
+      /* "monitor/match/_rules.pyx":73
+ *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):             # <<<<<<<<<<<<<<
- *                 terms.append(TermHits(name, source, places(occs)))
- *         return tuple(terms)
+ *                 hits = places(offsets, title_words, occs)
+ *                 if hits is None:  # a position outside the words (a regular expression's)
 */
     }
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":70
- *     cpdef tuple _terms(self):
- *         places, terms = self.scanned.places_of, []
+    /* "monitor/match/_rules.pyx":72
+ *         scanned, terms = self.scanned, []
+ *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:             # <<<<<<<<<<<<<<
  *             for source, _, occs in self.hits(name):
- *                 terms.append(TermHits(name, source, places(occs)))
+ *                 hits = places(offsets, title_words, occs)
 */
   }
-  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":73
- *             for source, _, occs in self.hits(name):
- *                 terms.append(TermHits(name, source, places(occs)))
+  /* "monitor/match/_rules.pyx":78
+ *                     hits = scanned.places_of(occs)
+ *                 terms.append(TermHits(name, source, tuple(hits)))
  *         return tuple(terms)             # <<<<<<<<<<<<<<
  * 
  *     cpdef list hits(self, name):
 */
-  __pyx_t_1 = PyList_AsTuple(__pyx_v_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 73, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_1);
+  __pyx_t_2 = PyList_AsTuple(__pyx_v_terms); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 78, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject *__pyx_temp;
     {
       __pyx_temp = __pyx_r;
-      __pyx_r = ((PyObject*)__pyx_t_1);
+      __pyx_r = ((PyObject*)__pyx_t_2);
     }
     __Pyx_XDECREF(__pyx_temp);
   }
-  __pyx_t_1 = 0;
+  __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":68
+  /* "monitor/match/_rules.pyx":69
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
- *         places, terms = self.scanned.places_of, []
- *         for name in self.rule.positive:
+ *         scanned, terms = self.scanned, []
+ *         offsets, title_words = scanned.offsets, scanned.title_words
 */
 
   /* function exit code */
@@ -5063,16 +5138,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
   __Pyx_XDECREF(__pyx_t_9);
   __Pyx_XDECREF(__pyx_t_10);
   __Pyx_XDECREF(__pyx_t_11);
-  __Pyx_XDECREF(__pyx_t_13);
   __Pyx_AddTraceback("monitor.match._rules.Evaluation._terms", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = 0;
   __pyx_L0:;
-  __Pyx_XDECREF(__pyx_v_places);
+  __Pyx_XDECREF(__pyx_v_scanned);
   __Pyx_XDECREF(__pyx_v_terms);
+  __Pyx_XDECREF(__pyx_v_offsets);
+  __Pyx_XDECREF(__pyx_v_title_words);
   __Pyx_XDECREF(__pyx_v_name);
   __Pyx_XDECREF(__pyx_v_source);
   __Pyx_XDECREF(__pyx_v__);
   __Pyx_XDECREF(__pyx_v_occs);
+  __Pyx_XDECREF(__pyx_v_hits);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
@@ -5128,7 +5205,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_6_terms(struct __
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_terms", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__terms(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 68, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__terms(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -5152,7 +5229,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_6_terms(struct __
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":75
+/* "monitor/match/_rules.pyx":80
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
@@ -5198,7 +5275,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 75, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 80, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_9hits)) {
         __pyx_t_3 = NULL;
@@ -5221,10 +5298,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 75, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 80, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
-        if (!(likely(PyList_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_2))) __PYX_ERR(0, 75, __pyx_L1_error)
+        if (!(likely(PyList_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_2))) __PYX_ERR(0, 80, __pyx_L1_error)
         {
           PyObject *__pyx_temp;
           {
@@ -5250,7 +5327,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":79
+  /* "monitor/match/_rules.pyx":84
  *         applied: (source, weight, occurrences). Kept on the scanned article: rules
  *         that share an actor decide it once."""
  *         key = (self.refs[name], self.fields)             # <<<<<<<<<<<<<<
@@ -5259,22 +5336,22 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   if (unlikely(__pyx_v_self->refs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 79, __pyx_L1_error)
+    __PYX_ERR(0, 84, __pyx_L1_error)
   }
-  __pyx_t_1 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 79, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 84, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 79, __pyx_L1_error)
+  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 84, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 79, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 84, __pyx_L1_error);
   __Pyx_INCREF(__pyx_v_self->fields);
   __Pyx_GIVEREF(__pyx_v_self->fields);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->fields) != (0)) __PYX_ERR(0, 79, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->fields) != (0)) __PYX_ERR(0, 84, __pyx_L1_error);
   __pyx_t_1 = 0;
   __pyx_v_key = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":80
+  /* "monitor/match/_rules.pyx":85
  *         that share an actor decide it once."""
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)             # <<<<<<<<<<<<<<
@@ -5283,14 +5360,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   if (unlikely(__pyx_v_self->cache == Py_None)) {
     PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "get");
-    __PYX_ERR(0, 80, __pyx_L1_error)
+    __PYX_ERR(0, 85, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->cache, __pyx_v_key, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->cache, __pyx_v_key, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 85, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_found = __pyx_t_2;
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":81
+  /* "monitor/match/_rules.pyx":86
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)
  *         if found is None:             # <<<<<<<<<<<<<<
@@ -5301,25 +5378,25 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
   if (__pyx_t_6) {
 
 
-    /* "monitor/match/_rules.pyx":82
+    /* "monitor/match/_rules.pyx":87
  *         found = self.cache.get(key)
  *         if found is None:
  *             found = self.cache[key] = self._found(name)             # <<<<<<<<<<<<<<
  *         return <list>found
  * 
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_found(__pyx_v_self, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 82, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_found(__pyx_v_self, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 87, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_INCREF(__pyx_t_2);
     __Pyx_DECREF_SET(__pyx_v_found, __pyx_t_2);
     if (unlikely(__pyx_v_self->cache == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 82, __pyx_L1_error)
+      __PYX_ERR(0, 87, __pyx_L1_error)
     }
-    if (unlikely((PyDict_SetItem(__pyx_v_self->cache, __pyx_v_key, __pyx_t_2) < 0))) __PYX_ERR(0, 82, __pyx_L1_error)
+    if (unlikely((PyDict_SetItem(__pyx_v_self->cache, __pyx_v_key, __pyx_t_2) < 0))) __PYX_ERR(0, 87, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-    /* "monitor/match/_rules.pyx":81
+    /* "monitor/match/_rules.pyx":86
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)
  *         if found is None:             # <<<<<<<<<<<<<<
@@ -5328,7 +5405,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   }
 
-  /* "monitor/match/_rules.pyx":83
+  /* "monitor/match/_rules.pyx":88
  *         if found is None:
  *             found = self.cache[key] = self._found(name)
  *         return <list>found             # <<<<<<<<<<<<<<
@@ -5346,7 +5423,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":75
+  /* "monitor/match/_rules.pyx":80
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
@@ -5410,32 +5487,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 75, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 80, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 75, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 80, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "hits", 0) < (0)) __PYX_ERR(0, 75, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "hits", 0) < (0)) __PYX_ERR(0, 80, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, i); __PYX_ERR(0, 75, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, i); __PYX_ERR(0, 80, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 75, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 80, __pyx_L3_error)
     }
     __pyx_v_name = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 75, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 80, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -5464,7 +5541,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8hits(struct __py
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("hits", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation_hits(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 75, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation_hits(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 80, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -5488,7 +5565,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8hits(struct __py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":85
+/* "monitor/match/_rules.pyx":90
  *         return <list>found
  * 
  *     cdef list _found(self, name):             # <<<<<<<<<<<<<<
@@ -5539,7 +5616,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_found", 0);
 
-  /* "monitor/match/_rules.pyx":86
+  /* "monitor/match/_rules.pyx":91
  * 
  *     cdef list _found(self, name):
  *         scanned, fields = self.scanned, self.fields             # <<<<<<<<<<<<<<
@@ -5555,60 +5632,60 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __pyx_v_fields = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":87
+  /* "monitor/match/_rules.pyx":92
  *     cdef list _found(self, name):
  *         scanned, fields = self.scanned, self.fields
  *         ref = scanned.index.refs[self.refs[name]]             # <<<<<<<<<<<<<<
  *         found = scanned.found
  *         present = _present(ref.terms, ref.slots, found)
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_index); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_index); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   if (unlikely(__pyx_v_self->refs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 87, __pyx_L1_error)
+    __PYX_ERR(0, 92, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_3 = __Pyx_PyObject_GetItem(__pyx_t_1, __pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 87, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetItem(__pyx_t_1, __pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 92, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __pyx_v_ref = __pyx_t_3;
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":88
+  /* "monitor/match/_rules.pyx":93
  *         scanned, fields = self.scanned, self.fields
  *         ref = scanned.index.refs[self.refs[name]]
  *         found = scanned.found             # <<<<<<<<<<<<<<
  *         present = _present(ref.terms, ref.slots, found)
  *         if not present:
 */
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 88, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 93, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __pyx_v_found = __pyx_t_3;
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":89
+  /* "monitor/match/_rules.pyx":94
  *         ref = scanned.index.refs[self.refs[name]]
  *         found = scanned.found
  *         present = _present(ref.terms, ref.slots, found)             # <<<<<<<<<<<<<<
  *         if not present:
  *             return []
 */
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_terms_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 89, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_terms_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 94, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 89, __pyx_L1_error)
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_slots); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 89, __pyx_L1_error)
+  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 94, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_slots); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 94, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 89, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 94, __pyx_L1_error)
   __pyx_t_1 = __pyx_v_found;
   __Pyx_INCREF(__pyx_t_1);
-  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 89, __pyx_L1_error)
-  __pyx_t_4 = __pyx_f_7monitor_5match_6_rules__present(((PyObject*)__pyx_t_3), ((PyObject*)__pyx_t_2), ((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 89, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 94, __pyx_L1_error)
+  __pyx_t_4 = __pyx_f_7monitor_5match_6_rules__present(((PyObject*)__pyx_t_3), ((PyObject*)__pyx_t_2), ((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 94, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
@@ -5616,7 +5693,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __pyx_v_present = ((PyObject*)__pyx_t_4);
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":90
+  /* "monitor/match/_rules.pyx":95
  *         found = scanned.found
  *         present = _present(ref.terms, ref.slots, found)
  *         if not present:             # <<<<<<<<<<<<<<
@@ -5627,7 +5704,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   else
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_present);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 90, __pyx_L1_error)
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 95, __pyx_L1_error)
     __pyx_t_5 = (__pyx_temp != 0);
   }
 
@@ -5637,14 +5714,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   if (__pyx_t_6) {
 
 
-    /* "monitor/match/_rules.pyx":91
+    /* "monitor/match/_rules.pyx":96
  *         present = _present(ref.terms, ref.slots, found)
  *         if not present:
  *             return []             # <<<<<<<<<<<<<<
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
  *         anywhere = not blocked and "title" in fields and "body" in fields
 */
-    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 91, __pyx_L1_error)
+    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 96, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     {
       PyObject *__pyx_temp;
@@ -5657,7 +5734,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     __pyx_t_4 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":90
+    /* "monitor/match/_rules.pyx":95
  *         found = scanned.found
  *         present = _present(ref.terms, ref.slots, found)
  *         if not present:             # <<<<<<<<<<<<<<
@@ -5666,7 +5743,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
   }
 
-  /* "monitor/match/_rules.pyx":92
+  /* "monitor/match/_rules.pyx":97
  *         if not present:
  *             return []
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]             # <<<<<<<<<<<<<<
@@ -5674,18 +5751,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *         out = []
 */
   { /* enter inner scope */
-    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 92, __pyx_L6_error)
+    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 97, __pyx_L6_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_exclude); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_exclude); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
       __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
       __pyx_t_7 = 0;
       __pyx_t_8 = NULL;
     } else {
-      __pyx_t_7 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L6_error)
+      __pyx_t_7 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 97, __pyx_L6_error)
       __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 92, __pyx_L6_error)
+      __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 97, __pyx_L6_error)
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     for (;;) {
@@ -5694,7 +5771,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
             #endif
             if (__pyx_t_7 >= __pyx_temp) break;
           }
@@ -5704,7 +5781,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
             #endif
             if (__pyx_t_7 >= __pyx_temp) break;
           }
@@ -5715,13 +5792,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           #endif
           ++__pyx_t_7;
         }
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
       } else {
         __pyx_t_1 = __pyx_t_8(__pyx_t_2);
         if (unlikely(!__pyx_t_1)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 92, __pyx_L6_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 97, __pyx_L6_error)
             PyErr_Clear();
           }
           break;
@@ -5737,7 +5814,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_8genexpr2__pyx_v_pid};
         __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
         __Pyx_GOTREF(__pyx_t_1);
       }
       if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
@@ -5745,9 +5822,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         __pyx_t_10 = 0;
         __pyx_t_11 = NULL;
       } else {
-        __pyx_t_10 = -1; __pyx_t_3 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 92, __pyx_L6_error)
+        __pyx_t_10 = -1; __pyx_t_3 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 97, __pyx_L6_error)
         __Pyx_GOTREF(__pyx_t_3);
-        __pyx_t_11 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_3); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 92, __pyx_L6_error)
+        __pyx_t_11 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_3); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 97, __pyx_L6_error)
       }
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       for (;;) {
@@ -5756,7 +5833,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             {
               Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
               #endif
               if (__pyx_t_10 >= __pyx_temp) break;
             }
@@ -5766,7 +5843,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             {
               Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 92, __pyx_L6_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
               #endif
               if (__pyx_t_10 >= __pyx_temp) break;
             }
@@ -5777,13 +5854,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             #endif
             ++__pyx_t_10;
           }
-          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L6_error)
+          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
         } else {
           __pyx_t_1 = __pyx_t_11(__pyx_t_3);
           if (unlikely(!__pyx_t_1)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 92, __pyx_L6_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 97, __pyx_L6_error)
               PyErr_Clear();
             }
             break;
@@ -5792,7 +5869,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         __Pyx_GOTREF(__pyx_t_1);
         __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_occ, __pyx_t_1);
         __pyx_t_1 = 0;
-        if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr2__pyx_v_occ))) __PYX_ERR(0, 92, __pyx_L6_error)
+        if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr2__pyx_v_occ))) __PYX_ERR(0, 97, __pyx_L6_error)
       }
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
     }
@@ -5809,7 +5886,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __pyx_v_blocked = ((PyObject*)__pyx_t_4);
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":93
+  /* "monitor/match/_rules.pyx":98
  *             return []
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
  *         anywhere = not blocked and "title" in fields and "body" in fields             # <<<<<<<<<<<<<<
@@ -5818,7 +5895,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_blocked);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 93, __pyx_L1_error)
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 98, __pyx_L1_error)
     __pyx_t_6 = (__pyx_temp != 0);
   }
 
@@ -5828,26 +5905,26 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   if (__pyx_t_5) {
 
   } else {
-    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_4 = __pyx_t_2;
     __pyx_t_2 = 0;
 
     goto __pyx_L14_bool_binop_done;
   }
-  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_title, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 93, __pyx_L1_error)
+  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_title, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 98, __pyx_L1_error)
   if (__pyx_t_5) {
 
   } else {
-    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_4 = __pyx_t_2;
     __pyx_t_2 = 0;
 
     goto __pyx_L14_bool_binop_done;
   }
-  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_body, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 93, __pyx_L1_error)
-  __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 93, __pyx_L1_error)
+  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_body, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 98, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_t_4 = __pyx_t_2;
   __pyx_t_2 = 0;
@@ -5856,19 +5933,19 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __pyx_v_anywhere = __pyx_t_4;
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":94
+  /* "monitor/match/_rules.pyx":99
  *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
  *         anywhere = not blocked and "title" in fields and "body" in fields
  *         out = []             # <<<<<<<<<<<<<<
  *         for pid, term in present:
  *             if term.pattern.regex is None:
 */
-  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 94, __pyx_L1_error)
+  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 99, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __pyx_v_out = ((PyObject*)__pyx_t_4);
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":95
+  /* "monitor/match/_rules.pyx":100
  *         anywhere = not blocked and "title" in fields and "body" in fields
  *         out = []
  *         for pid, term in present:             # <<<<<<<<<<<<<<
@@ -5877,7 +5954,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
   if (unlikely(__pyx_v_present == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-    __PYX_ERR(0, 95, __pyx_L1_error)
+    __PYX_ERR(0, 100, __pyx_L1_error)
   }
   __pyx_t_4 = __pyx_v_present; __Pyx_INCREF(__pyx_t_4);
   __pyx_t_7 = 0;
@@ -5885,13 +5962,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 95, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 100, __pyx_L1_error)
       #endif
       if (__pyx_t_7 >= __pyx_temp) break;
     }
     __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_7;
-    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 95, __pyx_L1_error)
+    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 100, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     if ((likely(PyTuple_CheckExact(__pyx_t_2))) || (PyList_CheckExact(__pyx_t_2))) {
       PyObject* sequence = __pyx_t_2;
@@ -5899,7 +5976,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 95, __pyx_L1_error)
+        __PYX_ERR(0, 100, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -5909,22 +5986,22 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         __Pyx_INCREF(__pyx_t_1);
       } else {
         __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 95, __pyx_L1_error)
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 100, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_3);
         __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 95, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 100, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_1);
       }
       #else
-      __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 95, __pyx_L1_error)
+      __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 100, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
-      __pyx_t_1 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 95, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 100, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       #endif
       __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_12 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 95, __pyx_L1_error)
+      __pyx_t_12 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 100, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_12);
       __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
       __pyx_t_13 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_12);
@@ -5932,7 +6009,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       __Pyx_GOTREF(__pyx_t_3);
       index = 1; __pyx_t_1 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_1)) goto __pyx_L19_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_1);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_13(__pyx_t_12), 2) < (0)) __PYX_ERR(0, 95, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_13(__pyx_t_12), 2) < (0)) __PYX_ERR(0, 100, __pyx_L1_error)
       __pyx_t_13 = NULL;
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
       goto __pyx_L20_unpacking_done;
@@ -5940,7 +6017,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
       __pyx_t_13 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 95, __pyx_L1_error)
+      __PYX_ERR(0, 100, __pyx_L1_error)
       __pyx_L20_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_pid, __pyx_t_3);
@@ -5948,16 +6025,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     __Pyx_XDECREF_SET(__pyx_v_term, __pyx_t_1);
     __pyx_t_1 = 0;
 
-    /* "monitor/match/_rules.pyx":96
+    /* "monitor/match/_rules.pyx":101
  *         out = []
  *         for pid, term in present:
  *             if term.pattern.regex is None:             # <<<<<<<<<<<<<<
  *                 occs = found[pid]
  *             else:
 */
-    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_pattern); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 96, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_pattern); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 101, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_regex); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 96, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_regex); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 101, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __pyx_t_5 = (__pyx_t_1 == Py_None);
@@ -5965,19 +6042,19 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     if (__pyx_t_5) {
 
 
-      /* "monitor/match/_rules.pyx":97
+      /* "monitor/match/_rules.pyx":102
  *         for pid, term in present:
  *             if term.pattern.regex is None:
  *                 occs = found[pid]             # <<<<<<<<<<<<<<
  *             else:
  *                 occs = scanned.occurrences(pid)
 */
-      __pyx_t_1 = __Pyx_PyObject_GetItem(__pyx_v_found, __pyx_v_pid); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetItem(__pyx_v_found, __pyx_v_pid); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 102, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_1);
       __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":96
+      /* "monitor/match/_rules.pyx":101
  *         out = []
  *         for pid, term in present:
  *             if term.pattern.regex is None:             # <<<<<<<<<<<<<<
@@ -5987,7 +6064,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       goto __pyx_L21;
     }
 
-    /* "monitor/match/_rules.pyx":99
+    /* "monitor/match/_rules.pyx":104
  *                 occs = found[pid]
  *             else:
  *                 occs = scanned.occurrences(pid)             # <<<<<<<<<<<<<<
@@ -6002,7 +6079,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         PyObject *__pyx_callargs[2] = {__pyx_t_2, __pyx_v_pid};
         __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 99, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 104, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_1);
       }
       __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_1);
@@ -6010,21 +6087,21 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     }
     __pyx_L21:;
 
-    /* "monitor/match/_rules.pyx":100
+    /* "monitor/match/_rules.pyx":105
  *             else:
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:             # <<<<<<<<<<<<<<
  *                 occs = [
  *                     occ
 */
-    __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_anywhere); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 100, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_anywhere); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 105, __pyx_L1_error)
     __pyx_t_6 = (!__pyx_t_5);
 
 
     if (__pyx_t_6) {
 
 
-      /* "monitor/match/_rules.pyx":101
+      /* "monitor/match/_rules.pyx":106
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:
  *                 occs = [             # <<<<<<<<<<<<<<
@@ -6032,10 +6109,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                     for occ in occs
 */
       { /* enter inner scope */
-        __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 101, __pyx_L25_error)
+        __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 106, __pyx_L25_error)
         __Pyx_GOTREF(__pyx_t_1);
 
-        /* "monitor/match/_rules.pyx":103
+        /* "monitor/match/_rules.pyx":108
  *                 occs = [
  *                     occ
  *                     for occ in occs             # <<<<<<<<<<<<<<
@@ -6047,9 +6124,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           __pyx_t_10 = 0;
           __pyx_t_8 = NULL;
         } else {
-          __pyx_t_10 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_occs); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 103, __pyx_L25_error)
+          __pyx_t_10 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_occs); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 108, __pyx_L25_error)
           __Pyx_GOTREF(__pyx_t_2);
-          __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 103, __pyx_L25_error)
+          __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 108, __pyx_L25_error)
         }
         for (;;) {
           if (likely(!__pyx_t_8)) {
@@ -6057,7 +6134,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 103, __pyx_L25_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 108, __pyx_L25_error)
                 #endif
                 if (__pyx_t_10 >= __pyx_temp) break;
               }
@@ -6067,7 +6144,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 103, __pyx_L25_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 108, __pyx_L25_error)
                 #endif
                 if (__pyx_t_10 >= __pyx_temp) break;
               }
@@ -6078,13 +6155,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
               #endif
               ++__pyx_t_10;
             }
-            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 103, __pyx_L25_error)
+            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 108, __pyx_L25_error)
           } else {
             __pyx_t_3 = __pyx_t_8(__pyx_t_2);
             if (unlikely(!__pyx_t_3)) {
               PyObject* exc_type = PyErr_Occurred();
               if (exc_type) {
-                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 103, __pyx_L25_error)
+                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 108, __pyx_L25_error)
                 PyErr_Clear();
               }
               break;
@@ -6094,7 +6171,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           __Pyx_XDECREF_SET(__pyx_8genexpr3__pyx_v_occ, __pyx_t_3);
           __pyx_t_3 = 0;
 
-          /* "monitor/match/_rules.pyx":104
+          /* "monitor/match/_rules.pyx":109
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -6103,7 +6180,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           __pyx_t_12 = __pyx_v_scanned;
           __Pyx_INCREF(__pyx_t_12);
-          __pyx_t_14 = __Pyx_GetItemInt(__pyx_8genexpr3__pyx_v_occ, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 104, __pyx_L25_error)
+          __pyx_t_14 = __Pyx_GetItemInt(__pyx_8genexpr3__pyx_v_occ, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 109, __pyx_L25_error)
           __Pyx_GOTREF(__pyx_t_14);
           __pyx_t_9 = 0;
           {
@@ -6111,10 +6188,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_field, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
             __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 104, __pyx_L25_error)
+            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 109, __pyx_L25_error)
             __Pyx_GOTREF(__pyx_t_3);
           }
-          __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_t_3, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 104, __pyx_L25_error)
+          __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_t_3, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 109, __pyx_L25_error)
           __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
           if (__pyx_t_5) {
 
@@ -6125,7 +6202,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             goto __pyx_L29_bool_binop_done;
           }
 
-          /* "monitor/match/_rules.pyx":105
+          /* "monitor/match/_rules.pyx":110
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields
  *                     and not any([_overlap(occ, b) for b in blocked])             # <<<<<<<<<<<<<<
@@ -6134,7 +6211,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           __pyx_t_14 = NULL;
           { /* enter inner scope */
-            __pyx_t_12 = PyList_New(0); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 105, __pyx_L33_error)
+            __pyx_t_12 = PyList_New(0); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 110, __pyx_L33_error)
             __Pyx_GOTREF(__pyx_t_12);
             __pyx_t_15 = __pyx_v_blocked; __Pyx_INCREF(__pyx_t_15);
             __pyx_t_16 = 0;
@@ -6142,30 +6219,30 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_15);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 105, __pyx_L33_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 110, __pyx_L33_error)
                 #endif
                 if (__pyx_t_16 >= __pyx_temp) break;
               }
               __pyx_t_17 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_15, __pyx_t_16, __Pyx_ReferenceSharing_OwnStrongReference);
               ++__pyx_t_16;
-              if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 105, __pyx_L33_error)
+              if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 110, __pyx_L33_error)
               __Pyx_GOTREF(__pyx_t_17);
               __Pyx_XDECREF_SET(__pyx_8genexpr4__pyx_v_b, __pyx_t_17);
               __pyx_t_17 = 0;
               __pyx_t_17 = __pyx_8genexpr3__pyx_v_occ;
               __Pyx_INCREF(__pyx_t_17);
-              if (!(likely(PyTuple_CheckExact(__pyx_t_17))||((__pyx_t_17) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_17))) __PYX_ERR(0, 105, __pyx_L33_error)
+              if (!(likely(PyTuple_CheckExact(__pyx_t_17))||((__pyx_t_17) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_17))) __PYX_ERR(0, 110, __pyx_L33_error)
               __pyx_t_18 = __pyx_8genexpr4__pyx_v_b;
               __Pyx_INCREF(__pyx_t_18);
-              if (!(likely(PyTuple_CheckExact(__pyx_t_18))||((__pyx_t_18) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_18))) __PYX_ERR(0, 105, __pyx_L33_error)
-              __pyx_t_5 = __pyx_f_7monitor_5match_6_rules__overlap(((PyObject*)__pyx_t_17), ((PyObject*)__pyx_t_18)); if (unlikely(__pyx_t_5 == ((int)-1) && PyErr_Occurred())) __PYX_ERR(0, 105, __pyx_L33_error)
+              if (!(likely(PyTuple_CheckExact(__pyx_t_18))||((__pyx_t_18) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_18))) __PYX_ERR(0, 110, __pyx_L33_error)
+              __pyx_t_5 = __pyx_f_7monitor_5match_6_rules__overlap(((PyObject*)__pyx_t_17), ((PyObject*)__pyx_t_18)); if (unlikely(__pyx_t_5 == ((int)-1) && PyErr_Occurred())) __PYX_ERR(0, 110, __pyx_L33_error)
               __Pyx_DECREF(__pyx_t_17); __pyx_t_17 = 0;
               __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-              __pyx_t_18 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 105, __pyx_L33_error)
+              __pyx_t_18 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 110, __pyx_L33_error)
               __Pyx_GOTREF(__pyx_t_18);
 
               __Pyx_GIVEREF(__pyx_t_18);
-              if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_12, __pyx_t_18))) __PYX_ERR(0, 105, __pyx_L33_error)
+              if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_12, __pyx_t_18))) __PYX_ERR(0, 110, __pyx_L33_error)
               __pyx_t_18 = 0;
             }
             __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
@@ -6182,10 +6259,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
             __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_any, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
             __Pyx_XDECREF(__pyx_t_14); __pyx_t_14 = 0;
             __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 105, __pyx_L25_error)
+            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 110, __pyx_L25_error)
             __Pyx_GOTREF(__pyx_t_3);
           }
-          __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 105, __pyx_L25_error)
+          __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 110, __pyx_L25_error)
           __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
           __pyx_t_19 = (!__pyx_t_5);
 
@@ -6195,7 +6272,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 
           __pyx_L29_bool_binop_done:;
 
-          /* "monitor/match/_rules.pyx":104
+          /* "monitor/match/_rules.pyx":109
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -6205,16 +6282,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
           if (__pyx_t_6) {
 
 
-            /* "monitor/match/_rules.pyx":102
+            /* "monitor/match/_rules.pyx":107
  *             if not anywhere:
  *                 occs = [
  *                     occ             # <<<<<<<<<<<<<<
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields
 */
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr3__pyx_v_occ))) __PYX_ERR(0, 101, __pyx_L25_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr3__pyx_v_occ))) __PYX_ERR(0, 106, __pyx_L25_error)
 
-            /* "monitor/match/_rules.pyx":104
+            /* "monitor/match/_rules.pyx":109
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -6223,7 +6300,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           }
 
-          /* "monitor/match/_rules.pyx":103
+          /* "monitor/match/_rules.pyx":108
  *                 occs = [
  *                     occ
  *                     for occ in occs             # <<<<<<<<<<<<<<
@@ -6242,7 +6319,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       __Pyx_DECREF_SET(__pyx_v_occs, __pyx_t_1);
       __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":100
+      /* "monitor/match/_rules.pyx":105
  *             else:
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:             # <<<<<<<<<<<<<<
@@ -6251,47 +6328,47 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
     }
 
-    /* "monitor/match/_rules.pyx":107
+    /* "monitor/match/_rules.pyx":112
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
  *             if occs:             # <<<<<<<<<<<<<<
  *                 out.append((term.source, term.weight, sorted(occs)))
  *         return out
 */
-    __pyx_t_6 = __Pyx_PyObject_IsTrue(__pyx_v_occs); if (unlikely((__pyx_t_6 < 0))) __PYX_ERR(0, 107, __pyx_L1_error)
+    __pyx_t_6 = __Pyx_PyObject_IsTrue(__pyx_v_occs); if (unlikely((__pyx_t_6 < 0))) __PYX_ERR(0, 112, __pyx_L1_error)
     if (__pyx_t_6) {
 
 
-      /* "monitor/match/_rules.pyx":108
+      /* "monitor/match/_rules.pyx":113
  *                 ]
  *             if occs:
  *                 out.append((term.source, term.weight, sorted(occs)))             # <<<<<<<<<<<<<<
  *         return out
  * 
 */
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_source); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 108, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_source); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 113, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_weight); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 108, __pyx_L1_error)
+      __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_weight); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 113, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_3 = PySequence_List(__pyx_v_occs); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 108, __pyx_L1_error)
+      __pyx_t_3 = PySequence_List(__pyx_v_occs); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 113, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
-      if (unlikely((PyList_Sort(__pyx_t_3) < 0))) __PYX_ERR(0, 108, __pyx_L1_error)
-      __pyx_t_12 = PyTuple_New(3); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 108, __pyx_L1_error)
+      if (unlikely((PyList_Sort(__pyx_t_3) < 0))) __PYX_ERR(0, 113, __pyx_L1_error)
+      __pyx_t_12 = PyTuple_New(3); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 113, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_12);
       __Pyx_GIVEREF(__pyx_t_1);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 108, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 113, __pyx_L1_error);
       __Pyx_GIVEREF(__pyx_t_2);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 108, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 113, __pyx_L1_error);
       __Pyx_GIVEREF(__pyx_t_3);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 2, __pyx_t_3) != (0)) __PYX_ERR(0, 108, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 2, __pyx_t_3) != (0)) __PYX_ERR(0, 113, __pyx_L1_error);
       __pyx_t_1 = 0;
       __pyx_t_2 = 0;
       __pyx_t_3 = 0;
-      __pyx_t_20 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_12); if (unlikely(__pyx_t_20 == ((int)-1))) __PYX_ERR(0, 108, __pyx_L1_error)
+      __pyx_t_20 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_12); if (unlikely(__pyx_t_20 == ((int)-1))) __PYX_ERR(0, 113, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
 
 
-      /* "monitor/match/_rules.pyx":107
+      /* "monitor/match/_rules.pyx":112
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
  *             if occs:             # <<<<<<<<<<<<<<
@@ -6300,7 +6377,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
     }
 
-    /* "monitor/match/_rules.pyx":95
+    /* "monitor/match/_rules.pyx":100
  *         anywhere = not blocked and "title" in fields and "body" in fields
  *         out = []
  *         for pid, term in present:             # <<<<<<<<<<<<<<
@@ -6310,7 +6387,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":109
+  /* "monitor/match/_rules.pyx":114
  *             if occs:
  *                 out.append((term.source, term.weight, sorted(occs)))
  *         return out             # <<<<<<<<<<<<<<
@@ -6328,7 +6405,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":85
+  /* "monitor/match/_rules.pyx":90
  *         return <list>found
  * 
  *     cdef list _found(self, name):             # <<<<<<<<<<<<<<
@@ -6370,7 +6447,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":111
+/* "monitor/match/_rules.pyx":116
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
@@ -6427,7 +6504,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_score_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 111, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_score_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 116, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_11_score)) {
         __pyx_t_3 = NULL;
@@ -6450,7 +6527,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 111, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 116, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
         {
@@ -6478,26 +6555,26 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":112
+  /* "monitor/match/_rules.pyx":117
  * 
  *     cpdef object _score(self, name):
  *         found = self.hits(name)             # <<<<<<<<<<<<<<
  *         weight = self.compiled.weights.get(name, 1.0)
  *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 112, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 117, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_found = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":113
+  /* "monitor/match/_rules.pyx":118
  *     cpdef object _score(self, name):
  *         found = self.hits(name)
  *         weight = self.compiled.weights.get(name, 1.0)             # <<<<<<<<<<<<<<
  *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
  * 
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_weights); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 113, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_weights); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 118, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __pyx_t_2 = __pyx_t_4;
   __Pyx_INCREF(__pyx_t_2);
@@ -6507,13 +6584,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_get, __pyx_callargs+__pyx_t_5, (3-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 113, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 118, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_weight = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":114
+  /* "monitor/match/_rules.pyx":119
  *         found = self.hits(name)
  *         weight = self.compiled.weights.get(name, 1.0)
  *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])             # <<<<<<<<<<<<<<
@@ -6522,11 +6599,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
 */
   __pyx_t_4 = NULL;
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 114, __pyx_L5_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 119, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_2);
     if (unlikely(__pyx_v_found == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 114, __pyx_L5_error)
+      __PYX_ERR(0, 119, __pyx_L5_error)
     }
     __pyx_t_3 = __pyx_v_found; __Pyx_INCREF(__pyx_t_3);
     __pyx_t_6 = 0;
@@ -6534,13 +6611,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 114, __pyx_L5_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 119, __pyx_L5_error)
         #endif
         if (__pyx_t_6 >= __pyx_temp) break;
       }
       __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_6;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 114, __pyx_L5_error)
+      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 119, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_7);
       if ((likely(PyTuple_CheckExact(__pyx_t_7))) || (PyList_CheckExact(__pyx_t_7))) {
         PyObject* sequence = __pyx_t_7;
@@ -6548,7 +6625,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 114, __pyx_L5_error)
+          __PYX_ERR(0, 119, __pyx_L5_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -6560,27 +6637,27 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
           __Pyx_INCREF(__pyx_t_10);
         } else {
           __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 114, __pyx_L5_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 119, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_8);
           __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_9);
           __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 114, __pyx_L5_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 119, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_10);
         }
         #else
-        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 114, __pyx_L5_error)
+        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 119, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_8);
-        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
+        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 114, __pyx_L5_error)
+        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 119, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_10);
         #endif
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_11 = PyObject_GetIter(__pyx_t_7); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 114, __pyx_L5_error)
+        __pyx_t_11 = PyObject_GetIter(__pyx_t_7); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 119, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_11);
         __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
         __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_11);
@@ -6590,7 +6667,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
         __Pyx_GOTREF(__pyx_t_9);
         index = 2; __pyx_t_10 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_10)) goto __pyx_L8_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_10);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 114, __pyx_L5_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 119, __pyx_L5_error)
         __pyx_t_12 = NULL;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         goto __pyx_L9_unpacking_done;
@@ -6598,7 +6675,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_12 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 114, __pyx_L5_error)
+        __PYX_ERR(0, 119, __pyx_L5_error)
         __pyx_L9_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v__, __pyx_t_8);
@@ -6607,18 +6684,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
       __pyx_t_9 = 0;
       __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v_occs, __pyx_t_10);
       __pyx_t_10 = 0;
-      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 114, __pyx_L5_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 119, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_13 = PyObject_Length(__pyx_8genexpr5__pyx_v_occs); if (unlikely(__pyx_t_13 == ((Py_ssize_t)-1))) __PYX_ERR(0, 114, __pyx_L5_error)
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
+      __pyx_t_13 = PyObject_Length(__pyx_8genexpr5__pyx_v_occs); if (unlikely(__pyx_t_13 == ((Py_ssize_t)-1))) __PYX_ERR(0, 119, __pyx_L5_error)
+      __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_14 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_7, __pyx_t_9, Py_LT); if (unlikely((__pyx_t_14 < 0))) __PYX_ERR(0, 114, __pyx_L5_error)
+      __pyx_t_14 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_7, __pyx_t_9, Py_LT); if (unlikely((__pyx_t_14 < 0))) __PYX_ERR(0, 119, __pyx_L5_error)
       __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       if (__pyx_t_14) {
         __Pyx_INCREF(__pyx_t_7);
         __pyx_t_10 = __pyx_t_7;
       } else {
-        __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 114, __pyx_L5_error)
+        __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_9);
         __pyx_t_10 = __pyx_t_9;
         __pyx_t_9 = 0;
@@ -6626,11 +6703,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
 
 
       __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      __pyx_t_7 = __Pyx_PyNumber_Multiply_object_object(__pyx_8genexpr5__pyx_v_w, __pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 114, __pyx_L5_error)
+      __pyx_t_7 = __Pyx_PyNumber_Multiply_object_object(__pyx_8genexpr5__pyx_v_w, __pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 119, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_7);
       __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
       __Pyx_GIVEREF(__pyx_t_7);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 114, __pyx_L5_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 119, __pyx_L5_error)
       __pyx_t_7 = 0;
     }
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
@@ -6651,10 +6728,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 114, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 119, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_2 = __Pyx_PyNumber_Multiply_object_object(__pyx_v_weight, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 114, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyNumber_Multiply_object_object(__pyx_v_weight, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 119, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   {
@@ -6668,7 +6745,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":111
+  /* "monitor/match/_rules.pyx":116
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
@@ -6739,32 +6816,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 111, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 116, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 111, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 116, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_score", 0) < (0)) __PYX_ERR(0, 111, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_score", 0) < (0)) __PYX_ERR(0, 116, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, i); __PYX_ERR(0, 111, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, i); __PYX_ERR(0, 116, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 111, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 116, __pyx_L3_error)
     }
     __pyx_v_name = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 111, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 116, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -6793,7 +6870,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_10_score(struct _
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_score", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__score(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 111, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__score(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 116, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -6817,7 +6894,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_10_score(struct _
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":26
+/* "monitor/match/_rules.pyx":27
  *     """One rule (a CompiledRule) decided for one article (a ScannedArticle)."""
  * 
  *     cdef readonly object scanned             # <<<<<<<<<<<<<<
@@ -6884,7 +6961,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_7scanned___get__(
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":27
+/* "monitor/match/_rules.pyx":28
  * 
  *     cdef readonly object scanned
  *     cdef readonly object compiled             # <<<<<<<<<<<<<<
@@ -6951,7 +7028,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8compiled___get__
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":28
+/* "monitor/match/_rules.pyx":29
  *     cdef readonly object scanned
  *     cdef readonly object compiled
  *     cdef readonly object rule             # <<<<<<<<<<<<<<
@@ -7546,7 +7623,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":117
+/* "monitor/match/_rules.pyx":122
  * 
  * 
  * cdef list _present(tuple terms, dict slots, dict found):             # <<<<<<<<<<<<<<
@@ -7582,7 +7659,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_present", 0);
 
-  /* "monitor/match/_rules.pyx":123
+  /* "monitor/match/_rules.pyx":128
  *     pattern id  indexes in ``terms``, regular expressions under -1."""
  *     cdef list chosen
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up             # <<<<<<<<<<<<<<
@@ -7591,15 +7668,15 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_terms == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 123, __pyx_L1_error)
+    __PYX_ERR(0, 128, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyTuple_GET_SIZE(__pyx_v_terms); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 123, __pyx_L1_error)
-  __pyx_t_3 = PyLong_FromSsize_t(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 123, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyTuple_GET_SIZE(__pyx_v_terms); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 128, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 128, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
 
-  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_SMALL_REF); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 123, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_SMALL_REF); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 128, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyObject_CompareBoolLe_int_object(__pyx_t_3, __pyx_t_4, Py_LE); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 123, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_CompareBoolLe_int_object(__pyx_t_3, __pyx_t_4, Py_LE); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 128, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   if (__pyx_t_5) {
@@ -7612,9 +7689,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   }
   if (unlikely(__pyx_v_slots == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-    __PYX_ERR(0, 123, __pyx_L1_error)
+    __PYX_ERR(0, 128, __pyx_L1_error)
   }
-  __pyx_t_5 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_NE)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 123, __pyx_L1_error)
+  __pyx_t_5 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_NE)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 128, __pyx_L1_error)
 
   __pyx_t_1 = __pyx_t_5;
 
@@ -7622,7 +7699,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":124
+    /* "monitor/match/_rules.pyx":129
  *     cdef list chosen
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
  *         return [term for term in terms if term[0] in found]             # <<<<<<<<<<<<<<
@@ -7630,11 +7707,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
  *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
 */
     { /* enter inner scope */
-      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 124, __pyx_L8_error)
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 129, __pyx_L8_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (unlikely(__pyx_v_terms == Py_None)) {
         PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-        __PYX_ERR(0, 124, __pyx_L8_error)
+        __PYX_ERR(0, 129, __pyx_L8_error)
       }
       __pyx_t_3 = __pyx_v_terms; __Pyx_INCREF(__pyx_t_3);
       __pyx_t_2 = 0;
@@ -7642,7 +7719,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 124, __pyx_L8_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 129, __pyx_L8_error)
           #endif
           if (__pyx_t_2 >= __pyx_temp) break;
         }
@@ -7652,21 +7729,21 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
         __pyx_t_6 = __Pyx_PySequence_ITEM(__pyx_t_3, __pyx_t_2);
         #endif
         ++__pyx_t_2;
-        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 124, __pyx_L8_error)
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 129, __pyx_L8_error)
         __Pyx_GOTREF(__pyx_t_6);
         __Pyx_XDECREF_SET(__pyx_8genexpr6__pyx_v_term, __pyx_t_6);
         __pyx_t_6 = 0;
-        __pyx_t_6 = __Pyx_GetItemInt(__pyx_8genexpr6__pyx_v_term, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 124, __pyx_L8_error)
+        __pyx_t_6 = __Pyx_GetItemInt(__pyx_8genexpr6__pyx_v_term, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 129, __pyx_L8_error)
         __Pyx_GOTREF(__pyx_t_6);
         if (unlikely(__pyx_v_found == Py_None)) {
           PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-          __PYX_ERR(0, 124, __pyx_L8_error)
+          __PYX_ERR(0, 129, __pyx_L8_error)
         }
-        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_t_6, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 124, __pyx_L8_error)
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_t_6, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 129, __pyx_L8_error)
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
         if (__pyx_t_1) {
 
-          if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr6__pyx_v_term))) __PYX_ERR(0, 124, __pyx_L8_error)
+          if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr6__pyx_v_term))) __PYX_ERR(0, 129, __pyx_L8_error)
         }
       }
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
@@ -7688,7 +7765,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     __pyx_t_4 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":123
+    /* "monitor/match/_rules.pyx":128
  *     pattern id  indexes in ``terms``, regular expressions under -1."""
  *     cdef list chosen
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up             # <<<<<<<<<<<<<<
@@ -7697,7 +7774,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   }
 
-  /* "monitor/match/_rules.pyx":125
+  /* "monitor/match/_rules.pyx":130
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
  *         return [term for term in terms if term[0] in found]
  *     if len(found) < len(slots):             # <<<<<<<<<<<<<<
@@ -7706,14 +7783,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_found == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 125, __pyx_L1_error)
+    __PYX_ERR(0, 130, __pyx_L1_error)
   }
-  __pyx_t_2 = PyDict_Size(__pyx_v_found); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 125, __pyx_L1_error)
+  __pyx_t_2 = PyDict_Size(__pyx_v_found); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
   if (unlikely(__pyx_v_slots == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 125, __pyx_L1_error)
+    __PYX_ERR(0, 130, __pyx_L1_error)
   }
-  __pyx_t_7 = PyDict_Size(__pyx_v_slots); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 125, __pyx_L1_error)
+  __pyx_t_7 = PyDict_Size(__pyx_v_slots); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
   __pyx_t_1 = (__pyx_t_2 < __pyx_t_7);
 
 
@@ -7721,7 +7798,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":126
+    /* "monitor/match/_rules.pyx":131
  *         return [term for term in terms if term[0] in found]
  *     if len(found) < len(slots):
  *         chosen = [i for pid in found if pid in slots for i in slots[pid]]             # <<<<<<<<<<<<<<
@@ -7729,14 +7806,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
 */
     { /* enter inner scope */
-      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 126, __pyx_L17_error)
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 131, __pyx_L17_error)
       __Pyx_GOTREF(__pyx_t_4);
       __pyx_t_7 = 0;
       if (unlikely(__pyx_v_found == Py_None)) {
         PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-        __PYX_ERR(0, 126, __pyx_L17_error)
+        __PYX_ERR(0, 131, __pyx_L17_error)
       }
-      __pyx_t_6 = __Pyx_dict_iterator(__pyx_v_found, 1, ((PyObject *)NULL), (&__pyx_t_2), (&__pyx_t_8)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 126, __pyx_L17_error)
+      __pyx_t_6 = __Pyx_dict_iterator(__pyx_v_found, 1, ((PyObject *)NULL), (&__pyx_t_2), (&__pyx_t_8)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 131, __pyx_L17_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_XDECREF(__pyx_t_3);
       __pyx_t_3 = __pyx_t_6;
@@ -7744,31 +7821,31 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
       while (1) {
         __pyx_t_9 = __Pyx_dict_iter_next(__pyx_t_3, __pyx_t_2, &__pyx_t_7, &__pyx_t_6, NULL, NULL, __pyx_t_8);
         if (unlikely(__pyx_t_9 == 0)) break;
-        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 126, __pyx_L17_error)
+        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 131, __pyx_L17_error)
         __Pyx_GOTREF(__pyx_t_6);
         __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_pid, __pyx_t_6);
         __pyx_t_6 = 0;
         if (unlikely(__pyx_v_slots == Py_None)) {
           PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-          __PYX_ERR(0, 126, __pyx_L17_error)
+          __PYX_ERR(0, 131, __pyx_L17_error)
         }
-        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr7__pyx_v_pid, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 126, __pyx_L17_error)
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr7__pyx_v_pid, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 131, __pyx_L17_error)
         if (__pyx_t_1) {
 
           if (unlikely(__pyx_v_slots == Py_None)) {
             PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-            __PYX_ERR(0, 126, __pyx_L17_error)
+            __PYX_ERR(0, 131, __pyx_L17_error)
           }
-          __pyx_t_6 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_8genexpr7__pyx_v_pid); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 126, __pyx_L17_error)
+          __pyx_t_6 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_8genexpr7__pyx_v_pid); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 131, __pyx_L17_error)
           __Pyx_GOTREF(__pyx_t_6);
           if (likely(PyList_CheckExact(__pyx_t_6)) || PyTuple_CheckExact(__pyx_t_6)) {
             __pyx_t_10 = __pyx_t_6; __Pyx_INCREF(__pyx_t_10);
             __pyx_t_11 = 0;
             __pyx_t_12 = NULL;
           } else {
-            __pyx_t_11 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_6); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 126, __pyx_L17_error)
+            __pyx_t_11 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_6); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 131, __pyx_L17_error)
             __Pyx_GOTREF(__pyx_t_10);
-            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 126, __pyx_L17_error)
+            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 131, __pyx_L17_error)
           }
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           for (;;) {
@@ -7777,7 +7854,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_10);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 126, __pyx_L17_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 131, __pyx_L17_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7787,7 +7864,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_10);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 126, __pyx_L17_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 131, __pyx_L17_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7798,13 +7875,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 #endif
                 ++__pyx_t_11;
               }
-              if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 126, __pyx_L17_error)
+              if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 131, __pyx_L17_error)
             } else {
               __pyx_t_6 = __pyx_t_12(__pyx_t_10);
               if (unlikely(!__pyx_t_6)) {
                 PyObject* exc_type = PyErr_Occurred();
                 if (exc_type) {
-                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 126, __pyx_L17_error)
+                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 131, __pyx_L17_error)
                   PyErr_Clear();
                 }
                 break;
@@ -7813,7 +7890,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
             __Pyx_GOTREF(__pyx_t_6);
             __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_i, __pyx_t_6);
             __pyx_t_6 = 0;
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr7__pyx_v_i))) __PYX_ERR(0, 126, __pyx_L17_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr7__pyx_v_i))) __PYX_ERR(0, 131, __pyx_L17_error)
           }
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
         }
@@ -7831,7 +7908,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     __pyx_v_chosen = ((PyObject*)__pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":125
+    /* "monitor/match/_rules.pyx":130
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
  *         return [term for term in terms if term[0] in found]
  *     if len(found) < len(slots):             # <<<<<<<<<<<<<<
@@ -7841,7 +7918,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     goto __pyx_L14;
   }
 
-  /* "monitor/match/_rules.pyx":128
+  /* "monitor/match/_rules.pyx":133
  *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
  *     else:
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]             # <<<<<<<<<<<<<<
@@ -7850,14 +7927,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   /*else*/ {
     { /* enter inner scope */
-      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 128, __pyx_L27_error)
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L27_error)
       __Pyx_GOTREF(__pyx_t_4);
       __pyx_t_2 = 0;
       if (unlikely(__pyx_v_slots == Py_None)) {
         PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "items");
-        __PYX_ERR(0, 128, __pyx_L27_error)
+        __PYX_ERR(0, 133, __pyx_L27_error)
       }
-      __pyx_t_10 = __Pyx_dict_iterator(__pyx_v_slots, 1, __pyx_mstate_global->__pyx_n_u_items, (&__pyx_t_7), (&__pyx_t_8)); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 128, __pyx_L27_error)
+      __pyx_t_10 = __Pyx_dict_iterator(__pyx_v_slots, 1, __pyx_mstate_global->__pyx_n_u_items, (&__pyx_t_7), (&__pyx_t_8)); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 133, __pyx_L27_error)
       __Pyx_GOTREF(__pyx_t_10);
       __Pyx_XDECREF(__pyx_t_3);
       __pyx_t_3 = __pyx_t_10;
@@ -7865,7 +7942,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
       while (1) {
         __pyx_t_9 = __Pyx_dict_iter_next(__pyx_t_3, __pyx_t_7, &__pyx_t_2, &__pyx_t_10, &__pyx_t_6, NULL, __pyx_t_8);
         if (unlikely(__pyx_t_9 == 0)) break;
-        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 128, __pyx_L27_error)
+        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 133, __pyx_L27_error)
         __Pyx_GOTREF(__pyx_t_10);
         __Pyx_GOTREF(__pyx_t_6);
         __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_pid, __pyx_t_10);
@@ -7874,9 +7951,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
         __pyx_t_6 = 0;
         if (unlikely(__pyx_v_found == Py_None)) {
           PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-          __PYX_ERR(0, 128, __pyx_L27_error)
+          __PYX_ERR(0, 133, __pyx_L27_error)
         }
-        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr8__pyx_v_pid, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 128, __pyx_L27_error)
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr8__pyx_v_pid, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 133, __pyx_L27_error)
         if (__pyx_t_1) {
 
           if (likely(PyList_CheckExact(__pyx_8genexpr8__pyx_v_places)) || PyTuple_CheckExact(__pyx_8genexpr8__pyx_v_places)) {
@@ -7884,9 +7961,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
             __pyx_t_11 = 0;
             __pyx_t_12 = NULL;
           } else {
-            __pyx_t_11 = -1; __pyx_t_6 = PyObject_GetIter(__pyx_8genexpr8__pyx_v_places); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 128, __pyx_L27_error)
+            __pyx_t_11 = -1; __pyx_t_6 = PyObject_GetIter(__pyx_8genexpr8__pyx_v_places); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 133, __pyx_L27_error)
             __Pyx_GOTREF(__pyx_t_6);
-            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 128, __pyx_L27_error)
+            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 133, __pyx_L27_error)
           }
           for (;;) {
             if (likely(!__pyx_t_12)) {
@@ -7894,7 +7971,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 128, __pyx_L27_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 133, __pyx_L27_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7904,7 +7981,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_6);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 128, __pyx_L27_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 133, __pyx_L27_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7915,13 +7992,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 #endif
                 ++__pyx_t_11;
               }
-              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 128, __pyx_L27_error)
+              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 133, __pyx_L27_error)
             } else {
               __pyx_t_10 = __pyx_t_12(__pyx_t_6);
               if (unlikely(!__pyx_t_10)) {
                 PyObject* exc_type = PyErr_Occurred();
                 if (exc_type) {
-                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 128, __pyx_L27_error)
+                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 133, __pyx_L27_error)
                   PyErr_Clear();
                 }
                 break;
@@ -7930,7 +8007,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
             __Pyx_GOTREF(__pyx_t_10);
             __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_i, __pyx_t_10);
             __pyx_t_10 = 0;
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr8__pyx_v_i))) __PYX_ERR(0, 128, __pyx_L27_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr8__pyx_v_i))) __PYX_ERR(0, 133, __pyx_L27_error)
           }
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
         }
@@ -7952,7 +8029,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   }
   __pyx_L14:;
 
-  /* "monitor/match/_rules.pyx":129
+  /* "monitor/match/_rules.pyx":134
  *     else:
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
  *     if -1 in slots:             # <<<<<<<<<<<<<<
@@ -7961,13 +8038,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_slots == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-    __PYX_ERR(0, 129, __pyx_L1_error)
+    __PYX_ERR(0, 134, __pyx_L1_error)
   }
-  __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 129, __pyx_L1_error)
+  __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 134, __pyx_L1_error)
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":130
+    /* "monitor/match/_rules.pyx":135
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
  *     if -1 in slots:
  *         chosen += slots[-1]             # <<<<<<<<<<<<<<
@@ -7976,18 +8053,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
     if (unlikely(__pyx_v_slots == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 130, __pyx_L1_error)
+      __PYX_ERR(0, 135, __pyx_L1_error)
     }
-    __pyx_t_4 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_mstate_global->__pyx_int_neg_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 130, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_mstate_global->__pyx_int_neg_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 135, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_3 = PyNumber_InPlaceAdd(__pyx_v_chosen, __pyx_t_4); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 130, __pyx_L1_error)
+    __pyx_t_3 = PyNumber_InPlaceAdd(__pyx_v_chosen, __pyx_t_4); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 135, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (!(likely(PyList_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_3))) __PYX_ERR(0, 130, __pyx_L1_error)
+    if (!(likely(PyList_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_3))) __PYX_ERR(0, 135, __pyx_L1_error)
     __Pyx_DECREF_SET(__pyx_v_chosen, ((PyObject*)__pyx_t_3));
     __pyx_t_3 = 0;
 
-    /* "monitor/match/_rules.pyx":129
+    /* "monitor/match/_rules.pyx":134
  *     else:
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
  *     if -1 in slots:             # <<<<<<<<<<<<<<
@@ -7996,7 +8073,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   }
 
-  /* "monitor/match/_rules.pyx":131
+  /* "monitor/match/_rules.pyx":136
  *     if -1 in slots:
  *         chosen += slots[-1]
  *     if len(chosen) == 1:  # the usual case             # <<<<<<<<<<<<<<
@@ -8005,16 +8082,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_chosen == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 131, __pyx_L1_error)
+    __PYX_ERR(0, 136, __pyx_L1_error)
   }
-  __pyx_t_7 = __Pyx_PyList_GET_SIZE(__pyx_v_chosen); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 131, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyList_GET_SIZE(__pyx_v_chosen); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 136, __pyx_L1_error)
   __pyx_t_1 = (__pyx_t_7 == 1);
 
 
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":132
+    /* "monitor/match/_rules.pyx":137
  *         chosen += slots[-1]
  *     if len(chosen) == 1:  # the usual case
  *         return [terms[chosen[0]]]             # <<<<<<<<<<<<<<
@@ -8023,21 +8100,21 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
     if (unlikely(__pyx_v_terms == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 132, __pyx_L1_error)
+      __PYX_ERR(0, 137, __pyx_L1_error)
     }
     if (unlikely(__pyx_v_chosen == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 132, __pyx_L1_error)
+      __PYX_ERR(0, 137, __pyx_L1_error)
     }
-    __pyx_t_3 = __Pyx_GetItemInt_List(__pyx_v_chosen, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_GetItemInt_List(__pyx_v_chosen, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 137, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 137, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __pyx_t_3 = PyList_New(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 132, __pyx_L1_error)
+    __pyx_t_3 = PyList_New(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 137, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_GIVEREF(__pyx_t_4);
-    if (__Pyx_PyList_SET_ITEM(__pyx_t_3, 0, __pyx_t_4) != (0)) __PYX_ERR(0, 132, __pyx_L1_error);
+    if (__Pyx_PyList_SET_ITEM(__pyx_t_3, 0, __pyx_t_4) != (0)) __PYX_ERR(0, 137, __pyx_L1_error);
     __pyx_t_4 = 0;
     {
       PyObject *__pyx_temp;
@@ -8050,7 +8127,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     __pyx_t_3 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":131
+    /* "monitor/match/_rules.pyx":136
  *     if -1 in slots:
  *         chosen += slots[-1]
  *     if len(chosen) == 1:  # the usual case             # <<<<<<<<<<<<<<
@@ -8059,7 +8136,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   }
 
-  /* "monitor/match/_rules.pyx":133
+  /* "monitor/match/_rules.pyx":138
  *     if len(chosen) == 1:  # the usual case
  *         return [terms[chosen[0]]]
  *     return [terms[i] for i in sorted(chosen)]             # <<<<<<<<<<<<<<
@@ -8067,11 +8144,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
  * 
 */
   { /* enter inner scope */
-    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 133, __pyx_L39_error)
+    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 138, __pyx_L39_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = PySequence_List(__pyx_v_chosen); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L39_error)
+    __pyx_t_4 = PySequence_List(__pyx_v_chosen); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L39_error)
     __Pyx_GOTREF(__pyx_t_4);
-    if (unlikely((PyList_Sort(__pyx_t_4) < 0))) __PYX_ERR(0, 133, __pyx_L39_error)
+    if (unlikely((PyList_Sort(__pyx_t_4) < 0))) __PYX_ERR(0, 138, __pyx_L39_error)
     __pyx_t_6 = __pyx_t_4; __Pyx_INCREF(__pyx_t_6);
     __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
@@ -8079,24 +8156,24 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 133, __pyx_L39_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 138, __pyx_L39_error)
         #endif
         if (__pyx_t_7 >= __pyx_temp) break;
       }
       __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_7;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L39_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L39_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_XDECREF_SET(__pyx_8genexpr9__pyx_v_i, __pyx_t_4);
       __pyx_t_4 = 0;
       if (unlikely(__pyx_v_terms == Py_None)) {
         PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-        __PYX_ERR(0, 133, __pyx_L39_error)
+        __PYX_ERR(0, 138, __pyx_L39_error)
       }
-      __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_8genexpr9__pyx_v_i); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L39_error)
+      __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_8genexpr9__pyx_v_i); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L39_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_GIVEREF(__pyx_t_4);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_4))) __PYX_ERR(0, 133, __pyx_L39_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_4))) __PYX_ERR(0, 138, __pyx_L39_error)
       __pyx_t_4 = 0;
     }
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
@@ -8118,7 +8195,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   __pyx_t_3 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":117
+  /* "monitor/match/_rules.pyx":122
  * 
  * 
  * cdef list _present(tuple terms, dict slots, dict found):             # <<<<<<<<<<<<<<
@@ -8148,7 +8225,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":138
+/* "monitor/match/_rules.pyx":143
  * # The snippet ---------------------------------------------------------------------
  * 
  * def snippet(article, hits):             # <<<<<<<<<<<<<<
@@ -8197,39 +8274,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_article,&__pyx_mstate_global->__pyx_n_u_hits,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 138, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 143, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 138, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 143, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 138, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 143, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "snippet", 0) < (0)) __PYX_ERR(0, 138, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "snippet", 0) < (0)) __PYX_ERR(0, 143, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, i); __PYX_ERR(0, 138, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, i); __PYX_ERR(0, 143, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 138, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 143, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 138, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 143, __pyx_L3_error)
     }
     __pyx_v_article = values[0];
     __pyx_v_hits = values[1];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 138, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 143, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -8290,7 +8367,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("snippet", 0);
 
-  /* "monitor/match/_rules.pyx":144
+  /* "monitor/match/_rules.pyx":149
  *     only the title matched.
  *     """
  *     cdef list body_hits = sorted([(s, e) for f, s, e in hits if f == "body"])             # <<<<<<<<<<<<<<
@@ -8298,16 +8375,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
  *     cdef str text
 */
   { /* enter inner scope */
-    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 144, __pyx_L5_error)
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (likely(PyList_CheckExact(__pyx_v_hits)) || PyTuple_CheckExact(__pyx_v_hits)) {
       __pyx_t_2 = __pyx_v_hits; __Pyx_INCREF(__pyx_t_2);
       __pyx_t_3 = 0;
       __pyx_t_4 = NULL;
     } else {
-      __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 144, __pyx_L5_error)
+      __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 149, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 144, __pyx_L5_error)
+      __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 149, __pyx_L5_error)
     }
     for (;;) {
       if (likely(!__pyx_t_4)) {
@@ -8315,7 +8392,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 144, __pyx_L5_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 149, __pyx_L5_error)
             #endif
             if (__pyx_t_3 >= __pyx_temp) break;
           }
@@ -8325,7 +8402,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 144, __pyx_L5_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 149, __pyx_L5_error)
             #endif
             if (__pyx_t_3 >= __pyx_temp) break;
           }
@@ -8336,13 +8413,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           #endif
           ++__pyx_t_3;
         }
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L5_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 149, __pyx_L5_error)
       } else {
         __pyx_t_5 = __pyx_t_4(__pyx_t_2);
         if (unlikely(!__pyx_t_5)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 144, __pyx_L5_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 149, __pyx_L5_error)
             PyErr_Clear();
           }
           break;
@@ -8355,7 +8432,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 144, __pyx_L5_error)
+          __PYX_ERR(0, 149, __pyx_L5_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -8367,27 +8444,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_INCREF(__pyx_t_8);
         } else {
           __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 144, __pyx_L5_error)
+          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 149, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_6);
           __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 144, __pyx_L5_error)
+          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 149, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_7);
           __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 144, __pyx_L5_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 149, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_8);
         }
         #else
-        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 149, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_6);
-        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 149, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_7);
-        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 149, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_8);
         #endif
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 149, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_9);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
         __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9);
@@ -8397,7 +8474,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_GOTREF(__pyx_t_7);
         index = 2; __pyx_t_8 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_8)) goto __pyx_L8_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_8);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 144, __pyx_L5_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 149, __pyx_L5_error)
         __pyx_t_10 = NULL;
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         goto __pyx_L9_unpacking_done;
@@ -8405,7 +8482,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         __pyx_t_10 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 144, __pyx_L5_error)
+        __PYX_ERR(0, 149, __pyx_L5_error)
         __pyx_L9_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_f, __pyx_t_6);
@@ -8414,19 +8491,19 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
       __pyx_t_7 = 0;
       __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_e, __pyx_t_8);
       __pyx_t_8 = 0;
-      __pyx_t_11 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr10__pyx_v_f, __pyx_mstate_global->__pyx_n_u_body, Py_EQ); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 144, __pyx_L5_error)
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr10__pyx_v_f, __pyx_mstate_global->__pyx_n_u_body, Py_EQ); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 149, __pyx_L5_error)
       if (__pyx_t_11) {
 
-        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 144, __pyx_L5_error)
+        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 149, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_5);
         __Pyx_INCREF(__pyx_9genexpr10__pyx_v_s);
         __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_s);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr10__pyx_v_s) != (0)) __PYX_ERR(0, 144, __pyx_L5_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr10__pyx_v_s) != (0)) __PYX_ERR(0, 149, __pyx_L5_error);
         __Pyx_INCREF(__pyx_9genexpr10__pyx_v_e);
         __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_e);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr10__pyx_v_e) != (0)) __PYX_ERR(0, 144, __pyx_L5_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr10__pyx_v_e) != (0)) __PYX_ERR(0, 149, __pyx_L5_error);
         __Pyx_GIVEREF(__pyx_t_5);
-        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 144, __pyx_L5_error)
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 149, __pyx_L5_error)
         __pyx_t_5 = 0;
       }
     }
@@ -8442,11 +8519,11 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
     goto __pyx_L1_error;
     __pyx_L12_exit_scope:;
   } /* exit inner scope */
-  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 144, __pyx_L1_error)
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 149, __pyx_L1_error)
   __pyx_v_body_hits = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":147
+  /* "monitor/match/_rules.pyx":152
  *     cdef Py_ssize_t first, start, end, shift
  *     cdef str text
  *     if not body_hits:             # <<<<<<<<<<<<<<
@@ -8455,7 +8532,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_body_hits);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 147, __pyx_L1_error)
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 152, __pyx_L1_error)
     __pyx_t_11 = (__pyx_temp != 0);
   }
 
@@ -8465,7 +8542,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   if (__pyx_t_12) {
 
 
-    /* "monitor/match/_rules.pyx":148
+    /* "monitor/match/_rules.pyx":153
  *     cdef str text
  *     if not body_hits:
  *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])             # <<<<<<<<<<<<<<
@@ -8473,16 +8550,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
  *     text = article.body
 */
     { /* enter inner scope */
-      __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 148, __pyx_L16_error)
+      __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 153, __pyx_L16_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (likely(PyList_CheckExact(__pyx_v_hits)) || PyTuple_CheckExact(__pyx_v_hits)) {
         __pyx_t_2 = __pyx_v_hits; __Pyx_INCREF(__pyx_t_2);
         __pyx_t_3 = 0;
         __pyx_t_4 = NULL;
       } else {
-        __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 148, __pyx_L16_error)
+        __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 153, __pyx_L16_error)
         __Pyx_GOTREF(__pyx_t_2);
-        __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 148, __pyx_L16_error)
+        __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 153, __pyx_L16_error)
       }
       for (;;) {
         if (likely(!__pyx_t_4)) {
@@ -8490,7 +8567,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             {
               Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 148, __pyx_L16_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 153, __pyx_L16_error)
               #endif
               if (__pyx_t_3 >= __pyx_temp) break;
             }
@@ -8500,7 +8577,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             {
               Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 148, __pyx_L16_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 153, __pyx_L16_error)
               #endif
               if (__pyx_t_3 >= __pyx_temp) break;
             }
@@ -8511,13 +8588,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             #endif
             ++__pyx_t_3;
           }
-          if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 148, __pyx_L16_error)
+          if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L16_error)
         } else {
           __pyx_t_5 = __pyx_t_4(__pyx_t_2);
           if (unlikely(!__pyx_t_5)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 148, __pyx_L16_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 153, __pyx_L16_error)
               PyErr_Clear();
             }
             break;
@@ -8530,7 +8607,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           if (unlikely(size != 3)) {
             if (size > 3) __Pyx_RaiseTooManyValuesError(3);
             else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-            __PYX_ERR(0, 148, __pyx_L16_error)
+            __PYX_ERR(0, 153, __pyx_L16_error)
           }
           #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
           if (likely(PyTuple_CheckExact(sequence))) {
@@ -8542,27 +8619,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             __Pyx_INCREF(__pyx_t_6);
           } else {
             __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-            if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 148, __pyx_L16_error)
+            if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 153, __pyx_L16_error)
             __Pyx_XGOTREF(__pyx_t_8);
             __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 148, __pyx_L16_error)
+            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 153, __pyx_L16_error)
             __Pyx_XGOTREF(__pyx_t_7);
             __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 148, __pyx_L16_error)
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 153, __pyx_L16_error)
             __Pyx_XGOTREF(__pyx_t_6);
           }
           #else
-          __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 153, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_8);
-          __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 153, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_7);
-          __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 153, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_6);
           #endif
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
         } else {
           Py_ssize_t index = -1;
-          __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 153, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_9);
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
           __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9);
@@ -8572,7 +8649,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_GOTREF(__pyx_t_7);
           index = 2; __pyx_t_6 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_6)) goto __pyx_L19_unpacking_failed;
           __Pyx_GOTREF(__pyx_t_6);
-          if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 148, __pyx_L16_error)
+          if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 153, __pyx_L16_error)
           __pyx_t_10 = NULL;
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
           goto __pyx_L20_unpacking_done;
@@ -8580,7 +8657,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
           __pyx_t_10 = NULL;
           if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-          __PYX_ERR(0, 148, __pyx_L16_error)
+          __PYX_ERR(0, 153, __pyx_L16_error)
           __pyx_L20_unpacking_done:;
         }
         __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_f, __pyx_t_8);
@@ -8589,19 +8666,19 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __pyx_t_7 = 0;
         __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_e, __pyx_t_6);
         __pyx_t_6 = 0;
-        __pyx_t_12 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr11__pyx_v_f, __pyx_mstate_global->__pyx_n_u_title, Py_EQ); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 148, __pyx_L16_error)
+        __pyx_t_12 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr11__pyx_v_f, __pyx_mstate_global->__pyx_n_u_title, Py_EQ); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 153, __pyx_L16_error)
         if (__pyx_t_12) {
 
-          __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 148, __pyx_L16_error)
+          __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_5);
           __Pyx_INCREF(__pyx_9genexpr11__pyx_v_s);
           __Pyx_GIVEREF(__pyx_9genexpr11__pyx_v_s);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr11__pyx_v_s) != (0)) __PYX_ERR(0, 148, __pyx_L16_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr11__pyx_v_s) != (0)) __PYX_ERR(0, 153, __pyx_L16_error);
           __Pyx_INCREF(__pyx_9genexpr11__pyx_v_e);
           __Pyx_GIVEREF(__pyx_9genexpr11__pyx_v_e);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr11__pyx_v_e) != (0)) __PYX_ERR(0, 148, __pyx_L16_error);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr11__pyx_v_e) != (0)) __PYX_ERR(0, 153, __pyx_L16_error);
           __Pyx_GIVEREF(__pyx_t_5);
-          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 148, __pyx_L16_error)
+          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 153, __pyx_L16_error)
           __pyx_t_5 = 0;
         }
       }
@@ -8617,31 +8694,31 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
       goto __pyx_L1_error;
       __pyx_L23_exit_scope:;
     } /* exit inner scope */
-    if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 148, __pyx_L1_error)
+    if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 153, __pyx_L1_error)
     __pyx_v_title_hits = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "monitor/match/_rules.pyx":149
+    /* "monitor/match/_rules.pyx":154
  *     if not body_hits:
  *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
  *         return _one_line(article.title), _merged(title_hits)             # <<<<<<<<<<<<<<
  *     text = article.body
  *     first = body_hits[0][0]
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_title); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_title); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 154, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    if (!(likely(PyUnicode_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_1))) __PYX_ERR(0, 149, __pyx_L1_error)
-    __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 149, __pyx_L1_error)
+    if (!(likely(PyUnicode_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_1))) __PYX_ERR(0, 154, __pyx_L1_error)
+    __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 154, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_title_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_title_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 154, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 149, __pyx_L1_error)
+    __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 154, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_GIVEREF(__pyx_t_2);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_2) != (0)) __PYX_ERR(0, 149, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_2) != (0)) __PYX_ERR(0, 154, __pyx_L1_error);
     __Pyx_GIVEREF(__pyx_t_1);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_1) != (0)) __PYX_ERR(0, 149, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_1) != (0)) __PYX_ERR(0, 154, __pyx_L1_error);
     __pyx_t_2 = 0;
     __pyx_t_1 = 0;
     {
@@ -8655,7 +8732,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
     __pyx_t_5 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":147
+    /* "monitor/match/_rules.pyx":152
  *     cdef Py_ssize_t first, start, end, shift
  *     cdef str text
  *     if not body_hits:             # <<<<<<<<<<<<<<
@@ -8664,102 +8741,102 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   }
 
-  /* "monitor/match/_rules.pyx":150
+  /* "monitor/match/_rules.pyx":155
  *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
  *         return _one_line(article.title), _merged(title_hits)
  *     text = article.body             # <<<<<<<<<<<<<<
  *     first = body_hits[0][0]
  *     start = _word_edge(text, max(0, first - BEFORE), True)
 */
-  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_body); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 150, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_body); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 155, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (!(likely(PyUnicode_CheckExact(__pyx_t_5))||((__pyx_t_5) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_5))) __PYX_ERR(0, 150, __pyx_L1_error)
+  if (!(likely(PyUnicode_CheckExact(__pyx_t_5))||((__pyx_t_5) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_5))) __PYX_ERR(0, 155, __pyx_L1_error)
   __pyx_v_text = ((PyObject*)__pyx_t_5);
   __pyx_t_5 = 0;
 
-  /* "monitor/match/_rules.pyx":151
+  /* "monitor/match/_rules.pyx":156
  *         return _one_line(article.title), _merged(title_hits)
  *     text = article.body
  *     first = body_hits[0][0]             # <<<<<<<<<<<<<<
  *     start = _word_edge(text, max(0, first - BEFORE), True)
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
 */
-  __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_body_hits, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 151, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_body_hits, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 156, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 151, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 156, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 151, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 156, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_v_first = __pyx_t_3;
 
-  /* "monitor/match/_rules.pyx":152
+  /* "monitor/match/_rules.pyx":157
  *     text = article.body
  *     first = body_hits[0][0]
  *     start = _word_edge(text, max(0, first - BEFORE), True)             # <<<<<<<<<<<<<<
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
  *     prefix = " " if start > 0 else ""
 */
-  __pyx_t_1 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __pyx_t_1 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_BEFORE); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_BEFORE); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_2 = __Pyx_PyNumber_Subtract_int_object(__pyx_t_1, __pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyNumber_Subtract_int_object(__pyx_t_1, __pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
   __pyx_t_13 = 0;
-  __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 152, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_12 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_2, __pyx_t_1, Py_GT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 152, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_2, __pyx_t_1, Py_GT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_12) {
     __Pyx_INCREF(__pyx_t_2);
     __pyx_t_5 = __pyx_t_2;
   } else {
-    __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 152, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 157, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     __pyx_t_5 = __pyx_t_1;
     __pyx_t_1 = 0;
   }
 
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_5); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 152, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_5); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 157, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  __pyx_t_14 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_3, 1); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 152, __pyx_L1_error)
+  __pyx_t_14 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_3, 1); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 157, __pyx_L1_error)
 
   __pyx_v_start = __pyx_t_14;
 
-  /* "monitor/match/_rules.pyx":153
+  /* "monitor/match/_rules.pyx":158
  *     first = body_hits[0][0]
  *     start = _word_edge(text, max(0, first - BEFORE), True)
  *     end = _word_edge(text, min(len(text), first + AFTER), False)             # <<<<<<<<<<<<<<
  *     prefix = " " if start > 0 else ""
  *     suffix = " " if end < len(text) else ""
 */
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_AFTER); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_AFTER); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __Pyx_PyNumber_Add_int_object(__pyx_t_5, __pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyNumber_Add_int_object(__pyx_t_5, __pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 158, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 153, __pyx_L1_error)
+    __PYX_ERR(0, 158, __pyx_L1_error)
   }
-  __pyx_t_14 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1))) __PYX_ERR(0, 153, __pyx_L1_error)
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_14 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1))) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_12 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_1, __pyx_t_5, Py_LT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_1, __pyx_t_5, Py_LT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 158, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   if (__pyx_t_12) {
     __Pyx_INCREF(__pyx_t_1);
     __pyx_t_2 = __pyx_t_1;
   } else {
-    __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L1_error)
+    __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_2 = __pyx_t_5;
     __pyx_t_5 = 0;
@@ -8767,13 +8844,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 
 
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_14 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_14 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_14 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_14 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 158, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_3 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_14, 0); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 153, __pyx_L1_error)
+  __pyx_t_3 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_14, 0); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 158, __pyx_L1_error)
 
   __pyx_v_end = __pyx_t_3;
 
-  /* "monitor/match/_rules.pyx":154
+  /* "monitor/match/_rules.pyx":159
  *     start = _word_edge(text, max(0, first - BEFORE), True)
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
  *     prefix = " " if start > 0 else ""             # <<<<<<<<<<<<<<
@@ -8793,7 +8870,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_v_prefix = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":155
+  /* "monitor/match/_rules.pyx":160
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
  *     prefix = " " if start > 0 else ""
  *     suffix = " " if end < len(text) else ""             # <<<<<<<<<<<<<<
@@ -8802,9 +8879,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 155, __pyx_L1_error)
+    __PYX_ERR(0, 160, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 155, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 160, __pyx_L1_error)
   __pyx_t_12 = (__pyx_v_end < __pyx_t_3);
 
 
@@ -8819,7 +8896,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_v_suffix = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":156
+  /* "monitor/match/_rules.pyx":161
  *     prefix = " " if start > 0 else ""
  *     suffix = " " if end < len(text) else ""
  *     shift = len(prefix) - start             # <<<<<<<<<<<<<<
@@ -8828,13 +8905,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   if (unlikely(__pyx_v_prefix == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 156, __pyx_L1_error)
+    __PYX_ERR(0, 161, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_prefix); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 156, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_prefix); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 161, __pyx_L1_error)
   __pyx_v_shift = (__pyx_t_3 - __pyx_v_start);
 
 
-  /* "monitor/match/_rules.pyx":157
+  /* "monitor/match/_rules.pyx":162
  *     suffix = " " if end < len(text) else ""
  *     shift = len(prefix) - start
  *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]             # <<<<<<<<<<<<<<
@@ -8842,7 +8919,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
  * 
 */
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 157, __pyx_L26_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 162, __pyx_L26_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_1 = __pyx_v_body_hits; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_3 = 0;
@@ -8850,13 +8927,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 157, __pyx_L26_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 162, __pyx_L26_error)
         #endif
         if (__pyx_t_3 >= __pyx_temp) break;
       }
       __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_3;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
       __Pyx_GOTREF(__pyx_t_5);
       if ((likely(PyTuple_CheckExact(__pyx_t_5))) || (PyList_CheckExact(__pyx_t_5))) {
         PyObject* sequence = __pyx_t_5;
@@ -8864,7 +8941,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         if (unlikely(size != 2)) {
           if (size > 2) __Pyx_RaiseTooManyValuesError(2);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 157, __pyx_L26_error)
+          __PYX_ERR(0, 162, __pyx_L26_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -8874,22 +8951,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_INCREF(__pyx_t_7);
         } else {
           __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 157, __pyx_L26_error)
+          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 162, __pyx_L26_error)
           __Pyx_XGOTREF(__pyx_t_6);
           __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 157, __pyx_L26_error)
+          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 162, __pyx_L26_error)
           __Pyx_XGOTREF(__pyx_t_7);
         }
         #else
-        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_6);
-        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_7);
         #endif
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_8 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_8 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_8);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
         __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_8);
@@ -8897,7 +8974,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_GOTREF(__pyx_t_6);
         index = 1; __pyx_t_7 = __pyx_t_10(__pyx_t_8); if (unlikely(!__pyx_t_7)) goto __pyx_L29_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_7);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_8), 2) < (0)) __PYX_ERR(0, 157, __pyx_L26_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_8), 2) < (0)) __PYX_ERR(0, 162, __pyx_L26_error)
         __pyx_t_10 = NULL;
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
         goto __pyx_L30_unpacking_done;
@@ -8905,16 +8982,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
         __pyx_t_10 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 157, __pyx_L26_error)
+        __PYX_ERR(0, 162, __pyx_L26_error)
         __pyx_L30_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_9genexpr12__pyx_v_s, __pyx_t_6);
       __pyx_t_6 = 0;
       __Pyx_XDECREF_SET(__pyx_9genexpr12__pyx_v_e, __pyx_t_7);
       __pyx_t_7 = 0;
-      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_start); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_start); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 157, __pyx_L26_error)
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 162, __pyx_L26_error)
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       if (__pyx_t_11) {
 
@@ -8924,9 +9001,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 
         goto __pyx_L32_bool_binop_done;
       }
-      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_end); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_end); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_11 = __Pyx_PyObject_CompareBoolLe_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 157, __pyx_L26_error)
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolLe_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 162, __pyx_L26_error)
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
       __pyx_t_12 = __pyx_t_11;
@@ -8934,26 +9011,26 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
       __pyx_L32_bool_binop_done:;
       if (__pyx_t_12) {
 
-        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_7 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_7 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_7);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_6 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_6 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_6);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L26_error)
+        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_5);
         __Pyx_GIVEREF(__pyx_t_7);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 157, __pyx_L26_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 162, __pyx_L26_error);
         __Pyx_GIVEREF(__pyx_t_6);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 157, __pyx_L26_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 162, __pyx_L26_error);
         __pyx_t_7 = 0;
         __pyx_t_6 = 0;
         __Pyx_GIVEREF(__pyx_t_5);
-        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_5))) __PYX_ERR(0, 157, __pyx_L26_error)
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_5))) __PYX_ERR(0, 162, __pyx_L26_error)
         __pyx_t_5 = 0;
       }
     }
@@ -8970,7 +9047,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_v_inside = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":158
+  /* "monitor/match/_rules.pyx":163
  *     shift = len(prefix) - start
  *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]
  *     return prefix + _one_line(text[start:end]) + suffix, _merged(inside)             # <<<<<<<<<<<<<<
@@ -8979,27 +9056,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 158, __pyx_L1_error)
+    __PYX_ERR(0, 163, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyUnicode_Substring(__pyx_v_text, __pyx_v_start, __pyx_v_end); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyUnicode_Substring(__pyx_v_text, __pyx_v_start, __pyx_v_end); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 163, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_2)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_2)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 163, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __Pyx_PyUnicode_ConcatSafe(__pyx_v_prefix, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyUnicode_ConcatSafe(__pyx_v_prefix, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 163, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_1 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlaceSafe(__pyx_t_2, __pyx_v_suffix); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlaceSafe(__pyx_t_2, __pyx_v_suffix); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 163, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_inside); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_inside); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 163, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 163, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 158, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 163, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_t_2);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 158, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 163, __pyx_L1_error);
   __pyx_t_1 = 0;
   __pyx_t_2 = 0;
   {
@@ -9013,7 +9090,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_t_5 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":138
+  /* "monitor/match/_rules.pyx":143
  * # The snippet ---------------------------------------------------------------------
  * 
  * def snippet(article, hits):             # <<<<<<<<<<<<<<
@@ -9056,7 +9133,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":161
+/* "monitor/match/_rules.pyx":166
  * 
  * 
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):             # <<<<<<<<<<<<<<
@@ -9079,7 +9156,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_word_edge", 0);
 
-  /* "monitor/match/_rules.pyx":163
+  /* "monitor/match/_rules.pyx":168
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
  *     cdef Py_ssize_t found
  *     if at <= 0 or at >= len(text):             # <<<<<<<<<<<<<<
@@ -9098,9 +9175,9 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   }
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 163, __pyx_L1_error)
+    __PYX_ERR(0, 168, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 168, __pyx_L1_error)
   __pyx_t_2 = (__pyx_v_at >= __pyx_t_3);
 
 
@@ -9111,7 +9188,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":164
+    /* "monitor/match/_rules.pyx":169
  *     cdef Py_ssize_t found
  *     if at <= 0 or at >= len(text):
  *         return at             # <<<<<<<<<<<<<<
@@ -9124,7 +9201,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
     }
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":163
+    /* "monitor/match/_rules.pyx":168
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
  *     cdef Py_ssize_t found
  *     if at <= 0 or at >= len(text):             # <<<<<<<<<<<<<<
@@ -9133,7 +9210,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
 */
   }
 
-  /* "monitor/match/_rules.pyx":165
+  /* "monitor/match/_rules.pyx":170
  *     if at <= 0 or at >= len(text):
  *         return at
  *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)             # <<<<<<<<<<<<<<
@@ -9143,13 +9220,13 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   if (__pyx_v_backwards) {
     if (unlikely(__pyx_v_text == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "rfind");
-      __PYX_ERR(0, 165, __pyx_L1_error)
+      __PYX_ERR(0, 170, __pyx_L1_error)
     }
-    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 165, __pyx_L1_error)
+    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 170, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_5 = (__Pyx_Py_IsNone(__pyx_t_4) ? (PY_SSIZE_T_MAX) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_5 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 165, __pyx_L1_error)
+    __pyx_t_5 = (__Pyx_Py_IsNone(__pyx_t_4) ? (PY_SSIZE_T_MAX) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_5 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 170, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __pyx_t_6 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, 0, __pyx_t_5, -1); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-2))) __PYX_ERR(0, 165, __pyx_L1_error)
+    __pyx_t_6 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, 0, __pyx_t_5, -1); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-2))) __PYX_ERR(0, 170, __pyx_L1_error)
 
 
     __pyx_t_3 = (__pyx_t_6 + 1);
@@ -9157,19 +9234,19 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   } else {
     if (unlikely(__pyx_v_text == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "find");
-      __PYX_ERR(0, 165, __pyx_L1_error)
+      __PYX_ERR(0, 170, __pyx_L1_error)
     }
-    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 165, __pyx_L1_error)
+    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 170, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_6 = (__Pyx_Py_IsNone(__pyx_t_4) ? (0) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_6 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 165, __pyx_L1_error)
+    __pyx_t_6 = (__Pyx_Py_IsNone(__pyx_t_4) ? (0) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_6 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 170, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __pyx_t_5 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, __pyx_t_6, PY_SSIZE_T_MAX, 1); if (unlikely(__pyx_t_5 == ((Py_ssize_t)-2))) __PYX_ERR(0, 165, __pyx_L1_error)
+    __pyx_t_5 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, __pyx_t_6, PY_SSIZE_T_MAX, 1); if (unlikely(__pyx_t_5 == ((Py_ssize_t)-2))) __PYX_ERR(0, 170, __pyx_L1_error)
 
     __pyx_t_3 = __pyx_t_5;
   }
   __pyx_v_found = __pyx_t_3;
 
-  /* "monitor/match/_rules.pyx":166
+  /* "monitor/match/_rules.pyx":171
  *         return at
  *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
  *     return found if found > 0 else at             # <<<<<<<<<<<<<<
@@ -9191,7 +9268,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":161
+  /* "monitor/match/_rules.pyx":166
  * 
  * 
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):             # <<<<<<<<<<<<<<
@@ -9211,7 +9288,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":169
+/* "monitor/match/_rules.pyx":174
  * 
  * 
  * cdef str _one_line(str text):             # <<<<<<<<<<<<<<
@@ -9229,7 +9306,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_one_line", 0);
 
-  /* "monitor/match/_rules.pyx":171
+  /* "monitor/match/_rules.pyx":176
  * cdef str _one_line(str text):
  *     # Same length, so offsets stay valid.
  *     return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")             # <<<<<<<<<<<<<<
@@ -9238,14 +9315,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
 */
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "replace");
-    __PYX_ERR(0, 171, __pyx_L1_error)
+    __PYX_ERR(0, 176, __pyx_L1_error)
   }
-  __pyx_t_1 = PyUnicode_Replace(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__6, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 171, __pyx_L1_error)
+  __pyx_t_1 = PyUnicode_Replace(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__6, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyUnicode_Replace(((PyObject*)__pyx_t_1), __pyx_mstate_global->__pyx_kp_u__7, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 171, __pyx_L1_error)
+  __pyx_t_2 = PyUnicode_Replace(((PyObject*)__pyx_t_1), __pyx_mstate_global->__pyx_kp_u__7, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 176, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_1 = PyUnicode_Replace(((PyObject*)__pyx_t_2), __pyx_mstate_global->__pyx_kp_u__8, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 171, __pyx_L1_error)
+  __pyx_t_1 = PyUnicode_Replace(((PyObject*)__pyx_t_2), __pyx_mstate_global->__pyx_kp_u__8, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   {
@@ -9259,7 +9336,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":169
+  /* "monitor/match/_rules.pyx":174
  * 
  * 
  * cdef str _one_line(str text):             # <<<<<<<<<<<<<<
@@ -9279,7 +9356,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":174
+/* "monitor/match/_rules.pyx":179
  * 
  * 
  * cdef list _merged(list spans):             # <<<<<<<<<<<<<<
@@ -9308,28 +9385,28 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_merged", 0);
 
-  /* "monitor/match/_rules.pyx":175
+  /* "monitor/match/_rules.pyx":180
  * 
  * cdef list _merged(list spans):
  *     cdef list merged = []             # <<<<<<<<<<<<<<
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:
 */
-  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 175, __pyx_L1_error)
+  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 180, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_merged = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":176
+  /* "monitor/match/_rules.pyx":181
  * cdef list _merged(list spans):
  *     cdef list merged = []
  *     for start, end in sorted(spans):             # <<<<<<<<<<<<<<
  *         if merged and start <= merged[-1][1]:
  *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
 */
-  __pyx_t_1 = PySequence_List(__pyx_v_spans); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
+  __pyx_t_1 = PySequence_List(__pyx_v_spans); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 181, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 176, __pyx_L1_error)
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 181, __pyx_L1_error)
   __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
   __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
@@ -9337,13 +9414,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 176, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 181, __pyx_L1_error)
       #endif
       if (__pyx_t_3 >= __pyx_temp) break;
     }
     __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_3;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 181, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
       PyObject* sequence = __pyx_t_1;
@@ -9351,7 +9428,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 176, __pyx_L1_error)
+        __PYX_ERR(0, 181, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -9361,22 +9438,22 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
         __Pyx_INCREF(__pyx_t_5);
       } else {
         __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 176, __pyx_L1_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 181, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_4);
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 176, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 181, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
       }
       #else
-      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 181, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 181, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       #endif
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 176, __pyx_L1_error)
+      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 181, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6);
@@ -9384,7 +9461,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       __Pyx_GOTREF(__pyx_t_4);
       index = 1; __pyx_t_5 = __pyx_t_7(__pyx_t_6); if (unlikely(!__pyx_t_5)) goto __pyx_L5_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_5);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 176, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 181, __pyx_L1_error)
       __pyx_t_7 = NULL;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       goto __pyx_L6_unpacking_done;
@@ -9392,7 +9469,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 176, __pyx_L1_error)
+      __PYX_ERR(0, 181, __pyx_L1_error)
       __pyx_L6_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_start, __pyx_t_4);
@@ -9400,7 +9477,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
     __Pyx_XDECREF_SET(__pyx_v_end, __pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "monitor/match/_rules.pyx":177
+    /* "monitor/match/_rules.pyx":182
  *     cdef list merged = []
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:             # <<<<<<<<<<<<<<
@@ -9409,7 +9486,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
 */
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_merged);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 177, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 182, __pyx_L1_error)
       __pyx_t_9 = (__pyx_temp != 0);
     }
 
@@ -9421,12 +9498,12 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
 
       goto __pyx_L8_bool_binop_done;
     }
-    __pyx_t_1 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 177, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_5 = __Pyx_GetItemInt(__pyx_t_1, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 177, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_GetItemInt(__pyx_t_1, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __pyx_t_9 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_v_start, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 177, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_v_start, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
     __pyx_t_8 = __pyx_t_9;
@@ -9435,26 +9512,26 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
     if (__pyx_t_8) {
 
 
-      /* "monitor/match/_rules.pyx":178
+      /* "monitor/match/_rules.pyx":183
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:
  *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))             # <<<<<<<<<<<<<<
  *         else:
  *             merged.append((start, end))
 */
-      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 183, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 183, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 183, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_4 = __Pyx_GetItemInt(__pyx_t_5, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_GetItemInt(__pyx_t_5, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 183, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_INCREF(__pyx_v_end);
       __pyx_t_5 = __pyx_v_end;
-      __pyx_t_8 = __Pyx_PyObject_CompareBoolGt_object_object(__pyx_t_4, __pyx_t_5, Py_GT); if (unlikely((__pyx_t_8 < 0))) __PYX_ERR(0, 178, __pyx_L1_error)
+      __pyx_t_8 = __Pyx_PyObject_CompareBoolGt_object_object(__pyx_t_4, __pyx_t_5, Py_GT); if (unlikely((__pyx_t_8 < 0))) __PYX_ERR(0, 183, __pyx_L1_error)
       if (__pyx_t_8) {
         __Pyx_INCREF(__pyx_t_4);
         __pyx_t_6 = __pyx_t_4;
@@ -9465,19 +9542,19 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
 
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 178, __pyx_L1_error)
+      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 183, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_GIVEREF(__pyx_t_1);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 178, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 183, __pyx_L1_error);
       __Pyx_INCREF(__pyx_t_6);
       __Pyx_GIVEREF(__pyx_t_6);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 178, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 183, __pyx_L1_error);
       __pyx_t_1 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely((__Pyx_SetItemInt(__pyx_v_merged, -1L, __pyx_t_4, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference) < 0))) __PYX_ERR(0, 178, __pyx_L1_error)
+      if (unlikely((__Pyx_SetItemInt(__pyx_v_merged, -1L, __pyx_t_4, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference) < 0))) __PYX_ERR(0, 183, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-      /* "monitor/match/_rules.pyx":177
+      /* "monitor/match/_rules.pyx":182
  *     cdef list merged = []
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:             # <<<<<<<<<<<<<<
@@ -9487,28 +9564,28 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       goto __pyx_L7;
     }
 
-    /* "monitor/match/_rules.pyx":180
+    /* "monitor/match/_rules.pyx":185
  *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
  *         else:
  *             merged.append((start, end))             # <<<<<<<<<<<<<<
  *     return merged
 */
     /*else*/ {
-      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 180, __pyx_L1_error)
+      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 185, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_INCREF(__pyx_v_start);
       __Pyx_GIVEREF(__pyx_v_start);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_v_start) != (0)) __PYX_ERR(0, 180, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_v_start) != (0)) __PYX_ERR(0, 185, __pyx_L1_error);
       __Pyx_INCREF(__pyx_v_end);
       __Pyx_GIVEREF(__pyx_v_end);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_v_end) != (0)) __PYX_ERR(0, 180, __pyx_L1_error);
-      __pyx_t_10 = __Pyx_PyList_Append(__pyx_v_merged, __pyx_t_4); if (unlikely(__pyx_t_10 == ((int)-1))) __PYX_ERR(0, 180, __pyx_L1_error)
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_v_end) != (0)) __PYX_ERR(0, 185, __pyx_L1_error);
+      __pyx_t_10 = __Pyx_PyList_Append(__pyx_v_merged, __pyx_t_4); if (unlikely(__pyx_t_10 == ((int)-1))) __PYX_ERR(0, 185, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
     }
     __pyx_L7:;
 
-    /* "monitor/match/_rules.pyx":176
+    /* "monitor/match/_rules.pyx":181
  * cdef list _merged(list spans):
  *     cdef list merged = []
  *     for start, end in sorted(spans):             # <<<<<<<<<<<<<<
@@ -9518,7 +9595,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":181
+  /* "monitor/match/_rules.pyx":186
  *         else:
  *             merged.append((start, end))
  *     return merged             # <<<<<<<<<<<<<<
@@ -9534,7 +9611,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":174
+  /* "monitor/match/_rules.pyx":179
  * 
  * 
  * cdef list _merged(list spans):             # <<<<<<<<<<<<<<
@@ -10230,14 +10307,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_7monitor_5match_6_rules_Evaluation(__
   __pyx_vtable_7monitor_5match_6_rules_Evaluation._found = (PyObject *(*)(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *))__pyx_f_7monitor_5match_6_rules_10Evaluation__found;
   __pyx_vtable_7monitor_5match_6_rules_Evaluation._score = (PyObject *(*)(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *, int __pyx_skip_dispatch))__pyx_f_7monitor_5match_6_rules_10Evaluation__score;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_7monitor_5match_6_rules_Evaluation_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation)) __PYX_ERR(0, 23, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_7monitor_5match_6_rules_Evaluation_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation)) __PYX_ERR(0, 24, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = &__pyx_type_7monitor_5match_6_rules_Evaluation;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation);
@@ -10247,9 +10324,9 @@ static int __Pyx_modinit_Exttype___pyx_obj_7monitor_5match_6_rules_Evaluation(__
     __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation->tp_getattro = PyObject_GenericGetAttr;
   }
   #endif
-  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_vtabptr_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Evaluation, (PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 23, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_vtabptr_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Evaluation, (PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
+  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -10570,19 +10647,19 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   /* "monitor/match/_rules.pyx":12
  * """
  * 
- * from monitor.types import Match, TermHits             # <<<<<<<<<<<<<<
+ * from monitor.match._scan import places             # <<<<<<<<<<<<<<
+ * from monitor.types import Match, TermHits
  * 
- * MAX_COUNTED = 3
 */
   {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
-    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_monitor_types, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 12, __pyx_L1_error)
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_places};
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_monitor_match__scan, __pyx_imported_names, 1, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 12, __pyx_L1_error)
   }
   __pyx_t_2 = __pyx_t_1;
   __Pyx_GOTREF(__pyx_t_2);
   {
-    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
-    for (__pyx_t_3=0; __pyx_t_3 < 2; __pyx_t_3++) {
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_places};
+    __pyx_t_3 = 0; {
       __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 12, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 12, __pyx_L1_error)
@@ -10591,25 +10668,49 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":14
+  /* "monitor/match/_rules.pyx":13
+ * 
+ * from monitor.match._scan import places
+ * from monitor.types import Match, TermHits             # <<<<<<<<<<<<<<
+ * 
+ * MAX_COUNTED = 3
+*/
+  {
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
+    __pyx_t_1 = __Pyx_Import(__pyx_mstate_global->__pyx_n_u_monitor_types, __pyx_imported_names, 2, NULL, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 13, __pyx_L1_error)
+  }
+  __pyx_t_2 = __pyx_t_1;
+  __Pyx_GOTREF(__pyx_t_2);
+  {
+    PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
+    for (__pyx_t_3=0; __pyx_t_3 < 2; __pyx_t_3++) {
+      __pyx_t_4 = __Pyx_ImportFrom(__pyx_t_2, __pyx_imported_names[__pyx_t_3]); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 13, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_imported_names[__pyx_t_3], __pyx_t_4) < (0)) __PYX_ERR(0, 13, __pyx_L1_error)
+      __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+    }
+  }
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":15
  * from monitor.types import Match, TermHits
  * 
  * MAX_COUNTED = 3             # <<<<<<<<<<<<<<
  * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
  * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED, __pyx_mstate_global->__pyx_int_3) < (0)) __PYX_ERR(0, 14, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED, __pyx_mstate_global->__pyx_int_3) < (0)) __PYX_ERR(0, 15, __pyx_L1_error)
 
-  /* "monitor/match/_rules.pyx":15
+  /* "monitor/match/_rules.pyx":16
  * 
  * MAX_COUNTED = 3
  * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found             # <<<<<<<<<<<<<<
  * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
  * 
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_SMALL_REF, __pyx_mstate_global->__pyx_int_8) < (0)) __PYX_ERR(0, 15, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_SMALL_REF, __pyx_mstate_global->__pyx_int_8) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
 
-  /* "monitor/match/_rules.pyx":16
+  /* "monitor/match/_rules.pyx":17
  * MAX_COUNTED = 3
  * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
  * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit             # <<<<<<<<<<<<<<
@@ -10620,84 +10721,84 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   __Pyx_INCREF(__pyx_t_2);
   __pyx_t_4 = __pyx_mstate_global->__pyx_int_220;
   __Pyx_INCREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_BEFORE, __pyx_t_2) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_BEFORE, __pyx_t_2) < (0)) __PYX_ERR(0, 17, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_AFTER, __pyx_t_4) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_AFTER, __pyx_t_4) < (0)) __PYX_ERR(0, 17, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":38
+  /* "monitor/match/_rules.pyx":39
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
  *         wording the reasons (most rules woken by an article do not match)."""
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_3score_if_matched, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_score_if_matched, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 38, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_3score_if_matched, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_score_if_matched, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 39, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_if_matched, __pyx_t_4) < (0)) __PYX_ERR(0, 38, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_if_matched, __pyx_t_4) < (0)) __PYX_ERR(0, 39, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":59
+  /* "monitor/match/_rules.pyx":60
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_5match, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_match, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 59, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_5match, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_match, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 60, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_match, __pyx_t_4) < (0)) __PYX_ERR(0, 59, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_match, __pyx_t_4) < (0)) __PYX_ERR(0, 60, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":68
+  /* "monitor/match/_rules.pyx":69
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
- *         places, terms = self.scanned.places_of, []
- *         for name in self.rule.positive:
+ *         scanned, terms = self.scanned, []
+ *         offsets, title_words = scanned.offsets, scanned.title_words
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_7_terms, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__terms, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 68, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_7_terms, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__terms, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_terms, __pyx_t_4) < (0)) __PYX_ERR(0, 68, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_terms, __pyx_t_4) < (0)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":75
+  /* "monitor/match/_rules.pyx":80
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
  *         """The terms of actor/concept ``name`` found in the rule's fields, exclusions
  *         applied: (source, weight, occurrences). Kept on the scanned article: rules
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_9hits, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_hits, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 75, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_9hits, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_hits, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 80, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_hits, __pyx_t_4) < (0)) __PYX_ERR(0, 75, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_hits, __pyx_t_4) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":111
+  /* "monitor/match/_rules.pyx":116
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
  *         found = self.hits(name)
  *         weight = self.compiled.weights.get(name, 1.0)
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_11_score, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__score, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 111, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_11_score, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__score, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 116, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_2, __pyx_t_4) < (0)) __PYX_ERR(0, 111, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_2, __pyx_t_4) < (0)) __PYX_ERR(0, 116, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":1
@@ -10727,19 +10828,19 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_4) < (0)) __PYX_ERR(1, 17, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":138
+  /* "monitor/match/_rules.pyx":143
  * # The snippet ---------------------------------------------------------------------
  * 
  * def snippet(article, hits):             # <<<<<<<<<<<<<<
  *     """The passage (one line) and the hits inside it, as offsets into the passage.
  * 
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_1snippet, 0, __pyx_mstate_global->__pyx_n_u_snippet, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_1snippet, 0, __pyx_mstate_global->__pyx_n_u_snippet, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 143, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_snippet, __pyx_t_4) < (0)) __PYX_ERR(0, 138, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_snippet, __pyx_t_4) < (0)) __PYX_ERR(0, 143, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":4
@@ -10807,8 +10908,8 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_sum = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sum); if (!__pyx_builtin_sum) __PYX_ERR(0, 56, __pyx_L1_error)
-  __pyx_builtin_any = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_any); if (!__pyx_builtin_any) __PYX_ERR(0, 105, __pyx_L1_error)
+  __pyx_builtin_sum = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sum); if (!__pyx_builtin_sum) __PYX_ERR(0, 57, __pyx_L1_error)
+  __pyx_builtin_any = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_any); if (!__pyx_builtin_any) __PYX_ERR(0, 110, __pyx_L1_error)
 
   /* Cached unbound methods */
   __pyx_mstate->__pyx_umethod_PyDict_Type_get.type = (PyObject*)&PyDict_Type;
@@ -10840,38 +10941,38 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{0},{1},{1},{1},{1},{4},{15},{1},{1},{179},{8},{7},{6},{2},{9},{24},{4},{5},{6},{10},{28},{30},{17},{17},{15},{16},{27},{11},{5},{9},{8},{20},{12},{17},{8},{8},{12},{8},{10},{8},{7},{14},{12},{11},{10},{25},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{9},{13},{6},{6},{3},{3},{7},{18},{4},{9},{18},{8},{1},{3},{7},{1},{5},{6},{7},{5},{5},{3},{10},{3},{4},{5},{6},{5},{5},{9},{20},{13},{4},{4},{4},{11},{7},{9},{3},{8},{6},{8},{4},{5},{4},{1},{7},{5},{16},{4},{10},{5},{5},{7},{6},{5},{5},{6},{3},{4},{5},{4},{5},{10},{6},{12},{6},{9},{6},{7}};
-    const struct { const unsigned int length: 9; } bytes_length_index[] = {{11},{55},{231},{264},{65},{73},{89},{171},{67}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{0},{1},{1},{1},{1},{4},{15},{1},{1},{179},{8},{7},{6},{2},{9},{24},{4},{5},{6},{10},{28},{30},{17},{17},{15},{16},{27},{11},{5},{9},{8},{20},{12},{17},{8},{8},{12},{8},{10},{8},{7},{14},{12},{11},{10},{25},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{9},{13},{6},{6},{3},{3},{7},{18},{4},{9},{18},{8},{1},{3},{7},{1},{5},{6},{7},{5},{5},{3},{10},{3},{4},{5},{6},{5},{5},{9},{20},{19},{13},{4},{4},{4},{11},{7},{7},{6},{9},{3},{8},{6},{8},{4},{5},{4},{1},{7},{5},{16},{4},{10},{5},{5},{7},{6},{5},{5},{6},{3},{4},{5},{4},{5},{10},{11},{6},{12},{6},{9},{6},{7}};
+    const struct { const unsigned int length: 9; } bytes_length_index[] = {{11},{55},{231},{264},{65},{117},{89},{171},{67}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1463 bytes) */
-static const char cstring[] = "x\332mSMS\333F\030\306\302\200IH\203\301\t\235\344P9IK\372EJ \220i\017\255\013v\240\023\222\3308\2050\351(\262\264\2627\310\222\254]\201M:S\037}\324q\217:ut\324QG\035}\324\321G\246\277 ?\241\357J@HS\317h\337\375x?\237\347\361\364\225k\242\370O\377\357\373\324FH\324l\271\331F\006\375z\351\347g&E\"m\311T\334\350\321\226i\210\230\210*\322q\003\3312EzO$\324\306\nE6w2\304\027\345\027\337\257>^\025eC\025m\364\026)\224\210\304i(\272L\010\"\242\251\211\r\007\353\024\033\"\355Y\210,\211\333\232\3303\035\321@H\025\251)Z\340w9\200\266\220!\022D\371F\\\224\r\303\2442\305\246!A86\232\213\242\212m(\202\217\020\217\256\310:AK\262\252J\340\207TL\344\206\216\220\301\327\246\202I\272S\333\246\201\251i?h\313Ti=\220lG\207F\254^\027\306\027K\225z\271\366k\271\362\274V.\037\311\272\223\024\373\260[\222$\033\251\216\202$%AC\222>z\203F\t\364\367\377\257D1mt\371\002@k\223K\027-L/\037\223\366.\235\223x\tkR\362\200\324\235\322\276\264\361\374\345\263zys\207\337\354\356\224\236>\225j\345J\035\362nA.Iz\321\353\302\267\t\374H\317P\227\326\220&Ig\030\"\t~\t\312R\023QLQ\233_\250\334\025~\232c(\3346\317\007\202_[\306FbM\025\020\343;Cn\247\026\035s\003\020J\320\230rH\234vz\262\021qt\232\356\317\362\360-\247>\3359\206\205\225C\310\366a\316\364\341\210r\252x\326\216#\353\347\205\316\260\227>a\341\342\002u\371\001x\270h\216\\\032\341\023~$ \201\320\363\3015P&\202D\022&\022\200m:\240S\224\362\226\222%\353\272l\364d\233bEG2\351\031\n6\227.<I\303T{\374\2238\223\212\316\203\0012j\313\nj\310\312\241b\266-\014\372\003E\252\250\253\350\216\2124\r#]M\026\222V\007c\023\252\231\216\241\002\370-\334l\351\360Q\002)yV\314C\261A\260\2128g$\321B\033\252$]\236);\225\316R\252\354\363\273\344\377\306A1@\t\206i SQ\034\333F\206\202\210%S(mX:tJ$S\263L\3132\t\346\177+\313F\032\356\302\222\014\005\026\276&\352&\251\211\002bBjR\372\277\352$H\327\000n\030Q\006\t@\373\032%\272I\t1\260e\001\r\246cC-\nX&\214\020\007\240\350\202p8\316\t\326\024\332\004]\352(Y\222\352\216\245\202\253C\320\005\221\\5\210\034\363\222:&\364\030q\254""\322\225\3643\243\354}?\343\337\364;\375\314i\366\013\326\211\305\037\202\253\341O\321a\\\255\215\262\363\356\217l\337\253z\362(;\325\377\323]g\305Q\356;\277\344\377\021.\r!\364\352`\271\237y\237\033\273r\233?\344\335\202\273\317\352\336m\1773\230\016\013\341^\2649\234\032\322x\267>\312\315\272Sn\207M2\335/\362TG\203=\267\314\n\254:\312\315\271\020\272\340vNa\241l\335[\364o\370JP\010\016\302\343\010\rW\206j\\;\210\017\344X\326b\r\307\270\035\267ILN\342\223\277\336\217\215\375\"l\010`6\204\047\334<\021v\270\331\021\352\334\324\205W\334\274\022^s\363Zx\303\315\033\001s\203\005\213\033K\350\010\274\233\316(w=\276\376\255\277\352w\202\251\340]\2648\314\237~|S\2041g\306&\212^\306\233\363V<\305/\370\273\301x\360(\234\010w#!\272\033U\337O\216M\344\372t\260<\312\335f\313\354W\246x\363\336\246?\356\257\370\010\374\306\303\207\340\231\201B\203\036\313\260\005o\332_\0102A\236c\270\016\010dg\006\333n\325m\300[\236\037~se\367\0042T\374;\376vP\035e\257\014\276qK\356\001#^\321[\367\277\n\204\340~\010a\327\006\373\356\357\354!\333\363J\351\241\316\346\330\n\223\331;?I\2721\350\2709&\260\304\2656\260\3359 \361\016\264\327\364\352\376\274_\016n\205+a#\032\217\326\206\205amH\342\332n\332\322\035w\233U\231\n\325\326@\035v\360y\270\020e\242|\277\304\271\314\002y\371s\312_\261\226\247\372E\177\r\246\201\361\216a\210q@\240\304j\354\310\333\005q-\004\327\302z4\037mD\335a\047M\220cY\266\345=\r\000\220\231\301\226\273\311&@\n3\374~\234=\366V=\0074V\035\315\336p\367 \017\027\240\346o\005\225\260\030.\363\022\016 Q\355\227N\223N\236\260\344\256\003\333M\226\363&\241\227\305 \017\350|\031\002\257\237\r\332\240\251\"\244\354\372\047a\376,\232\227\232f\267\000\310{\300\316z\270\030-\014\047\207\010\224\032\327_\366K\300\345\364\354\200\272\220\370\352`\025\010\233\366\n\000W\036\274\337\206\331\260\302\0052\232\231\347\357i\367\231\321\314u\360_u\035h\027\372\0069\247\241\235t\250,+\215f\347/\336\0137NS\227\217\242\037%\334\247\017\263\356\270\273\014S\326A)\031\357\246G\375\307\301j\300u:\350""\272G\200,\215\357\256\004\313\320j.m\365Q\"\252\254wFO\205\335\003\r$M\254\271\363|\340\002\024\232\204\273\3433|\212<\327\221[\375\027z[}\361";
-    PyObject *data = __Pyx_DecompressString(cstring, 1463, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1508 bytes) */
+static const char cstring[] = "x\332mSMS\333F\030\306\306\200IH\301\340\204L\230iE\222\2264mI\t_\231\366\320:`\010\235\220\304\306)\204IG\221\245\225\275A\226d\355\n\333\244\235\372\350\243\216{\324\251\243\243\216:\352\350\243\216>2\375\005\371\t}W\002B\222zF\373\356\307\373\371<\217\307\257\\\023\204\177\273\377\334\243\026B\202jI\265\006\322\351\267\213\277<3(\022h]\242\302F\207\326\r]\300DP\220\206\253\310\222(\322:\002\241\026\226)\262\270\223.\274(\276\370a\345\321\212 \351\212`\241\267H\246D vU\326$B\020\021\014U\250\332X\243X\027h\307DdQ\330Q\205\216a\013:B\212@\r\301\004\277\313\001\264\216t\201 \3127\302\202\244\353\006\225(6t\021\302\261^[\020\024lA\021|\214x\364\226\244\021\264()\212\010~H\301D\252j\010\351|\255\311\230$;\245a\350\230\032\326\203\206D\345\372\003\321\2625h\304\354\264a|\241\260U)\226\037\027\267\236\227\213\305cI\263\343b\037v\213\242h!\305\226\221(\307h\210\342Go\320(\201\376\376\377\225\310\206\205._\000h\rr\351\242\216\351\345c\334\336\245s\034/bU\214\037\220\262[8\0207\236\277|V)n\356\362\233\275\335\302\323\247b\271\270U\201\274O \227(\276\350\264\341\333\004~\304g\250M\313H\025\3053\014\221\010\277\030e\261\206(\246\250\301/\024\356\n?\325\326enk\347\003\301\257!a=\266\206\002\210\361\235.5\022\213Z\334\000\204\"4&\037\021\273\221\234,Dl\215&\373\263<|\313\251Ov\266nb\371\010\262}\2303y8\246\234*\236\265iK\332y\2413\354\305\317X\270\270@m~\000\036.\232#\227F\370\214\037\021H \364|p\025\224\211 \221\210\211\010`\0336\350\024%\274%dI\232&\351\035\311\242X\326\220D:\272\214\215\305\013OR5\224\016\377D\316\244\254\361`\200\214Z\222\214\252\222|$\033\r\023\203\376@\221\nj\313\232\255 U\305HS\342\205$\325\301X\204\252\206\255+\000~\035\327\352\032|\224@J\236\025\363P\254\023\254 \316\031\211\265\320\200*q\227g\312N\244\263\230(\373\223;\"K\372\371U\374\027\3448\351 \016\335\320\221!\313\266e!]F\304PU\216\226)QhJ75\230\201$\253h\250\246a\232\006\301\374ogZH\305mX\342\241\301\302WC\355\2704\257\245#%n\355S\365\022\244\361\002\000\201\004\022\201\361TJ4\203\022\242c\323""\204\302\206mA-\nX\307\214\021\033\240j\203\2608\0171\027\024z\006\335j(^\342\352\311\256eX\n\261M\005\242l\202.8\347\002C\244\305\253k\230\320\026\342\260&+\351\246\006\231{^\312\273\3415\273\251\323\314W\254\031\t?\372W\203\237\303\243\250T\036df\234\237\330\201[r\245Af\254\373\247\263\316\346\007\331\357\275\202\367G\260\330\207\320\253\275\245n\352}v\350\312\034\177\3109y\347\200U\3349o\323\037\017\362\301~\270\331\037\353\323h\2572\310N9cN\223\2152\315\233\347\251\216{\373N\221\345Yi\220\235v t\326i\236\302B\331\272\273\340]\367d?\357\037\006\255\020\365\227\373JT>\214\016\245HR#\025G\270\0215HDN\242\223\277\337\017\r\375\232\336H\203\331Hos\263\235\336\345f7]\341\246\222~\305\315\253\364kn^\247\337p\363&\215\271\301i\223\0333\335L\363n\232\203\354d4\371\235\267\3425\3751\377]\270\320\317\235~|3\017cN\014\215\314\273)w\332]ve/\357\355\371\303\376j0\022\354\205\351\360NXz?:4\222\355\322\336\322 ;\307\226\330c&\2733\356\2467\354-{\010\374\206\203\207\340\231\202B\275\016K\261Yw\334\233\365S~\216c\270\016\010d&z;N\311\251\302[\216\037~s$\347\0042ly\267\275\035\2774\310\\\351\335w\n\316!#\356\274\273\356}\343\247\375{\001\204]\353\0358\277\263\207l\337-$\207\n\233f\313Lb\357\2748\351F\257\351dY\232\305\256\345\236\345L\003\211\267\241\275\232[\361f\274\242\177+X\016\252\341p\270\326\317\367\313}\022\225\367\222\226n;;\254\304\024\250\266\006\352\260\374\233\301l\230\ns\335\002\3472\003\344\345\316)\177\305\352\256\342\315{k0\r\214\327\202!\206\001\201\002+\263cw\017\3045\353_\013*\341L\270\021\266\373M\236 \347\334\004\356\017\335&\337~\311Z\356[\000\031\016\023\275\047\316&\033\001ULLA\327\303\354\221\273\342\332 \267\322`j\3269\206~\260\373\227_\030L\3158\253\274\306 ?\007\202\271\2378\\w\366\241&\027\253\352=\361\213A\016\340\201vl@\255\324-\234\306]oC\014\3345a\273\311\262\356(\364\275\340\347\000\311\257\003(\377E\257\001\351\346\241f\333;\trg\321\274\227qv\013@\277\013L\256\007\013\341l\177\264\217@\325Q\345e\267\000\274\217O\365\250\003\211\257\366V\200\334q""7\017\320\346\300\373m\220\t\266\270\230\006\0233\374=\031/5\230\230\004\377\025\307\206v\343\301\232Ih3\231:\303\342\001\317\337\363\327O\023\227\217\242Wc\235$\017S\316\260\263\004SV@U)\367\206K\275G\376\n\207s\262\327\006\320\312\214Fw\226\375%h5\233\264\272\032\0130\343\236Q\271\305\356\202^\342&\326\234\031>p\036\n\215\302]\353\014\237\030\310c\247\364\0375b\242A";
+    PyObject *data = __Pyx_DecompressString(cstring, 1508, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1889 bytes) */
-static const char cstring[] = "\377\t\n\r  \342\200\246\377(tree fr\377agment).\377?Note th\377at Cytho\377n is del\377iberatel\377y strict\373er!\001n PEP\377-484 and\377 rejects\377 subclas\377ses of b\377uiltin t\377ypes. If\377 you nee?d to p%\000%\t\377then set\376\200\000e \047anno\177tation_<\000\377ing\047 dir\366b\000iv\242\000o Fa\377lse.add_\376%\000edisabl\367een\002\001gcis\376\004\003dmonito\377r/match/\357_rul\206\000pyx\376\374\000 AFTERB\377EFOREEva\363luh\002\000\007.__r\177educe_c\211\"\223__\017\n\246\000s\235\000\010\023s\317core?\t\262 ms\016Q\010hit\003\t\232\002p\010;\002\357_if_\263\002edM\377AX_COUNT\367EDM\306\001SMAL\377L_REFTer\373mHI\000__Pyx\372\001\000D\235@_Next\337Ref__\275$e_\367___\222B_get/item\r\001d\047\001\027\000\017func\035\001\030\000\313\003+\000\357main1\001mod\334\257 ;\001namB\002ne\371wJ\001\300 _chec\347ksuJ\000\n\001res\037ult__\026\001A\004!\001\374\367A\017\003unpick3le\274((\003vt\267A\240\001Oquala\005\365$_\365.&\216Fex\324\001\256`_\225\005\213F|\356\000\217N__tes\236\000}_\364\002filte\335@\357_is_\252@out\317ine_\362#\250Bal\377lanyarti\377cleasync\367io.!\006sbod5y\000\001_\306Acl9\001\260 \377tracebac\377kcompile\377deendexc\377ludeffie\313ld\000\002sx\003\004\000rs\277tfound\225@hoighl\001\000ts\232`\372\234ai7\001insid\025e\260As\277\204\002m\226@\331b\323\204\004\205.\325\204\002.\324\204\003\014\005\353\205\002\256An\376\207`noneocc\377urrences\377patternp\375l\247\000s_ofpo\377ppositiv\177eprefix\002\000\374\320\002\n\000sregex\376\260\205\002scanned\374\324\204\002\216\204\rselfse\345t\340\000a\200`\274\000fts\377lotssnip\177petsourv\000Yt\311 \255\205\002su\210 x\266`\374\221\205\001\224\205\002textti\343tl\231\204\001\236`\231\205\001upd\037ateus\221@?\000\345\205\001\356\237\206\001esw\305\206\001lis\347twe\250!\000\003s\200\001\377\330\004(\250\001\250\026\250\377q\200\001\340\004\037\230q\377\320 0\260\013\270;\300\377k\320QR\330\004\023\220\377:\230X\240Q\240a\330\377\004\007\200|\2207\230!\377\330\010,\250A\250]\270\373.""\3108\000\013\2101\200\001\337\360\010\000\n\033\025\001\021\220\377\024\220X\230T\240\033\250\377D\260\t\270\024\270W\300\377D\310\007\310t\320ST\377\330\010\020\220\007\220q\230\337\006\230l\250!G\001v\210\377W\220E\230\024\230Q\330\367\010\022\220Q\000\027\220q\340\377\010\027\220t\2307\240\047\377\250\025\250c\260\024\260Z\377\270w\300e\3103\310d\377\320RZ\320Za\320a\377f\320fi\320im\320\377ms\320sz\320z\177\177\360\000\000@\002C\002\004\000wC\002G\003\001G\002M\n\001wM\002T\021\001T\002Y\030\001wY\002\\\037\001\\\002`&\001w`\002i-\001i\002p4\001\357p\002q\002\325\001q\330\010\377\017\320\017+\2504\250q\377\260\007\260{\300\047\310\021\365\340\004\013!\344\000\014\000\005!\377\240\001\240\022\2403\240c\377\250\024\250S\260\003\2605\377\270\005\270S\300\002\300#\377\300Q\360\006\000\005\010\200\377t\2101\330\010\033\2301\377\230B\230c\240\023\240D\277\250\003\2503\250e%\000\003\353\2702\047\000\001f\000\210y\230\377\001\230\027\240\t\250\027\260\377\001\260\021\330\004\013\2107\376\377\000\004\014\210I\220Q\220\371b\031\000\021\000\014\210J\220a\373\220z?\000F\250\"\250I\377\260Q\330\004\n\210*\220\377A\220Z\230s\240!\240\3777\250&\260\002\260(\270\376\310 \r\210X\220V\2302\277\230W\240A\330\004\t\001T\377\230\022\2303\230a\230{\376\345!\014\210C\210q\220\010\367\230\002\230&\002R\210r\220\365\022\302@\"\234\000g\240T\250\377\023\250E\260\032\2703\270\377b\300\003\3006\310\024\310\277R\310s\320RS\215\003\"\277\220I\230Q\230dk\0006\376\233`r\260\030\270\027\300\001\257\300\021\200A\310A\004\272@\021\376\353EY\230h\240d\250!{\2506\313\000\010\017\210w\302\000\375\003\377\000A\230R\230v\240\375S\332`\027\260\r\270T\300\177\023\300C\300x\310q;\003\377\010\230\004\230H\240L\260\376\216 \014\210H\220D\230\005\366\210`\014\020\250\000\003\2308\240\3674\240u\341`Q\330\020\025\357\220W\230A\374bf\250H\337\260F\270!\270\334 \017\210\275u\207 Q\200A\340\323`\004w\220G\230\017\002q\220\004D\000w\010\240\006\211\000\047\260\021\233 \273%\270\325@\016\210m\321`!>P\000x\250z""\270\021\374!;\000]\330h\000\t\230\032\306 $\233@\3777\270\047\300\027\310\006\310\377e\320ST\320TU\200}A\311@\t\020\210t\220\311@w\013\2104\256@\t\240\024\254 \377\021\250$\250j\270\004\270\235F\235a\330\014\023\034\001\270\003\001w\330\014\017-\0004\220u\254\000&\265\000\027\220\320`7\001qf\001\351\001\337A\330\020\023\220\030\005\024\025\223\340\020\036\0021\n5\367B\023\003\020\257\220\003\2201\355@T\247`\001\377\240\026\240t\2508\2604\275\260\244\204\001\210x\220v\327 t\337\320#3\2601\250\000\010\000\274\246\0029\001\027\240\004\240\230DF\363\230$\201`\200\0026\220\023\220\257A\330\014\024\342 \006\225`w:\231$!\207\204\001v\220Q";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1889, 2261);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1946 bytes) */
+static const char cstring[] = "\377\t\n\r  \342\200\246\377(tree fr\377agment).\377?Note th\377at Cytho\377n is del\377iberatel\377y strict\373er!\001n PEP\377-484 and\377 rejects\377 subclas\377ses of b\377uiltin t\377ypes. If\377 you nee?d to p%\000%\t\377then set\376\200\000e \047anno\177tation_<\000\377ing\047 dir\366b\000iv\242\000o Fa\377lse.add_\376%\000edisabl\367een\002\001gcis\376\004\003dmonito\377r/match/\357_rul\206\000pyx\376\374\000 AFTERB\377EFOREEva\363luh\002\000\007.__r\177educe_c\211\"\223__\017\n\246\000s\235\000\010\023s\317core?\t\262 ms\016Q\010hit\003\t\232\002p\010;\002\357_if_\263\002edM\377AX_COUNT\367EDM\306\001SMAL\377L_REFTer\373mHI\000__Pyx\372\001\000D\235@_Next\337Ref__\275$e_\367___\222B_get/item\r\001d\047\001\027\000\017func\035\001\030\000\313\003+\000\357main1\001mod\334\257 ;\001namB\002ne\371wJ\001\300 _chec\347ksuJ\000\n\001res\037ult__\026\001A\004!\001\374\367A\017\003unpick3le\274((\003vt\267A\240\001Oquala\005\365$_\365.&\216Fex\324\001\256`_\225\005\213F|\356\000\217N__tes\236\000}_\364\002filte\335@\357_is_\252@out\317ine_\362#\250Bal\377lanyarti\377cleasync\367io.!\006sbod5y\000\001_\306Acl9\001\260 \377tracebac\377kcompile\377deendexc\377ludeffie\313ld\000\002sx\003\004\000rs\277tfound\225@hoighl\001\000ts\232`\372\234ai7\001insid\025e\260As\277\204\002m\226@\331b\323\204\004\345.\325\204\002.\324\204\003\005\014sca\321n\037\005\376\205\002\301An\232`no\377neoccurr\377encesoff\376\312\204\001pattern\353pl\301\000s\000\003_of\377popposit\377iveprefi\361x\002\000\360\002\n\000sregsex\320\205\002h\001ned\364\204\002N\256\204\rsel]\001\200 a\240`\376\334\000ftslots\377snippets\227our\203\000t\351 \315\205\002s\305u\250 x\326`\261\205\001\264\205\002te?xttitl\271\204\001\276`\374\271\205\001\n\002_words\377updateusp\274@J\000\220\206\001\312\206\001esw\360\206\001?listwe\323!\000\003\377s\200\001\330\004(\250\001\377\250\026\250q\200\001\340\004\377\037\230q\320 0\260\013\377\270;\300k\320QR\330\377\004\023\220:\230X\240Q\377\240a\330\004\007\200|\220""\3777\230!\330\010,\250A\337\250]\270.\3108\000\013\210\3771\200\001\360\010\000\n\033\376\025\001\021\220\024\220X\230T\377\240\033\250D\260\t\270\024\377\270W\300D\310\007\310t\377\320ST\330\010\020\220\007\377\220q\230\006\230l\250!\376G\001v\210W\220E\230\024\277\230Q\330\010\022\220Q\000\027\377\220q\340\010\027\220t\230\3777\240\047\250\025\250c\260\377\024\260Z\270w\300e\310\3773\310d\320RZ\320Z\377a\320af\320fi\320\377im\320ms\320sz\377\320z\177\360\000\000@\002\273C\002\004\000C\002G\003\001G\273\002M\n\001M\002T\021\001T\273\002Y\030\001Y\002\\\037\001\\\273\002`&\001`\002i-\001i{\002p4\001p\002q\002\325\001\377q\330\010\017\320\017+\250\3774\250q\260\007\260{\300\257\047\310\021\340\004\013!\344\000\014\377\000\005!\240\001\240\022\240\3773\240c\250\024\250S\260\377\003\2605\270\005\270S\300\377\002\300#\300Q\360\006\000\377\005\010\200t\2101\330\010\377\033\2301\230B\230c\240\377\023\240D\250\003\2503\250]e%\000\003\2702\047\000\001f\000\377\210y\230\001\230\027\240\t\377\250\027\260\001\260\021\330\004\367\013\2107\377\000\004\014\210I\317\220Q\220b\031\000\021\000\014\210\337J\220a\220z?\000F\250\377\"\250I\260Q\330\004\n\377\210*\220A\220Z\230s\377\240!\2407\250&\260\002\367\260(\270\310 \r\210X\220\377V\2302\230W\240A\330\375\004\t\001T\230\022\2303\230\367a\230{\345!\014\210C\210\277q\220\010\230\002\230&\002R\257\210r\220\022\302@\"\234\000g\377\240T\250\023\250E\260\032\377\2703\270b\300\003\3006\377\310\024\310R\310s\320R\375S\215\003\"\220I\230Q\230\365dk\0006\233`r\260\030\270\177\027\300\001\300\021\200A\310A\365\004\272@\021\353EY\230h\240\337d\250!\2506\313\000\010\017\353\210w\302\000\003\377\000A\230R\357\230v\240S\332`\027\260\r\377\270T\300\023\300C\300x\273\310q=\001\021\220\030\371@Z\375\240\365 \021\220\036\230w\240\371j\364 \202@\014\210H\220D\333\230\005\223`\014\020\263\000\003\230\3378\2404\240u\354`Q\330\357\020\027\220v\215\000i\240}\377\260A\330\020\023\2205\230\256a\000\330\024\033\256`*\033\003\025\357\220W\230A\250\204\002f""\250HO\260E\270\021\234 \214\000u\263 \357Q\200A\340\377`\004\220G\325\230\234@\017\220 \004e\000\010\240\335\006\265\000\047\260\021\307 %\270\256\201`\016\210m\375`!q\000x_\250z\270\021\3308\003\330\211\000\327\t\230\032\362 $\307@7\270\377\047\300\027\310\006\310e\320\177ST\320TU\200A\365@\337\t\020\210t\220\365@\013\210\3354\332@\t\240\024\330 \021\250\177$\250j\270\004\270F\311a\347\330\014\023\034\001\331\003\001\330\014\035\017-\0004\220u\254\000\324\002\374`z7\001qf\001\010\230\004\230\334\002\216\030\005\024\025\340\371\000\224&7\0045|\243b\023\003\020\220\003\2201\231`\375T\323`\001\240\026\240t\250o8\2604\260\320\204\001\210x\262 \377R\230t\320#3\2601\346\250\000\010\000\246\0029\001\027\240\004\235\240\304DF\230$\255`\200\0026\177\220\023\220A\330\014\024\203@\325\006\301`w\231$!\263\204\001v\220\001Q";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1946, 2348);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2261 bytes) */
-static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notedisableenablegcisenabledmonitor/match/_rules.pyx\342\200\246 AFTERBEFOREEvaluationEvaluation.__reduce_cython__Evaluation.__setstate_cython__Evaluation._scoreEvaluation._termsEvaluation.hitsEvaluation.matchEvaluation.score_if_matchedMAX_COUNTEDMatchSMALL_REFTermHits__Pyx_PyDict_NextRef__annotate____class_getitem____dict____func____getstate____main____module____name____new____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle_Evaluation__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_filtered_is_coroutine_score_termsallanyarticleasyncio.coroutinesbodybody_hitscline_in_tracebackcompiledeendexcludeffieldfieldsfiltersfirstfoundgethighlightshithitsindexinsideitemsmatchmin_scoremonitor.match._rulesmonitor.typesnamenextnoneoccurrencespatternplaces_ofpoppositiveprefixref_hitsrefsregexrulesscannedscorescore_if_matchedselfsetdefaultshiftslotssnippetsourcestartstatesuffixsumtermtermstexttitletitle_hitsupdateuse_setstatevalueswatchlistweightweights\200\001\330\004(\250\001\250\026\250q\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220:\230X\240Q\240a\330\004\007\200|\2207\230!\330\010,\250A\250]\270.\310\001\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220X\230T\240\033\250D\260\t\270\024\270W\300D\310\007\310t\320ST\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2307\240\047\250\025\250c\260\024\260Z\270w\300e\3103\310d\320RZ\320Za\320af\320fi\320im\320ms\320sz\320z\177\360\000\000@\002C\002\360\000\000C\002G\002\360\000\000G\002M\002\360\000\000M\002T\002\360\000\000T\002Y\002\360\000\000Y\002\\\002\360\000\000\\\002`\002\360\000\000`\002i""\002\360\000\000i\002p\002\360\000\000p\002q\002\330\004\007\200q\330\010\017\320\017+\2504\250q\260\007\260{\300\047\310\021\340\010\017\320\017+\2504\250q\260\007\260{\300!\200\001\360\014\000\005!\240\001\240\022\2403\240c\250\024\250S\260\003\2605\270\005\270S\300\002\300#\300Q\360\006\000\005\010\200t\2101\330\010\033\2301\230B\230c\240\023\240D\250\003\2503\250e\2605\270\003\2702\270S\300\001\330\010\017\210y\230\001\230\027\240\t\250\027\260\001\260\021\330\004\013\2107\220!\330\004\014\210I\220Q\220b\230\001\230\021\330\004\014\210J\220a\220z\240\023\240F\250\"\250I\260Q\330\004\n\210*\220A\220Z\230s\240!\2407\250&\260\002\260(\270!\330\004\r\210X\220V\2302\230W\240A\330\004\r\210X\220T\230\022\2303\230a\230{\250!\330\004\014\210C\210q\220\010\230\002\230!\330\004\r\210R\210r\220\022\2207\230\"\230B\230g\240T\250\023\250E\260\032\2703\270b\300\003\3006\310\024\310R\310s\320RS\330\004\013\2107\220\"\220I\230Q\230d\240!\2406\250\026\250r\260\030\270\027\300\001\300\021\200A\330\010\020\220\004\220E\230\021\230!\330\010\021\220\024\220Y\230h\240d\250!\2506\260\021\330\010\017\210w\220b\230\003\2301\230A\230R\230v\240S\250\001\250\027\260\r\270T\300\023\300C\300x\310q\200A\330\010\020\220\010\230\004\230H\240L\260\001\330\010\014\210H\220D\230\005\230Q\330\014\020\220\010\230\003\2308\2404\240u\250A\250Q\330\020\025\220W\230A\230X\240Q\240f\250H\260F\270!\2701\330\010\017\210u\220A\220Q\200A\340\010\020\220\004\220G\2301\330\010\017\210q\220\004\220D\230\010\240\006\240d\250\047\260\021\260(\270%\270q\330\010\016\210m\2307\240!\2404\240x\250z\270\021\330\010\017\210u\220A\330\014\020\220\t\230\032\2407\250$\250e\2607\270\047\300\027\310\006\310e\320ST\320TU\200A\360\006\000\t\020\210t\2201\330\010\013\2104\210y\230\t\240\024\240T\250\021\250$\250j\270\004\270F\300\047\310\021\330\014\023\2201\330\010\014\210H\220D\230\001\330\014\017\210t\2204\220u\230A\230Q\330\020\027\220q\330\010\013\2104\210q\330\014\020\220\010\230\004\230A\330\020\023\2204\220u\230A\230Q""\330\024\025\340\020\027\220q\330\010\014\210H\220D\230\001\330\014\017\210t\2205\230\001\230\021\330\020\027\220q\330\010\020\220\003\2201\220A\220T\230\027\240\001\240\026\240t\2508\2604\260q\330\010\017\210x\220v\230R\230t\320#3\2601\200A\360\010\000\t\020\210t\2205\230\001\230\027\240\004\240A\330\010\020\220\004\220F\230$\230a\230q\330\010\013\2106\220\023\220A\330\014\024\220D\230\006\230a\230w\240d\250\047\260\021\260!\330\010\017\210v\220Q";
+    #else /* compression: none (2348 bytes) */
+static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notedisableenablegcisenabledmonitor/match/_rules.pyx\342\200\246 AFTERBEFOREEvaluationEvaluation.__reduce_cython__Evaluation.__setstate_cython__Evaluation._scoreEvaluation._termsEvaluation.hitsEvaluation.matchEvaluation.score_if_matchedMAX_COUNTEDMatchSMALL_REFTermHits__Pyx_PyDict_NextRef__annotate____class_getitem____dict____func____getstate____main____module____name____new____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle_Evaluation__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_filtered_is_coroutine_score_termsallanyarticleasyncio.coroutinesbodybody_hitscline_in_tracebackcompiledeendexcludeffieldfieldsfiltersfirstfoundgethighlightshithitsindexinsideitemsmatchmin_scoremonitor.match._rulesmonitor.match._scanmonitor.typesnamenextnoneoccurrencesoffsetspatternplacesplaces_ofpoppositiveprefixref_hitsrefsregexrulesscannedscorescore_if_matchedselfsetdefaultshiftslotssnippetsourcestartstatesuffixsumtermtermstexttitletitle_hitstitle_wordsupdateuse_setstatevalueswatchlistweightweights\200\001\330\004(\250\001\250\026\250q\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220:\230X\240Q\240a\330\004\007\200|\2207\230!\330\010,\250A\250]\270.\310\001\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220X\230T\240\033\250D\260\t\270\024\270W\300D\310\007\310t\320ST\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2307\240\047\250\025\250c\260\024\260Z\270w\300e\3103\310d\320RZ\320Za\320af\320fi\320im\320ms\320sz\320z\177\360\000\000@\002C\002\360\000\000C\002G\002\360\000\000G\002M\002\360\000\000M\002T\002\360\000\000T\002Y\002\360\000\000Y\002""\\\002\360\000\000\\\002`\002\360\000\000`\002i\002\360\000\000i\002p\002\360\000\000p\002q\002\330\004\007\200q\330\010\017\320\017+\2504\250q\260\007\260{\300\047\310\021\340\010\017\320\017+\2504\250q\260\007\260{\300!\200\001\360\014\000\005!\240\001\240\022\2403\240c\250\024\250S\260\003\2605\270\005\270S\300\002\300#\300Q\360\006\000\005\010\200t\2101\330\010\033\2301\230B\230c\240\023\240D\250\003\2503\250e\2605\270\003\2702\270S\300\001\330\010\017\210y\230\001\230\027\240\t\250\027\260\001\260\021\330\004\013\2107\220!\330\004\014\210I\220Q\220b\230\001\230\021\330\004\014\210J\220a\220z\240\023\240F\250\"\250I\260Q\330\004\n\210*\220A\220Z\230s\240!\2407\250&\260\002\260(\270!\330\004\r\210X\220V\2302\230W\240A\330\004\r\210X\220T\230\022\2303\230a\230{\250!\330\004\014\210C\210q\220\010\230\002\230!\330\004\r\210R\210r\220\022\2207\230\"\230B\230g\240T\250\023\250E\260\032\2703\270b\300\003\3006\310\024\310R\310s\320RS\330\004\013\2107\220\"\220I\230Q\230d\240!\2406\250\026\250r\260\030\270\027\300\001\300\021\200A\330\010\020\220\004\220E\230\021\230!\330\010\021\220\024\220Y\230h\240d\250!\2506\260\021\330\010\017\210w\220b\230\003\2301\230A\230R\230v\240S\250\001\250\027\260\r\270T\300\023\300C\300x\310q\200A\330\010\021\220\030\230\024\230Z\240q\330\010\021\220\036\230w\240j\260\007\260q\330\010\014\210H\220D\230\005\230Q\330\014\020\220\010\230\003\2308\2404\240u\250A\250Q\330\020\027\220v\230Q\230i\240}\260A\330\020\023\2205\230\003\2301\330\024\033\2307\240*\250A\250Q\330\020\025\220W\230A\230X\240Q\240f\250H\260E\270\021\270!\330\010\017\210u\220A\220Q\200A\340\010\020\220\004\220G\2301\330\010\017\210q\220\004\220D\230\010\240\006\240d\250\047\260\021\260(\270%\270q\330\010\016\210m\2307\240!\2404\240x\250z\270\021\330\010\017\210u\220A\330\014\020\220\t\230\032\2407\250$\250e\2607\270\047\300\027\310\006\310e\320ST\320TU\200A\360\006\000\t\020\210t\2201\330\010\013\2104\210y\230\t\240\024\240T\250\021\250$\250j\270\004\270F\300\047\310\021\330""\014\023\2201\330\010\014\210H\220D\230\001\330\014\017\210t\2204\220u\230A\230Q\330\020\027\220q\330\010\013\2104\210q\330\014\020\220\010\230\004\230A\330\020\023\2204\220u\230A\230Q\330\024\025\340\020\027\220q\330\010\014\210H\220D\230\001\330\014\017\210t\2205\230\001\230\021\330\020\027\220q\330\010\020\220\003\2201\220A\220T\230\027\240\001\240\026\240t\2508\2604\260q\330\010\017\210x\220v\230R\230t\320#3\2601\200A\360\010\000\t\020\210t\2205\230\001\230\027\240\004\240A\330\010\020\220\004\220F\230$\230a\230q\330\010\013\2106\220\023\220A\330\014\024\220D\230\006\230a\230w\240d\250\047\260\021\260!\330\010\017\210v\220Q";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 126; i++) {
+    for (int i = 0; i < 130; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
       if (likely(string) && i >= 17) PyUnicode_InternInPlace(&string);
@@ -10882,8 +10983,8 @@ static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cyth
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 126; i < 135; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-126].length;
+    for (int i = 130; i < 139; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-130].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -10893,14 +10994,14 @@ static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cyth
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 135; i++) {
+    for (Py_ssize_t i = 0; i < 139; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 126;
+      PyObject **table = stringtab + 130;
       for (Py_ssize_t i=0; i<9; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
@@ -10997,27 +11098,27 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 38};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 39};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_rule, __pyx_mstate->__pyx_n_u_name, __pyx_mstate->__pyx_n_u_score, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_if_matched, __pyx_mstate->__pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 59};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 60};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_score, __pyx_mstate->__pyx_n_u_terms_2, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_n_u_text, __pyx_mstate->__pyx_n_u_highlights, __pyx_mstate->__pyx_n_u_term, __pyx_mstate->__pyx_n_u_hit};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_match, __pyx_mstate->__pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 68};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 69};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
-    __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_terms, __pyx_mstate->__pyx_kp_b_iso88591_A_HL_HD_Q_84uAQ_WAXQfHF_1_uAQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_terms, __pyx_mstate->__pyx_kp_b_iso88591_A_Zq_wj_q_HD_Q_84uAQ_vQi_A_5_1_7, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 75};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 80};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 111};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 116};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_2, __pyx_mstate->__pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
@@ -11032,7 +11133,7 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
     __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_setstate_cython, __pyx_mstate->__pyx_kp_b_iso88591_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 20, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 138};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 20, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 143};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_article, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_n_u_body_hits, __pyx_mstate->__pyx_n_u_first, __pyx_mstate->__pyx_n_u_start, __pyx_mstate->__pyx_n_u_end, __pyx_mstate->__pyx_n_u_shift, __pyx_mstate->__pyx_n_u_text, __pyx_mstate->__pyx_n_u_title_hits, __pyx_mstate->__pyx_n_u_prefix, __pyx_mstate->__pyx_n_u_suffix, __pyx_mstate->__pyx_n_u_inside, __pyx_mstate->__pyx_n_u_f, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_f, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e};
     __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_snippet, __pyx_mstate->__pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
   }

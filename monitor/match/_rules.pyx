@@ -9,6 +9,7 @@ interpreted one. Built by ``pip install -e .`` (setup.py); run it again after
 editing this file.
 """
 
+from monitor.match._scan import places
 from monitor.types import Match, TermHits
 
 MAX_COUNTED = 3
@@ -66,10 +67,14 @@ cdef class Evaluation:
         )
 
     cpdef tuple _terms(self):
-        places, terms = self.scanned.places_of, []
+        scanned, terms = self.scanned, []
+        offsets, title_words = scanned.offsets, scanned.title_words
         for name in self.rule.positive:
             for source, _, occs in self.hits(name):
-                terms.append(TermHits(name, source, places(occs)))
+                hits = places(offsets, title_words, occs)
+                if hits is None:  # a position outside the words (a regular expression's)
+                    hits = scanned.places_of(occs)
+                terms.append(TermHits(name, source, tuple(hits)))
         return tuple(terms)
 
     cpdef list hits(self, name):

@@ -14,7 +14,10 @@ docstring of monitor.match.scan (NEAR windows, case).
 Built by ``pip install -e .`` (setup.py); run it again after editing this file.
 """
 
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.long cimport PyLong_FromLong
 from cpython.ref cimport Py_INCREF, PyObject
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport (
     PyUnicode_4BYTE_KIND,
     PyUnicode_DATA,
@@ -500,8 +503,9 @@ cdef class _Scan:
         cdef _Words words = self.words
         cdef Lexicon lex = self.lex
         cdef Py_ssize_t p, k, end
-        cdef int wid, pid, count, w, s
+        cdef int wid, pid, count, w, s, i
         cdef int occurrence[MAX_WORDS]
+        cdef PyObject *found
         cdef unsigned int stamp = self.stamp
         if not lex.written_triggers and not lex.stem_triggers and not lex.prefix_triggers:
             return 0
@@ -525,10 +529,17 @@ cdef class _Scan:
                 k += 1
                 count = self.around(pid, <int>p, occurrence)
                 if count:
-                    occurrences = self.found.get(pid)
-                    if occurrences is None:
-                        occurrences = self.found[pid] = set()
-                    occurrences.add(tuple([occurrence[i] for i in range(count)]))
+                    places = PyTuple_New(count)
+                    for i in range(count):
+                        number = PyLong_FromLong(occurrence[i])
+                        Py_INCREF(number)
+                        PyTuple_SET_ITEM(places, i, number)
+                    key = PyLong_FromLong(pid)
+                    found = PyDict_GetItemWithError(self.found, key)
+                    if found == NULL:
+                        self.found[key] = {places}
+                    else:
+                        (<set>found).add(places)
         return 0
 
     # Checking a term around its anchor ----------------------------------------

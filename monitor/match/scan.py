@@ -33,7 +33,7 @@ class ScannedArticle:
         self.language = code if code in index.stemmers else index.default_language
         self.title_words = 0
         self.found: dict[int, set[Occurrence]] = {}
-        self._offsets: array[int] = array("i")  # per word: start, end in its field
+        self.offsets: array[int] = array("i")  # per word: start, end in its field
         self._starts: dict[str, list[int]] = {}
         self._regex_hits: dict[int, list[Hit]] = {}
         # (ref id, fields) → the ref's terms found there; filled by the rules' decisions
@@ -42,7 +42,7 @@ class ScannedArticle:
     def scan(self) -> ScannedArticle:
         lexicon = self.index.lexicons[self.language]
         article = self.article
-        self.title_words, self.found, self._offsets = lexicon.scan(article.title, article.body)
+        self.title_words, self.found, self.offsets = lexicon.scan(article.title, article.body)
         return self
 
     def occurrences(self, pid: int) -> set[Occurrence]:
@@ -65,7 +65,7 @@ class ScannedArticle:
 
     def places(self, occurrence: Occurrence) -> list[Hit]:
         """Word positions → (field, start, end) offsets in the stored title or body."""
-        title_words, offsets, out = self.title_words, self._offsets, []
+        title_words, offsets, out = self.title_words, self.offsets, []
         for p in occurrence:
             if 0 <= p < title_words:
                 out.append(("title", offsets[2 * p], offsets[2 * p + 1]))
@@ -77,7 +77,7 @@ class ScannedArticle:
 
     def places_of(self, occurrences: Iterable[Occurrence]) -> tuple[Hit, ...]:
         """``places`` of several occurrences, one after the other."""
-        found = places(self._offsets, self.title_words, occurrences)
+        found = places(self.offsets, self.title_words, occurrences)
         if found is None:  # a position outside the words (a regular expression's)
             found = [hit for occurrence in occurrences for hit in self.places(occurrence)]
         return tuple(found)
@@ -95,13 +95,13 @@ class ScannedArticle:
     def _span(self, name: str, index: int) -> tuple[int, int]:
         """Where word ``index`` of field ``name`` starts and ends (a list's indexing)."""
         first = 0 if name == "title" else self.title_words + 1
-        count = self.title_words if name == "title" else len(self._offsets) // 2 - first
+        count = self.title_words if name == "title" else len(self.offsets) // 2 - first
         if index < 0:
             index += count
         if not 0 <= index < count:
             raise IndexError("word index out of range")
         at = 2 * (first + index)
-        return self._offsets[at], self._offsets[at + 1]
+        return self.offsets[at], self.offsets[at + 1]
 
     def _position(self, hit: Hit) -> int:
         """The word position where a regular expression's hit starts."""
@@ -109,7 +109,7 @@ class ScannedArticle:
         starts = self._starts.get(name)
         if starts is None:
             first = 0 if name == "title" else self.title_words + 1
-            last = self.title_words if name == "title" else len(self._offsets) // 2
-            starts = self._starts[name] = list(self._offsets[2 * first : 2 * last : 2])
+            last = self.title_words if name == "title" else len(self.offsets) // 2
+            starts = self._starts[name] = list(self.offsets[2 * first : 2 * last : 2])
         index = max(0, bisect_left(starts, start + 1) - 1)
         return index if name == "title" else index + self.title_words + 1
