@@ -1661,7 +1661,7 @@ static const char* const __pyx_f[] = {
 /*--- Type declarations ---*/
 struct __pyx_obj_7monitor_5match_6_rules_Evaluation;
 
-/* "monitor/match/_rules.pyx":24
+/* "monitor/match/_rules.pyx":25
  * 
  * 
  * cdef class Evaluation:             # <<<<<<<<<<<<<<
@@ -1676,7 +1676,9 @@ struct __pyx_obj_7monitor_5match_6_rules_Evaluation {
   PyObject *rule;
   PyObject *cache;
   PyObject *refs;
+  PyObject *weights;
   PyObject *fields;
+  int every_field;
 };
 
 
@@ -2187,6 +2189,12 @@ static void __Pyx_RaiseErrorWithType1(PyObject* exc_type, const char* message, c
 CYTHON_UNUSED
 static int __Pyx_RaiseUnexpectedTypeError(const char *expected, PyObject *obj);
 
+/* PySequenceContains.proto */
+static CYTHON_INLINE int __Pyx_PySequence_ContainsTF(PyObject* item, PyObject* seq, int eq) {
+    int result = PySequence_Contains(seq, item);
+    return unlikely(result < 0) ? result : (result == (eq == Py_EQ));
+}
+
 /* RejectKeywords.export */
 static void __Pyx_RejectKeywords(const char* function_name, PyObject *kwds);
 
@@ -2325,14 +2333,11 @@ static CYTHON_INLINE PyObject *__Pyx_PyObject_GetItem(PyObject *obj, PyObject *k
 #define __Pyx_PyObject_GetItem(obj, key)  PyObject_GetItem(obj, key)
 #endif
 
-/* PySequenceContains.proto */
-static CYTHON_INLINE int __Pyx_PySequence_ContainsTF(PyObject* item, PyObject* seq, int eq) {
-    int result = PySequence_Contains(seq, item);
+/* PyDictContains.proto */
+static CYTHON_INLINE int __Pyx_PyDict_ContainsTF(PyObject* item, PyObject* dict, int eq) {
+    int result = PyDict_Contains(dict, item);
     return unlikely(result < 0) ? result : (result == (eq == Py_EQ));
 }
-
-/* PyObjectCompare.proto */
-static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLt_object_int(PyObject *op1, PyObject *op2, int pyop);
 
 /* RaiseErrorWithObjectTypes.proto (used by PyNumberBinop) */
 #define __Pyx_RaiseErrorWithObjectTypes1(exc_type, message, arg, obj1, obj2) __Pyx_RaiseErrorWithTypes1(exc_type, message, arg, Py_TYPE(obj1), Py_TYPE(obj2))
@@ -2340,6 +2345,16 @@ static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLt_object_int(PyObject *op1, 
 #define __Pyx_RaiseTypeErrorWithTypes(message, type_obj1, type_obj2) __Pyx_RaiseErrorWithTypes1(PyExc_TypeError, "%.1s" message, "", type_obj1, type_obj2)
 CYTHON_UNUSED
 static void __Pyx_RaiseErrorWithTypes1(PyObject* exc_type, const char *message, const char *arg, PyTypeObject *type_obj1, PyTypeObject *type_obj2);
+
+/* PyNumberBinop.proto */
+#if CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API
+#define __Pyx_PyNumber_Multiply_object_int(op1, op2)  PyNumber_Multiply(op1, op2)
+#define __Pyx_PyNumber_InPlaceMultiply_object_int(op1, op2)  PyNumber_InPlaceMultiply(op1, op2)
+#else
+#define __Pyx_PyNumber_Multiply_object_int(op1, op2)  __Pyx__PyNumber_Multiply_object_int(op1, op2, 0)
+#define __Pyx_PyNumber_InPlaceMultiply_object_int(op1, op2)  __Pyx__PyNumber_Multiply_object_int(op1, op2, 1)
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Multiply_object_int(PyObject *op1, PyObject *op2, int inplace);
+#endif
 
 /* PyNumberBinop.proto */
 #if CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API
@@ -2356,12 +2371,6 @@ static CYTHON_INLINE PyObject *__Pyx_GetAttr3(PyObject *, PyObject *, PyObject *
 
 /* PyObjectCompare.proto */
 static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLe_int_object(PyObject *op1, PyObject *op2, int pyop);
-
-/* PyDictContains.proto */
-static CYTHON_INLINE int __Pyx_PyDict_ContainsTF(PyObject* item, PyObject* dict, int eq) {
-    int result = PyDict_Contains(dict, item);
-    return unlikely(result < 0) ? result : (result == (eq == Py_EQ));
-}
 
 /* PyObjectCallMethod0.proto (used by dict_iter_common) */
 static CYTHON_INLINE PyObject* __Pyx_PyObject_CallMethod0(PyObject* obj, PyObject* method_name);
@@ -2414,6 +2423,9 @@ static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGt_object_int(PyObject *op1, 
 #define __Pyx_PyNumber_InPlaceAdd_int_object(op1, op2)  __Pyx__PyNumber_Add_int_object(op1, op2, 1)
 static CYTHON_INLINE PyObject* __Pyx__PyNumber_Add_int_object(PyObject *op1, PyObject *op2, int inplace);
 #endif
+
+/* PyObjectCompare.proto */
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLt_object_int(PyObject *op1, PyObject *op2, int pyop);
 
 /* PyObjectCompare.proto */
 static CYTHON_INLINE int __Pyx_PyObject_CompareBoolGe_object_int(PyObject *op1, PyObject *op2, int pyop);
@@ -2902,6 +2914,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self, PyObject *__pyx_v_name, int __pyx_skip_dispatch); /* proto*/
 
 /* Module declarations from "monitor.match._rules" */
+static Py_ssize_t __pyx_v_7monitor_5match_6_rules_MAX_COUNTED_C;
 static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *, PyObject *); /*proto*/
 static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *, PyObject *, PyObject *); /*proto*/
 static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *, Py_ssize_t, int); /*proto*/
@@ -2919,8 +2932,8 @@ int __pyx_module_is_main_monitor__match___rules = 0;
 static PyObject *__pyx_builtin_sum;
 static PyObject *__pyx_builtin_any;
 /* #### Code section: string_decls ### */
-static const char __pyx_k_cache_compiled_fields_refs_rule[] = "cache, compiled, fields, refs, rule, scanned";
 static const char __pyx_k_A_rule_decided_for_one_article_c[] = "A rule decided for one article, compiled: the per-rule part of\nmonitor.match.engine, which subclasses ``Evaluation`` with the wording of reasons.\n\nAt 100,000 rules an article wakes a few rules and most of them match, so the cost\nof deciding one and listing its terms is what the throughput follows. The code is\nthe engine\047s, in Python syntax; compiled, each step is a C call instead of an\ninterpreted one. Built by ``pip install -e .`` (setup.py); run it again after\nediting this file.\n";
+static const char __pyx_k_cache_compiled_every_field_field[] = "cache, compiled, every_field, fields, refs, rule, scanned, weights";
 /* #### Code section: decls ### */
 static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self, PyObject *__pyx_v_scanned, PyObject *__pyx_v_compiled); /* proto */
 static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self); /* proto */
@@ -3181,10 +3194,10 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_weights __pyx_string_tab[129]
 #define __pyx_kp_b_iso88591_q __pyx_string_tab[130]
 #define __pyx_kp_b_iso88591_q_0_kQR_XQa_7_A_1 __pyx_string_tab[131]
-#define __pyx_kp_b_iso88591_XT_D_WD_tST_q_l_vWE_Q_q_t7_c_Zw __pyx_string_tab[132]
+#define __pyx_kp_b_iso88591_XT_D_d_4wVZZaaeeoosst_q_l_vWE_Q __pyx_string_tab[132]
 #define __pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7 __pyx_string_tab[133]
-#define __pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq __pyx_string_tab[134]
-#define __pyx_kp_b_iso88591_A_Zq_wj_q_HD_Q_84uAQ_vQi_A_5_1_7 __pyx_string_tab[135]
+#define __pyx_kp_b_iso88591_A_Zq_wj_q_HD_Q_84uAQ_vQi_A_5_1_7 __pyx_string_tab[134]
+#define __pyx_kp_b_iso88591_A_Cs_e1A_c_3k_3Fa_t84q_e2S __pyx_string_tab[135]
 #define __pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT __pyx_string_tab[136]
 #define __pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A __pyx_string_tab[137]
 #define __pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ __pyx_string_tab[138]
@@ -3194,7 +3207,7 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_int_8 __pyx_number_tab[3]
 #define __pyx_int_80 __pyx_number_tab[4]
 #define __pyx_int_220 __pyx_number_tab[5]
-#define __pyx_int_30562160 __pyx_number_tab[6]
+#define __pyx_int_104468939 __pyx_number_tab[6]
 /* #### Code section: module_state_clear ### */
 #if CYTHON_USE_MODULE_STATE
 static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
@@ -3262,7 +3275,7 @@ return 0;
 #endif
 /* #### Code section: module_code ### */
 
-/* "monitor/match/_rules.pyx":20
+/* "monitor/match/_rules.pyx":21
  * 
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):             # <<<<<<<<<<<<<<
@@ -3282,7 +3295,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_overlap", 0);
 
-  /* "monitor/match/_rules.pyx":21
+  /* "monitor/match/_rules.pyx":22
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):
  *     return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]             # <<<<<<<<<<<<<<
@@ -3291,17 +3304,17 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
 */
   if (unlikely(__pyx_v_occurrence == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 21, __pyx_L1_error)
+    __PYX_ERR(0, 22, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 21, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   if (unlikely(__pyx_v_blocker == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 21, __pyx_L1_error)
+    __PYX_ERR(0, 22, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 21, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_t_4 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_t_2, __pyx_t_3, Py_LE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 21, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_t_2, __pyx_t_3, Py_LE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   if (__pyx_t_4) {
@@ -3314,17 +3327,17 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   }
   if (unlikely(__pyx_v_occurrence == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 21, __pyx_L1_error)
+    __PYX_ERR(0, 22, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 21, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_GetItemInt_Tuple(__pyx_v_occurrence, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   if (unlikely(__pyx_v_blocker == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 21, __pyx_L1_error)
+    __PYX_ERR(0, 22, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 21, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_GetItemInt_Tuple(__pyx_v_blocker, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_4 = __Pyx_PyObject_CompareBoolGe_object_object(__pyx_t_3, __pyx_t_2, Py_GE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 21, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_CompareBoolGe_object_object(__pyx_t_3, __pyx_t_2, Py_GE); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
@@ -3336,7 +3349,7 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":20
+  /* "monitor/match/_rules.pyx":21
  * 
  * 
  * cdef inline bint _overlap(tuple occurrence, tuple blocker):             # <<<<<<<<<<<<<<
@@ -3356,8 +3369,8 @@ static CYTHON_INLINE int __pyx_f_7monitor_5match_6_rules__overlap(PyObject *__py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":34
- *     cdef tuple fields
+/* "monitor/match/_rules.pyx":37
+ *     cdef bint every_field  # the rule reads the title and the body
  * 
  *     def __init__(self, scanned, compiled):             # <<<<<<<<<<<<<<
  *         self.scanned, self.compiled = scanned, compiled
@@ -3403,39 +3416,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_scanned,&__pyx_mstate_global->__pyx_n_u_compiled,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL_TPNEW(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 34, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 37, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 34, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 37, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 34, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 37, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 34, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "__init__", 0) < (0)) __PYX_ERR(0, 37, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, i); __PYX_ERR(0, 34, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, i); __PYX_ERR(0, 37, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 34, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 37, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL_TPNEW(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 34, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 37, __pyx_L3_error)
     }
     __pyx_v_scanned = values[0];
     __pyx_v_compiled = values[1];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 34, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("__init__", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 37, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -3462,12 +3475,14 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   PyObject *__pyx_t_1 = NULL;
   PyObject *__pyx_t_2 = NULL;
   PyObject *__pyx_t_3 = NULL;
+  int __pyx_t_4;
+  int __pyx_t_5;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("__init__", 0);
 
-  /* "monitor/match/_rules.pyx":35
+  /* "monitor/match/_rules.pyx":38
  * 
  *     def __init__(self, scanned, compiled):
  *         self.scanned, self.compiled = scanned, compiled             # <<<<<<<<<<<<<<
@@ -3487,36 +3502,36 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   __Pyx_DECREF_SET(__pyx_v_self->compiled, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":36
+  /* "monitor/match/_rules.pyx":39
  *     def __init__(self, scanned, compiled):
  *         self.scanned, self.compiled = scanned, compiled
  *         self.rule = compiled.rule             # <<<<<<<<<<<<<<
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
- * 
+ *         self.weights = compiled.weights
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_rule); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 36, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_rule); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 39, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_2);
   __Pyx_GOTREF(__pyx_v_self->rule);
   __Pyx_DECREF_SET(__pyx_v_self->rule, __pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":37
+  /* "monitor/match/_rules.pyx":40
  *         self.scanned, self.compiled = scanned, compiled
  *         self.rule = compiled.rule
  *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields             # <<<<<<<<<<<<<<
- * 
- *     def score_if_matched(self):
+ *         self.weights = compiled.weights
+ *         self.every_field = "title" in self.fields and "body" in self.fields
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_ref_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 37, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_ref_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 40, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 37, __pyx_L1_error)
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 37, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 40, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 40, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 37, __pyx_L1_error)
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_fields); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 37, __pyx_L1_error)
+  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 40, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_fields); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 40, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 37, __pyx_L1_error)
+  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 40, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_2);
   __Pyx_GOTREF(__pyx_v_self->cache);
   __Pyx_DECREF_SET(__pyx_v_self->cache, ((PyObject*)__pyx_t_2));
@@ -3530,8 +3545,46 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   __Pyx_DECREF_SET(__pyx_v_self->fields, ((PyObject*)__pyx_t_3));
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":34
- *     cdef tuple fields
+  /* "monitor/match/_rules.pyx":41
+ *         self.rule = compiled.rule
+ *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
+ *         self.weights = compiled.weights             # <<<<<<<<<<<<<<
+ *         self.every_field = "title" in self.fields and "body" in self.fields
+ * 
+*/
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_compiled, __pyx_mstate_global->__pyx_n_u_weights); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 41, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  if (!(likely(PyDict_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_3))) __PYX_ERR(0, 41, __pyx_L1_error)
+  __Pyx_GIVEREF(__pyx_t_3);
+  __Pyx_GOTREF(__pyx_v_self->weights);
+  __Pyx_DECREF_SET(__pyx_v_self->weights, ((PyObject*)__pyx_t_3));
+  __pyx_t_3 = 0;
+
+  /* "monitor/match/_rules.pyx":42
+ *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
+ *         self.weights = compiled.weights
+ *         self.every_field = "title" in self.fields and "body" in self.fields             # <<<<<<<<<<<<<<
+ * 
+ *     def score_if_matched(self):
+*/
+  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_title, __pyx_v_self->fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 42, __pyx_L1_error)
+  if (__pyx_t_5) {
+
+  } else {
+
+    __pyx_t_4 = __pyx_t_5;
+
+    goto __pyx_L3_bool_binop_done;
+  }
+  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_body, __pyx_v_self->fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 42, __pyx_L1_error)
+
+  __pyx_t_4 = __pyx_t_5;
+
+  __pyx_L3_bool_binop_done:;
+  __pyx_v_self->every_field = __pyx_t_4;
+
+  /* "monitor/match/_rules.pyx":37
+ *     cdef bint every_field  # the rule reads the title and the body
  * 
  *     def __init__(self, scanned, compiled):             # <<<<<<<<<<<<<<
  *         self.scanned, self.compiled = scanned, compiled
@@ -3553,8 +3606,8 @@ static int __pyx_pf_7monitor_5match_6_rules_10Evaluation___init__(struct __pyx_o
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":39
- *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
+/* "monitor/match/_rules.pyx":44
+ *         self.every_field = "title" in self.fields and "body" in self.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
@@ -3626,7 +3679,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("score_if_matched", 0);
 
-  /* "monitor/match/_rules.pyx":42
+  /* "monitor/match/_rules.pyx":47
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule             # <<<<<<<<<<<<<<
@@ -3638,16 +3691,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   __pyx_v_rule = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":43
+  /* "monitor/match/_rules.pyx":48
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:             # <<<<<<<<<<<<<<
  *             return None
  *         for name in rule.all:
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_filters); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_filters); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_3) {
 
@@ -3664,10 +3717,10 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     PyObject *__pyx_callargs[2] = {__pyx_t_4, NULL};
     __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_filtered, __pyx_callargs+__pyx_t_5, (1-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 43, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
-  __pyx_t_4 = __Pyx_PyIter_Next2(__pyx_t_1, Py_None); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyIter_Next2(__pyx_t_1, Py_None); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 48, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_t_3 = (__pyx_t_4 != Py_None);
@@ -3679,7 +3732,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   if (__pyx_t_2) {
 
 
-    /* "monitor/match/_rules.pyx":44
+    /* "monitor/match/_rules.pyx":49
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None             # <<<<<<<<<<<<<<
@@ -3696,7 +3749,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     }
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":43
+    /* "monitor/match/_rules.pyx":48
  *         wording the reasons (most rules woken by an article do not match)."""
  *         rule = self.rule
  *         if self.compiled.filters and next(self._filtered(), None) is not None:             # <<<<<<<<<<<<<<
@@ -3705,23 +3758,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   }
 
-  /* "monitor/match/_rules.pyx":45
+  /* "monitor/match/_rules.pyx":50
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None
  *         for name in rule.all:             # <<<<<<<<<<<<<<
  *             if not self.hits(name):
  *                 return None
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_all); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 45, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_all); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 50, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
     __pyx_t_1 = __pyx_t_4; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 45, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 50, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 45, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 50, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   for (;;) {
@@ -3730,7 +3783,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 45, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 50, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3740,7 +3793,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 45, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 50, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -3751,13 +3804,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 45, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 50, __pyx_L1_error)
     } else {
       __pyx_t_4 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_4)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 45, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 50, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -3767,20 +3820,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":46
+    /* "monitor/match/_rules.pyx":51
  *             return None
  *         for name in rule.all:
  *             if not self.hits(name):             # <<<<<<<<<<<<<<
  *                 return None
  *         if rule.any:
 */
-    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 46, __pyx_L1_error)
+    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 51, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     if (__pyx_t_4 == Py_None) __pyx_t_2 = 0;
     else
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 46, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 51, __pyx_L1_error)
       __pyx_t_2 = (__pyx_temp != 0);
     }
 
@@ -3791,7 +3844,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     if (__pyx_t_3) {
 
 
-      /* "monitor/match/_rules.pyx":47
+      /* "monitor/match/_rules.pyx":52
  *         for name in rule.all:
  *             if not self.hits(name):
  *                 return None             # <<<<<<<<<<<<<<
@@ -3809,7 +3862,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       goto __pyx_L0;
 
-      /* "monitor/match/_rules.pyx":46
+      /* "monitor/match/_rules.pyx":51
  *             return None
  *         for name in rule.all:
  *             if not self.hits(name):             # <<<<<<<<<<<<<<
@@ -3818,7 +3871,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
     }
 
-    /* "monitor/match/_rules.pyx":45
+    /* "monitor/match/_rules.pyx":50
  *         if self.compiled.filters and next(self._filtered(), None) is not None:
  *             return None
  *         for name in rule.all:             # <<<<<<<<<<<<<<
@@ -3828,37 +3881,37 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":48
+  /* "monitor/match/_rules.pyx":53
  *             if not self.hits(name):
  *                 return None
  *         if rule.any:             # <<<<<<<<<<<<<<
  *             for name in rule.any:
  *                 if self.hits(name):
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 48, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 48, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_3) {
 
 
-    /* "monitor/match/_rules.pyx":49
+    /* "monitor/match/_rules.pyx":54
  *                 return None
  *         if rule.any:
  *             for name in rule.any:             # <<<<<<<<<<<<<<
  *                 if self.hits(name):
  *                     break
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 49, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_any); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 54, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
       __pyx_t_4 = __pyx_t_1; __Pyx_INCREF(__pyx_t_4);
       __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
     } else {
-      __pyx_t_6 = -1; __pyx_t_4 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 49, __pyx_L1_error)
+      __pyx_t_6 = -1; __pyx_t_4 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_4); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 49, __pyx_L1_error)
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_4); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 54, __pyx_L1_error)
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     for (;;) {
@@ -3867,7 +3920,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 49, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3877,7 +3930,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_4);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 49, __pyx_L1_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -3888,13 +3941,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           #endif
           ++__pyx_t_6;
         }
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 49, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 54, __pyx_L1_error)
       } else {
         __pyx_t_1 = __pyx_t_7(__pyx_t_4);
         if (unlikely(!__pyx_t_1)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 49, __pyx_L1_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 54, __pyx_L1_error)
             PyErr_Clear();
           }
           break;
@@ -3904,20 +3957,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_1);
       __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":50
+      /* "monitor/match/_rules.pyx":55
  *         if rule.any:
  *             for name in rule.any:
  *                 if self.hits(name):             # <<<<<<<<<<<<<<
  *                     break
  *             else:
 */
-      __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 50, __pyx_L1_error)
+      __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 55, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (__pyx_t_1 == Py_None) __pyx_t_3 = 0;
       else
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
-        if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 50, __pyx_L1_error)
+        if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 55, __pyx_L1_error)
         __pyx_t_3 = (__pyx_temp != 0);
       }
 
@@ -3925,7 +3978,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       if (__pyx_t_3) {
 
 
-        /* "monitor/match/_rules.pyx":51
+        /* "monitor/match/_rules.pyx":56
  *             for name in rule.any:
  *                 if self.hits(name):
  *                     break             # <<<<<<<<<<<<<<
@@ -3934,7 +3987,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
         goto __pyx_L12_break;
 
-        /* "monitor/match/_rules.pyx":50
+        /* "monitor/match/_rules.pyx":55
  *         if rule.any:
  *             for name in rule.any:
  *                 if self.hits(name):             # <<<<<<<<<<<<<<
@@ -3943,7 +3996,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
       }
 
-      /* "monitor/match/_rules.pyx":49
+      /* "monitor/match/_rules.pyx":54
  *                 return None
  *         if rule.any:
  *             for name in rule.any:             # <<<<<<<<<<<<<<
@@ -3959,7 +4012,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     /*else*/ {
       __pyx_L14_for_else:;
 
-      /* "monitor/match/_rules.pyx":53
+      /* "monitor/match/_rules.pyx":58
  *                     break
  *             else:
  *                 return None             # <<<<<<<<<<<<<<
@@ -3978,7 +4031,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     }
     __pyx_L15_for_end:;
 
-    /* "monitor/match/_rules.pyx":48
+    /* "monitor/match/_rules.pyx":53
  *             if not self.hits(name):
  *                 return None
  *         if rule.any:             # <<<<<<<<<<<<<<
@@ -3987,23 +4040,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   }
 
-  /* "monitor/match/_rules.pyx":54
+  /* "monitor/match/_rules.pyx":59
  *             else:
  *                 return None
  *         for name in rule.none:             # <<<<<<<<<<<<<<
  *             if self.hits(name):
  *                 return None
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_none); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_none); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 59, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
     __pyx_t_1 = __pyx_t_4; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 54, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 59, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 54, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 59, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   for (;;) {
@@ -4012,7 +4065,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 59, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4022,7 +4075,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 54, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 59, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4033,13 +4086,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 54, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 59, __pyx_L1_error)
     } else {
       __pyx_t_4 = __pyx_t_7(__pyx_t_1);
       if (unlikely(!__pyx_t_4)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 54, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 59, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -4049,20 +4102,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":55
+    /* "monitor/match/_rules.pyx":60
  *                 return None
  *         for name in rule.none:
  *             if self.hits(name):             # <<<<<<<<<<<<<<
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])
 */
-    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 55, __pyx_L1_error)
+    __pyx_t_4 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 60, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     if (__pyx_t_4 == Py_None) __pyx_t_3 = 0;
     else
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 55, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 60, __pyx_L1_error)
       __pyx_t_3 = (__pyx_temp != 0);
     }
 
@@ -4070,7 +4123,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     if (__pyx_t_3) {
 
 
-      /* "monitor/match/_rules.pyx":56
+      /* "monitor/match/_rules.pyx":61
  *         for name in rule.none:
  *             if self.hits(name):
  *                 return None             # <<<<<<<<<<<<<<
@@ -4088,7 +4141,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       goto __pyx_L0;
 
-      /* "monitor/match/_rules.pyx":55
+      /* "monitor/match/_rules.pyx":60
  *                 return None
  *         for name in rule.none:
  *             if self.hits(name):             # <<<<<<<<<<<<<<
@@ -4097,7 +4150,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
     }
 
-    /* "monitor/match/_rules.pyx":54
+    /* "monitor/match/_rules.pyx":59
  *             else:
  *                 return None
  *         for name in rule.none:             # <<<<<<<<<<<<<<
@@ -4107,7 +4160,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":57
+  /* "monitor/match/_rules.pyx":62
  *             if self.hits(name):
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])             # <<<<<<<<<<<<<<
@@ -4116,18 +4169,18 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
 */
   __pyx_t_4 = NULL;
   { /* enter inner scope */
-    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 57, __pyx_L22_error)
+    __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 62, __pyx_L22_error)
     __Pyx_GOTREF(__pyx_t_8);
-    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 57, __pyx_L22_error)
+    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 62, __pyx_L22_error)
     __Pyx_GOTREF(__pyx_t_9);
     if (likely(PyList_CheckExact(__pyx_t_9)) || PyTuple_CheckExact(__pyx_t_9)) {
       __pyx_t_10 = __pyx_t_9; __Pyx_INCREF(__pyx_t_10);
       __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
     } else {
-      __pyx_t_6 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 57, __pyx_L22_error)
+      __pyx_t_6 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_9); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 62, __pyx_L22_error)
       __Pyx_GOTREF(__pyx_t_10);
-      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 57, __pyx_L22_error)
+      __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 62, __pyx_L22_error)
     }
     __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
     for (;;) {
@@ -4136,7 +4189,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_10);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 57, __pyx_L22_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L22_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -4146,7 +4199,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_10);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 57, __pyx_L22_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 62, __pyx_L22_error)
             #endif
             if (__pyx_t_6 >= __pyx_temp) break;
           }
@@ -4157,13 +4210,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
           #endif
           ++__pyx_t_6;
         }
-        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 57, __pyx_L22_error)
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 62, __pyx_L22_error)
       } else {
         __pyx_t_9 = __pyx_t_7(__pyx_t_10);
         if (unlikely(!__pyx_t_9)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 57, __pyx_L22_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 62, __pyx_L22_error)
             PyErr_Clear();
           }
           break;
@@ -4172,10 +4225,10 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_XDECREF_SET(__pyx_7genexpr__pyx_v_name, __pyx_t_9);
       __pyx_t_9 = 0;
-      __pyx_t_9 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_score(__pyx_v_self, __pyx_7genexpr__pyx_v_name, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 57, __pyx_L22_error)
+      __pyx_t_9 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_score(__pyx_v_self, __pyx_7genexpr__pyx_v_name, 0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 62, __pyx_L22_error)
       __Pyx_GOTREF(__pyx_t_9);
       __Pyx_GIVEREF(__pyx_t_9);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_9))) __PYX_ERR(0, 57, __pyx_L22_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_9))) __PYX_ERR(0, 62, __pyx_L22_error)
       __pyx_t_9 = 0;
     }
     __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
@@ -4192,22 +4245,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
     __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
     __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 57, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 62, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   __pyx_v_score = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":58
+  /* "monitor/match/_rules.pyx":63
  *                 return None
  *         score = sum([self._score(name) for name in rule.positive])
  *         return None if score < rule.min_score else score             # <<<<<<<<<<<<<<
  * 
  *     def match(self, score):
 */
-  __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_min_score); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 58, __pyx_L1_error)
+  __pyx_t_8 = __Pyx_PyObject_GetAttrStr(__pyx_v_rule, __pyx_mstate_global->__pyx_n_u_min_score); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_8);
-  __pyx_t_3 = __Pyx_PyObject_CompareBoolLt_object_object(__pyx_v_score, __pyx_t_8, Py_LT); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 58, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_CompareBoolLt_object_object(__pyx_v_score, __pyx_t_8, Py_LT); if (unlikely((__pyx_t_3 < 0))) __PYX_ERR(0, 63, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
   if (__pyx_t_3) {
     __Pyx_INCREF(Py_None);
@@ -4228,8 +4281,8 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":39
- *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
+  /* "monitor/match/_rules.pyx":44
+ *         self.every_field = "title" in self.fields and "body" in self.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
@@ -4255,7 +4308,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_2score_if_matched
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":60
+/* "monitor/match/_rules.pyx":65
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
@@ -4303,32 +4356,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_score,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 60, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 65, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 65, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "match", 0) < (0)) __PYX_ERR(0, 60, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "match", 0) < (0)) __PYX_ERR(0, 65, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, i); __PYX_ERR(0, 60, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, i); __PYX_ERR(0, 65, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 65, __pyx_L3_error)
     }
     __pyx_v_score = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 60, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("match", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 65, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -4374,19 +4427,19 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("match", 0);
 
-  /* "monitor/match/_rules.pyx":62
+  /* "monitor/match/_rules.pyx":67
  *     def match(self, score):
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()             # <<<<<<<<<<<<<<
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_terms(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 62, __pyx_L1_error)
+  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_terms(__pyx_v_self, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 67, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_terms = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":63
+  /* "monitor/match/_rules.pyx":68
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()
  *         hits = [hit for term in terms for hit in (<object>term).hits]             # <<<<<<<<<<<<<<
@@ -4394,11 +4447,11 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *         return Match(
 */
   { /* enter inner scope */
-    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 63, __pyx_L5_error)
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 68, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (unlikely(__pyx_v_terms == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 63, __pyx_L5_error)
+      __PYX_ERR(0, 68, __pyx_L5_error)
     }
     __pyx_t_2 = __pyx_v_terms; __Pyx_INCREF(__pyx_t_2);
     __pyx_t_3 = 0;
@@ -4406,7 +4459,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       {
         Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 63, __pyx_L5_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 68, __pyx_L5_error)
         #endif
         if (__pyx_t_3 >= __pyx_temp) break;
       }
@@ -4416,20 +4469,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       __pyx_t_4 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_3);
       #endif
       ++__pyx_t_3;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L5_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 68, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_XDECREF_SET(__pyx_8genexpr1__pyx_v_term, __pyx_t_4);
       __pyx_t_4 = 0;
-      __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_8genexpr1__pyx_v_term, __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L5_error)
+      __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_8genexpr1__pyx_v_term, __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 68, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (likely(PyList_CheckExact(__pyx_t_4)) || PyTuple_CheckExact(__pyx_t_4)) {
         __pyx_t_5 = __pyx_t_4; __Pyx_INCREF(__pyx_t_5);
         __pyx_t_6 = 0;
         __pyx_t_7 = NULL;
       } else {
-        __pyx_t_6 = -1; __pyx_t_5 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 63, __pyx_L5_error)
+        __pyx_t_6 = -1; __pyx_t_5 = PyObject_GetIter(__pyx_t_4); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 68, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 63, __pyx_L5_error)
+        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 68, __pyx_L5_error)
       }
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
       for (;;) {
@@ -4438,7 +4491,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             {
               Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_5);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 63, __pyx_L5_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 68, __pyx_L5_error)
               #endif
               if (__pyx_t_6 >= __pyx_temp) break;
             }
@@ -4448,7 +4501,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             {
               Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_5);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 63, __pyx_L5_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 68, __pyx_L5_error)
               #endif
               if (__pyx_t_6 >= __pyx_temp) break;
             }
@@ -4459,13 +4512,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
             #endif
             ++__pyx_t_6;
           }
-          if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 63, __pyx_L5_error)
+          if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 68, __pyx_L5_error)
         } else {
           __pyx_t_4 = __pyx_t_7(__pyx_t_5);
           if (unlikely(!__pyx_t_4)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 63, __pyx_L5_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 68, __pyx_L5_error)
               PyErr_Clear();
             }
             break;
@@ -4474,7 +4527,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
         __Pyx_GOTREF(__pyx_t_4);
         __Pyx_XDECREF_SET(__pyx_8genexpr1__pyx_v_hit, __pyx_t_4);
         __pyx_t_4 = 0;
-        if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr1__pyx_v_hit))) __PYX_ERR(0, 63, __pyx_L5_error)
+        if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr1__pyx_v_hit))) __PYX_ERR(0, 68, __pyx_L5_error)
       }
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
     }
@@ -4491,7 +4544,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_v_hits = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":64
+  /* "monitor/match/_rules.pyx":69
  *         terms = self._terms()
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)             # <<<<<<<<<<<<<<
@@ -4499,9 +4552,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *             self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)
 */
   __pyx_t_2 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snippet); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_snippet); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_article); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 64, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->scanned, __pyx_mstate_global->__pyx_n_u_article); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 69, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -4521,7 +4574,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 64, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
@@ -4530,7 +4583,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     if (unlikely(size != 2)) {
       if (size > 2) __Pyx_RaiseTooManyValuesError(2);
       else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-      __PYX_ERR(0, 64, __pyx_L1_error)
+      __PYX_ERR(0, 69, __pyx_L1_error)
     }
     #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
     if (likely(PyTuple_CheckExact(sequence))) {
@@ -4540,22 +4593,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
       __Pyx_INCREF(__pyx_t_4);
     } else {
       __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 69, __pyx_L1_error)
       __Pyx_XGOTREF(__pyx_t_5);
       __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 64, __pyx_L1_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 69, __pyx_L1_error)
       __Pyx_XGOTREF(__pyx_t_4);
     }
     #else
-    __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 64, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 69, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 64, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 69, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     #endif
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   } else {
     Py_ssize_t index = -1;
-    __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 64, __pyx_L1_error)
+    __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     __pyx_t_9 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2);
@@ -4563,7 +4616,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_GOTREF(__pyx_t_5);
     index = 1; __pyx_t_4 = __pyx_t_9(__pyx_t_2); if (unlikely(!__pyx_t_4)) goto __pyx_L13_unpacking_failed;
     __Pyx_GOTREF(__pyx_t_4);
-    if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_2), 2) < (0)) __PYX_ERR(0, 64, __pyx_L1_error)
+    if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_2), 2) < (0)) __PYX_ERR(0, 69, __pyx_L1_error)
     __pyx_t_9 = NULL;
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     goto __pyx_L14_unpacking_done;
@@ -4571,7 +4624,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __pyx_t_9 = NULL;
     if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-    __PYX_ERR(0, 64, __pyx_L1_error)
+    __PYX_ERR(0, 69, __pyx_L1_error)
     __pyx_L14_unpacking_done:;
   }
   __pyx_v_text = __pyx_t_5;
@@ -4579,7 +4632,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_v_highlights = __pyx_t_4;
   __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":65
+  /* "monitor/match/_rules.pyx":70
  *         hits = [hit for term in terms for hit in (<object>term).hits]
  *         text, highlights = snippet(self.scanned.article, hits)
  *         return Match(             # <<<<<<<<<<<<<<
@@ -4587,24 +4640,24 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
  *         )
 */
   __pyx_t_4 = NULL;
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_Match); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 65, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_Match); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 70, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
 
-  /* "monitor/match/_rules.pyx":66
+  /* "monitor/match/_rules.pyx":71
  *         text, highlights = snippet(self.scanned.article, hits)
  *         return Match(
  *             self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)             # <<<<<<<<<<<<<<
  *         )
  * 
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_watchlist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 66, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_watchlist); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 66, __pyx_L1_error)
+  __pyx_t_10 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 71, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_10);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 66, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_v_highlights); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 66, __pyx_L1_error)
+  __pyx_t_11 = __Pyx_PySequence_Tuple(__pyx_v_highlights); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 71, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_11);
   __pyx_t_8 = 1;
   #if CYTHON_UNPACK_METHODS
@@ -4626,7 +4679,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 65, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 70, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
   }
   {
@@ -4640,7 +4693,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":60
+  /* "monitor/match/_rules.pyx":65
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
@@ -4670,7 +4723,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_4match(struct __p
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":69
+/* "monitor/match/_rules.pyx":74
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
@@ -4731,7 +4784,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_terms); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 74, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_7_terms)) {
         __pyx_t_3 = NULL;
@@ -4754,10 +4807,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (1-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 74, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
-        if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 69, __pyx_L1_error)
+        if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 74, __pyx_L1_error)
         {
           PyObject *__pyx_temp;
           {
@@ -4783,7 +4836,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":70
+  /* "monitor/match/_rules.pyx":75
  * 
  *     cpdef tuple _terms(self):
  *         scanned, terms = self.scanned, []             # <<<<<<<<<<<<<<
@@ -4792,46 +4845,46 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
 */
   __pyx_t_1 = __pyx_v_self->scanned;
   __Pyx_INCREF(__pyx_t_1);
-  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 70, __pyx_L1_error)
+  __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 75, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_scanned = __pyx_t_1;
   __pyx_t_1 = 0;
   __pyx_v_terms = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":71
+  /* "monitor/match/_rules.pyx":76
  *     cpdef tuple _terms(self):
  *         scanned, terms = self.scanned, []
  *         offsets, title_words = scanned.offsets, scanned.title_words             # <<<<<<<<<<<<<<
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_offsets); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 71, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_offsets); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 76, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_title_words); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 71, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_title_words); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 76, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_offsets = __pyx_t_2;
   __pyx_t_2 = 0;
   __pyx_v_title_words = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":72
+  /* "monitor/match/_rules.pyx":77
  *         scanned, terms = self.scanned, []
  *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:             # <<<<<<<<<<<<<<
  *             for source, _, occs in self.hits(name):
  *                 hits = places(offsets, title_words, occs)
 */
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 72, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->rule, __pyx_mstate_global->__pyx_n_u_positive); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 77, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
     __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
     __pyx_t_6 = 0;
     __pyx_t_7 = NULL;
   } else {
-    __pyx_t_6 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 72, __pyx_L1_error)
+    __pyx_t_6 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 77, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 72, __pyx_L1_error)
+    __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 77, __pyx_L1_error)
   }
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   for (;;) {
@@ -4840,7 +4893,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         {
           Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 72, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 77, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4850,7 +4903,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 72, __pyx_L1_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 77, __pyx_L1_error)
           #endif
           if (__pyx_t_6 >= __pyx_temp) break;
         }
@@ -4861,13 +4914,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         #endif
         ++__pyx_t_6;
       }
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 72, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 77, __pyx_L1_error)
     } else {
       __pyx_t_1 = __pyx_t_7(__pyx_t_2);
       if (unlikely(!__pyx_t_1)) {
         PyObject* exc_type = PyErr_Occurred();
         if (exc_type) {
-          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 72, __pyx_L1_error)
+          if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 77, __pyx_L1_error)
           PyErr_Clear();
         }
         break;
@@ -4877,18 +4930,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     __Pyx_XDECREF_SET(__pyx_v_name, __pyx_t_1);
     __pyx_t_1 = 0;
 
-    /* "monitor/match/_rules.pyx":73
+    /* "monitor/match/_rules.pyx":78
  *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):             # <<<<<<<<<<<<<<
  *                 hits = places(offsets, title_words, occs)
  *                 if hits is None:  # a position outside the words (a regular expression's)
 */
-    __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 73, __pyx_L1_error)
+    __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 78, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (unlikely(__pyx_t_1 == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 73, __pyx_L1_error)
+      __PYX_ERR(0, 78, __pyx_L1_error)
     }
     __pyx_t_4 = __pyx_t_1; __Pyx_INCREF(__pyx_t_4);
     __pyx_t_8 = 0;
@@ -4897,13 +4950,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 73, __pyx_L1_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 78, __pyx_L1_error)
         #endif
         if (__pyx_t_8 >= __pyx_temp) break;
       }
       __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_8, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_8;
-      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 73, __pyx_L1_error)
+      if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 78, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
         PyObject* sequence = __pyx_t_1;
@@ -4911,7 +4964,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 73, __pyx_L1_error)
+          __PYX_ERR(0, 78, __pyx_L1_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -4923,27 +4976,27 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           __Pyx_INCREF(__pyx_t_10);
         } else {
           __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 73, __pyx_L1_error)
+          if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 78, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_3);
           __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 73, __pyx_L1_error)
+          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 78, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_9);
           __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 73, __pyx_L1_error)
+          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 78, __pyx_L1_error)
           __Pyx_XGOTREF(__pyx_t_10);
         }
         #else
-        __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 73, __pyx_L1_error)
+        __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 78, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_3);
-        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 73, __pyx_L1_error)
+        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 78, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 73, __pyx_L1_error)
+        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 78, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_10);
         #endif
         __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_11 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 73, __pyx_L1_error)
+        __pyx_t_11 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 78, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_11);
         __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
         __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_11);
@@ -4953,7 +5006,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_GOTREF(__pyx_t_9);
         index = 2; __pyx_t_10 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_10)) goto __pyx_L7_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_10);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 73, __pyx_L1_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 78, __pyx_L1_error)
         __pyx_t_12 = NULL;
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         goto __pyx_L8_unpacking_done;
@@ -4961,7 +5014,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
         __pyx_t_12 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 73, __pyx_L1_error)
+        __PYX_ERR(0, 78, __pyx_L1_error)
         __pyx_L8_unpacking_done:;
       }
       __Pyx_XDECREF_SET(__pyx_v_source, __pyx_t_3);
@@ -4971,7 +5024,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_10);
       __pyx_t_10 = 0;
 
-      /* "monitor/match/_rules.pyx":74
+      /* "monitor/match/_rules.pyx":79
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):
  *                 hits = places(offsets, title_words, occs)             # <<<<<<<<<<<<<<
@@ -4979,7 +5032,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
  *                     hits = scanned.places_of(occs)
 */
       __pyx_t_10 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_places); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 74, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_9, __pyx_mstate_global->__pyx_n_u_places); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 79, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_9);
       __pyx_t_5 = 1;
       #if CYTHON_UNPACK_METHODS
@@ -4998,13 +5051,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_9, __pyx_callargs+__pyx_t_5, (4-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_10); __pyx_t_10 = 0;
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 74, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 79, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_1);
       }
       __Pyx_XDECREF_SET(__pyx_v_hits, __pyx_t_1);
       __pyx_t_1 = 0;
 
-      /* "monitor/match/_rules.pyx":75
+      /* "monitor/match/_rules.pyx":80
  *             for source, _, occs in self.hits(name):
  *                 hits = places(offsets, title_words, occs)
  *                 if hits is None:  # a position outside the words (a regular expression's)             # <<<<<<<<<<<<<<
@@ -5015,7 +5068,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
       if (__pyx_t_13) {
 
 
-        /* "monitor/match/_rules.pyx":76
+        /* "monitor/match/_rules.pyx":81
  *                 hits = places(offsets, title_words, occs)
  *                 if hits is None:  # a position outside the words (a regular expression's)
  *                     hits = scanned.places_of(occs)             # <<<<<<<<<<<<<<
@@ -5029,13 +5082,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
           PyObject *__pyx_callargs[2] = {__pyx_t_9, __pyx_v_occs};
           __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_places_of, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
-          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 76, __pyx_L1_error)
+          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 81, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_1);
         }
         __Pyx_DECREF_SET(__pyx_v_hits, __pyx_t_1);
         __pyx_t_1 = 0;
 
-        /* "monitor/match/_rules.pyx":75
+        /* "monitor/match/_rules.pyx":80
  *             for source, _, occs in self.hits(name):
  *                 hits = places(offsets, title_words, occs)
  *                 if hits is None:  # a position outside the words (a regular expression's)             # <<<<<<<<<<<<<<
@@ -5044,7 +5097,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
 */
       }
 
-      /* "monitor/match/_rules.pyx":77
+      /* "monitor/match/_rules.pyx":82
  *                 if hits is None:  # a position outside the words (a regular expression's)
  *                     hits = scanned.places_of(occs)
  *                 terms.append(TermHits(name, source, tuple(hits)))             # <<<<<<<<<<<<<<
@@ -5052,9 +5105,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
  * 
 */
       __pyx_t_9 = NULL;
-      __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_TermHits); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 77, __pyx_L1_error)
+      __Pyx_GetModuleGlobalName(__pyx_t_10, __pyx_mstate_global->__pyx_n_u_TermHits); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 82, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_10);
-      __pyx_t_3 = __Pyx_PySequence_Tuple(__pyx_v_hits); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 77, __pyx_L1_error)
+      __pyx_t_3 = __Pyx_PySequence_Tuple(__pyx_v_hits); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 82, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
       __pyx_t_5 = 1;
       #if CYTHON_UNPACK_METHODS
@@ -5074,14 +5127,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
         __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
         __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
         __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 77, __pyx_L1_error)
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 82, __pyx_L1_error)
         __Pyx_GOTREF(__pyx_t_1);
       }
-      __pyx_t_14 = __Pyx_PyList_Append(__pyx_v_terms, __pyx_t_1); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 77, __pyx_L1_error)
+      __pyx_t_14 = __Pyx_PyList_Append(__pyx_v_terms, __pyx_t_1); if (unlikely(__pyx_t_14 == ((int)-1))) __PYX_ERR(0, 82, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
 
 
-      /* "monitor/match/_rules.pyx":73
+      /* "monitor/match/_rules.pyx":78
  *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:
  *             for source, _, occs in self.hits(name):             # <<<<<<<<<<<<<<
@@ -5091,7 +5144,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
     }
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":72
+    /* "monitor/match/_rules.pyx":77
  *         scanned, terms = self.scanned, []
  *         offsets, title_words = scanned.offsets, scanned.title_words
  *         for name in self.rule.positive:             # <<<<<<<<<<<<<<
@@ -5101,14 +5154,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":78
+  /* "monitor/match/_rules.pyx":83
  *                     hits = scanned.places_of(occs)
  *                 terms.append(TermHits(name, source, tuple(hits)))
  *         return tuple(terms)             # <<<<<<<<<<<<<<
  * 
  *     cpdef list hits(self, name):
 */
-  __pyx_t_2 = PyList_AsTuple(__pyx_v_terms); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 78, __pyx_L1_error)
+  __pyx_t_2 = PyList_AsTuple(__pyx_v_terms); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 83, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   {
     PyObject *__pyx_temp;
@@ -5121,7 +5174,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__terms(struct __py
   __pyx_t_2 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":69
+  /* "monitor/match/_rules.pyx":74
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
@@ -5205,7 +5258,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_6_terms(struct __
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_terms", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__terms(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 69, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__terms(__pyx_v_self, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 74, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -5229,7 +5282,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_6_terms(struct __
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":80
+/* "monitor/match/_rules.pyx":85
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
@@ -5275,7 +5328,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 80, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 85, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_9hits)) {
         __pyx_t_3 = NULL;
@@ -5298,10 +5351,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 80, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 85, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
-        if (!(likely(PyList_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_2))) __PYX_ERR(0, 80, __pyx_L1_error)
+        if (!(likely(PyList_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_2))) __PYX_ERR(0, 85, __pyx_L1_error)
         {
           PyObject *__pyx_temp;
           {
@@ -5327,7 +5380,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":84
+  /* "monitor/match/_rules.pyx":89
  *         applied: (source, weight, occurrences). Kept on the scanned article: rules
  *         that share an actor decide it once."""
  *         key = (self.refs[name], self.fields)             # <<<<<<<<<<<<<<
@@ -5336,22 +5389,22 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   if (unlikely(__pyx_v_self->refs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 84, __pyx_L1_error)
+    __PYX_ERR(0, 89, __pyx_L1_error)
   }
-  __pyx_t_1 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 84, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 84, __pyx_L1_error)
+  __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 89, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 84, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 89, __pyx_L1_error);
   __Pyx_INCREF(__pyx_v_self->fields);
   __Pyx_GIVEREF(__pyx_v_self->fields);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->fields) != (0)) __PYX_ERR(0, 84, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->fields) != (0)) __PYX_ERR(0, 89, __pyx_L1_error);
   __pyx_t_1 = 0;
   __pyx_v_key = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":85
+  /* "monitor/match/_rules.pyx":90
  *         that share an actor decide it once."""
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)             # <<<<<<<<<<<<<<
@@ -5360,14 +5413,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   if (unlikely(__pyx_v_self->cache == Py_None)) {
     PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "get");
-    __PYX_ERR(0, 85, __pyx_L1_error)
+    __PYX_ERR(0, 90, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->cache, __pyx_v_key, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 85, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->cache, __pyx_v_key, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 90, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __pyx_v_found = __pyx_t_2;
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":86
+  /* "monitor/match/_rules.pyx":91
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)
  *         if found is None:             # <<<<<<<<<<<<<<
@@ -5378,25 +5431,25 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
   if (__pyx_t_6) {
 
 
-    /* "monitor/match/_rules.pyx":87
+    /* "monitor/match/_rules.pyx":92
  *         found = self.cache.get(key)
  *         if found is None:
  *             found = self.cache[key] = self._found(name)             # <<<<<<<<<<<<<<
  *         return <list>found
  * 
 */
-    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_found(__pyx_v_self, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 87, __pyx_L1_error)
+    __pyx_t_2 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->_found(__pyx_v_self, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_INCREF(__pyx_t_2);
     __Pyx_DECREF_SET(__pyx_v_found, __pyx_t_2);
     if (unlikely(__pyx_v_self->cache == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 87, __pyx_L1_error)
+      __PYX_ERR(0, 92, __pyx_L1_error)
     }
-    if (unlikely((PyDict_SetItem(__pyx_v_self->cache, __pyx_v_key, __pyx_t_2) < 0))) __PYX_ERR(0, 87, __pyx_L1_error)
+    if (unlikely((PyDict_SetItem(__pyx_v_self->cache, __pyx_v_key, __pyx_t_2) < 0))) __PYX_ERR(0, 92, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-    /* "monitor/match/_rules.pyx":86
+    /* "monitor/match/_rules.pyx":91
  *         key = (self.refs[name], self.fields)
  *         found = self.cache.get(key)
  *         if found is None:             # <<<<<<<<<<<<<<
@@ -5405,7 +5458,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
 */
   }
 
-  /* "monitor/match/_rules.pyx":88
+  /* "monitor/match/_rules.pyx":93
  *         if found is None:
  *             found = self.cache[key] = self._found(name)
  *         return <list>found             # <<<<<<<<<<<<<<
@@ -5423,7 +5476,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation_hits(struct __pyx_
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":80
+  /* "monitor/match/_rules.pyx":85
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
@@ -5487,32 +5540,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 80, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 85, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 80, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 85, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "hits", 0) < (0)) __PYX_ERR(0, 80, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "hits", 0) < (0)) __PYX_ERR(0, 85, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, i); __PYX_ERR(0, 80, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, i); __PYX_ERR(0, 85, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 80, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 85, __pyx_L3_error)
     }
     __pyx_v_name = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 80, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("hits", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 85, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -5541,7 +5594,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8hits(struct __py
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("hits", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation_hits(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation_hits(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 85, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -5565,22 +5618,25 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8hits(struct __py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":90
+/* "monitor/match/_rules.pyx":95
  *         return <list>found
  * 
  *     cdef list _found(self, name):             # <<<<<<<<<<<<<<
- *         scanned, fields = self.scanned, self.fields
- *         ref = scanned.index.refs[self.refs[name]]
+ *         cdef dict found
+ *         cdef dict slots
 */
 
 static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self, PyObject *__pyx_v_name) {
+  PyObject *__pyx_v_found = 0;
+  PyObject *__pyx_v_slots = 0;
   PyObject *__pyx_v_scanned = NULL;
   PyObject *__pyx_v_fields = NULL;
   PyObject *__pyx_v_ref = NULL;
-  PyObject *__pyx_v_found = NULL;
   PyObject *__pyx_v_present = NULL;
+  PyObject *__pyx_v_exclude = NULL;
   PyObject *__pyx_v_blocked = NULL;
-  PyObject *__pyx_v_anywhere = NULL;
+  int __pyx_v_anywhere;
+  PyObject *__pyx_v_regex = NULL;
   PyObject *__pyx_v_out = NULL;
   PyObject *__pyx_v_pid = NULL;
   PyObject *__pyx_v_term = NULL;
@@ -5594,34 +5650,34 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   PyObject *__pyx_t_1 = NULL;
   PyObject *__pyx_t_2 = NULL;
   PyObject *__pyx_t_3 = NULL;
-  PyObject *__pyx_t_4 = NULL;
+  int __pyx_t_4;
   int __pyx_t_5;
-  int __pyx_t_6;
-  Py_ssize_t __pyx_t_7;
-  PyObject *(*__pyx_t_8)(PyObject *);
-  size_t __pyx_t_9;
-  Py_ssize_t __pyx_t_10;
-  PyObject *(*__pyx_t_11)(PyObject *);
-  PyObject *__pyx_t_12 = NULL;
-  PyObject *(*__pyx_t_13)(PyObject *);
-  PyObject *__pyx_t_14 = NULL;
+  Py_ssize_t __pyx_t_6;
+  PyObject *(*__pyx_t_7)(PyObject *);
+  PyObject *__pyx_t_8 = NULL;
+  PyObject *__pyx_t_9 = NULL;
+  size_t __pyx_t_10;
+  Py_ssize_t __pyx_t_11;
+  PyObject *(*__pyx_t_12)(PyObject *);
+  int __pyx_t_13;
+  PyObject *(*__pyx_t_14)(PyObject *);
   PyObject *__pyx_t_15 = NULL;
-  Py_ssize_t __pyx_t_16;
-  PyObject *__pyx_t_17 = NULL;
+  PyObject *__pyx_t_16 = NULL;
+  Py_ssize_t __pyx_t_17;
   PyObject *__pyx_t_18 = NULL;
-  int __pyx_t_19;
+  PyObject *__pyx_t_19 = NULL;
   int __pyx_t_20;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_found", 0);
 
-  /* "monitor/match/_rules.pyx":91
- * 
- *     cdef list _found(self, name):
+  /* "monitor/match/_rules.pyx":98
+ *         cdef dict found
+ *         cdef dict slots
  *         scanned, fields = self.scanned, self.fields             # <<<<<<<<<<<<<<
  *         ref = scanned.index.refs[self.refs[name]]
- *         found = scanned.found
+ *         found, slots = scanned.found, ref.slots
 */
   __pyx_t_1 = __pyx_v_self->scanned;
   __Pyx_INCREF(__pyx_t_1);
@@ -5632,343 +5688,363 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __pyx_v_fields = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":92
- *     cdef list _found(self, name):
+  /* "monitor/match/_rules.pyx":99
+ *         cdef dict slots
  *         scanned, fields = self.scanned, self.fields
  *         ref = scanned.index.refs[self.refs[name]]             # <<<<<<<<<<<<<<
- *         found = scanned.found
- *         present = _present(ref.terms, ref.slots, found)
+ *         found, slots = scanned.found, ref.slots
+ *         present = _present(ref.terms, slots, found)
 */
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_index); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_index); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 99, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_refs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 99, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   if (unlikely(__pyx_v_self->refs == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 92, __pyx_L1_error)
+    __PYX_ERR(0, 99, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyDict_GetItem(__pyx_v_self->refs, __pyx_v_name); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 99, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_3 = __Pyx_PyObject_GetItem(__pyx_t_1, __pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 92, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetItem(__pyx_t_1, __pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 99, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   __pyx_v_ref = __pyx_t_3;
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":93
+  /* "monitor/match/_rules.pyx":100
  *         scanned, fields = self.scanned, self.fields
  *         ref = scanned.index.refs[self.refs[name]]
- *         found = scanned.found             # <<<<<<<<<<<<<<
- *         present = _present(ref.terms, ref.slots, found)
+ *         found, slots = scanned.found, ref.slots             # <<<<<<<<<<<<<<
+ *         present = _present(ref.terms, slots, found)
  *         if not present:
 */
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 93, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_scanned, __pyx_mstate_global->__pyx_n_u_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 100, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
-  __pyx_v_found = __pyx_t_3;
+  if (!(likely(PyDict_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_3))) __PYX_ERR(0, 100, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_slots); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 100, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 100, __pyx_L1_error)
+  __pyx_v_found = ((PyObject*)__pyx_t_3);
+  __pyx_t_3 = 0;
+  __pyx_v_slots = ((PyObject*)__pyx_t_2);
+  __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":101
+ *         ref = scanned.index.refs[self.refs[name]]
+ *         found, slots = scanned.found, ref.slots
+ *         present = _present(ref.terms, slots, found)             # <<<<<<<<<<<<<<
+ *         if not present:
+ *             return []
+*/
+  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_terms_2); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 101, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  if (!(likely(PyTuple_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_2))) __PYX_ERR(0, 101, __pyx_L1_error)
+  __pyx_t_3 = __pyx_f_7monitor_5match_6_rules__present(((PyObject*)__pyx_t_2), __pyx_v_slots, __pyx_v_found); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 101, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_v_present = ((PyObject*)__pyx_t_3);
   __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":94
- *         ref = scanned.index.refs[self.refs[name]]
- *         found = scanned.found
- *         present = _present(ref.terms, ref.slots, found)             # <<<<<<<<<<<<<<
- *         if not present:
- *             return []
-*/
-  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_terms_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 94, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_3);
-  if (!(likely(PyTuple_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_3))) __PYX_ERR(0, 94, __pyx_L1_error)
-  __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_slots); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 94, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
-  if (!(likely(PyDict_CheckExact(__pyx_t_2))||((__pyx_t_2) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_2))) __PYX_ERR(0, 94, __pyx_L1_error)
-  __pyx_t_1 = __pyx_v_found;
-  __Pyx_INCREF(__pyx_t_1);
-  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(0, 94, __pyx_L1_error)
-  __pyx_t_4 = __pyx_f_7monitor_5match_6_rules__present(((PyObject*)__pyx_t_3), ((PyObject*)__pyx_t_2), ((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 94, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_4);
-  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_v_present = ((PyObject*)__pyx_t_4);
-  __pyx_t_4 = 0;
-
-  /* "monitor/match/_rules.pyx":95
- *         found = scanned.found
- *         present = _present(ref.terms, ref.slots, found)
+  /* "monitor/match/_rules.pyx":102
+ *         found, slots = scanned.found, ref.slots
+ *         present = _present(ref.terms, slots, found)
  *         if not present:             # <<<<<<<<<<<<<<
  *             return []
- *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
+ *         exclude = ref.exclude
 */
-  if (__pyx_v_present == Py_None) __pyx_t_5 = 0;
+  if (__pyx_v_present == Py_None) __pyx_t_4 = 0;
   else
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_present);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 95, __pyx_L1_error)
-    __pyx_t_5 = (__pyx_temp != 0);
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 102, __pyx_L1_error)
+    __pyx_t_4 = (__pyx_temp != 0);
   }
 
-  __pyx_t_6 = (!__pyx_t_5);
+  __pyx_t_5 = (!__pyx_t_4);
 
 
-  if (__pyx_t_6) {
+  if (__pyx_t_5) {
 
 
-    /* "monitor/match/_rules.pyx":96
- *         present = _present(ref.terms, ref.slots, found)
+    /* "monitor/match/_rules.pyx":103
+ *         present = _present(ref.terms, slots, found)
  *         if not present:
  *             return []             # <<<<<<<<<<<<<<
- *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
- *         anywhere = not blocked and "title" in fields and "body" in fields
+ *         exclude = ref.exclude
+ *         blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
 */
-    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 96, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_4);
+    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 103, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
     {
       PyObject *__pyx_temp;
       {
         __pyx_temp = __pyx_r;
-        __pyx_r = ((PyObject*)__pyx_t_4);
+        __pyx_r = ((PyObject*)__pyx_t_3);
       }
       __Pyx_XDECREF(__pyx_temp);
     }
-    __pyx_t_4 = 0;
+    __pyx_t_3 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":95
- *         found = scanned.found
- *         present = _present(ref.terms, ref.slots, found)
+    /* "monitor/match/_rules.pyx":102
+ *         found, slots = scanned.found, ref.slots
+ *         present = _present(ref.terms, slots, found)
  *         if not present:             # <<<<<<<<<<<<<<
  *             return []
- *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
+ *         exclude = ref.exclude
 */
   }
 
-  /* "monitor/match/_rules.pyx":97
+  /* "monitor/match/_rules.pyx":104
  *         if not present:
  *             return []
- *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]             # <<<<<<<<<<<<<<
- *         anywhere = not blocked and "title" in fields and "body" in fields
- *         out = []
+ *         exclude = ref.exclude             # <<<<<<<<<<<<<<
+ *         blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
+ *         anywhere = not blocked and self.every_field
 */
-  { /* enter inner scope */
-    __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 97, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_exclude); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
-    __Pyx_GOTREF(__pyx_t_1);
-    if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
-      __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
-      __pyx_t_7 = 0;
-      __pyx_t_8 = NULL;
-    } else {
-      __pyx_t_7 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 97, __pyx_L6_error)
+  __pyx_t_3 = __Pyx_PyObject_GetAttrStr(__pyx_v_ref, __pyx_mstate_global->__pyx_n_u_exclude); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 104, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_v_exclude = __pyx_t_3;
+  __pyx_t_3 = 0;
+
+  /* "monitor/match/_rules.pyx":105
+ *             return []
+ *         exclude = ref.exclude
+ *         blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []             # <<<<<<<<<<<<<<
+ *         anywhere = not blocked and self.every_field
+ *         regex = -1 in slots
+*/
+  __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_exclude); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 105, __pyx_L1_error)
+  if (__pyx_t_5) {
+    { /* enter inner scope */
+      __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 105, __pyx_L6_error)
       __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 97, __pyx_L6_error)
-    }
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    for (;;) {
-      if (likely(!__pyx_t_8)) {
-        if (likely(PyList_CheckExact(__pyx_t_2))) {
-          {
-            Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
-            #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
-            #endif
-            if (__pyx_t_7 >= __pyx_temp) break;
-          }
-          __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
-          ++__pyx_t_7;
-        } else {
-          {
-            Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
-            #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
-            #endif
-            if (__pyx_t_7 >= __pyx_temp) break;
-          }
-          #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-          __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_7));
-          #else
-          __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_7);
-          #endif
-          ++__pyx_t_7;
-        }
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
+      if (likely(PyList_CheckExact(__pyx_v_exclude)) || PyTuple_CheckExact(__pyx_v_exclude)) {
+        __pyx_t_1 = __pyx_v_exclude; __Pyx_INCREF(__pyx_t_1);
+        __pyx_t_6 = 0;
+        __pyx_t_7 = NULL;
       } else {
-        __pyx_t_1 = __pyx_t_8(__pyx_t_2);
-        if (unlikely(!__pyx_t_1)) {
-          PyObject* exc_type = PyErr_Occurred();
-          if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 97, __pyx_L6_error)
-            PyErr_Clear();
-          }
-          break;
-        }
-      }
-      __Pyx_GOTREF(__pyx_t_1);
-      __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_pid, __pyx_t_1);
-      __pyx_t_1 = 0;
-      __pyx_t_3 = __pyx_v_scanned;
-      __Pyx_INCREF(__pyx_t_3);
-      __pyx_t_9 = 0;
-      {
-        PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_8genexpr2__pyx_v_pid};
-        __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-        __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
+        __pyx_t_6 = -1; __pyx_t_1 = PyObject_GetIter(__pyx_v_exclude); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 105, __pyx_L6_error)
         __Pyx_GOTREF(__pyx_t_1);
+        __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 105, __pyx_L6_error)
       }
-      if (likely(PyList_CheckExact(__pyx_t_1)) || PyTuple_CheckExact(__pyx_t_1)) {
-        __pyx_t_3 = __pyx_t_1; __Pyx_INCREF(__pyx_t_3);
-        __pyx_t_10 = 0;
-        __pyx_t_11 = NULL;
-      } else {
-        __pyx_t_10 = -1; __pyx_t_3 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 97, __pyx_L6_error)
-        __Pyx_GOTREF(__pyx_t_3);
-        __pyx_t_11 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_3); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 97, __pyx_L6_error)
-      }
-      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       for (;;) {
-        if (likely(!__pyx_t_11)) {
-          if (likely(PyList_CheckExact(__pyx_t_3))) {
+        if (likely(!__pyx_t_7)) {
+          if (likely(PyList_CheckExact(__pyx_t_1))) {
             {
-              Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
+              Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 105, __pyx_L6_error)
               #endif
-              if (__pyx_t_10 >= __pyx_temp) break;
+              if (__pyx_t_6 >= __pyx_temp) break;
             }
-            __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_10, __Pyx_ReferenceSharing_OwnStrongReference);
-            ++__pyx_t_10;
+            __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
+            ++__pyx_t_6;
           } else {
             {
-              Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
+              Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_1);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 97, __pyx_L6_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 105, __pyx_L6_error)
               #endif
-              if (__pyx_t_10 >= __pyx_temp) break;
+              if (__pyx_t_6 >= __pyx_temp) break;
             }
             #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-            __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_3, __pyx_t_10));
+            __pyx_t_8 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_1, __pyx_t_6));
             #else
-            __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_3, __pyx_t_10);
+            __pyx_t_8 = __Pyx_PySequence_ITEM(__pyx_t_1, __pyx_t_6);
             #endif
-            ++__pyx_t_10;
+            ++__pyx_t_6;
           }
-          if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 97, __pyx_L6_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 105, __pyx_L6_error)
         } else {
-          __pyx_t_1 = __pyx_t_11(__pyx_t_3);
-          if (unlikely(!__pyx_t_1)) {
+          __pyx_t_8 = __pyx_t_7(__pyx_t_1);
+          if (unlikely(!__pyx_t_8)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 97, __pyx_L6_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 105, __pyx_L6_error)
               PyErr_Clear();
             }
             break;
           }
         }
-        __Pyx_GOTREF(__pyx_t_1);
-        __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_occ, __pyx_t_1);
-        __pyx_t_1 = 0;
-        if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr2__pyx_v_occ))) __PYX_ERR(0, 97, __pyx_L6_error)
+        __Pyx_GOTREF(__pyx_t_8);
+        __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_pid, __pyx_t_8);
+        __pyx_t_8 = 0;
+        __pyx_t_9 = __pyx_v_scanned;
+        __Pyx_INCREF(__pyx_t_9);
+        __pyx_t_10 = 0;
+        {
+          PyObject *__pyx_callargs[2] = {__pyx_t_9, __pyx_8genexpr2__pyx_v_pid};
+          __pyx_t_8 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_10, (2-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+          __Pyx_XDECREF(__pyx_t_9); __pyx_t_9 = 0;
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 105, __pyx_L6_error)
+          __Pyx_GOTREF(__pyx_t_8);
+        }
+        if (likely(PyList_CheckExact(__pyx_t_8)) || PyTuple_CheckExact(__pyx_t_8)) {
+          __pyx_t_9 = __pyx_t_8; __Pyx_INCREF(__pyx_t_9);
+          __pyx_t_11 = 0;
+          __pyx_t_12 = NULL;
+        } else {
+          __pyx_t_11 = -1; __pyx_t_9 = PyObject_GetIter(__pyx_t_8); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 105, __pyx_L6_error)
+          __Pyx_GOTREF(__pyx_t_9);
+          __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 105, __pyx_L6_error)
+        }
+        __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+        for (;;) {
+          if (likely(!__pyx_t_12)) {
+            if (likely(PyList_CheckExact(__pyx_t_9))) {
+              {
+                Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_9);
+                #if !CYTHON_ASSUME_SAFE_SIZE
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 105, __pyx_L6_error)
+                #endif
+                if (__pyx_t_11 >= __pyx_temp) break;
+              }
+              __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_9, __pyx_t_11, __Pyx_ReferenceSharing_OwnStrongReference);
+              ++__pyx_t_11;
+            } else {
+              {
+                Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_9);
+                #if !CYTHON_ASSUME_SAFE_SIZE
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 105, __pyx_L6_error)
+                #endif
+                if (__pyx_t_11 >= __pyx_temp) break;
+              }
+              #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+              __pyx_t_8 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_9, __pyx_t_11));
+              #else
+              __pyx_t_8 = __Pyx_PySequence_ITEM(__pyx_t_9, __pyx_t_11);
+              #endif
+              ++__pyx_t_11;
+            }
+            if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 105, __pyx_L6_error)
+          } else {
+            __pyx_t_8 = __pyx_t_12(__pyx_t_9);
+            if (unlikely(!__pyx_t_8)) {
+              PyObject* exc_type = PyErr_Occurred();
+              if (exc_type) {
+                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 105, __pyx_L6_error)
+                PyErr_Clear();
+              }
+              break;
+            }
+          }
+          __Pyx_GOTREF(__pyx_t_8);
+          __Pyx_XDECREF_SET(__pyx_8genexpr2__pyx_v_occ, __pyx_t_8);
+          __pyx_t_8 = 0;
+          if (unlikely(__Pyx_ListComp_Append(__pyx_t_2, __pyx_8genexpr2__pyx_v_occ))) __PYX_ERR(0, 105, __pyx_L6_error)
+        }
+        __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
       }
-      __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    }
-    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_occ); __pyx_8genexpr2__pyx_v_occ = 0;
-    __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_pid); __pyx_8genexpr2__pyx_v_pid = 0;
-    goto __pyx_L13_exit_scope;
-    __pyx_L6_error:;
-    __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_occ); __pyx_8genexpr2__pyx_v_occ = 0;
-    __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_pid); __pyx_8genexpr2__pyx_v_pid = 0;
-    goto __pyx_L1_error;
-    __pyx_L13_exit_scope:;
-  } /* exit inner scope */
-  __pyx_v_blocked = ((PyObject*)__pyx_t_4);
-  __pyx_t_4 = 0;
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+      __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_occ); __pyx_8genexpr2__pyx_v_occ = 0;
+      __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_pid); __pyx_8genexpr2__pyx_v_pid = 0;
+      goto __pyx_L13_exit_scope;
+      __pyx_L6_error:;
+      __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_occ); __pyx_8genexpr2__pyx_v_occ = 0;
+      __Pyx_XDECREF(__pyx_8genexpr2__pyx_v_pid); __pyx_8genexpr2__pyx_v_pid = 0;
+      goto __pyx_L1_error;
+      __pyx_L13_exit_scope:;
+    } /* exit inner scope */
+    __pyx_t_3 = __pyx_t_2;
+    __pyx_t_2 = 0;
+  } else {
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 105, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_3 = __pyx_t_2;
+    __pyx_t_2 = 0;
+  }
 
-  /* "monitor/match/_rules.pyx":98
- *             return []
- *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
- *         anywhere = not blocked and "title" in fields and "body" in fields             # <<<<<<<<<<<<<<
+  __pyx_v_blocked = ((PyObject*)__pyx_t_3);
+  __pyx_t_3 = 0;
+
+  /* "monitor/match/_rules.pyx":106
+ *         exclude = ref.exclude
+ *         blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
+ *         anywhere = not blocked and self.every_field             # <<<<<<<<<<<<<<
+ *         regex = -1 in slots
  *         out = []
- *         for pid, term in present:
 */
+  if (__pyx_v_blocked == Py_None) __pyx_t_4 = 0;
+  else
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_blocked);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 98, __pyx_L1_error)
-    __pyx_t_6 = (__pyx_temp != 0);
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 106, __pyx_L1_error)
+    __pyx_t_4 = (__pyx_temp != 0);
   }
 
-  __pyx_t_5 = (!__pyx_t_6);
+  __pyx_t_13 = (!__pyx_t_4);
 
 
-  if (__pyx_t_5) {
+  if (__pyx_t_13) {
 
   } else {
-    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_4 = __pyx_t_2;
-    __pyx_t_2 = 0;
+
+    __pyx_t_5 = __pyx_t_13;
 
     goto __pyx_L14_bool_binop_done;
   }
-  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_title, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 98, __pyx_L1_error)
-  if (__pyx_t_5) {
 
-  } else {
-    __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_4 = __pyx_t_2;
-    __pyx_t_2 = 0;
-
-    goto __pyx_L14_bool_binop_done;
-  }
-  __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_mstate_global->__pyx_n_u_body, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 98, __pyx_L1_error)
-  __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 98, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_4 = __pyx_t_2;
-  __pyx_t_2 = 0;
-
+  __pyx_t_5 = __pyx_v_self->every_field;
   __pyx_L14_bool_binop_done:;
-  __pyx_v_anywhere = __pyx_t_4;
-  __pyx_t_4 = 0;
+  __pyx_v_anywhere = __pyx_t_5;
 
-  /* "monitor/match/_rules.pyx":99
- *         blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
- *         anywhere = not blocked and "title" in fields and "body" in fields
+  /* "monitor/match/_rules.pyx":107
+ *         blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
+ *         anywhere = not blocked and self.every_field
+ *         regex = -1 in slots             # <<<<<<<<<<<<<<
+ *         out = []
+ *         for pid, term in present:
+*/
+  if (unlikely(__pyx_v_slots == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+    __PYX_ERR(0, 107, __pyx_L1_error)
+  }
+  __pyx_t_5 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 107, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 107, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+
+  __pyx_v_regex = __pyx_t_3;
+  __pyx_t_3 = 0;
+
+  /* "monitor/match/_rules.pyx":108
+ *         anywhere = not blocked and self.every_field
+ *         regex = -1 in slots
  *         out = []             # <<<<<<<<<<<<<<
  *         for pid, term in present:
- *             if term.pattern.regex is None:
+ *             if not regex or term.pattern.regex is None:
 */
-  __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 99, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_4);
-  __pyx_v_out = ((PyObject*)__pyx_t_4);
-  __pyx_t_4 = 0;
+  __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 108, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_3);
+  __pyx_v_out = ((PyObject*)__pyx_t_3);
+  __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":100
- *         anywhere = not blocked and "title" in fields and "body" in fields
+  /* "monitor/match/_rules.pyx":109
+ *         regex = -1 in slots
  *         out = []
  *         for pid, term in present:             # <<<<<<<<<<<<<<
- *             if term.pattern.regex is None:
+ *             if not regex or term.pattern.regex is None:
  *                 occs = found[pid]
 */
   if (unlikely(__pyx_v_present == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-    __PYX_ERR(0, 100, __pyx_L1_error)
+    __PYX_ERR(0, 109, __pyx_L1_error)
   }
-  __pyx_t_4 = __pyx_v_present; __Pyx_INCREF(__pyx_t_4);
-  __pyx_t_7 = 0;
+  __pyx_t_3 = __pyx_v_present; __Pyx_INCREF(__pyx_t_3);
+  __pyx_t_6 = 0;
   for (;;) {
     {
-      Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_4);
+      Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 100, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 109, __pyx_L1_error)
       #endif
-      if (__pyx_t_7 >= __pyx_temp) break;
+      if (__pyx_t_6 >= __pyx_temp) break;
     }
-    __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_4, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
-    ++__pyx_t_7;
-    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 100, __pyx_L1_error)
+    __pyx_t_2 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
+    ++__pyx_t_6;
+    if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 109, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     if ((likely(PyTuple_CheckExact(__pyx_t_2))) || (PyList_CheckExact(__pyx_t_2))) {
       PyObject* sequence = __pyx_t_2;
@@ -5976,95 +6052,115 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 100, __pyx_L1_error)
+        __PYX_ERR(0, 109, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
-        __pyx_t_3 = PyTuple_GET_ITEM(sequence, 0);
-        __Pyx_INCREF(__pyx_t_3);
-        __pyx_t_1 = PyTuple_GET_ITEM(sequence, 1);
+        __pyx_t_1 = PyTuple_GET_ITEM(sequence, 0);
         __Pyx_INCREF(__pyx_t_1);
+        __pyx_t_9 = PyTuple_GET_ITEM(sequence, 1);
+        __Pyx_INCREF(__pyx_t_9);
       } else {
-        __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 100, __pyx_L1_error)
-        __Pyx_XGOTREF(__pyx_t_3);
-        __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 100, __pyx_L1_error)
+        __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 109, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_1);
+        __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 109, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_9);
       }
       #else
-      __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 100, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_3);
-      __pyx_t_1 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 100, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 109, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
+      __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 109, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_9);
       #endif
       __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_12 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 100, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_12);
+      __pyx_t_8 = PyObject_GetIter(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 109, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_8);
       __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-      __pyx_t_13 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_12);
-      index = 0; __pyx_t_3 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_3)) goto __pyx_L19_unpacking_failed;
-      __Pyx_GOTREF(__pyx_t_3);
-      index = 1; __pyx_t_1 = __pyx_t_13(__pyx_t_12); if (unlikely(!__pyx_t_1)) goto __pyx_L19_unpacking_failed;
+      __pyx_t_14 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_8);
+      index = 0; __pyx_t_1 = __pyx_t_14(__pyx_t_8); if (unlikely(!__pyx_t_1)) goto __pyx_L18_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_1);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_13(__pyx_t_12), 2) < (0)) __PYX_ERR(0, 100, __pyx_L1_error)
-      __pyx_t_13 = NULL;
-      __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-      goto __pyx_L20_unpacking_done;
-      __pyx_L19_unpacking_failed:;
-      __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-      __pyx_t_13 = NULL;
+      index = 1; __pyx_t_9 = __pyx_t_14(__pyx_t_8); if (unlikely(!__pyx_t_9)) goto __pyx_L18_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_9);
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_14(__pyx_t_8), 2) < (0)) __PYX_ERR(0, 109, __pyx_L1_error)
+      __pyx_t_14 = NULL;
+      __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+      goto __pyx_L19_unpacking_done;
+      __pyx_L18_unpacking_failed:;
+      __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+      __pyx_t_14 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 100, __pyx_L1_error)
-      __pyx_L20_unpacking_done:;
+      __PYX_ERR(0, 109, __pyx_L1_error)
+      __pyx_L19_unpacking_done:;
     }
-    __Pyx_XDECREF_SET(__pyx_v_pid, __pyx_t_3);
-    __pyx_t_3 = 0;
-    __Pyx_XDECREF_SET(__pyx_v_term, __pyx_t_1);
+    __Pyx_XDECREF_SET(__pyx_v_pid, __pyx_t_1);
     __pyx_t_1 = 0;
+    __Pyx_XDECREF_SET(__pyx_v_term, __pyx_t_9);
+    __pyx_t_9 = 0;
 
-    /* "monitor/match/_rules.pyx":101
+    /* "monitor/match/_rules.pyx":110
  *         out = []
  *         for pid, term in present:
- *             if term.pattern.regex is None:             # <<<<<<<<<<<<<<
+ *             if not regex or term.pattern.regex is None:             # <<<<<<<<<<<<<<
  *                 occs = found[pid]
  *             else:
 */
-    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_pattern); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 101, __pyx_L1_error)
+    __pyx_t_13 = __Pyx_PyObject_IsTrue(__pyx_v_regex); if (unlikely((__pyx_t_13 < 0))) __PYX_ERR(0, 110, __pyx_L1_error)
+    __pyx_t_4 = (!__pyx_t_13);
+
+
+    if (!__pyx_t_4) {
+
+    } else {
+
+      __pyx_t_5 = __pyx_t_4;
+
+      goto __pyx_L21_bool_binop_done;
+    }
+    __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_pattern); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 110, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_regex); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 101, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
+    __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_regex); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 110, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_9);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __pyx_t_5 = (__pyx_t_1 == Py_None);
-    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    __pyx_t_4 = (__pyx_t_9 == Py_None);
+    __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
+
+    __pyx_t_5 = __pyx_t_4;
+
+    __pyx_L21_bool_binop_done:;
     if (__pyx_t_5) {
 
 
-      /* "monitor/match/_rules.pyx":102
+      /* "monitor/match/_rules.pyx":111
  *         for pid, term in present:
- *             if term.pattern.regex is None:
+ *             if not regex or term.pattern.regex is None:
  *                 occs = found[pid]             # <<<<<<<<<<<<<<
  *             else:
  *                 occs = scanned.occurrences(pid)
 */
-      __pyx_t_1 = __Pyx_PyObject_GetItem(__pyx_v_found, __pyx_v_pid); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 102, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_1);
-      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_1);
-      __pyx_t_1 = 0;
+      if (unlikely(__pyx_v_found == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
+        __PYX_ERR(0, 111, __pyx_L1_error)
+      }
+      __pyx_t_9 = __Pyx_PyDict_GetItem(__pyx_v_found, __pyx_v_pid); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 111, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_9);
+      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_9);
+      __pyx_t_9 = 0;
 
-      /* "monitor/match/_rules.pyx":101
+      /* "monitor/match/_rules.pyx":110
  *         out = []
  *         for pid, term in present:
- *             if term.pattern.regex is None:             # <<<<<<<<<<<<<<
+ *             if not regex or term.pattern.regex is None:             # <<<<<<<<<<<<<<
  *                 occs = found[pid]
  *             else:
 */
-      goto __pyx_L21;
+      goto __pyx_L20;
     }
 
-    /* "monitor/match/_rules.pyx":104
+    /* "monitor/match/_rules.pyx":113
  *                 occs = found[pid]
  *             else:
  *                 occs = scanned.occurrences(pid)             # <<<<<<<<<<<<<<
@@ -6074,34 +6170,32 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
     /*else*/ {
       __pyx_t_2 = __pyx_v_scanned;
       __Pyx_INCREF(__pyx_t_2);
-      __pyx_t_9 = 0;
+      __pyx_t_10 = 0;
       {
         PyObject *__pyx_callargs[2] = {__pyx_t_2, __pyx_v_pid};
-        __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+        __pyx_t_9 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_occurrences, __pyx_callargs+__pyx_t_10, (2-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
         __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-        if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 104, __pyx_L1_error)
-        __Pyx_GOTREF(__pyx_t_1);
+        if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 113, __pyx_L1_error)
+        __Pyx_GOTREF(__pyx_t_9);
       }
-      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_1);
-      __pyx_t_1 = 0;
+      __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_9);
+      __pyx_t_9 = 0;
     }
-    __pyx_L21:;
+    __pyx_L20:;
 
-    /* "monitor/match/_rules.pyx":105
+    /* "monitor/match/_rules.pyx":114
  *             else:
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:             # <<<<<<<<<<<<<<
  *                 occs = [
  *                     occ
 */
-    __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_anywhere); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 105, __pyx_L1_error)
-    __pyx_t_6 = (!__pyx_t_5);
+    __pyx_t_5 = (!__pyx_v_anywhere);
+
+    if (__pyx_t_5) {
 
 
-    if (__pyx_t_6) {
-
-
-      /* "monitor/match/_rules.pyx":106
+      /* "monitor/match/_rules.pyx":115
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:
  *                 occs = [             # <<<<<<<<<<<<<<
@@ -6109,10 +6203,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
  *                     for occ in occs
 */
       { /* enter inner scope */
-        __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 106, __pyx_L25_error)
-        __Pyx_GOTREF(__pyx_t_1);
+        __pyx_t_9 = PyList_New(0); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 115, __pyx_L26_error)
+        __Pyx_GOTREF(__pyx_t_9);
 
-        /* "monitor/match/_rules.pyx":108
+        /* "monitor/match/_rules.pyx":117
  *                 occs = [
  *                     occ
  *                     for occ in occs             # <<<<<<<<<<<<<<
@@ -6121,177 +6215,181 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
         if (likely(PyList_CheckExact(__pyx_v_occs)) || PyTuple_CheckExact(__pyx_v_occs)) {
           __pyx_t_2 = __pyx_v_occs; __Pyx_INCREF(__pyx_t_2);
-          __pyx_t_10 = 0;
-          __pyx_t_8 = NULL;
+          __pyx_t_11 = 0;
+          __pyx_t_7 = NULL;
         } else {
-          __pyx_t_10 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_occs); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 108, __pyx_L25_error)
+          __pyx_t_11 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_occs); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 117, __pyx_L26_error)
           __Pyx_GOTREF(__pyx_t_2);
-          __pyx_t_8 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 108, __pyx_L25_error)
+          __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 117, __pyx_L26_error)
         }
         for (;;) {
-          if (likely(!__pyx_t_8)) {
+          if (likely(!__pyx_t_7)) {
             if (likely(PyList_CheckExact(__pyx_t_2))) {
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 108, __pyx_L25_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 117, __pyx_L26_error)
                 #endif
-                if (__pyx_t_10 >= __pyx_temp) break;
+                if (__pyx_t_11 >= __pyx_temp) break;
               }
-              __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_10, __Pyx_ReferenceSharing_OwnStrongReference);
-              ++__pyx_t_10;
+              __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_11, __Pyx_ReferenceSharing_OwnStrongReference);
+              ++__pyx_t_11;
             } else {
               {
                 Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 108, __pyx_L25_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 117, __pyx_L26_error)
                 #endif
-                if (__pyx_t_10 >= __pyx_temp) break;
+                if (__pyx_t_11 >= __pyx_temp) break;
               }
               #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-              __pyx_t_3 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_10));
+              __pyx_t_1 = __Pyx_NewRef(PyTuple_GET_ITEM(__pyx_t_2, __pyx_t_11));
               #else
-              __pyx_t_3 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_10);
+              __pyx_t_1 = __Pyx_PySequence_ITEM(__pyx_t_2, __pyx_t_11);
               #endif
-              ++__pyx_t_10;
+              ++__pyx_t_11;
             }
-            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 108, __pyx_L25_error)
+            if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 117, __pyx_L26_error)
           } else {
-            __pyx_t_3 = __pyx_t_8(__pyx_t_2);
-            if (unlikely(!__pyx_t_3)) {
+            __pyx_t_1 = __pyx_t_7(__pyx_t_2);
+            if (unlikely(!__pyx_t_1)) {
               PyObject* exc_type = PyErr_Occurred();
               if (exc_type) {
-                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 108, __pyx_L25_error)
+                if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 117, __pyx_L26_error)
                 PyErr_Clear();
               }
               break;
             }
           }
-          __Pyx_GOTREF(__pyx_t_3);
-          __Pyx_XDECREF_SET(__pyx_8genexpr3__pyx_v_occ, __pyx_t_3);
-          __pyx_t_3 = 0;
+          __Pyx_GOTREF(__pyx_t_1);
+          __Pyx_XDECREF_SET(__pyx_8genexpr3__pyx_v_occ, __pyx_t_1);
+          __pyx_t_1 = 0;
 
-          /* "monitor/match/_rules.pyx":109
+          /* "monitor/match/_rules.pyx":118
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
 */
-          __pyx_t_12 = __pyx_v_scanned;
-          __Pyx_INCREF(__pyx_t_12);
-          __pyx_t_14 = __Pyx_GetItemInt(__pyx_8genexpr3__pyx_v_occ, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_14)) __PYX_ERR(0, 109, __pyx_L25_error)
-          __Pyx_GOTREF(__pyx_t_14);
-          __pyx_t_9 = 0;
+          __pyx_t_8 = __pyx_v_scanned;
+          __Pyx_INCREF(__pyx_t_8);
+          __pyx_t_15 = __Pyx_GetItemInt(__pyx_8genexpr3__pyx_v_occ, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_15)) __PYX_ERR(0, 118, __pyx_L26_error)
+          __Pyx_GOTREF(__pyx_t_15);
+          __pyx_t_10 = 0;
           {
-            PyObject *__pyx_callargs[2] = {__pyx_t_12, __pyx_t_14};
-            __pyx_t_3 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_field, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-            __Pyx_XDECREF(__pyx_t_12); __pyx_t_12 = 0;
-            __Pyx_DECREF(__pyx_t_14); __pyx_t_14 = 0;
-            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 109, __pyx_L25_error)
-            __Pyx_GOTREF(__pyx_t_3);
+            PyObject *__pyx_callargs[2] = {__pyx_t_8, __pyx_t_15};
+            __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_field, __pyx_callargs+__pyx_t_10, (2-__pyx_t_10) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+            __Pyx_XDECREF(__pyx_t_8); __pyx_t_8 = 0;
+            __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+            if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 118, __pyx_L26_error)
+            __Pyx_GOTREF(__pyx_t_1);
           }
-          __pyx_t_5 = (__Pyx_PySequence_ContainsTF(__pyx_t_3, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 109, __pyx_L25_error)
-          __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-          if (__pyx_t_5) {
+          __pyx_t_4 = (__Pyx_PySequence_ContainsTF(__pyx_t_1, __pyx_v_fields, Py_EQ)); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 118, __pyx_L26_error)
+          __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+          if (__pyx_t_4) {
 
           } else {
 
-            __pyx_t_6 = __pyx_t_5;
+            __pyx_t_5 = __pyx_t_4;
 
-            goto __pyx_L29_bool_binop_done;
+            goto __pyx_L30_bool_binop_done;
           }
 
-          /* "monitor/match/_rules.pyx":110
+          /* "monitor/match/_rules.pyx":119
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields
  *                     and not any([_overlap(occ, b) for b in blocked])             # <<<<<<<<<<<<<<
  *                 ]
  *             if occs:
 */
-          __pyx_t_14 = NULL;
+          __pyx_t_15 = NULL;
           { /* enter inner scope */
-            __pyx_t_12 = PyList_New(0); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 110, __pyx_L33_error)
-            __Pyx_GOTREF(__pyx_t_12);
-            __pyx_t_15 = __pyx_v_blocked; __Pyx_INCREF(__pyx_t_15);
-            __pyx_t_16 = 0;
+            __pyx_t_8 = PyList_New(0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 119, __pyx_L34_error)
+            __Pyx_GOTREF(__pyx_t_8);
+            if (unlikely(__pyx_v_blocked == Py_None)) {
+              PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+              __PYX_ERR(0, 119, __pyx_L34_error)
+            }
+            __pyx_t_16 = __pyx_v_blocked; __Pyx_INCREF(__pyx_t_16);
+            __pyx_t_17 = 0;
             for (;;) {
               {
-                Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_15);
+                Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_16);
                 #if !CYTHON_ASSUME_SAFE_SIZE
-                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 110, __pyx_L33_error)
+                if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 119, __pyx_L34_error)
                 #endif
-                if (__pyx_t_16 >= __pyx_temp) break;
+                if (__pyx_t_17 >= __pyx_temp) break;
               }
-              __pyx_t_17 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_15, __pyx_t_16, __Pyx_ReferenceSharing_OwnStrongReference);
-              ++__pyx_t_16;
-              if (unlikely(!__pyx_t_17)) __PYX_ERR(0, 110, __pyx_L33_error)
-              __Pyx_GOTREF(__pyx_t_17);
-              __Pyx_XDECREF_SET(__pyx_8genexpr4__pyx_v_b, __pyx_t_17);
-              __pyx_t_17 = 0;
-              __pyx_t_17 = __pyx_8genexpr3__pyx_v_occ;
-              __Pyx_INCREF(__pyx_t_17);
-              if (!(likely(PyTuple_CheckExact(__pyx_t_17))||((__pyx_t_17) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_17))) __PYX_ERR(0, 110, __pyx_L33_error)
-              __pyx_t_18 = __pyx_8genexpr4__pyx_v_b;
-              __Pyx_INCREF(__pyx_t_18);
-              if (!(likely(PyTuple_CheckExact(__pyx_t_18))||((__pyx_t_18) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_18))) __PYX_ERR(0, 110, __pyx_L33_error)
-              __pyx_t_5 = __pyx_f_7monitor_5match_6_rules__overlap(((PyObject*)__pyx_t_17), ((PyObject*)__pyx_t_18)); if (unlikely(__pyx_t_5 == ((int)-1) && PyErr_Occurred())) __PYX_ERR(0, 110, __pyx_L33_error)
-              __Pyx_DECREF(__pyx_t_17); __pyx_t_17 = 0;
-              __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
-              __pyx_t_18 = __Pyx_PyBool_FromLong(__pyx_t_5); if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 110, __pyx_L33_error)
+              __pyx_t_18 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_16, __pyx_t_17, __Pyx_ReferenceSharing_OwnStrongReference);
+              ++__pyx_t_17;
+              if (unlikely(!__pyx_t_18)) __PYX_ERR(0, 119, __pyx_L34_error)
               __Pyx_GOTREF(__pyx_t_18);
-
-              __Pyx_GIVEREF(__pyx_t_18);
-              if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_12, __pyx_t_18))) __PYX_ERR(0, 110, __pyx_L33_error)
+              __Pyx_XDECREF_SET(__pyx_8genexpr4__pyx_v_b, __pyx_t_18);
               __pyx_t_18 = 0;
+              __pyx_t_18 = __pyx_8genexpr3__pyx_v_occ;
+              __Pyx_INCREF(__pyx_t_18);
+              if (!(likely(PyTuple_CheckExact(__pyx_t_18))||((__pyx_t_18) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_18))) __PYX_ERR(0, 119, __pyx_L34_error)
+              __pyx_t_19 = __pyx_8genexpr4__pyx_v_b;
+              __Pyx_INCREF(__pyx_t_19);
+              if (!(likely(PyTuple_CheckExact(__pyx_t_19))||((__pyx_t_19) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_19))) __PYX_ERR(0, 119, __pyx_L34_error)
+              __pyx_t_4 = __pyx_f_7monitor_5match_6_rules__overlap(((PyObject*)__pyx_t_18), ((PyObject*)__pyx_t_19)); if (unlikely(__pyx_t_4 == ((int)-1) && PyErr_Occurred())) __PYX_ERR(0, 119, __pyx_L34_error)
+              __Pyx_DECREF(__pyx_t_18); __pyx_t_18 = 0;
+              __Pyx_DECREF(__pyx_t_19); __pyx_t_19 = 0;
+              __pyx_t_19 = __Pyx_PyBool_FromLong(__pyx_t_4); if (unlikely(!__pyx_t_19)) __PYX_ERR(0, 119, __pyx_L34_error)
+              __Pyx_GOTREF(__pyx_t_19);
+
+              __Pyx_GIVEREF(__pyx_t_19);
+              if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_8, __pyx_t_19))) __PYX_ERR(0, 119, __pyx_L34_error)
+              __pyx_t_19 = 0;
             }
-            __Pyx_DECREF(__pyx_t_15); __pyx_t_15 = 0;
+            __Pyx_DECREF(__pyx_t_16); __pyx_t_16 = 0;
             __Pyx_XDECREF(__pyx_8genexpr4__pyx_v_b); __pyx_8genexpr4__pyx_v_b = 0;
-            goto __pyx_L37_exit_scope;
-            __pyx_L33_error:;
+            goto __pyx_L38_exit_scope;
+            __pyx_L34_error:;
             __Pyx_XDECREF(__pyx_8genexpr4__pyx_v_b); __pyx_8genexpr4__pyx_v_b = 0;
-            goto __pyx_L25_error;
-            __pyx_L37_exit_scope:;
+            goto __pyx_L26_error;
+            __pyx_L38_exit_scope:;
           } /* exit inner scope */
-          __pyx_t_9 = 1;
+          __pyx_t_10 = 1;
           {
-            PyObject *__pyx_callargs[2] = {__pyx_t_14, __pyx_t_12};
-            __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_any, __pyx_callargs+__pyx_t_9, (2-__pyx_t_9) | (__pyx_t_9*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-            __Pyx_XDECREF(__pyx_t_14); __pyx_t_14 = 0;
-            __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
-            if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 110, __pyx_L25_error)
-            __Pyx_GOTREF(__pyx_t_3);
+            PyObject *__pyx_callargs[2] = {__pyx_t_15, __pyx_t_8};
+            __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_any, __pyx_callargs+__pyx_t_10, (2-__pyx_t_10) | (__pyx_t_10*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+            __Pyx_XDECREF(__pyx_t_15); __pyx_t_15 = 0;
+            __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+            if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 119, __pyx_L26_error)
+            __Pyx_GOTREF(__pyx_t_1);
           }
-          __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_t_3); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 110, __pyx_L25_error)
-          __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-          __pyx_t_19 = (!__pyx_t_5);
+          __pyx_t_4 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(0, 119, __pyx_L26_error)
+          __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+          __pyx_t_13 = (!__pyx_t_4);
 
 
 
-          __pyx_t_6 = __pyx_t_19;
+          __pyx_t_5 = __pyx_t_13;
 
-          __pyx_L29_bool_binop_done:;
+          __pyx_L30_bool_binop_done:;
 
-          /* "monitor/match/_rules.pyx":109
+          /* "monitor/match/_rules.pyx":118
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
 */
-          if (__pyx_t_6) {
+          if (__pyx_t_5) {
 
 
-            /* "monitor/match/_rules.pyx":107
+            /* "monitor/match/_rules.pyx":116
  *             if not anywhere:
  *                 occs = [
  *                     occ             # <<<<<<<<<<<<<<
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields
 */
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_1, __pyx_8genexpr3__pyx_v_occ))) __PYX_ERR(0, 106, __pyx_L25_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_9, __pyx_8genexpr3__pyx_v_occ))) __PYX_ERR(0, 115, __pyx_L26_error)
 
-            /* "monitor/match/_rules.pyx":109
+            /* "monitor/match/_rules.pyx":118
  *                     occ
  *                     for occ in occs
  *                     if scanned.field(occ[0]) in fields             # <<<<<<<<<<<<<<
@@ -6300,7 +6398,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
           }
 
-          /* "monitor/match/_rules.pyx":108
+          /* "monitor/match/_rules.pyx":117
  *                 occs = [
  *                     occ
  *                     for occ in occs             # <<<<<<<<<<<<<<
@@ -6310,16 +6408,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
         }
         __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
         __Pyx_XDECREF(__pyx_8genexpr3__pyx_v_occ); __pyx_8genexpr3__pyx_v_occ = 0;
-        goto __pyx_L39_exit_scope;
-        __pyx_L25_error:;
+        goto __pyx_L40_exit_scope;
+        __pyx_L26_error:;
         __Pyx_XDECREF(__pyx_8genexpr3__pyx_v_occ); __pyx_8genexpr3__pyx_v_occ = 0;
         goto __pyx_L1_error;
-        __pyx_L39_exit_scope:;
+        __pyx_L40_exit_scope:;
       } /* exit inner scope */
-      __Pyx_DECREF_SET(__pyx_v_occs, __pyx_t_1);
-      __pyx_t_1 = 0;
+      __Pyx_DECREF_SET(__pyx_v_occs, __pyx_t_9);
+      __pyx_t_9 = 0;
 
-      /* "monitor/match/_rules.pyx":105
+      /* "monitor/match/_rules.pyx":114
  *             else:
  *                 occs = scanned.occurrences(pid)
  *             if not anywhere:             # <<<<<<<<<<<<<<
@@ -6328,47 +6426,47 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
     }
 
-    /* "monitor/match/_rules.pyx":112
+    /* "monitor/match/_rules.pyx":121
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
  *             if occs:             # <<<<<<<<<<<<<<
  *                 out.append((term.source, term.weight, sorted(occs)))
  *         return out
 */
-    __pyx_t_6 = __Pyx_PyObject_IsTrue(__pyx_v_occs); if (unlikely((__pyx_t_6 < 0))) __PYX_ERR(0, 112, __pyx_L1_error)
-    if (__pyx_t_6) {
+    __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v_occs); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 121, __pyx_L1_error)
+    if (__pyx_t_5) {
 
 
-      /* "monitor/match/_rules.pyx":113
+      /* "monitor/match/_rules.pyx":122
  *                 ]
  *             if occs:
  *                 out.append((term.source, term.weight, sorted(occs)))             # <<<<<<<<<<<<<<
  *         return out
  * 
 */
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_source); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 113, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_1);
-      __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_weight); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 113, __pyx_L1_error)
+      __pyx_t_9 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_source); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 122, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_9);
+      __pyx_t_2 = __Pyx_PyObject_GetAttrStr(__pyx_v_term, __pyx_mstate_global->__pyx_n_u_weight); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 122, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_3 = PySequence_List(__pyx_v_occs); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 113, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_3);
-      if (unlikely((PyList_Sort(__pyx_t_3) < 0))) __PYX_ERR(0, 113, __pyx_L1_error)
-      __pyx_t_12 = PyTuple_New(3); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 113, __pyx_L1_error)
-      __Pyx_GOTREF(__pyx_t_12);
-      __Pyx_GIVEREF(__pyx_t_1);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 113, __pyx_L1_error);
+      __pyx_t_1 = PySequence_List(__pyx_v_occs); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 122, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_1);
+      if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 122, __pyx_L1_error)
+      __pyx_t_8 = PyTuple_New(3); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 122, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_8);
+      __Pyx_GIVEREF(__pyx_t_9);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_8, 0, __pyx_t_9) != (0)) __PYX_ERR(0, 122, __pyx_L1_error);
       __Pyx_GIVEREF(__pyx_t_2);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 113, __pyx_L1_error);
-      __Pyx_GIVEREF(__pyx_t_3);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_12, 2, __pyx_t_3) != (0)) __PYX_ERR(0, 113, __pyx_L1_error);
-      __pyx_t_1 = 0;
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_8, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 122, __pyx_L1_error);
+      __Pyx_GIVEREF(__pyx_t_1);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_8, 2, __pyx_t_1) != (0)) __PYX_ERR(0, 122, __pyx_L1_error);
+      __pyx_t_9 = 0;
       __pyx_t_2 = 0;
-      __pyx_t_3 = 0;
-      __pyx_t_20 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_12); if (unlikely(__pyx_t_20 == ((int)-1))) __PYX_ERR(0, 113, __pyx_L1_error)
-      __Pyx_DECREF(__pyx_t_12); __pyx_t_12 = 0;
+      __pyx_t_1 = 0;
+      __pyx_t_20 = __Pyx_PyList_Append(__pyx_v_out, __pyx_t_8); if (unlikely(__pyx_t_20 == ((int)-1))) __PYX_ERR(0, 122, __pyx_L1_error)
+      __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
 
 
-      /* "monitor/match/_rules.pyx":112
+      /* "monitor/match/_rules.pyx":121
  *                     and not any([_overlap(occ, b) for b in blocked])
  *                 ]
  *             if occs:             # <<<<<<<<<<<<<<
@@ -6377,17 +6475,17 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
 */
     }
 
-    /* "monitor/match/_rules.pyx":100
- *         anywhere = not blocked and "title" in fields and "body" in fields
+    /* "monitor/match/_rules.pyx":109
+ *         regex = -1 in slots
  *         out = []
  *         for pid, term in present:             # <<<<<<<<<<<<<<
- *             if term.pattern.regex is None:
+ *             if not regex or term.pattern.regex is None:
  *                 occs = found[pid]
 */
   }
-  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+  __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
 
-  /* "monitor/match/_rules.pyx":114
+  /* "monitor/match/_rules.pyx":123
  *             if occs:
  *                 out.append((term.source, term.weight, sorted(occs)))
  *         return out             # <<<<<<<<<<<<<<
@@ -6405,12 +6503,12 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":90
+  /* "monitor/match/_rules.pyx":95
  *         return <list>found
  * 
  *     cdef list _found(self, name):             # <<<<<<<<<<<<<<
- *         scanned, fields = self.scanned, self.fields
- *         ref = scanned.index.refs[self.refs[name]]
+ *         cdef dict found
+ *         cdef dict slots
 */
 
   /* function exit code */
@@ -6418,22 +6516,25 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   __Pyx_XDECREF(__pyx_t_1);
   __Pyx_XDECREF(__pyx_t_2);
   __Pyx_XDECREF(__pyx_t_3);
-  __Pyx_XDECREF(__pyx_t_4);
-  __Pyx_XDECREF(__pyx_t_12);
-  __Pyx_XDECREF(__pyx_t_14);
+  __Pyx_XDECREF(__pyx_t_8);
+  __Pyx_XDECREF(__pyx_t_9);
   __Pyx_XDECREF(__pyx_t_15);
-  __Pyx_XDECREF(__pyx_t_17);
+  __Pyx_XDECREF(__pyx_t_16);
   __Pyx_XDECREF(__pyx_t_18);
+  __Pyx_XDECREF(__pyx_t_19);
   __Pyx_AddTraceback("monitor.match._rules.Evaluation._found", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = 0;
   __pyx_L0:;
+  __Pyx_XDECREF(__pyx_v_found);
+  __Pyx_XDECREF(__pyx_v_slots);
   __Pyx_XDECREF(__pyx_v_scanned);
   __Pyx_XDECREF(__pyx_v_fields);
   __Pyx_XDECREF(__pyx_v_ref);
-  __Pyx_XDECREF(__pyx_v_found);
   __Pyx_XDECREF(__pyx_v_present);
+  __Pyx_XDECREF(__pyx_v_exclude);
   __Pyx_XDECREF(__pyx_v_blocked);
-  __Pyx_XDECREF(__pyx_v_anywhere);
+
+  __Pyx_XDECREF(__pyx_v_regex);
   __Pyx_XDECREF(__pyx_v_out);
   __Pyx_XDECREF(__pyx_v_pid);
   __Pyx_XDECREF(__pyx_v_term);
@@ -6447,12 +6548,12 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__found(struct __py
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":116
+/* "monitor/match/_rules.pyx":125
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
- *         found = self.hits(name)
- *         weight = self.compiled.weights.get(name, 1.0)
+ *         cdef Py_ssize_t counted
+ *         parts = []
 */
 
 static PyObject *__pyx_pw_7monitor_5match_6_rules_10Evaluation_11_score(PyObject *__pyx_v_self, 
@@ -6463,11 +6564,11 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
 static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v_self, PyObject *__pyx_v_name, int __pyx_skip_dispatch) {
-  PyObject *__pyx_v_found = NULL;
-  PyObject *__pyx_v_weight = NULL;
-  CYTHON_UNUSED PyObject *__pyx_8genexpr5__pyx_v__ = NULL;
-  PyObject *__pyx_8genexpr5__pyx_v_w = NULL;
-  PyObject *__pyx_8genexpr5__pyx_v_occs = NULL;
+  Py_ssize_t __pyx_v_counted;
+  PyObject *__pyx_v_parts = NULL;
+  CYTHON_UNUSED PyObject *__pyx_v__ = NULL;
+  PyObject *__pyx_v_w = NULL;
+  PyObject *__pyx_v_occs = NULL;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   PyObject *__pyx_t_1 = NULL;
@@ -6478,12 +6579,10 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
   Py_ssize_t __pyx_t_6;
   PyObject *__pyx_t_7 = NULL;
   PyObject *__pyx_t_8 = NULL;
-  PyObject *__pyx_t_9 = NULL;
-  PyObject *__pyx_t_10 = NULL;
-  PyObject *__pyx_t_11 = NULL;
-  PyObject *(*__pyx_t_12)(PyObject *);
-  Py_ssize_t __pyx_t_13;
-  int __pyx_t_14;
+  PyObject *(*__pyx_t_9)(PyObject *);
+  Py_ssize_t __pyx_t_10;
+  int __pyx_t_11;
+  int __pyx_t_12;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
@@ -6504,7 +6603,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     if (unlikely(!__Pyx_object_dict_version_matches(((PyObject *)__pyx_v_self), __pyx_tp_dict_version, __pyx_obj_dict_version))) {
       PY_UINT64_T __pyx_typedict_guard = __Pyx_get_tp_dict_version(((PyObject *)__pyx_v_self));
       #endif
-      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_score_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 116, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_PyObject_GetAttrStr(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_score_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 125, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (!__Pyx_IsSameCFunction(__pyx_t_1, (void(*)(void)) __pyx_pw_7monitor_5match_6_rules_10Evaluation_11_score)) {
         __pyx_t_3 = NULL;
@@ -6527,7 +6626,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
           __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)__pyx_t_4, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
           __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
           __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 116, __pyx_L1_error)
+          if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 125, __pyx_L1_error)
           __Pyx_GOTREF(__pyx_t_2);
         }
         {
@@ -6555,202 +6654,203 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
     #endif
   }
 
-  /* "monitor/match/_rules.pyx":117
- * 
+  /* "monitor/match/_rules.pyx":127
  *     cpdef object _score(self, name):
- *         found = self.hits(name)             # <<<<<<<<<<<<<<
- *         weight = self.compiled.weights.get(name, 1.0)
- *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
+ *         cdef Py_ssize_t counted
+ *         parts = []             # <<<<<<<<<<<<<<
+ *         for _, w, occs in self.hits(name):
+ *             counted = len(occs)
 */
-  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 117, __pyx_L1_error)
+  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 127, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_v_found = ((PyObject*)__pyx_t_1);
+  __pyx_v_parts = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":118
- *     cpdef object _score(self, name):
- *         found = self.hits(name)
- *         weight = self.compiled.weights.get(name, 1.0)             # <<<<<<<<<<<<<<
- *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
- * 
+  /* "monitor/match/_rules.pyx":128
+ *         cdef Py_ssize_t counted
+ *         parts = []
+ *         for _, w, occs in self.hits(name):             # <<<<<<<<<<<<<<
+ *             counted = len(occs)
+ *             parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))
 */
-  __pyx_t_4 = __Pyx_PyObject_GetAttrStr(__pyx_v_self->compiled, __pyx_mstate_global->__pyx_n_u_weights); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 118, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_2 = __pyx_t_4;
-  __Pyx_INCREF(__pyx_t_2);
-  __pyx_t_5 = 0;
-  {
-    PyObject *__pyx_callargs[3] = {__pyx_t_2, __pyx_v_name, __pyx_mstate_global->__pyx_float_1_0};
-    __pyx_t_1 = __Pyx_PyObject_FastCallMethod((PyObject*)__pyx_mstate_global->__pyx_n_u_get, __pyx_callargs+__pyx_t_5, (3-__pyx_t_5) | (1*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-    __Pyx_XDECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 118, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
+  __pyx_t_1 = ((struct __pyx_vtabstruct_7monitor_5match_6_rules_Evaluation *)__pyx_v_self->__pyx_vtab)->hits(__pyx_v_self, __pyx_v_name, 0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 128, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  if (unlikely(__pyx_t_1 == Py_None)) {
+    PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
+    __PYX_ERR(0, 128, __pyx_L1_error)
   }
-  __pyx_v_weight = __pyx_t_1;
-  __pyx_t_1 = 0;
+  __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
+  __pyx_t_6 = 0;
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  for (;;) {
+    {
+      Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
+      #if !CYTHON_ASSUME_SAFE_SIZE
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 128, __pyx_L1_error)
+      #endif
+      if (__pyx_t_6 >= __pyx_temp) break;
+    }
+    __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
+    ++__pyx_t_6;
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 128, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
+      PyObject* sequence = __pyx_t_1;
+      Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
+      if (unlikely(size != 3)) {
+        if (size > 3) __Pyx_RaiseTooManyValuesError(3);
+        else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
+        __PYX_ERR(0, 128, __pyx_L1_error)
+      }
+      #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
+      if (likely(PyTuple_CheckExact(sequence))) {
+        __pyx_t_4 = PyTuple_GET_ITEM(sequence, 0);
+        __Pyx_INCREF(__pyx_t_4);
+        __pyx_t_3 = PyTuple_GET_ITEM(sequence, 1);
+        __Pyx_INCREF(__pyx_t_3);
+        __pyx_t_7 = PyTuple_GET_ITEM(sequence, 2);
+        __Pyx_INCREF(__pyx_t_7);
+      } else {
+        __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 128, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_4);
+        __pyx_t_3 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 128, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_3);
+        __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
+        if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 128, __pyx_L1_error)
+        __Pyx_XGOTREF(__pyx_t_7);
+      }
+      #else
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 128, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_4);
+      __pyx_t_3 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 128, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_3);
+      __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 128, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_7);
+      #endif
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    } else {
+      Py_ssize_t index = -1;
+      __pyx_t_8 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 128, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_8);
+      __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+      __pyx_t_9 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_8);
+      index = 0; __pyx_t_4 = __pyx_t_9(__pyx_t_8); if (unlikely(!__pyx_t_4)) goto __pyx_L5_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_4);
+      index = 1; __pyx_t_3 = __pyx_t_9(__pyx_t_8); if (unlikely(!__pyx_t_3)) goto __pyx_L5_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_3);
+      index = 2; __pyx_t_7 = __pyx_t_9(__pyx_t_8); if (unlikely(!__pyx_t_7)) goto __pyx_L5_unpacking_failed;
+      __Pyx_GOTREF(__pyx_t_7);
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_9(__pyx_t_8), 3) < (0)) __PYX_ERR(0, 128, __pyx_L1_error)
+      __pyx_t_9 = NULL;
+      __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+      goto __pyx_L6_unpacking_done;
+      __pyx_L5_unpacking_failed:;
+      __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
+      __pyx_t_9 = NULL;
+      if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
+      __PYX_ERR(0, 128, __pyx_L1_error)
+      __pyx_L6_unpacking_done:;
+    }
+    __Pyx_XDECREF_SET(__pyx_v__, __pyx_t_4);
+    __pyx_t_4 = 0;
+    __Pyx_XDECREF_SET(__pyx_v_w, __pyx_t_3);
+    __pyx_t_3 = 0;
+    __Pyx_XDECREF_SET(__pyx_v_occs, __pyx_t_7);
+    __pyx_t_7 = 0;
 
-  /* "monitor/match/_rules.pyx":119
- *         found = self.hits(name)
- *         weight = self.compiled.weights.get(name, 1.0)
- *         return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])             # <<<<<<<<<<<<<<
- * 
+    /* "monitor/match/_rules.pyx":129
+ *         parts = []
+ *         for _, w, occs in self.hits(name):
+ *             counted = len(occs)             # <<<<<<<<<<<<<<
+ *             parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))
+ *         return self.weights.get(name, 1.0) * sum(parts)
+*/
+    __pyx_t_10 = PyObject_Length(__pyx_v_occs); if (unlikely(__pyx_t_10 == ((Py_ssize_t)-1))) __PYX_ERR(0, 129, __pyx_L1_error)
+    __pyx_v_counted = __pyx_t_10;
+
+    /* "monitor/match/_rules.pyx":130
+ *         for _, w, occs in self.hits(name):
+ *             counted = len(occs)
+ *             parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))             # <<<<<<<<<<<<<<
+ *         return self.weights.get(name, 1.0) * sum(parts)
  * 
 */
-  __pyx_t_4 = NULL;
-  { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 119, __pyx_L5_error)
-    __Pyx_GOTREF(__pyx_t_2);
-    if (unlikely(__pyx_v_found == Py_None)) {
-      PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-      __PYX_ERR(0, 119, __pyx_L5_error)
-    }
-    __pyx_t_3 = __pyx_v_found; __Pyx_INCREF(__pyx_t_3);
-    __pyx_t_6 = 0;
-    for (;;) {
-      {
-        Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_3);
-        #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 119, __pyx_L5_error)
-        #endif
-        if (__pyx_t_6 >= __pyx_temp) break;
-      }
-      __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_3, __pyx_t_6, __Pyx_ReferenceSharing_OwnStrongReference);
-      ++__pyx_t_6;
-      if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 119, __pyx_L5_error)
-      __Pyx_GOTREF(__pyx_t_7);
-      if ((likely(PyTuple_CheckExact(__pyx_t_7))) || (PyList_CheckExact(__pyx_t_7))) {
-        PyObject* sequence = __pyx_t_7;
-        Py_ssize_t size = __Pyx_PySequence_SIZE(sequence);
-        if (unlikely(size != 3)) {
-          if (size > 3) __Pyx_RaiseTooManyValuesError(3);
-          else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 119, __pyx_L5_error)
-        }
-        #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
-        if (likely(PyTuple_CheckExact(sequence))) {
-          __pyx_t_8 = PyTuple_GET_ITEM(sequence, 0);
-          __Pyx_INCREF(__pyx_t_8);
-          __pyx_t_9 = PyTuple_GET_ITEM(sequence, 1);
-          __Pyx_INCREF(__pyx_t_9);
-          __pyx_t_10 = PyTuple_GET_ITEM(sequence, 2);
-          __Pyx_INCREF(__pyx_t_10);
-        } else {
-          __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 119, __pyx_L5_error)
-          __Pyx_XGOTREF(__pyx_t_8);
-          __pyx_t_9 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
-          __Pyx_XGOTREF(__pyx_t_9);
-          __pyx_t_10 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 119, __pyx_L5_error)
-          __Pyx_XGOTREF(__pyx_t_10);
-        }
-        #else
-        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 119, __pyx_L5_error)
-        __Pyx_GOTREF(__pyx_t_8);
-        __pyx_t_9 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
-        __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 119, __pyx_L5_error)
-        __Pyx_GOTREF(__pyx_t_10);
-        #endif
-        __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      } else {
-        Py_ssize_t index = -1;
-        __pyx_t_11 = PyObject_GetIter(__pyx_t_7); if (unlikely(!__pyx_t_11)) __PYX_ERR(0, 119, __pyx_L5_error)
-        __Pyx_GOTREF(__pyx_t_11);
-        __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-        __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_11);
-        index = 0; __pyx_t_8 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_8)) goto __pyx_L8_unpacking_failed;
-        __Pyx_GOTREF(__pyx_t_8);
-        index = 1; __pyx_t_9 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_9)) goto __pyx_L8_unpacking_failed;
-        __Pyx_GOTREF(__pyx_t_9);
-        index = 2; __pyx_t_10 = __pyx_t_12(__pyx_t_11); if (unlikely(!__pyx_t_10)) goto __pyx_L8_unpacking_failed;
-        __Pyx_GOTREF(__pyx_t_10);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_12(__pyx_t_11), 3) < (0)) __PYX_ERR(0, 119, __pyx_L5_error)
-        __pyx_t_12 = NULL;
-        __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-        goto __pyx_L9_unpacking_done;
-        __pyx_L8_unpacking_failed:;
-        __Pyx_DECREF(__pyx_t_11); __pyx_t_11 = 0;
-        __pyx_t_12 = NULL;
-        if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 119, __pyx_L5_error)
-        __pyx_L9_unpacking_done:;
-      }
-      __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v__, __pyx_t_8);
-      __pyx_t_8 = 0;
-      __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v_w, __pyx_t_9);
-      __pyx_t_9 = 0;
-      __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v_occs, __pyx_t_10);
-      __pyx_t_10 = 0;
-      __Pyx_GetModuleGlobalName(__pyx_t_7, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 119, __pyx_L5_error)
-      __Pyx_GOTREF(__pyx_t_7);
-      __pyx_t_13 = PyObject_Length(__pyx_8genexpr5__pyx_v_occs); if (unlikely(__pyx_t_13 == ((Py_ssize_t)-1))) __PYX_ERR(0, 119, __pyx_L5_error)
-      __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
-      __Pyx_GOTREF(__pyx_t_9);
-      __pyx_t_14 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_7, __pyx_t_9, Py_LT); if (unlikely((__pyx_t_14 < 0))) __PYX_ERR(0, 119, __pyx_L5_error)
-      __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
-      if (__pyx_t_14) {
-        __Pyx_INCREF(__pyx_t_7);
-        __pyx_t_10 = __pyx_t_7;
-      } else {
-        __pyx_t_9 = PyLong_FromSsize_t(__pyx_t_13); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 119, __pyx_L5_error)
-        __Pyx_GOTREF(__pyx_t_9);
-        __pyx_t_10 = __pyx_t_9;
-        __pyx_t_9 = 0;
-      }
+    __pyx_t_11 = (__pyx_v_counted < __pyx_v_7monitor_5match_6_rules_MAX_COUNTED_C);
 
-
-      __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
-      __pyx_t_7 = __Pyx_PyNumber_Multiply_object_object(__pyx_8genexpr5__pyx_v_w, __pyx_t_10); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 119, __pyx_L5_error)
+    if (__pyx_t_11) {
+      __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_counted); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 130, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_7);
-      __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
-      __Pyx_GIVEREF(__pyx_t_7);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_7))) __PYX_ERR(0, 119, __pyx_L5_error)
+      __pyx_t_1 = __pyx_t_7;
+      __pyx_t_7 = 0;
+    } else {
+      __pyx_t_7 = PyLong_FromSsize_t(__pyx_v_7monitor_5match_6_rules_MAX_COUNTED_C); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 130, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_7);
+      __pyx_t_1 = __pyx_t_7;
       __pyx_t_7 = 0;
     }
-    __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __Pyx_XDECREF(__pyx_8genexpr5__pyx_v__); __pyx_8genexpr5__pyx_v__ = 0;
-    __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_occs); __pyx_8genexpr5__pyx_v_occs = 0;
-    __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_w); __pyx_8genexpr5__pyx_v_w = 0;
-    goto __pyx_L11_exit_scope;
-    __pyx_L5_error:;
-    __Pyx_XDECREF(__pyx_8genexpr5__pyx_v__); __pyx_8genexpr5__pyx_v__ = 0;
-    __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_occs); __pyx_8genexpr5__pyx_v_occs = 0;
-    __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_w); __pyx_8genexpr5__pyx_v_w = 0;
-    goto __pyx_L1_error;
-    __pyx_L11_exit_scope:;
-  } /* exit inner scope */
+
+    __pyx_t_7 = __Pyx_PyNumber_Multiply_object_int(__pyx_v_w, __pyx_t_1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 130, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_7);
+    __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+    __pyx_t_12 = __Pyx_PyList_Append(__pyx_v_parts, __pyx_t_7); if (unlikely(__pyx_t_12 == ((int)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
+    __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
+
+
+    /* "monitor/match/_rules.pyx":128
+ *         cdef Py_ssize_t counted
+ *         parts = []
+ *         for _, w, occs in self.hits(name):             # <<<<<<<<<<<<<<
+ *             counted = len(occs)
+ *             parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))
+*/
+  }
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+
+  /* "monitor/match/_rules.pyx":131
+ *             counted = len(occs)
+ *             parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))
+ *         return self.weights.get(name, 1.0) * sum(parts)             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+  if (unlikely(__pyx_v_self->weights == Py_None)) {
+    PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "get");
+    __PYX_ERR(0, 131, __pyx_L1_error)
+  }
+  __pyx_t_2 = __Pyx_PyDict_GetItemDefault(__pyx_v_self->weights, __pyx_v_name, __pyx_mstate_global->__pyx_float_1_0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 131, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_1 = NULL;
   __pyx_t_5 = 1;
   {
-    PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_t_2};
-    __pyx_t_1 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
-    __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 119, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
+    PyObject *__pyx_callargs[2] = {__pyx_t_1, __pyx_v_parts};
+    __pyx_t_7 = __Pyx_PyObject_FastCall((PyObject*)__pyx_builtin_sum, __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+    __Pyx_XDECREF(__pyx_t_1); __pyx_t_1 = 0;
+    if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 131, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_7);
   }
-  __pyx_t_2 = __Pyx_PyNumber_Multiply_object_object(__pyx_v_weight, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 119, __pyx_L1_error)
-  __Pyx_GOTREF(__pyx_t_2);
-  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_t_1 = __Pyx_PyNumber_Multiply_object_object(__pyx_t_2, __pyx_t_7); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 131, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __Pyx_DECREF(__pyx_t_7); __pyx_t_7 = 0;
   {
     PyObject *__pyx_temp;
     {
       __pyx_temp = __pyx_r;
-      __pyx_r = __pyx_t_2;
+      __pyx_r = __pyx_t_1;
     }
     __Pyx_XDECREF(__pyx_temp);
   }
-  __pyx_t_2 = 0;
+  __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":116
+  /* "monitor/match/_rules.pyx":125
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
- *         found = self.hits(name)
- *         weight = self.compiled.weights.get(name, 1.0)
+ *         cdef Py_ssize_t counted
+ *         parts = []
 */
 
   /* function exit code */
@@ -6761,17 +6861,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules_10Evaluation__score(struct __py
   __Pyx_XDECREF(__pyx_t_4);
   __Pyx_XDECREF(__pyx_t_7);
   __Pyx_XDECREF(__pyx_t_8);
-  __Pyx_XDECREF(__pyx_t_9);
-  __Pyx_XDECREF(__pyx_t_10);
-  __Pyx_XDECREF(__pyx_t_11);
   __Pyx_AddTraceback("monitor.match._rules.Evaluation._score", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = 0;
   __pyx_L0:;
-  __Pyx_XDECREF(__pyx_v_found);
-  __Pyx_XDECREF(__pyx_v_weight);
-  __Pyx_XDECREF(__pyx_8genexpr5__pyx_v__);
-  __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_w);
-  __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_occs);
+
+  __Pyx_XDECREF(__pyx_v_parts);
+  __Pyx_XDECREF(__pyx_v__);
+  __Pyx_XDECREF(__pyx_v_w);
+  __Pyx_XDECREF(__pyx_v_occs);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
@@ -6816,32 +6913,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_name,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 116, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 125, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 116, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 125, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_score", 0) < (0)) __PYX_ERR(0, 116, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "_score", 0) < (0)) __PYX_ERR(0, 125, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, i); __PYX_ERR(0, 116, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, i); __PYX_ERR(0, 125, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 116, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 125, __pyx_L3_error)
     }
     __pyx_v_name = values[0];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 116, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("_score", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 125, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -6870,7 +6967,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_10_score(struct _
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_score", 0);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__score(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 116, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules_10Evaluation__score(__pyx_v_self, __pyx_v_name, 1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 125, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -6894,7 +6991,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_10_score(struct _
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":27
+/* "monitor/match/_rules.pyx":28
  *     """One rule (a CompiledRule) decided for one article (a ScannedArticle)."""
  * 
  *     cdef readonly object scanned             # <<<<<<<<<<<<<<
@@ -6961,7 +7058,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_7scanned___get__(
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":28
+/* "monitor/match/_rules.pyx":29
  * 
  *     cdef readonly object scanned
  *     cdef readonly object compiled             # <<<<<<<<<<<<<<
@@ -7028,7 +7125,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_8compiled___get__
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":29
+/* "monitor/match/_rules.pyx":30
  *     cdef readonly object scanned
  *     cdef readonly object compiled
  *     cdef readonly object rule             # <<<<<<<<<<<<<<
@@ -7151,9 +7248,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
   __Pyx_RefNannyDeclarations
   PyObject *__pyx_t_1 = NULL;
   PyObject *__pyx_t_2 = NULL;
-  int __pyx_t_3;
+  PyObject *__pyx_t_3 = NULL;
   int __pyx_t_4;
-  PyObject *__pyx_t_5 = NULL;
+  int __pyx_t_5;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
@@ -7163,7 +7260,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
  *     cdef object _dict
  *     cdef bint use_setstate
  *     with CRITICAL_SECTION(self):             # <<<<<<<<<<<<<<
- *         state = (self.cache, self.compiled, self.fields, self.refs, self.rule, self.scanned)
+ *         state = (self.cache, self.compiled, self.every_field, self.fields, self.refs, self.rule, self.scanned, self.weights)
  *         _dict = getattr(self, '__dict__', None)
 */
   {
@@ -7176,51 +7273,59 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
         /* "(tree fragment)":6
  *     cdef bint use_setstate
  *     with CRITICAL_SECTION(self):
- *         state = (self.cache, self.compiled, self.fields, self.refs, self.rule, self.scanned)             # <<<<<<<<<<<<<<
+ *         state = (self.cache, self.compiled, self.every_field, self.fields, self.refs, self.rule, self.scanned, self.weights)             # <<<<<<<<<<<<<<
  *         _dict = getattr(self, '__dict__', None)
  *     if _dict is not None and _dict:
 */
-        __pyx_t_2 = PyTuple_New(6); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 6, __pyx_L4_error)
+        __pyx_t_2 = __Pyx_PyBool_FromLong(__pyx_v_self->every_field); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 6, __pyx_L4_error)
         __Pyx_GOTREF(__pyx_t_2);
+        __pyx_t_3 = PyTuple_New(8); if (unlikely(!__pyx_t_3)) __PYX_ERR(1, 6, __pyx_L4_error)
+        __Pyx_GOTREF(__pyx_t_3);
         __Pyx_INCREF(__pyx_v_self->cache);
         __Pyx_GIVEREF(__pyx_v_self->cache);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_v_self->cache) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 0, __pyx_v_self->cache) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
         __Pyx_INCREF(__pyx_v_self->compiled);
         __Pyx_GIVEREF(__pyx_v_self->compiled);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_v_self->compiled) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 1, __pyx_v_self->compiled) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        __Pyx_GIVEREF(__pyx_t_2);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 2, __pyx_t_2) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
         __Pyx_INCREF(__pyx_v_self->fields);
         __Pyx_GIVEREF(__pyx_v_self->fields);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 2, __pyx_v_self->fields) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 3, __pyx_v_self->fields) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
         __Pyx_INCREF(__pyx_v_self->refs);
         __Pyx_GIVEREF(__pyx_v_self->refs);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 3, __pyx_v_self->refs) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 4, __pyx_v_self->refs) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
         __Pyx_INCREF(__pyx_v_self->rule);
         __Pyx_GIVEREF(__pyx_v_self->rule);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 4, __pyx_v_self->rule) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 5, __pyx_v_self->rule) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
         __Pyx_INCREF(__pyx_v_self->scanned);
         __Pyx_GIVEREF(__pyx_v_self->scanned);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 5, __pyx_v_self->scanned) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
-        __pyx_v_state = ((PyObject*)__pyx_t_2);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 6, __pyx_v_self->scanned) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
+        __Pyx_INCREF(__pyx_v_self->weights);
+        __Pyx_GIVEREF(__pyx_v_self->weights);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 7, __pyx_v_self->weights) != (0)) __PYX_ERR(1, 6, __pyx_L4_error);
         __pyx_t_2 = 0;
+        __pyx_v_state = ((PyObject*)__pyx_t_3);
+        __pyx_t_3 = 0;
 
         /* "(tree fragment)":7
  *     with CRITICAL_SECTION(self):
- *         state = (self.cache, self.compiled, self.fields, self.refs, self.rule, self.scanned)
+ *         state = (self.cache, self.compiled, self.every_field, self.fields, self.refs, self.rule, self.scanned, self.weights)
  *         _dict = getattr(self, '__dict__', None)             # <<<<<<<<<<<<<<
  *     if _dict is not None and _dict:
  *         state += (_dict,)
 */
-        __pyx_t_2 = __Pyx_GetAttr3(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_dict, Py_None); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 7, __pyx_L4_error)
-        __Pyx_GOTREF(__pyx_t_2);
-        __pyx_v__dict = __pyx_t_2;
-        __pyx_t_2 = 0;
+        __pyx_t_3 = __Pyx_GetAttr3(((PyObject *)__pyx_v_self), __pyx_mstate_global->__pyx_n_u_dict, Py_None); if (unlikely(!__pyx_t_3)) __PYX_ERR(1, 7, __pyx_L4_error)
+        __Pyx_GOTREF(__pyx_t_3);
+        __pyx_v__dict = __pyx_t_3;
+        __pyx_t_3 = 0;
       }
 
       /* "(tree fragment)":5
  *     cdef object _dict
  *     cdef bint use_setstate
  *     with CRITICAL_SECTION(self):             # <<<<<<<<<<<<<<
- *         state = (self.cache, self.compiled, self.fields, self.refs, self.rule, self.scanned)
+ *         state = (self.cache, self.compiled, self.every_field, self.fields, self.refs, self.rule, self.scanned, self.weights)
  *         _dict = getattr(self, '__dict__', None)
 */
       /*finally:*/ {
@@ -7238,27 +7343,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
   }
 
   /* "(tree fragment)":8
- *         state = (self.cache, self.compiled, self.fields, self.refs, self.rule, self.scanned)
+ *         state = (self.cache, self.compiled, self.every_field, self.fields, self.refs, self.rule, self.scanned, self.weights)
  *         _dict = getattr(self, '__dict__', None)
  *     if _dict is not None and _dict:             # <<<<<<<<<<<<<<
  *         state += (_dict,)
  *         use_setstate = True
 */
-  __pyx_t_4 = (__pyx_v__dict != Py_None);
-  if (__pyx_t_4) {
+  __pyx_t_5 = (__pyx_v__dict != Py_None);
+  if (__pyx_t_5) {
 
   } else {
 
-    __pyx_t_3 = __pyx_t_4;
+    __pyx_t_4 = __pyx_t_5;
 
     goto __pyx_L7_bool_binop_done;
   }
-  __pyx_t_4 = __Pyx_PyObject_IsTrue(__pyx_v__dict); if (unlikely((__pyx_t_4 < 0))) __PYX_ERR(1, 8, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_IsTrue(__pyx_v__dict); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(1, 8, __pyx_L1_error)
 
-  __pyx_t_3 = __pyx_t_4;
+  __pyx_t_4 = __pyx_t_5;
 
   __pyx_L7_bool_binop_done:;
-  if (__pyx_t_3) {
+  if (__pyx_t_4) {
 
 
     /* "(tree fragment)":9
@@ -7273,23 +7378,23 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
     __Pyx_INCREF(__pyx_v__dict);
     __Pyx_GIVEREF(__pyx_v__dict);
     if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, __pyx_v__dict) != (0)) __PYX_ERR(1, 9, __pyx_L1_error);
-    __pyx_t_2 = PyNumber_InPlaceAdd(__pyx_v_state, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 9, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_3 = PyNumber_InPlaceAdd(__pyx_v_state, __pyx_t_1); if (unlikely(!__pyx_t_3)) __PYX_ERR(1, 9, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __Pyx_DECREF_SET(__pyx_v_state, ((PyObject*)__pyx_t_2));
-    __pyx_t_2 = 0;
+    __Pyx_DECREF_SET(__pyx_v_state, ((PyObject*)__pyx_t_3));
+    __pyx_t_3 = 0;
 
     /* "(tree fragment)":10
  *     if _dict is not None and _dict:
  *         state += (_dict,)
  *         use_setstate = True             # <<<<<<<<<<<<<<
  *     else:
- *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None
+ *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None or self.weights is not None
 */
     __pyx_v_use_setstate = 1;
 
     /* "(tree fragment)":8
- *         state = (self.cache, self.compiled, self.fields, self.refs, self.rule, self.scanned)
+ *         state = (self.cache, self.compiled, self.every_field, self.fields, self.refs, self.rule, self.scanned, self.weights)
  *         _dict = getattr(self, '__dict__', None)
  *     if _dict is not None and _dict:             # <<<<<<<<<<<<<<
  *         state += (_dict,)
@@ -7301,153 +7406,113 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
   /* "(tree fragment)":12
  *         use_setstate = True
  *     else:
- *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None             # <<<<<<<<<<<<<<
+ *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None or self.weights is not None             # <<<<<<<<<<<<<<
  *     if use_setstate:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, None), state
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, None), state
 */
   /*else*/ {
-    __pyx_t_4 = (__pyx_v_self->cache != ((PyObject*)Py_None));
-    if (!__pyx_t_4) {
+    __pyx_t_5 = (__pyx_v_self->cache != ((PyObject*)Py_None));
+    if (!__pyx_t_5) {
 
     } else {
 
-      __pyx_t_3 = __pyx_t_4;
+      __pyx_t_4 = __pyx_t_5;
 
       goto __pyx_L9_bool_binop_done;
     }
-    __pyx_t_4 = (__pyx_v_self->compiled != Py_None);
-    if (!__pyx_t_4) {
+    __pyx_t_5 = (__pyx_v_self->compiled != Py_None);
+    if (!__pyx_t_5) {
 
     } else {
 
-      __pyx_t_3 = __pyx_t_4;
+      __pyx_t_4 = __pyx_t_5;
 
       goto __pyx_L9_bool_binop_done;
     }
-    __pyx_t_4 = (__pyx_v_self->fields != ((PyObject*)Py_None));
-    if (!__pyx_t_4) {
+    __pyx_t_5 = (__pyx_v_self->fields != ((PyObject*)Py_None));
+    if (!__pyx_t_5) {
 
     } else {
 
-      __pyx_t_3 = __pyx_t_4;
+      __pyx_t_4 = __pyx_t_5;
 
       goto __pyx_L9_bool_binop_done;
     }
-    __pyx_t_4 = (__pyx_v_self->refs != ((PyObject*)Py_None));
-    if (!__pyx_t_4) {
+    __pyx_t_5 = (__pyx_v_self->refs != ((PyObject*)Py_None));
+    if (!__pyx_t_5) {
 
     } else {
 
-      __pyx_t_3 = __pyx_t_4;
+      __pyx_t_4 = __pyx_t_5;
 
       goto __pyx_L9_bool_binop_done;
     }
-    __pyx_t_4 = (__pyx_v_self->rule != Py_None);
-    if (!__pyx_t_4) {
+    __pyx_t_5 = (__pyx_v_self->rule != Py_None);
+    if (!__pyx_t_5) {
 
     } else {
 
-      __pyx_t_3 = __pyx_t_4;
+      __pyx_t_4 = __pyx_t_5;
 
       goto __pyx_L9_bool_binop_done;
     }
-    __pyx_t_4 = (__pyx_v_self->scanned != Py_None);
+    __pyx_t_5 = (__pyx_v_self->scanned != Py_None);
+    if (!__pyx_t_5) {
 
-    __pyx_t_3 = __pyx_t_4;
+    } else {
+
+      __pyx_t_4 = __pyx_t_5;
+
+      goto __pyx_L9_bool_binop_done;
+    }
+    __pyx_t_5 = (__pyx_v_self->weights != ((PyObject*)Py_None));
+
+    __pyx_t_4 = __pyx_t_5;
 
     __pyx_L9_bool_binop_done:;
-    __pyx_v_use_setstate = __pyx_t_3;
+    __pyx_v_use_setstate = __pyx_t_4;
   }
   __pyx_L6:;
 
   /* "(tree fragment)":13
  *     else:
- *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None
+ *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None or self.weights is not None
  *     if use_setstate:             # <<<<<<<<<<<<<<
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, None), state
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, None), state
  *     else:
 */
   if (__pyx_v_use_setstate) {
 
     /* "(tree fragment)":14
- *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None
+ *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None or self.weights is not None
  *     if use_setstate:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, None), state             # <<<<<<<<<<<<<<
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, None), state             # <<<<<<<<<<<<<<
  *     else:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, state)
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, state)
 */
-    __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 14, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_2);
+    __Pyx_GetModuleGlobalName(__pyx_t_3, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation); if (unlikely(!__pyx_t_3)) __PYX_ERR(1, 14, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
     __pyx_t_1 = PyTuple_New(3); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 14, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     __Pyx_INCREF(((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self))));
     __Pyx_GIVEREF(((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self))));
     if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, ((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self)))) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
-    __Pyx_INCREF(__pyx_mstate_global->__pyx_int_30562160);
-    __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_30562160);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_mstate_global->__pyx_int_30562160) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
+    __Pyx_INCREF(__pyx_mstate_global->__pyx_int_104468939);
+    __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_104468939);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_mstate_global->__pyx_int_104468939) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
     __Pyx_INCREF(Py_None);
     __Pyx_GIVEREF(Py_None);
     if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 2, Py_None) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
-    __pyx_t_5 = PyTuple_New(3); if (unlikely(!__pyx_t_5)) __PYX_ERR(1, 14, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_5);
-    __Pyx_GIVEREF(__pyx_t_2);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_2) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
-    __Pyx_GIVEREF(__pyx_t_1);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_1) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
-    __Pyx_INCREF(__pyx_v_state);
-    __Pyx_GIVEREF(__pyx_v_state);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 2, __pyx_v_state) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
-    __pyx_t_2 = 0;
-    __pyx_t_1 = 0;
-    {
-      PyObject *__pyx_temp;
-      {
-        __pyx_temp = __pyx_r;
-        __pyx_r = __pyx_t_5;
-      }
-      __Pyx_XDECREF(__pyx_temp);
-    }
-    __pyx_t_5 = 0;
-    goto __pyx_L0;
-
-    /* "(tree fragment)":13
- *     else:
- *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None
- *     if use_setstate:             # <<<<<<<<<<<<<<
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, None), state
- *     else:
-*/
-  }
-
-  /* "(tree fragment)":16
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, None), state
- *     else:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, state)             # <<<<<<<<<<<<<<
- * def __setstate_cython__(self, __pyx_state):
- *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)
-*/
-  /*else*/ {
-    __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation); if (unlikely(!__pyx_t_5)) __PYX_ERR(1, 16, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_5);
-    __pyx_t_1 = PyTuple_New(3); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 16, __pyx_L1_error)
-    __Pyx_GOTREF(__pyx_t_1);
-    __Pyx_INCREF(((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self))));
-    __Pyx_GIVEREF(((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self))));
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, ((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self)))) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
-    __Pyx_INCREF(__pyx_mstate_global->__pyx_int_30562160);
-    __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_30562160);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_mstate_global->__pyx_int_30562160) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
-    __Pyx_INCREF(__pyx_v_state);
-    __Pyx_GIVEREF(__pyx_v_state);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 2, __pyx_v_state) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
-    __pyx_t_2 = PyTuple_New(2); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 16, __pyx_L1_error)
+    __pyx_t_2 = PyTuple_New(3); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 14, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
-    __Pyx_GIVEREF(__pyx_t_5);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_5) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
+    __Pyx_GIVEREF(__pyx_t_3);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 0, __pyx_t_3) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
     __Pyx_GIVEREF(__pyx_t_1);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_t_1) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
-    __pyx_t_5 = 0;
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 1, __pyx_t_1) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
+    __Pyx_INCREF(__pyx_v_state);
+    __Pyx_GIVEREF(__pyx_v_state);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_2, 2, __pyx_v_state) != (0)) __PYX_ERR(1, 14, __pyx_L1_error);
+    __pyx_t_3 = 0;
     __pyx_t_1 = 0;
     {
       PyObject *__pyx_temp;
@@ -7458,6 +7523,55 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
       __Pyx_XDECREF(__pyx_temp);
     }
     __pyx_t_2 = 0;
+    goto __pyx_L0;
+
+    /* "(tree fragment)":13
+ *     else:
+ *         use_setstate = self.cache is not None or self.compiled is not None or self.fields is not None or self.refs is not None or self.rule is not None or self.scanned is not None or self.weights is not None
+ *     if use_setstate:             # <<<<<<<<<<<<<<
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, None), state
+ *     else:
+*/
+  }
+
+  /* "(tree fragment)":16
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, None), state
+ *     else:
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, state)             # <<<<<<<<<<<<<<
+ * def __setstate_cython__(self, __pyx_state):
+ *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)
+*/
+  /*else*/ {
+    __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation); if (unlikely(!__pyx_t_2)) __PYX_ERR(1, 16, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_2);
+    __pyx_t_1 = PyTuple_New(3); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 16, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_1);
+    __Pyx_INCREF(((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self))));
+    __Pyx_GIVEREF(((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self))));
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 0, ((PyObject *)Py_TYPE(((PyObject *)__pyx_v_self)))) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
+    __Pyx_INCREF(__pyx_mstate_global->__pyx_int_104468939);
+    __Pyx_GIVEREF(__pyx_mstate_global->__pyx_int_104468939);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 1, __pyx_mstate_global->__pyx_int_104468939) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
+    __Pyx_INCREF(__pyx_v_state);
+    __Pyx_GIVEREF(__pyx_v_state);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_1, 2, __pyx_v_state) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
+    __pyx_t_3 = PyTuple_New(2); if (unlikely(!__pyx_t_3)) __PYX_ERR(1, 16, __pyx_L1_error)
+    __Pyx_GOTREF(__pyx_t_3);
+    __Pyx_GIVEREF(__pyx_t_2);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 0, __pyx_t_2) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
+    __Pyx_GIVEREF(__pyx_t_1);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_3, 1, __pyx_t_1) != (0)) __PYX_ERR(1, 16, __pyx_L1_error);
+    __pyx_t_2 = 0;
+    __pyx_t_1 = 0;
+    {
+      PyObject *__pyx_temp;
+      {
+        __pyx_temp = __pyx_r;
+        __pyx_r = __pyx_t_3;
+      }
+      __Pyx_XDECREF(__pyx_temp);
+    }
+    __pyx_t_3 = 0;
     goto __pyx_L0;
   }
 
@@ -7471,7 +7585,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
   __pyx_L1_error:;
   __Pyx_XDECREF(__pyx_t_1);
   __Pyx_XDECREF(__pyx_t_2);
-  __Pyx_XDECREF(__pyx_t_5);
+  __Pyx_XDECREF(__pyx_t_3);
   __Pyx_AddTraceback("monitor.match._rules.Evaluation.__reduce_cython__", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = NULL;
   __pyx_L0:;
@@ -7485,7 +7599,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_12__reduce_cython
 
 /* "(tree fragment)":17
  *     else:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, state)
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, state)
  * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
  *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)
 */
@@ -7586,7 +7700,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
   __Pyx_RefNannySetupContext("__setstate_cython__", 0);
 
   /* "(tree fragment)":18
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, state)
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, state)
  * def __setstate_cython__(self, __pyx_state):
  *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)             # <<<<<<<<<<<<<<
 */
@@ -7604,7 +7718,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
 
   /* "(tree fragment)":17
  *     else:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, state)
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, state)
  * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
  *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)
 */
@@ -7623,7 +7737,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":122
+/* "monitor/match/_rules.pyx":134
  * 
  * 
  * cdef list _present(tuple terms, dict slots, dict found):             # <<<<<<<<<<<<<<
@@ -7633,13 +7747,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_10Evaluation_14__setstate_cyth
 
 static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_terms, PyObject *__pyx_v_slots, PyObject *__pyx_v_found) {
   PyObject *__pyx_v_chosen = 0;
-  PyObject *__pyx_8genexpr6__pyx_v_term = NULL;
+  PyObject *__pyx_8genexpr5__pyx_v_term = NULL;
+  PyObject *__pyx_8genexpr6__pyx_v_pid = NULL;
+  PyObject *__pyx_8genexpr6__pyx_v_i = NULL;
   PyObject *__pyx_8genexpr7__pyx_v_pid = NULL;
+  PyObject *__pyx_8genexpr7__pyx_v_places = NULL;
   PyObject *__pyx_8genexpr7__pyx_v_i = NULL;
-  PyObject *__pyx_8genexpr8__pyx_v_pid = NULL;
-  PyObject *__pyx_8genexpr8__pyx_v_places = NULL;
   PyObject *__pyx_8genexpr8__pyx_v_i = NULL;
-  PyObject *__pyx_8genexpr9__pyx_v_i = NULL;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   int __pyx_t_1;
@@ -7659,7 +7773,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_present", 0);
 
-  /* "monitor/match/_rules.pyx":128
+  /* "monitor/match/_rules.pyx":140
  *     pattern id  indexes in ``terms``, regular expressions under -1."""
  *     cdef list chosen
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up             # <<<<<<<<<<<<<<
@@ -7668,15 +7782,15 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_terms == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 128, __pyx_L1_error)
+    __PYX_ERR(0, 140, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyTuple_GET_SIZE(__pyx_v_terms); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 128, __pyx_L1_error)
-  __pyx_t_3 = PyLong_FromSsize_t(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 128, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyTuple_GET_SIZE(__pyx_v_terms); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 140, __pyx_L1_error)
+  __pyx_t_3 = PyLong_FromSsize_t(__pyx_t_2); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 140, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_3);
 
-  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_SMALL_REF); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 128, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_4, __pyx_mstate_global->__pyx_n_u_SMALL_REF); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 140, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
-  __pyx_t_5 = __Pyx_PyObject_CompareBoolLe_int_object(__pyx_t_3, __pyx_t_4, Py_LE); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 128, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_CompareBoolLe_int_object(__pyx_t_3, __pyx_t_4, Py_LE); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 140, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
   if (__pyx_t_5) {
@@ -7689,9 +7803,9 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   }
   if (unlikely(__pyx_v_slots == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-    __PYX_ERR(0, 128, __pyx_L1_error)
+    __PYX_ERR(0, 140, __pyx_L1_error)
   }
-  __pyx_t_5 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_NE)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 128, __pyx_L1_error)
+  __pyx_t_5 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_NE)); if (unlikely((__pyx_t_5 < 0))) __PYX_ERR(0, 140, __pyx_L1_error)
 
   __pyx_t_1 = __pyx_t_5;
 
@@ -7699,7 +7813,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":129
+    /* "monitor/match/_rules.pyx":141
  *     cdef list chosen
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
  *         return [term for term in terms if term[0] in found]             # <<<<<<<<<<<<<<
@@ -7707,11 +7821,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
  *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
 */
     { /* enter inner scope */
-      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 129, __pyx_L8_error)
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 141, __pyx_L8_error)
       __Pyx_GOTREF(__pyx_t_4);
       if (unlikely(__pyx_v_terms == Py_None)) {
         PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-        __PYX_ERR(0, 129, __pyx_L8_error)
+        __PYX_ERR(0, 141, __pyx_L8_error)
       }
       __pyx_t_3 = __pyx_v_terms; __Pyx_INCREF(__pyx_t_3);
       __pyx_t_2 = 0;
@@ -7719,7 +7833,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
         {
           Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_3);
           #if !CYTHON_ASSUME_SAFE_SIZE
-          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 129, __pyx_L8_error)
+          if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 141, __pyx_L8_error)
           #endif
           if (__pyx_t_2 >= __pyx_temp) break;
         }
@@ -7729,28 +7843,28 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
         __pyx_t_6 = __Pyx_PySequence_ITEM(__pyx_t_3, __pyx_t_2);
         #endif
         ++__pyx_t_2;
-        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 129, __pyx_L8_error)
+        if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 141, __pyx_L8_error)
         __Pyx_GOTREF(__pyx_t_6);
-        __Pyx_XDECREF_SET(__pyx_8genexpr6__pyx_v_term, __pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_8genexpr5__pyx_v_term, __pyx_t_6);
         __pyx_t_6 = 0;
-        __pyx_t_6 = __Pyx_GetItemInt(__pyx_8genexpr6__pyx_v_term, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 129, __pyx_L8_error)
+        __pyx_t_6 = __Pyx_GetItemInt(__pyx_8genexpr5__pyx_v_term, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_SharedReference); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 141, __pyx_L8_error)
         __Pyx_GOTREF(__pyx_t_6);
         if (unlikely(__pyx_v_found == Py_None)) {
           PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-          __PYX_ERR(0, 129, __pyx_L8_error)
+          __PYX_ERR(0, 141, __pyx_L8_error)
         }
-        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_t_6, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 129, __pyx_L8_error)
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_t_6, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 141, __pyx_L8_error)
         __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
         if (__pyx_t_1) {
 
-          if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr6__pyx_v_term))) __PYX_ERR(0, 129, __pyx_L8_error)
+          if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr5__pyx_v_term))) __PYX_ERR(0, 141, __pyx_L8_error)
         }
       }
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_term); __pyx_8genexpr6__pyx_v_term = 0;
+      __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_term); __pyx_8genexpr5__pyx_v_term = 0;
       goto __pyx_L13_exit_scope;
       __pyx_L8_error:;
-      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_term); __pyx_8genexpr6__pyx_v_term = 0;
+      __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_term); __pyx_8genexpr5__pyx_v_term = 0;
       goto __pyx_L1_error;
       __pyx_L13_exit_scope:;
     } /* exit inner scope */
@@ -7765,7 +7879,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     __pyx_t_4 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":128
+    /* "monitor/match/_rules.pyx":140
  *     pattern id  indexes in ``terms``, regular expressions under -1."""
  *     cdef list chosen
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up             # <<<<<<<<<<<<<<
@@ -7774,7 +7888,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   }
 
-  /* "monitor/match/_rules.pyx":130
+  /* "monitor/match/_rules.pyx":142
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
  *         return [term for term in terms if term[0] in found]
  *     if len(found) < len(slots):             # <<<<<<<<<<<<<<
@@ -7783,14 +7897,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_found == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 130, __pyx_L1_error)
+    __PYX_ERR(0, 142, __pyx_L1_error)
   }
-  __pyx_t_2 = PyDict_Size(__pyx_v_found); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
+  __pyx_t_2 = PyDict_Size(__pyx_v_found); if (unlikely(__pyx_t_2 == ((Py_ssize_t)-1))) __PYX_ERR(0, 142, __pyx_L1_error)
   if (unlikely(__pyx_v_slots == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 130, __pyx_L1_error)
+    __PYX_ERR(0, 142, __pyx_L1_error)
   }
-  __pyx_t_7 = PyDict_Size(__pyx_v_slots); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 130, __pyx_L1_error)
+  __pyx_t_7 = PyDict_Size(__pyx_v_slots); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 142, __pyx_L1_error)
   __pyx_t_1 = (__pyx_t_2 < __pyx_t_7);
 
 
@@ -7798,7 +7912,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":131
+    /* "monitor/match/_rules.pyx":143
  *         return [term for term in terms if term[0] in found]
  *     if len(found) < len(slots):
  *         chosen = [i for pid in found if pid in slots for i in slots[pid]]             # <<<<<<<<<<<<<<
@@ -7806,14 +7920,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
 */
     { /* enter inner scope */
-      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 131, __pyx_L17_error)
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 143, __pyx_L17_error)
       __Pyx_GOTREF(__pyx_t_4);
       __pyx_t_7 = 0;
       if (unlikely(__pyx_v_found == Py_None)) {
         PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-        __PYX_ERR(0, 131, __pyx_L17_error)
+        __PYX_ERR(0, 143, __pyx_L17_error)
       }
-      __pyx_t_6 = __Pyx_dict_iterator(__pyx_v_found, 1, ((PyObject *)NULL), (&__pyx_t_2), (&__pyx_t_8)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 131, __pyx_L17_error)
+      __pyx_t_6 = __Pyx_dict_iterator(__pyx_v_found, 1, ((PyObject *)NULL), (&__pyx_t_2), (&__pyx_t_8)); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 143, __pyx_L17_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_XDECREF(__pyx_t_3);
       __pyx_t_3 = __pyx_t_6;
@@ -7821,31 +7935,31 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
       while (1) {
         __pyx_t_9 = __Pyx_dict_iter_next(__pyx_t_3, __pyx_t_2, &__pyx_t_7, &__pyx_t_6, NULL, NULL, __pyx_t_8);
         if (unlikely(__pyx_t_9 == 0)) break;
-        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 131, __pyx_L17_error)
+        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 143, __pyx_L17_error)
         __Pyx_GOTREF(__pyx_t_6);
-        __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_pid, __pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_8genexpr6__pyx_v_pid, __pyx_t_6);
         __pyx_t_6 = 0;
         if (unlikely(__pyx_v_slots == Py_None)) {
           PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-          __PYX_ERR(0, 131, __pyx_L17_error)
+          __PYX_ERR(0, 143, __pyx_L17_error)
         }
-        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr7__pyx_v_pid, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 131, __pyx_L17_error)
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr6__pyx_v_pid, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 143, __pyx_L17_error)
         if (__pyx_t_1) {
 
           if (unlikely(__pyx_v_slots == Py_None)) {
             PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-            __PYX_ERR(0, 131, __pyx_L17_error)
+            __PYX_ERR(0, 143, __pyx_L17_error)
           }
-          __pyx_t_6 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_8genexpr7__pyx_v_pid); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 131, __pyx_L17_error)
+          __pyx_t_6 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_8genexpr6__pyx_v_pid); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 143, __pyx_L17_error)
           __Pyx_GOTREF(__pyx_t_6);
           if (likely(PyList_CheckExact(__pyx_t_6)) || PyTuple_CheckExact(__pyx_t_6)) {
             __pyx_t_10 = __pyx_t_6; __Pyx_INCREF(__pyx_t_10);
             __pyx_t_11 = 0;
             __pyx_t_12 = NULL;
           } else {
-            __pyx_t_11 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_6); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 131, __pyx_L17_error)
+            __pyx_t_11 = -1; __pyx_t_10 = PyObject_GetIter(__pyx_t_6); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 143, __pyx_L17_error)
             __Pyx_GOTREF(__pyx_t_10);
-            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 131, __pyx_L17_error)
+            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_10); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 143, __pyx_L17_error)
           }
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
           for (;;) {
@@ -7854,7 +7968,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_10);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 131, __pyx_L17_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 143, __pyx_L17_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7864,7 +7978,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_10);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 131, __pyx_L17_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 143, __pyx_L17_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7875,40 +7989,40 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 #endif
                 ++__pyx_t_11;
               }
-              if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 131, __pyx_L17_error)
+              if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 143, __pyx_L17_error)
             } else {
               __pyx_t_6 = __pyx_t_12(__pyx_t_10);
               if (unlikely(!__pyx_t_6)) {
                 PyObject* exc_type = PyErr_Occurred();
                 if (exc_type) {
-                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 131, __pyx_L17_error)
+                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 143, __pyx_L17_error)
                   PyErr_Clear();
                 }
                 break;
               }
             }
             __Pyx_GOTREF(__pyx_t_6);
-            __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_i, __pyx_t_6);
+            __Pyx_XDECREF_SET(__pyx_8genexpr6__pyx_v_i, __pyx_t_6);
             __pyx_t_6 = 0;
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr7__pyx_v_i))) __PYX_ERR(0, 131, __pyx_L17_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr6__pyx_v_i))) __PYX_ERR(0, 143, __pyx_L17_error)
           }
           __Pyx_DECREF(__pyx_t_10); __pyx_t_10 = 0;
         }
       }
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i); __pyx_8genexpr7__pyx_v_i = 0;
-      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid); __pyx_8genexpr7__pyx_v_pid = 0;
+      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_i); __pyx_8genexpr6__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_pid); __pyx_8genexpr6__pyx_v_pid = 0;
       goto __pyx_L24_exit_scope;
       __pyx_L17_error:;
-      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i); __pyx_8genexpr7__pyx_v_i = 0;
-      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid); __pyx_8genexpr7__pyx_v_pid = 0;
+      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_i); __pyx_8genexpr6__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_pid); __pyx_8genexpr6__pyx_v_pid = 0;
       goto __pyx_L1_error;
       __pyx_L24_exit_scope:;
     } /* exit inner scope */
     __pyx_v_chosen = ((PyObject*)__pyx_t_4);
     __pyx_t_4 = 0;
 
-    /* "monitor/match/_rules.pyx":130
+    /* "monitor/match/_rules.pyx":142
  *     if len(terms) <= SMALL_REF and -1 not in slots:  # a few names: look each up
  *         return [term for term in terms if term[0] in found]
  *     if len(found) < len(slots):             # <<<<<<<<<<<<<<
@@ -7918,7 +8032,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     goto __pyx_L14;
   }
 
-  /* "monitor/match/_rules.pyx":133
+  /* "monitor/match/_rules.pyx":145
  *         chosen = [i for pid in found if pid in slots for i in slots[pid]]
  *     else:
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]             # <<<<<<<<<<<<<<
@@ -7927,14 +8041,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   /*else*/ {
     { /* enter inner scope */
-      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 133, __pyx_L27_error)
+      __pyx_t_4 = PyList_New(0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 145, __pyx_L27_error)
       __Pyx_GOTREF(__pyx_t_4);
       __pyx_t_2 = 0;
       if (unlikely(__pyx_v_slots == Py_None)) {
         PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "items");
-        __PYX_ERR(0, 133, __pyx_L27_error)
+        __PYX_ERR(0, 145, __pyx_L27_error)
       }
-      __pyx_t_10 = __Pyx_dict_iterator(__pyx_v_slots, 1, __pyx_mstate_global->__pyx_n_u_items, (&__pyx_t_7), (&__pyx_t_8)); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 133, __pyx_L27_error)
+      __pyx_t_10 = __Pyx_dict_iterator(__pyx_v_slots, 1, __pyx_mstate_global->__pyx_n_u_items, (&__pyx_t_7), (&__pyx_t_8)); if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L27_error)
       __Pyx_GOTREF(__pyx_t_10);
       __Pyx_XDECREF(__pyx_t_3);
       __pyx_t_3 = __pyx_t_10;
@@ -7942,28 +8056,28 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
       while (1) {
         __pyx_t_9 = __Pyx_dict_iter_next(__pyx_t_3, __pyx_t_7, &__pyx_t_2, &__pyx_t_10, &__pyx_t_6, NULL, __pyx_t_8);
         if (unlikely(__pyx_t_9 == 0)) break;
-        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 133, __pyx_L27_error)
+        if (unlikely(__pyx_t_9 == -1)) __PYX_ERR(0, 145, __pyx_L27_error)
         __Pyx_GOTREF(__pyx_t_10);
         __Pyx_GOTREF(__pyx_t_6);
-        __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_pid, __pyx_t_10);
+        __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_pid, __pyx_t_10);
         __pyx_t_10 = 0;
-        __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_places, __pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_places, __pyx_t_6);
         __pyx_t_6 = 0;
         if (unlikely(__pyx_v_found == Py_None)) {
           PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-          __PYX_ERR(0, 133, __pyx_L27_error)
+          __PYX_ERR(0, 145, __pyx_L27_error)
         }
-        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr8__pyx_v_pid, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 133, __pyx_L27_error)
+        __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_8genexpr7__pyx_v_pid, __pyx_v_found, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 145, __pyx_L27_error)
         if (__pyx_t_1) {
 
-          if (likely(PyList_CheckExact(__pyx_8genexpr8__pyx_v_places)) || PyTuple_CheckExact(__pyx_8genexpr8__pyx_v_places)) {
-            __pyx_t_6 = __pyx_8genexpr8__pyx_v_places; __Pyx_INCREF(__pyx_t_6);
+          if (likely(PyList_CheckExact(__pyx_8genexpr7__pyx_v_places)) || PyTuple_CheckExact(__pyx_8genexpr7__pyx_v_places)) {
+            __pyx_t_6 = __pyx_8genexpr7__pyx_v_places; __Pyx_INCREF(__pyx_t_6);
             __pyx_t_11 = 0;
             __pyx_t_12 = NULL;
           } else {
-            __pyx_t_11 = -1; __pyx_t_6 = PyObject_GetIter(__pyx_8genexpr8__pyx_v_places); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 133, __pyx_L27_error)
+            __pyx_t_11 = -1; __pyx_t_6 = PyObject_GetIter(__pyx_8genexpr7__pyx_v_places); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 145, __pyx_L27_error)
             __Pyx_GOTREF(__pyx_t_6);
-            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 133, __pyx_L27_error)
+            __pyx_t_12 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6); if (unlikely(!__pyx_t_12)) __PYX_ERR(0, 145, __pyx_L27_error)
           }
           for (;;) {
             if (likely(!__pyx_t_12)) {
@@ -7971,7 +8085,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 133, __pyx_L27_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 145, __pyx_L27_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7981,7 +8095,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 {
                   Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_6);
                   #if !CYTHON_ASSUME_SAFE_SIZE
-                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 133, __pyx_L27_error)
+                  if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 145, __pyx_L27_error)
                   #endif
                   if (__pyx_t_11 >= __pyx_temp) break;
                 }
@@ -7992,35 +8106,35 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
                 #endif
                 ++__pyx_t_11;
               }
-              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 133, __pyx_L27_error)
+              if (unlikely(!__pyx_t_10)) __PYX_ERR(0, 145, __pyx_L27_error)
             } else {
               __pyx_t_10 = __pyx_t_12(__pyx_t_6);
               if (unlikely(!__pyx_t_10)) {
                 PyObject* exc_type = PyErr_Occurred();
                 if (exc_type) {
-                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 133, __pyx_L27_error)
+                  if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 145, __pyx_L27_error)
                   PyErr_Clear();
                 }
                 break;
               }
             }
             __Pyx_GOTREF(__pyx_t_10);
-            __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_i, __pyx_t_10);
+            __Pyx_XDECREF_SET(__pyx_8genexpr7__pyx_v_i, __pyx_t_10);
             __pyx_t_10 = 0;
-            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr8__pyx_v_i))) __PYX_ERR(0, 133, __pyx_L27_error)
+            if (unlikely(__Pyx_ListComp_Append(__pyx_t_4, __pyx_8genexpr7__pyx_v_i))) __PYX_ERR(0, 145, __pyx_L27_error)
           }
           __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
         }
       }
       __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i); __pyx_8genexpr8__pyx_v_i = 0;
-      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_pid); __pyx_8genexpr8__pyx_v_pid = 0;
-      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_places); __pyx_8genexpr8__pyx_v_places = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i); __pyx_8genexpr7__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid); __pyx_8genexpr7__pyx_v_pid = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_places); __pyx_8genexpr7__pyx_v_places = 0;
       goto __pyx_L34_exit_scope;
       __pyx_L27_error:;
-      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i); __pyx_8genexpr8__pyx_v_i = 0;
-      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_pid); __pyx_8genexpr8__pyx_v_pid = 0;
-      __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_places); __pyx_8genexpr8__pyx_v_places = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i); __pyx_8genexpr7__pyx_v_i = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid); __pyx_8genexpr7__pyx_v_pid = 0;
+      __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_places); __pyx_8genexpr7__pyx_v_places = 0;
       goto __pyx_L1_error;
       __pyx_L34_exit_scope:;
     } /* exit inner scope */
@@ -8029,7 +8143,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   }
   __pyx_L14:;
 
-  /* "monitor/match/_rules.pyx":134
+  /* "monitor/match/_rules.pyx":146
  *     else:
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
  *     if -1 in slots:             # <<<<<<<<<<<<<<
@@ -8038,13 +8152,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_slots == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not iterable");
-    __PYX_ERR(0, 134, __pyx_L1_error)
+    __PYX_ERR(0, 146, __pyx_L1_error)
   }
-  __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 134, __pyx_L1_error)
+  __pyx_t_1 = (__Pyx_PyDict_ContainsTF(__pyx_mstate_global->__pyx_int_neg_1, __pyx_v_slots, Py_EQ)); if (unlikely((__pyx_t_1 < 0))) __PYX_ERR(0, 146, __pyx_L1_error)
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":135
+    /* "monitor/match/_rules.pyx":147
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
  *     if -1 in slots:
  *         chosen += slots[-1]             # <<<<<<<<<<<<<<
@@ -8053,18 +8167,18 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
     if (unlikely(__pyx_v_slots == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 135, __pyx_L1_error)
+      __PYX_ERR(0, 147, __pyx_L1_error)
     }
-    __pyx_t_4 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_mstate_global->__pyx_int_neg_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 135, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyDict_GetItem(__pyx_v_slots, __pyx_mstate_global->__pyx_int_neg_1); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 147, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_3 = PyNumber_InPlaceAdd(__pyx_v_chosen, __pyx_t_4); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 135, __pyx_L1_error)
+    __pyx_t_3 = PyNumber_InPlaceAdd(__pyx_v_chosen, __pyx_t_4); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 147, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    if (!(likely(PyList_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_3))) __PYX_ERR(0, 135, __pyx_L1_error)
+    if (!(likely(PyList_CheckExact(__pyx_t_3))||((__pyx_t_3) == Py_None) || __Pyx_RaiseUnexpectedTypeError("list", __pyx_t_3))) __PYX_ERR(0, 147, __pyx_L1_error)
     __Pyx_DECREF_SET(__pyx_v_chosen, ((PyObject*)__pyx_t_3));
     __pyx_t_3 = 0;
 
-    /* "monitor/match/_rules.pyx":134
+    /* "monitor/match/_rules.pyx":146
  *     else:
  *         chosen = [i for pid, places in slots.items() if pid in found for i in places]
  *     if -1 in slots:             # <<<<<<<<<<<<<<
@@ -8073,7 +8187,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   }
 
-  /* "monitor/match/_rules.pyx":136
+  /* "monitor/match/_rules.pyx":148
  *     if -1 in slots:
  *         chosen += slots[-1]
  *     if len(chosen) == 1:  # the usual case             # <<<<<<<<<<<<<<
@@ -8082,16 +8196,16 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   if (unlikely(__pyx_v_chosen == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 136, __pyx_L1_error)
+    __PYX_ERR(0, 148, __pyx_L1_error)
   }
-  __pyx_t_7 = __Pyx_PyList_GET_SIZE(__pyx_v_chosen); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 136, __pyx_L1_error)
+  __pyx_t_7 = __Pyx_PyList_GET_SIZE(__pyx_v_chosen); if (unlikely(__pyx_t_7 == ((Py_ssize_t)-1))) __PYX_ERR(0, 148, __pyx_L1_error)
   __pyx_t_1 = (__pyx_t_7 == 1);
 
 
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":137
+    /* "monitor/match/_rules.pyx":149
  *         chosen += slots[-1]
  *     if len(chosen) == 1:  # the usual case
  *         return [terms[chosen[0]]]             # <<<<<<<<<<<<<<
@@ -8100,21 +8214,21 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
     if (unlikely(__pyx_v_terms == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 137, __pyx_L1_error)
+      __PYX_ERR(0, 149, __pyx_L1_error)
     }
     if (unlikely(__pyx_v_chosen == Py_None)) {
       PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-      __PYX_ERR(0, 137, __pyx_L1_error)
+      __PYX_ERR(0, 149, __pyx_L1_error)
     }
-    __pyx_t_3 = __Pyx_GetItemInt_List(__pyx_v_chosen, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 137, __pyx_L1_error)
+    __pyx_t_3 = __Pyx_GetItemInt_List(__pyx_v_chosen, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 149, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 137, __pyx_L1_error)
+    __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_t_3); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 149, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __pyx_t_3 = PyList_New(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 137, __pyx_L1_error)
+    __pyx_t_3 = PyList_New(1); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 149, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_3);
     __Pyx_GIVEREF(__pyx_t_4);
-    if (__Pyx_PyList_SET_ITEM(__pyx_t_3, 0, __pyx_t_4) != (0)) __PYX_ERR(0, 137, __pyx_L1_error);
+    if (__Pyx_PyList_SET_ITEM(__pyx_t_3, 0, __pyx_t_4) != (0)) __PYX_ERR(0, 149, __pyx_L1_error);
     __pyx_t_4 = 0;
     {
       PyObject *__pyx_temp;
@@ -8127,7 +8241,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
     __pyx_t_3 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":136
+    /* "monitor/match/_rules.pyx":148
  *     if -1 in slots:
  *         chosen += slots[-1]
  *     if len(chosen) == 1:  # the usual case             # <<<<<<<<<<<<<<
@@ -8136,7 +8250,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
 */
   }
 
-  /* "monitor/match/_rules.pyx":138
+  /* "monitor/match/_rules.pyx":150
  *     if len(chosen) == 1:  # the usual case
  *         return [terms[chosen[0]]]
  *     return [terms[i] for i in sorted(chosen)]             # <<<<<<<<<<<<<<
@@ -8144,11 +8258,11 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
  * 
 */
   { /* enter inner scope */
-    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 138, __pyx_L39_error)
+    __pyx_t_3 = PyList_New(0); if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 150, __pyx_L39_error)
     __Pyx_GOTREF(__pyx_t_3);
-    __pyx_t_4 = PySequence_List(__pyx_v_chosen); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L39_error)
+    __pyx_t_4 = PySequence_List(__pyx_v_chosen); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 150, __pyx_L39_error)
     __Pyx_GOTREF(__pyx_t_4);
-    if (unlikely((PyList_Sort(__pyx_t_4) < 0))) __PYX_ERR(0, 138, __pyx_L39_error)
+    if (unlikely((PyList_Sort(__pyx_t_4) < 0))) __PYX_ERR(0, 150, __pyx_L39_error)
     __pyx_t_6 = __pyx_t_4; __Pyx_INCREF(__pyx_t_6);
     __pyx_t_7 = 0;
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
@@ -8156,31 +8270,31 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_6);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 138, __pyx_L39_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 150, __pyx_L39_error)
         #endif
         if (__pyx_t_7 >= __pyx_temp) break;
       }
       __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_6, __pyx_t_7, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_7;
-      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L39_error)
+      if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 150, __pyx_L39_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __Pyx_XDECREF_SET(__pyx_8genexpr9__pyx_v_i, __pyx_t_4);
+      __Pyx_XDECREF_SET(__pyx_8genexpr8__pyx_v_i, __pyx_t_4);
       __pyx_t_4 = 0;
       if (unlikely(__pyx_v_terms == Py_None)) {
         PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-        __PYX_ERR(0, 138, __pyx_L39_error)
+        __PYX_ERR(0, 150, __pyx_L39_error)
       }
-      __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_8genexpr9__pyx_v_i); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 138, __pyx_L39_error)
+      __pyx_t_4 = __Pyx_PyObject_GetItem(__pyx_v_terms, __pyx_8genexpr8__pyx_v_i); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 150, __pyx_L39_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_GIVEREF(__pyx_t_4);
-      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_4))) __PYX_ERR(0, 138, __pyx_L39_error)
+      if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_3, __pyx_t_4))) __PYX_ERR(0, 150, __pyx_L39_error)
       __pyx_t_4 = 0;
     }
     __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_i); __pyx_8genexpr9__pyx_v_i = 0;
+    __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i); __pyx_8genexpr8__pyx_v_i = 0;
     goto __pyx_L43_exit_scope;
     __pyx_L39_error:;
-    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_i); __pyx_8genexpr9__pyx_v_i = 0;
+    __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i); __pyx_8genexpr8__pyx_v_i = 0;
     goto __pyx_L1_error;
     __pyx_L43_exit_scope:;
   } /* exit inner scope */
@@ -8195,7 +8309,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   __pyx_t_3 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":122
+  /* "monitor/match/_rules.pyx":134
  * 
  * 
  * cdef list _present(tuple terms, dict slots, dict found):             # <<<<<<<<<<<<<<
@@ -8213,19 +8327,19 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__present(PyObject *__pyx_v_term
   __pyx_r = 0;
   __pyx_L0:;
   __Pyx_XDECREF(__pyx_v_chosen);
-  __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_term);
+  __Pyx_XDECREF(__pyx_8genexpr5__pyx_v_term);
+  __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_pid);
+  __Pyx_XDECREF(__pyx_8genexpr6__pyx_v_i);
   __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_pid);
+  __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_places);
   __Pyx_XDECREF(__pyx_8genexpr7__pyx_v_i);
-  __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_pid);
-  __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_places);
   __Pyx_XDECREF(__pyx_8genexpr8__pyx_v_i);
-  __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_i);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":143
+/* "monitor/match/_rules.pyx":155
  * # The snippet ---------------------------------------------------------------------
  * 
  * def snippet(article, hits):             # <<<<<<<<<<<<<<
@@ -8274,39 +8388,39 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_article,&__pyx_mstate_global->__pyx_n_u_hits,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 143, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 155, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 143, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 155, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 143, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 155, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "snippet", 0) < (0)) __PYX_ERR(0, 143, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "snippet", 0) < (0)) __PYX_ERR(0, 155, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, i); __PYX_ERR(0, 143, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, i); __PYX_ERR(0, 155, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 2)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 143, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 155, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 143, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 155, __pyx_L3_error)
     }
     __pyx_v_article = values[0];
     __pyx_v_hits = values[1];
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 143, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("snippet", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 155, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -8338,14 +8452,14 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   PyObject *__pyx_v_prefix = NULL;
   PyObject *__pyx_v_suffix = NULL;
   PyObject *__pyx_v_inside = NULL;
+  PyObject *__pyx_8genexpr9__pyx_v_f = NULL;
+  PyObject *__pyx_8genexpr9__pyx_v_s = NULL;
+  PyObject *__pyx_8genexpr9__pyx_v_e = NULL;
   PyObject *__pyx_9genexpr10__pyx_v_f = NULL;
   PyObject *__pyx_9genexpr10__pyx_v_s = NULL;
   PyObject *__pyx_9genexpr10__pyx_v_e = NULL;
-  PyObject *__pyx_9genexpr11__pyx_v_f = NULL;
   PyObject *__pyx_9genexpr11__pyx_v_s = NULL;
   PyObject *__pyx_9genexpr11__pyx_v_e = NULL;
-  PyObject *__pyx_9genexpr12__pyx_v_s = NULL;
-  PyObject *__pyx_9genexpr12__pyx_v_e = NULL;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   PyObject *__pyx_t_1 = NULL;
@@ -8367,7 +8481,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("snippet", 0);
 
-  /* "monitor/match/_rules.pyx":149
+  /* "monitor/match/_rules.pyx":161
  *     only the title matched.
  *     """
  *     cdef list body_hits = sorted([(s, e) for f, s, e in hits if f == "body"])             # <<<<<<<<<<<<<<
@@ -8375,16 +8489,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
  *     cdef str text
 */
   { /* enter inner scope */
-    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 149, __pyx_L5_error)
+    __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 161, __pyx_L5_error)
     __Pyx_GOTREF(__pyx_t_1);
     if (likely(PyList_CheckExact(__pyx_v_hits)) || PyTuple_CheckExact(__pyx_v_hits)) {
       __pyx_t_2 = __pyx_v_hits; __Pyx_INCREF(__pyx_t_2);
       __pyx_t_3 = 0;
       __pyx_t_4 = NULL;
     } else {
-      __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 149, __pyx_L5_error)
+      __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 161, __pyx_L5_error)
       __Pyx_GOTREF(__pyx_t_2);
-      __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 149, __pyx_L5_error)
+      __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 161, __pyx_L5_error)
     }
     for (;;) {
       if (likely(!__pyx_t_4)) {
@@ -8392,7 +8506,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           {
             Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 149, __pyx_L5_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 161, __pyx_L5_error)
             #endif
             if (__pyx_t_3 >= __pyx_temp) break;
           }
@@ -8402,7 +8516,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           {
             Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
             #if !CYTHON_ASSUME_SAFE_SIZE
-            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 149, __pyx_L5_error)
+            if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 161, __pyx_L5_error)
             #endif
             if (__pyx_t_3 >= __pyx_temp) break;
           }
@@ -8413,13 +8527,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           #endif
           ++__pyx_t_3;
         }
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 149, __pyx_L5_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 161, __pyx_L5_error)
       } else {
         __pyx_t_5 = __pyx_t_4(__pyx_t_2);
         if (unlikely(!__pyx_t_5)) {
           PyObject* exc_type = PyErr_Occurred();
           if (exc_type) {
-            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 149, __pyx_L5_error)
+            if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 161, __pyx_L5_error)
             PyErr_Clear();
           }
           break;
@@ -8432,7 +8546,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         if (unlikely(size != 3)) {
           if (size > 3) __Pyx_RaiseTooManyValuesError(3);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 149, __pyx_L5_error)
+          __PYX_ERR(0, 161, __pyx_L5_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -8444,27 +8558,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_INCREF(__pyx_t_8);
         } else {
           __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 149, __pyx_L5_error)
+          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 161, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_6);
           __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 149, __pyx_L5_error)
+          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 161, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_7);
           __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 149, __pyx_L5_error)
+          if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 161, __pyx_L5_error)
           __Pyx_XGOTREF(__pyx_t_8);
         }
         #else
-        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 149, __pyx_L5_error)
+        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 161, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_6);
-        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 149, __pyx_L5_error)
+        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 161, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_7);
-        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 149, __pyx_L5_error)
+        __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 161, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_8);
         #endif
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 149, __pyx_L5_error)
+        __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 161, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_9);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
         __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9);
@@ -8474,7 +8588,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_GOTREF(__pyx_t_7);
         index = 2; __pyx_t_8 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_8)) goto __pyx_L8_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_8);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 149, __pyx_L5_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 161, __pyx_L5_error)
         __pyx_t_10 = NULL;
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         goto __pyx_L9_unpacking_done;
@@ -8482,48 +8596,48 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
         __pyx_t_10 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 149, __pyx_L5_error)
+        __PYX_ERR(0, 161, __pyx_L5_error)
         __pyx_L9_unpacking_done:;
       }
-      __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_f, __pyx_t_6);
+      __Pyx_XDECREF_SET(__pyx_8genexpr9__pyx_v_f, __pyx_t_6);
       __pyx_t_6 = 0;
-      __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_s, __pyx_t_7);
+      __Pyx_XDECREF_SET(__pyx_8genexpr9__pyx_v_s, __pyx_t_7);
       __pyx_t_7 = 0;
-      __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_e, __pyx_t_8);
+      __Pyx_XDECREF_SET(__pyx_8genexpr9__pyx_v_e, __pyx_t_8);
       __pyx_t_8 = 0;
-      __pyx_t_11 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr10__pyx_v_f, __pyx_mstate_global->__pyx_n_u_body, Py_EQ); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 149, __pyx_L5_error)
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_8genexpr9__pyx_v_f, __pyx_mstate_global->__pyx_n_u_body, Py_EQ); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 161, __pyx_L5_error)
       if (__pyx_t_11) {
 
-        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 149, __pyx_L5_error)
+        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 161, __pyx_L5_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __Pyx_INCREF(__pyx_9genexpr10__pyx_v_s);
-        __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_s);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr10__pyx_v_s) != (0)) __PYX_ERR(0, 149, __pyx_L5_error);
-        __Pyx_INCREF(__pyx_9genexpr10__pyx_v_e);
-        __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_e);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr10__pyx_v_e) != (0)) __PYX_ERR(0, 149, __pyx_L5_error);
+        __Pyx_INCREF(__pyx_8genexpr9__pyx_v_s);
+        __Pyx_GIVEREF(__pyx_8genexpr9__pyx_v_s);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_8genexpr9__pyx_v_s) != (0)) __PYX_ERR(0, 161, __pyx_L5_error);
+        __Pyx_INCREF(__pyx_8genexpr9__pyx_v_e);
+        __Pyx_GIVEREF(__pyx_8genexpr9__pyx_v_e);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_8genexpr9__pyx_v_e) != (0)) __PYX_ERR(0, 161, __pyx_L5_error);
         __Pyx_GIVEREF(__pyx_t_5);
-        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 149, __pyx_L5_error)
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 161, __pyx_L5_error)
         __pyx_t_5 = 0;
       }
     }
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e); __pyx_9genexpr10__pyx_v_e = 0;
-    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f); __pyx_9genexpr10__pyx_v_f = 0;
-    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s); __pyx_9genexpr10__pyx_v_s = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_e); __pyx_8genexpr9__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_f); __pyx_8genexpr9__pyx_v_f = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_s); __pyx_8genexpr9__pyx_v_s = 0;
     goto __pyx_L12_exit_scope;
     __pyx_L5_error:;
-    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e); __pyx_9genexpr10__pyx_v_e = 0;
-    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f); __pyx_9genexpr10__pyx_v_f = 0;
-    __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s); __pyx_9genexpr10__pyx_v_s = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_e); __pyx_8genexpr9__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_f); __pyx_8genexpr9__pyx_v_f = 0;
+    __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_s); __pyx_8genexpr9__pyx_v_s = 0;
     goto __pyx_L1_error;
     __pyx_L12_exit_scope:;
   } /* exit inner scope */
-  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 149, __pyx_L1_error)
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 161, __pyx_L1_error)
   __pyx_v_body_hits = __pyx_t_1;
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":152
+  /* "monitor/match/_rules.pyx":164
  *     cdef Py_ssize_t first, start, end, shift
  *     cdef str text
  *     if not body_hits:             # <<<<<<<<<<<<<<
@@ -8532,7 +8646,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   {
     Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_body_hits);
-    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 152, __pyx_L1_error)
+    if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 164, __pyx_L1_error)
     __pyx_t_11 = (__pyx_temp != 0);
   }
 
@@ -8542,7 +8656,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   if (__pyx_t_12) {
 
 
-    /* "monitor/match/_rules.pyx":153
+    /* "monitor/match/_rules.pyx":165
  *     cdef str text
  *     if not body_hits:
  *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])             # <<<<<<<<<<<<<<
@@ -8550,16 +8664,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
  *     text = article.body
 */
     { /* enter inner scope */
-      __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 153, __pyx_L16_error)
+      __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 165, __pyx_L16_error)
       __Pyx_GOTREF(__pyx_t_1);
       if (likely(PyList_CheckExact(__pyx_v_hits)) || PyTuple_CheckExact(__pyx_v_hits)) {
         __pyx_t_2 = __pyx_v_hits; __Pyx_INCREF(__pyx_t_2);
         __pyx_t_3 = 0;
         __pyx_t_4 = NULL;
       } else {
-        __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 153, __pyx_L16_error)
+        __pyx_t_3 = -1; __pyx_t_2 = PyObject_GetIter(__pyx_v_hits); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 165, __pyx_L16_error)
         __Pyx_GOTREF(__pyx_t_2);
-        __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 153, __pyx_L16_error)
+        __pyx_t_4 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 165, __pyx_L16_error)
       }
       for (;;) {
         if (likely(!__pyx_t_4)) {
@@ -8567,7 +8681,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             {
               Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 153, __pyx_L16_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 165, __pyx_L16_error)
               #endif
               if (__pyx_t_3 >= __pyx_temp) break;
             }
@@ -8577,7 +8691,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             {
               Py_ssize_t __pyx_temp = __Pyx_PyTuple_GET_SIZE(__pyx_t_2);
               #if !CYTHON_ASSUME_SAFE_SIZE
-              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 153, __pyx_L16_error)
+              if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 165, __pyx_L16_error)
               #endif
               if (__pyx_t_3 >= __pyx_temp) break;
             }
@@ -8588,13 +8702,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             #endif
             ++__pyx_t_3;
           }
-          if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L16_error)
+          if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 165, __pyx_L16_error)
         } else {
           __pyx_t_5 = __pyx_t_4(__pyx_t_2);
           if (unlikely(!__pyx_t_5)) {
             PyObject* exc_type = PyErr_Occurred();
             if (exc_type) {
-              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 153, __pyx_L16_error)
+              if (unlikely(!__Pyx_PyErr_GivenExceptionMatches(exc_type, PyExc_StopIteration))) __PYX_ERR(0, 165, __pyx_L16_error)
               PyErr_Clear();
             }
             break;
@@ -8607,7 +8721,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           if (unlikely(size != 3)) {
             if (size > 3) __Pyx_RaiseTooManyValuesError(3);
             else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-            __PYX_ERR(0, 153, __pyx_L16_error)
+            __PYX_ERR(0, 165, __pyx_L16_error)
           }
           #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
           if (likely(PyTuple_CheckExact(sequence))) {
@@ -8619,27 +8733,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
             __Pyx_INCREF(__pyx_t_6);
           } else {
             __pyx_t_8 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-            if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 153, __pyx_L16_error)
+            if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 165, __pyx_L16_error)
             __Pyx_XGOTREF(__pyx_t_8);
             __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 153, __pyx_L16_error)
+            if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 165, __pyx_L16_error)
             __Pyx_XGOTREF(__pyx_t_7);
             __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 2, __Pyx_ReferenceSharing_SharedReference);
-            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 153, __pyx_L16_error)
+            if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 165, __pyx_L16_error)
             __Pyx_XGOTREF(__pyx_t_6);
           }
           #else
-          __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 153, __pyx_L16_error)
+          __pyx_t_8 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 165, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_8);
-          __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 153, __pyx_L16_error)
+          __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 165, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_7);
-          __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 153, __pyx_L16_error)
+          __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 2); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 165, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_6);
           #endif
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
         } else {
           Py_ssize_t index = -1;
-          __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 153, __pyx_L16_error)
+          __pyx_t_9 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_9)) __PYX_ERR(0, 165, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_9);
           __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
           __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_9);
@@ -8649,7 +8763,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_GOTREF(__pyx_t_7);
           index = 2; __pyx_t_6 = __pyx_t_10(__pyx_t_9); if (unlikely(!__pyx_t_6)) goto __pyx_L19_unpacking_failed;
           __Pyx_GOTREF(__pyx_t_6);
-          if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 153, __pyx_L16_error)
+          if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_9), 3) < (0)) __PYX_ERR(0, 165, __pyx_L16_error)
           __pyx_t_10 = NULL;
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
           goto __pyx_L20_unpacking_done;
@@ -8657,68 +8771,68 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_DECREF(__pyx_t_9); __pyx_t_9 = 0;
           __pyx_t_10 = NULL;
           if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-          __PYX_ERR(0, 153, __pyx_L16_error)
+          __PYX_ERR(0, 165, __pyx_L16_error)
           __pyx_L20_unpacking_done:;
         }
-        __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_f, __pyx_t_8);
+        __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_f, __pyx_t_8);
         __pyx_t_8 = 0;
-        __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_s, __pyx_t_7);
+        __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_s, __pyx_t_7);
         __pyx_t_7 = 0;
-        __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_e, __pyx_t_6);
+        __Pyx_XDECREF_SET(__pyx_9genexpr10__pyx_v_e, __pyx_t_6);
         __pyx_t_6 = 0;
-        __pyx_t_12 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr11__pyx_v_f, __pyx_mstate_global->__pyx_n_u_title, Py_EQ); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 153, __pyx_L16_error)
+        __pyx_t_12 = __Pyx_PyObject_CompareBoolEq_object_str(__pyx_9genexpr10__pyx_v_f, __pyx_mstate_global->__pyx_n_u_title, Py_EQ); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 165, __pyx_L16_error)
         if (__pyx_t_12) {
 
-          __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 153, __pyx_L16_error)
+          __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 165, __pyx_L16_error)
           __Pyx_GOTREF(__pyx_t_5);
-          __Pyx_INCREF(__pyx_9genexpr11__pyx_v_s);
-          __Pyx_GIVEREF(__pyx_9genexpr11__pyx_v_s);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr11__pyx_v_s) != (0)) __PYX_ERR(0, 153, __pyx_L16_error);
-          __Pyx_INCREF(__pyx_9genexpr11__pyx_v_e);
-          __Pyx_GIVEREF(__pyx_9genexpr11__pyx_v_e);
-          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr11__pyx_v_e) != (0)) __PYX_ERR(0, 153, __pyx_L16_error);
+          __Pyx_INCREF(__pyx_9genexpr10__pyx_v_s);
+          __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_s);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_9genexpr10__pyx_v_s) != (0)) __PYX_ERR(0, 165, __pyx_L16_error);
+          __Pyx_INCREF(__pyx_9genexpr10__pyx_v_e);
+          __Pyx_GIVEREF(__pyx_9genexpr10__pyx_v_e);
+          if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_9genexpr10__pyx_v_e) != (0)) __PYX_ERR(0, 165, __pyx_L16_error);
           __Pyx_GIVEREF(__pyx_t_5);
-          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 153, __pyx_L16_error)
+          if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_1, __pyx_t_5))) __PYX_ERR(0, 165, __pyx_L16_error)
           __pyx_t_5 = 0;
         }
       }
       __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e); __pyx_9genexpr11__pyx_v_e = 0;
-      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_f); __pyx_9genexpr11__pyx_v_f = 0;
-      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s); __pyx_9genexpr11__pyx_v_s = 0;
+      __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e); __pyx_9genexpr10__pyx_v_e = 0;
+      __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f); __pyx_9genexpr10__pyx_v_f = 0;
+      __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s); __pyx_9genexpr10__pyx_v_s = 0;
       goto __pyx_L23_exit_scope;
       __pyx_L16_error:;
-      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e); __pyx_9genexpr11__pyx_v_e = 0;
-      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_f); __pyx_9genexpr11__pyx_v_f = 0;
-      __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s); __pyx_9genexpr11__pyx_v_s = 0;
+      __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e); __pyx_9genexpr10__pyx_v_e = 0;
+      __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f); __pyx_9genexpr10__pyx_v_f = 0;
+      __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s); __pyx_9genexpr10__pyx_v_s = 0;
       goto __pyx_L1_error;
       __pyx_L23_exit_scope:;
     } /* exit inner scope */
-    if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 153, __pyx_L1_error)
+    if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 165, __pyx_L1_error)
     __pyx_v_title_hits = __pyx_t_1;
     __pyx_t_1 = 0;
 
-    /* "monitor/match/_rules.pyx":154
+    /* "monitor/match/_rules.pyx":166
  *     if not body_hits:
  *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
  *         return _one_line(article.title), _merged(title_hits)             # <<<<<<<<<<<<<<
  *     text = article.body
  *     first = body_hits[0][0]
 */
-    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_title); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 154, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_title); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    if (!(likely(PyUnicode_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_1))) __PYX_ERR(0, 154, __pyx_L1_error)
-    __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 154, __pyx_L1_error)
+    if (!(likely(PyUnicode_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_1))) __PYX_ERR(0, 166, __pyx_L1_error)
+    __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_1)); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_2);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_title_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 154, __pyx_L1_error)
+    __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_title_hits); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 154, __pyx_L1_error)
+    __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 166, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_GIVEREF(__pyx_t_2);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_2) != (0)) __PYX_ERR(0, 154, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_2) != (0)) __PYX_ERR(0, 166, __pyx_L1_error);
     __Pyx_GIVEREF(__pyx_t_1);
-    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_1) != (0)) __PYX_ERR(0, 154, __pyx_L1_error);
+    if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_1) != (0)) __PYX_ERR(0, 166, __pyx_L1_error);
     __pyx_t_2 = 0;
     __pyx_t_1 = 0;
     {
@@ -8732,7 +8846,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
     __pyx_t_5 = 0;
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":152
+    /* "monitor/match/_rules.pyx":164
  *     cdef Py_ssize_t first, start, end, shift
  *     cdef str text
  *     if not body_hits:             # <<<<<<<<<<<<<<
@@ -8741,102 +8855,102 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   }
 
-  /* "monitor/match/_rules.pyx":155
+  /* "monitor/match/_rules.pyx":167
  *         title_hits = sorted([(s, e) for f, s, e in hits if f == "title"])
  *         return _one_line(article.title), _merged(title_hits)
  *     text = article.body             # <<<<<<<<<<<<<<
  *     first = body_hits[0][0]
  *     start = _word_edge(text, max(0, first - BEFORE), True)
 */
-  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_body); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 155, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_PyObject_GetAttrStr(__pyx_v_article, __pyx_mstate_global->__pyx_n_u_body); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 167, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  if (!(likely(PyUnicode_CheckExact(__pyx_t_5))||((__pyx_t_5) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_5))) __PYX_ERR(0, 155, __pyx_L1_error)
+  if (!(likely(PyUnicode_CheckExact(__pyx_t_5))||((__pyx_t_5) == Py_None) || __Pyx_RaiseUnexpectedTypeError("str", __pyx_t_5))) __PYX_ERR(0, 167, __pyx_L1_error)
   __pyx_v_text = ((PyObject*)__pyx_t_5);
   __pyx_t_5 = 0;
 
-  /* "monitor/match/_rules.pyx":156
+  /* "monitor/match/_rules.pyx":168
  *         return _one_line(article.title), _merged(title_hits)
  *     text = article.body
  *     first = body_hits[0][0]             # <<<<<<<<<<<<<<
  *     start = _word_edge(text, max(0, first - BEFORE), True)
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
 */
-  __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_body_hits, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 156, __pyx_L1_error)
+  __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_body_hits, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 168, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 156, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 168, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 156, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_1); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 168, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __pyx_v_first = __pyx_t_3;
 
-  /* "monitor/match/_rules.pyx":157
+  /* "monitor/match/_rules.pyx":169
  *     text = article.body
  *     first = body_hits[0][0]
  *     start = _word_edge(text, max(0, first - BEFORE), True)             # <<<<<<<<<<<<<<
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
  *     prefix = " " if start > 0 else ""
 */
-  __pyx_t_1 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 157, __pyx_L1_error)
+  __pyx_t_1 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 169, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_BEFORE); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 157, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_5, __pyx_mstate_global->__pyx_n_u_BEFORE); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 169, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_2 = __Pyx_PyNumber_Subtract_int_object(__pyx_t_1, __pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 157, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyNumber_Subtract_int_object(__pyx_t_1, __pyx_t_5); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 169, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
   __pyx_t_13 = 0;
-  __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 157, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 169, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_12 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_2, __pyx_t_1, Py_GT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 157, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyObject_CompareBoolGt_object_int(__pyx_t_2, __pyx_t_1, Py_GT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 169, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
   if (__pyx_t_12) {
     __Pyx_INCREF(__pyx_t_2);
     __pyx_t_5 = __pyx_t_2;
   } else {
-    __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 157, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_PyLong_From_long(__pyx_t_13); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 169, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     __pyx_t_5 = __pyx_t_1;
     __pyx_t_1 = 0;
   }
 
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_5); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 157, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_5); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 169, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-  __pyx_t_14 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_3, 1); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 157, __pyx_L1_error)
+  __pyx_t_14 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_3, 1); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 169, __pyx_L1_error)
 
   __pyx_v_start = __pyx_t_14;
 
-  /* "monitor/match/_rules.pyx":158
+  /* "monitor/match/_rules.pyx":170
  *     first = body_hits[0][0]
  *     start = _word_edge(text, max(0, first - BEFORE), True)
  *     end = _word_edge(text, min(len(text), first + AFTER), False)             # <<<<<<<<<<<<<<
  *     prefix = " " if start > 0 else ""
  *     suffix = " " if end < len(text) else ""
 */
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_first); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 170, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_AFTER); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_AFTER); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 170, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __Pyx_PyNumber_Add_int_object(__pyx_t_5, __pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyNumber_Add_int_object(__pyx_t_5, __pyx_t_2); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 170, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 158, __pyx_L1_error)
+    __PYX_ERR(0, 170, __pyx_L1_error)
   }
-  __pyx_t_14 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1))) __PYX_ERR(0, 158, __pyx_L1_error)
-  __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_14 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_14 == ((Py_ssize_t)-1))) __PYX_ERR(0, 170, __pyx_L1_error)
+  __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 170, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
-  __pyx_t_12 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_1, __pyx_t_5, Py_LT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_12 = __Pyx_PyObject_CompareBoolLt_object_int(__pyx_t_1, __pyx_t_5, Py_LT); if (unlikely((__pyx_t_12 < 0))) __PYX_ERR(0, 170, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
   if (__pyx_t_12) {
     __Pyx_INCREF(__pyx_t_1);
     __pyx_t_2 = __pyx_t_1;
   } else {
-    __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 158, __pyx_L1_error)
+    __pyx_t_5 = PyLong_FromSsize_t(__pyx_t_14); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 170, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __pyx_t_2 = __pyx_t_5;
     __pyx_t_5 = 0;
@@ -8844,13 +8958,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 
 
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_14 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_14 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_14 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_14 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 170, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_3 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_14, 0); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 158, __pyx_L1_error)
+  __pyx_t_3 = __pyx_f_7monitor_5match_6_rules__word_edge(__pyx_v_text, __pyx_t_14, 0); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1L) && PyErr_Occurred())) __PYX_ERR(0, 170, __pyx_L1_error)
 
   __pyx_v_end = __pyx_t_3;
 
-  /* "monitor/match/_rules.pyx":159
+  /* "monitor/match/_rules.pyx":171
  *     start = _word_edge(text, max(0, first - BEFORE), True)
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
  *     prefix = " " if start > 0 else ""             # <<<<<<<<<<<<<<
@@ -8870,7 +8984,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_v_prefix = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":160
+  /* "monitor/match/_rules.pyx":172
  *     end = _word_edge(text, min(len(text), first + AFTER), False)
  *     prefix = " " if start > 0 else ""
  *     suffix = " " if end < len(text) else ""             # <<<<<<<<<<<<<<
@@ -8879,9 +8993,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 160, __pyx_L1_error)
+    __PYX_ERR(0, 172, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 160, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 172, __pyx_L1_error)
   __pyx_t_12 = (__pyx_v_end < __pyx_t_3);
 
 
@@ -8896,7 +9010,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_v_suffix = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":161
+  /* "monitor/match/_rules.pyx":173
  *     prefix = " " if start > 0 else ""
  *     suffix = " " if end < len(text) else ""
  *     shift = len(prefix) - start             # <<<<<<<<<<<<<<
@@ -8905,13 +9019,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   if (unlikely(__pyx_v_prefix == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 161, __pyx_L1_error)
+    __PYX_ERR(0, 173, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_prefix); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 161, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_prefix); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 173, __pyx_L1_error)
   __pyx_v_shift = (__pyx_t_3 - __pyx_v_start);
 
 
-  /* "monitor/match/_rules.pyx":162
+  /* "monitor/match/_rules.pyx":174
  *     suffix = " " if end < len(text) else ""
  *     shift = len(prefix) - start
  *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]             # <<<<<<<<<<<<<<
@@ -8919,7 +9033,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
  * 
 */
   { /* enter inner scope */
-    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 162, __pyx_L26_error)
+    __pyx_t_2 = PyList_New(0); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 174, __pyx_L26_error)
     __Pyx_GOTREF(__pyx_t_2);
     __pyx_t_1 = __pyx_v_body_hits; __Pyx_INCREF(__pyx_t_1);
     __pyx_t_3 = 0;
@@ -8927,13 +9041,13 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
       {
         Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_1);
         #if !CYTHON_ASSUME_SAFE_SIZE
-        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 162, __pyx_L26_error)
+        if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 174, __pyx_L26_error)
         #endif
         if (__pyx_t_3 >= __pyx_temp) break;
       }
       __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_1, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
       ++__pyx_t_3;
-      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
+      if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 174, __pyx_L26_error)
       __Pyx_GOTREF(__pyx_t_5);
       if ((likely(PyTuple_CheckExact(__pyx_t_5))) || (PyList_CheckExact(__pyx_t_5))) {
         PyObject* sequence = __pyx_t_5;
@@ -8941,7 +9055,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         if (unlikely(size != 2)) {
           if (size > 2) __Pyx_RaiseTooManyValuesError(2);
           else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-          __PYX_ERR(0, 162, __pyx_L26_error)
+          __PYX_ERR(0, 174, __pyx_L26_error)
         }
         #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
         if (likely(PyTuple_CheckExact(sequence))) {
@@ -8951,22 +9065,22 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
           __Pyx_INCREF(__pyx_t_7);
         } else {
           __pyx_t_6 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 162, __pyx_L26_error)
+          if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 174, __pyx_L26_error)
           __Pyx_XGOTREF(__pyx_t_6);
           __pyx_t_7 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 162, __pyx_L26_error)
+          if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 174, __pyx_L26_error)
           __Pyx_XGOTREF(__pyx_t_7);
         }
         #else
-        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_6 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_6);
-        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_7 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_7);
         #endif
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       } else {
         Py_ssize_t index = -1;
-        __pyx_t_8 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_8 = PyObject_GetIter(__pyx_t_5); if (unlikely(!__pyx_t_8)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_8);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
         __pyx_t_10 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_8);
@@ -8974,7 +9088,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_GOTREF(__pyx_t_6);
         index = 1; __pyx_t_7 = __pyx_t_10(__pyx_t_8); if (unlikely(!__pyx_t_7)) goto __pyx_L29_unpacking_failed;
         __Pyx_GOTREF(__pyx_t_7);
-        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_8), 2) < (0)) __PYX_ERR(0, 162, __pyx_L26_error)
+        if (__Pyx_IternextUnpackEndCheck(__pyx_t_10(__pyx_t_8), 2) < (0)) __PYX_ERR(0, 174, __pyx_L26_error)
         __pyx_t_10 = NULL;
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
         goto __pyx_L30_unpacking_done;
@@ -8982,16 +9096,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
         __Pyx_DECREF(__pyx_t_8); __pyx_t_8 = 0;
         __pyx_t_10 = NULL;
         if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-        __PYX_ERR(0, 162, __pyx_L26_error)
+        __PYX_ERR(0, 174, __pyx_L26_error)
         __pyx_L30_unpacking_done:;
       }
-      __Pyx_XDECREF_SET(__pyx_9genexpr12__pyx_v_s, __pyx_t_6);
+      __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_s, __pyx_t_6);
       __pyx_t_6 = 0;
-      __Pyx_XDECREF_SET(__pyx_9genexpr12__pyx_v_e, __pyx_t_7);
+      __Pyx_XDECREF_SET(__pyx_9genexpr11__pyx_v_e, __pyx_t_7);
       __pyx_t_7 = 0;
-      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_start); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
+      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_start); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 174, __pyx_L26_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 162, __pyx_L26_error)
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolGe_object_int(__pyx_9genexpr11__pyx_v_s, __pyx_t_5, Py_GE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 174, __pyx_L26_error)
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       if (__pyx_t_11) {
 
@@ -9001,9 +9115,9 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 
         goto __pyx_L32_bool_binop_done;
       }
-      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_end); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
+      __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_end); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 174, __pyx_L26_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_11 = __Pyx_PyObject_CompareBoolLe_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 162, __pyx_L26_error)
+      __pyx_t_11 = __Pyx_PyObject_CompareBoolLe_object_int(__pyx_9genexpr11__pyx_v_e, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_11 < 0))) __PYX_ERR(0, 174, __pyx_L26_error)
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
       __pyx_t_12 = __pyx_t_11;
@@ -9011,43 +9125,43 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
       __pyx_L32_bool_binop_done:;
       if (__pyx_t_12) {
 
-        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_7 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_s, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_7 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr11__pyx_v_s, __pyx_t_5); if (unlikely(!__pyx_t_7)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_7);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_5 = PyLong_FromSsize_t(__pyx_v_shift); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_5);
-        __pyx_t_6 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr12__pyx_v_e, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_6 = __Pyx_PyNumber_Add_object_int(__pyx_9genexpr11__pyx_v_e, __pyx_t_5); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_6);
         __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 162, __pyx_L26_error)
+        __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 174, __pyx_L26_error)
         __Pyx_GOTREF(__pyx_t_5);
         __Pyx_GIVEREF(__pyx_t_7);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 162, __pyx_L26_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_7) != (0)) __PYX_ERR(0, 174, __pyx_L26_error);
         __Pyx_GIVEREF(__pyx_t_6);
-        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 162, __pyx_L26_error);
+        if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 174, __pyx_L26_error);
         __pyx_t_7 = 0;
         __pyx_t_6 = 0;
         __Pyx_GIVEREF(__pyx_t_5);
-        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_5))) __PYX_ERR(0, 162, __pyx_L26_error)
+        if (unlikely(__Pyx_ListComp_AppendAndDecref(__pyx_t_2, __pyx_t_5))) __PYX_ERR(0, 174, __pyx_L26_error)
         __pyx_t_5 = 0;
       }
     }
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_e); __pyx_9genexpr12__pyx_v_e = 0;
-    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_s); __pyx_9genexpr12__pyx_v_s = 0;
+    __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e); __pyx_9genexpr11__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s); __pyx_9genexpr11__pyx_v_s = 0;
     goto __pyx_L35_exit_scope;
     __pyx_L26_error:;
-    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_e); __pyx_9genexpr12__pyx_v_e = 0;
-    __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_s); __pyx_9genexpr12__pyx_v_s = 0;
+    __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e); __pyx_9genexpr11__pyx_v_e = 0;
+    __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s); __pyx_9genexpr11__pyx_v_s = 0;
     goto __pyx_L1_error;
     __pyx_L35_exit_scope:;
   } /* exit inner scope */
   __pyx_v_inside = ((PyObject*)__pyx_t_2);
   __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":163
+  /* "monitor/match/_rules.pyx":175
  *     shift = len(prefix) - start
  *     inside = [(s + shift, e + shift) for s, e in body_hits if s >= start and e <= end]
  *     return prefix + _one_line(text[start:end]) + suffix, _merged(inside)             # <<<<<<<<<<<<<<
@@ -9056,27 +9170,27 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
 */
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "\047NoneType\047 object is not subscriptable");
-    __PYX_ERR(0, 163, __pyx_L1_error)
+    __PYX_ERR(0, 175, __pyx_L1_error)
   }
-  __pyx_t_2 = __Pyx_PyUnicode_Substring(__pyx_v_text, __pyx_v_start, __pyx_v_end); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyUnicode_Substring(__pyx_v_text, __pyx_v_start, __pyx_v_end); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 175, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_2)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_1 = __pyx_f_7monitor_5match_6_rules__one_line(((PyObject*)__pyx_t_2)); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 175, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __Pyx_PyUnicode_ConcatSafe(__pyx_v_prefix, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_2 = __Pyx_PyUnicode_ConcatSafe(__pyx_v_prefix, __pyx_t_1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 175, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_1 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlaceSafe(__pyx_t_2, __pyx_v_suffix); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyUnicode_Concat__Pyx_ReferenceSharing_OwnStrongReferenceInPlaceSafe(__pyx_t_2, __pyx_v_suffix); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 175, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_inside); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_2 = __pyx_f_7monitor_5match_6_rules__merged(__pyx_v_inside); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 175, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
-  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 163, __pyx_L1_error)
+  __pyx_t_5 = PyTuple_New(2); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 175, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_5);
   __Pyx_GIVEREF(__pyx_t_1);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 163, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 175, __pyx_L1_error);
   __Pyx_GIVEREF(__pyx_t_2);
-  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 163, __pyx_L1_error);
+  if (__Pyx_PyTuple_SET_ITEM(__pyx_t_5, 1, __pyx_t_2) != (0)) __PYX_ERR(0, 175, __pyx_L1_error);
   __pyx_t_1 = 0;
   __pyx_t_2 = 0;
   {
@@ -9090,7 +9204,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __pyx_t_5 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":143
+  /* "monitor/match/_rules.pyx":155
  * # The snippet ---------------------------------------------------------------------
  * 
  * def snippet(article, hits):             # <<<<<<<<<<<<<<
@@ -9120,20 +9234,20 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_snippet(CYTHON_UNUSED PyObject
   __Pyx_XDECREF(__pyx_v_prefix);
   __Pyx_XDECREF(__pyx_v_suffix);
   __Pyx_XDECREF(__pyx_v_inside);
+  __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_f);
+  __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_s);
+  __Pyx_XDECREF(__pyx_8genexpr9__pyx_v_e);
   __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_f);
   __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_s);
   __Pyx_XDECREF(__pyx_9genexpr10__pyx_v_e);
-  __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_f);
   __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_s);
   __Pyx_XDECREF(__pyx_9genexpr11__pyx_v_e);
-  __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_s);
-  __Pyx_XDECREF(__pyx_9genexpr12__pyx_v_e);
   __Pyx_XGIVEREF(__pyx_r);
   __Pyx_RefNannyFinishContext();
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":166
+/* "monitor/match/_rules.pyx":178
  * 
  * 
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):             # <<<<<<<<<<<<<<
@@ -9156,7 +9270,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_word_edge", 0);
 
-  /* "monitor/match/_rules.pyx":168
+  /* "monitor/match/_rules.pyx":180
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
  *     cdef Py_ssize_t found
  *     if at <= 0 or at >= len(text):             # <<<<<<<<<<<<<<
@@ -9175,9 +9289,9 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   }
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_SetString(PyExc_TypeError, "object of type \047NoneType\047 has no len()");
-    __PYX_ERR(0, 168, __pyx_L1_error)
+    __PYX_ERR(0, 180, __pyx_L1_error)
   }
-  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 168, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_PyUnicode_GET_LENGTH(__pyx_v_text); if (unlikely(__pyx_t_3 == ((Py_ssize_t)-1))) __PYX_ERR(0, 180, __pyx_L1_error)
   __pyx_t_2 = (__pyx_v_at >= __pyx_t_3);
 
 
@@ -9188,7 +9302,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   if (__pyx_t_1) {
 
 
-    /* "monitor/match/_rules.pyx":169
+    /* "monitor/match/_rules.pyx":181
  *     cdef Py_ssize_t found
  *     if at <= 0 or at >= len(text):
  *         return at             # <<<<<<<<<<<<<<
@@ -9201,7 +9315,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
     }
     goto __pyx_L0;
 
-    /* "monitor/match/_rules.pyx":168
+    /* "monitor/match/_rules.pyx":180
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):
  *     cdef Py_ssize_t found
  *     if at <= 0 or at >= len(text):             # <<<<<<<<<<<<<<
@@ -9210,7 +9324,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
 */
   }
 
-  /* "monitor/match/_rules.pyx":170
+  /* "monitor/match/_rules.pyx":182
  *     if at <= 0 or at >= len(text):
  *         return at
  *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)             # <<<<<<<<<<<<<<
@@ -9220,13 +9334,13 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   if (__pyx_v_backwards) {
     if (unlikely(__pyx_v_text == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "rfind");
-      __PYX_ERR(0, 170, __pyx_L1_error)
+      __PYX_ERR(0, 182, __pyx_L1_error)
     }
-    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 170, __pyx_L1_error)
+    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_5 = (__Pyx_Py_IsNone(__pyx_t_4) ? (PY_SSIZE_T_MAX) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_5 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 170, __pyx_L1_error)
+    __pyx_t_5 = (__Pyx_Py_IsNone(__pyx_t_4) ? (PY_SSIZE_T_MAX) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_5 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __pyx_t_6 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, 0, __pyx_t_5, -1); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-2))) __PYX_ERR(0, 170, __pyx_L1_error)
+    __pyx_t_6 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, 0, __pyx_t_5, -1); if (unlikely(__pyx_t_6 == ((Py_ssize_t)-2))) __PYX_ERR(0, 182, __pyx_L1_error)
 
 
     __pyx_t_3 = (__pyx_t_6 + 1);
@@ -9234,19 +9348,19 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   } else {
     if (unlikely(__pyx_v_text == Py_None)) {
       PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "find");
-      __PYX_ERR(0, 170, __pyx_L1_error)
+      __PYX_ERR(0, 182, __pyx_L1_error)
     }
-    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 170, __pyx_L1_error)
+    __pyx_t_4 = PyLong_FromSsize_t(__pyx_v_at); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_4);
-    __pyx_t_6 = (__Pyx_Py_IsNone(__pyx_t_4) ? (0) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_6 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 170, __pyx_L1_error)
+    __pyx_t_6 = (__Pyx_Py_IsNone(__pyx_t_4) ? (0) : (__Pyx_PyIndex_AsSsize_t(__pyx_t_4))); if (unlikely((__pyx_t_6 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 182, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-    __pyx_t_5 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, __pyx_t_6, PY_SSIZE_T_MAX, 1); if (unlikely(__pyx_t_5 == ((Py_ssize_t)-2))) __PYX_ERR(0, 170, __pyx_L1_error)
+    __pyx_t_5 = PyUnicode_Find(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__5, __pyx_t_6, PY_SSIZE_T_MAX, 1); if (unlikely(__pyx_t_5 == ((Py_ssize_t)-2))) __PYX_ERR(0, 182, __pyx_L1_error)
 
     __pyx_t_3 = __pyx_t_5;
   }
   __pyx_v_found = __pyx_t_3;
 
-  /* "monitor/match/_rules.pyx":171
+  /* "monitor/match/_rules.pyx":183
  *         return at
  *     found = text.rfind(" ", 0, at) + 1 if backwards else text.find(" ", at)
  *     return found if found > 0 else at             # <<<<<<<<<<<<<<
@@ -9268,7 +9382,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":166
+  /* "monitor/match/_rules.pyx":178
  * 
  * 
  * cdef Py_ssize_t _word_edge(str text, Py_ssize_t at, bint backwards):             # <<<<<<<<<<<<<<
@@ -9288,7 +9402,7 @@ static Py_ssize_t __pyx_f_7monitor_5match_6_rules__word_edge(PyObject *__pyx_v_t
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":174
+/* "monitor/match/_rules.pyx":186
  * 
  * 
  * cdef str _one_line(str text):             # <<<<<<<<<<<<<<
@@ -9306,7 +9420,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_one_line", 0);
 
-  /* "monitor/match/_rules.pyx":176
+  /* "monitor/match/_rules.pyx":188
  * cdef str _one_line(str text):
  *     # Same length, so offsets stay valid.
  *     return text.replace("\n", " ").replace("\r", " ").replace("\t", " ")             # <<<<<<<<<<<<<<
@@ -9315,14 +9429,14 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
 */
   if (unlikely(__pyx_v_text == Py_None)) {
     PyErr_Format(PyExc_AttributeError, "\047NoneType\047 object has no attribute \047%.30s\047", "replace");
-    __PYX_ERR(0, 176, __pyx_L1_error)
+    __PYX_ERR(0, 188, __pyx_L1_error)
   }
-  __pyx_t_1 = PyUnicode_Replace(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__6, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
+  __pyx_t_1 = PyUnicode_Replace(__pyx_v_text, __pyx_mstate_global->__pyx_kp_u__6, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 188, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  __pyx_t_2 = PyUnicode_Replace(((PyObject*)__pyx_t_1), __pyx_mstate_global->__pyx_kp_u__7, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 176, __pyx_L1_error)
+  __pyx_t_2 = PyUnicode_Replace(((PyObject*)__pyx_t_1), __pyx_mstate_global->__pyx_kp_u__7, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 188, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_2);
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-  __pyx_t_1 = PyUnicode_Replace(((PyObject*)__pyx_t_2), __pyx_mstate_global->__pyx_kp_u__8, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 176, __pyx_L1_error)
+  __pyx_t_1 = PyUnicode_Replace(((PyObject*)__pyx_t_2), __pyx_mstate_global->__pyx_kp_u__8, __pyx_mstate_global->__pyx_kp_u__5, -1); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 188, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
   {
@@ -9336,7 +9450,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":174
+  /* "monitor/match/_rules.pyx":186
  * 
  * 
  * cdef str _one_line(str text):             # <<<<<<<<<<<<<<
@@ -9356,7 +9470,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__one_line(PyObject *__pyx_v_tex
   return __pyx_r;
 }
 
-/* "monitor/match/_rules.pyx":179
+/* "monitor/match/_rules.pyx":191
  * 
  * 
  * cdef list _merged(list spans):             # <<<<<<<<<<<<<<
@@ -9385,28 +9499,28 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("_merged", 0);
 
-  /* "monitor/match/_rules.pyx":180
+  /* "monitor/match/_rules.pyx":192
  * 
  * cdef list _merged(list spans):
  *     cdef list merged = []             # <<<<<<<<<<<<<<
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:
 */
-  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 180, __pyx_L1_error)
+  __pyx_t_1 = PyList_New(0); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 192, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __pyx_v_merged = ((PyObject*)__pyx_t_1);
   __pyx_t_1 = 0;
 
-  /* "monitor/match/_rules.pyx":181
+  /* "monitor/match/_rules.pyx":193
  * cdef list _merged(list spans):
  *     cdef list merged = []
  *     for start, end in sorted(spans):             # <<<<<<<<<<<<<<
  *         if merged and start <= merged[-1][1]:
  *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
 */
-  __pyx_t_1 = PySequence_List(__pyx_v_spans); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 181, __pyx_L1_error)
+  __pyx_t_1 = PySequence_List(__pyx_v_spans); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 193, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
-  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 181, __pyx_L1_error)
+  if (unlikely((PyList_Sort(__pyx_t_1) < 0))) __PYX_ERR(0, 193, __pyx_L1_error)
   __pyx_t_2 = __pyx_t_1; __Pyx_INCREF(__pyx_t_2);
   __pyx_t_3 = 0;
   __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
@@ -9414,13 +9528,13 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_t_2);
       #if !CYTHON_ASSUME_SAFE_SIZE
-      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 181, __pyx_L1_error)
+      if (unlikely((__pyx_temp < 0))) __PYX_ERR(0, 193, __pyx_L1_error)
       #endif
       if (__pyx_t_3 >= __pyx_temp) break;
     }
     __pyx_t_1 = __Pyx_PyList_GET_ITEM_REF(__pyx_t_2, __pyx_t_3, __Pyx_ReferenceSharing_OwnStrongReference);
     ++__pyx_t_3;
-    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 181, __pyx_L1_error)
+    if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 193, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
     if ((likely(PyTuple_CheckExact(__pyx_t_1))) || (PyList_CheckExact(__pyx_t_1))) {
       PyObject* sequence = __pyx_t_1;
@@ -9428,7 +9542,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       if (unlikely(size != 2)) {
         if (size > 2) __Pyx_RaiseTooManyValuesError(2);
         else if (size >= 0) __Pyx_RaiseNeedMoreValuesError(size);
-        __PYX_ERR(0, 181, __pyx_L1_error)
+        __PYX_ERR(0, 193, __pyx_L1_error)
       }
       #if CYTHON_ASSUME_SAFE_MACROS && !CYTHON_AVOID_BORROWED_REFS
       if (likely(PyTuple_CheckExact(sequence))) {
@@ -9438,22 +9552,22 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
         __Pyx_INCREF(__pyx_t_5);
       } else {
         __pyx_t_4 = __Pyx_PyList_GET_ITEM_REF(sequence, 0, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 181, __pyx_L1_error)
+        if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 193, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_4);
         __pyx_t_5 = __Pyx_PyList_GET_ITEM_REF(sequence, 1, __Pyx_ReferenceSharing_SharedReference);
-        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 181, __pyx_L1_error)
+        if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 193, __pyx_L1_error)
         __Pyx_XGOTREF(__pyx_t_5);
       }
       #else
-      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 181, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_PySequence_ITEM(sequence, 0); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 193, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
-      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 181, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_PySequence_ITEM(sequence, 1); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 193, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
       #endif
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
     } else {
       Py_ssize_t index = -1;
-      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 181, __pyx_L1_error)
+      __pyx_t_6 = PyObject_GetIter(__pyx_t_1); if (unlikely(!__pyx_t_6)) __PYX_ERR(0, 193, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_6);
       __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
       __pyx_t_7 = (CYTHON_COMPILING_IN_LIMITED_API) ? PyIter_Next : __Pyx_PyObject_GetIterNextFunc(__pyx_t_6);
@@ -9461,7 +9575,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       __Pyx_GOTREF(__pyx_t_4);
       index = 1; __pyx_t_5 = __pyx_t_7(__pyx_t_6); if (unlikely(!__pyx_t_5)) goto __pyx_L5_unpacking_failed;
       __Pyx_GOTREF(__pyx_t_5);
-      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 181, __pyx_L1_error)
+      if (__Pyx_IternextUnpackEndCheck(__pyx_t_7(__pyx_t_6), 2) < (0)) __PYX_ERR(0, 193, __pyx_L1_error)
       __pyx_t_7 = NULL;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       goto __pyx_L6_unpacking_done;
@@ -9469,7 +9583,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
       __pyx_t_7 = NULL;
       if (__Pyx_IterFinish() == 0) __Pyx_RaiseNeedMoreValuesError(index);
-      __PYX_ERR(0, 181, __pyx_L1_error)
+      __PYX_ERR(0, 193, __pyx_L1_error)
       __pyx_L6_unpacking_done:;
     }
     __Pyx_XDECREF_SET(__pyx_v_start, __pyx_t_4);
@@ -9477,7 +9591,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
     __Pyx_XDECREF_SET(__pyx_v_end, __pyx_t_5);
     __pyx_t_5 = 0;
 
-    /* "monitor/match/_rules.pyx":182
+    /* "monitor/match/_rules.pyx":194
  *     cdef list merged = []
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:             # <<<<<<<<<<<<<<
@@ -9486,7 +9600,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
 */
     {
       Py_ssize_t __pyx_temp = __Pyx_PyList_GET_SIZE(__pyx_v_merged);
-      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 182, __pyx_L1_error)
+      if (unlikely(((!CYTHON_ASSUME_SAFE_SIZE) && __pyx_temp < 0))) __PYX_ERR(0, 194, __pyx_L1_error)
       __pyx_t_9 = (__pyx_temp != 0);
     }
 
@@ -9498,12 +9612,12 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
 
       goto __pyx_L8_bool_binop_done;
     }
-    __pyx_t_1 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 182, __pyx_L1_error)
+    __pyx_t_1 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 194, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_1);
-    __pyx_t_5 = __Pyx_GetItemInt(__pyx_t_1, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 182, __pyx_L1_error)
+    __pyx_t_5 = __Pyx_GetItemInt(__pyx_t_1, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 194, __pyx_L1_error)
     __Pyx_GOTREF(__pyx_t_5);
     __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
-    __pyx_t_9 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_v_start, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 182, __pyx_L1_error)
+    __pyx_t_9 = __Pyx_PyObject_CompareBoolLe_object_object(__pyx_v_start, __pyx_t_5, Py_LE); if (unlikely((__pyx_t_9 < 0))) __PYX_ERR(0, 194, __pyx_L1_error)
     __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
 
     __pyx_t_8 = __pyx_t_9;
@@ -9512,26 +9626,26 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
     if (__pyx_t_8) {
 
 
-      /* "monitor/match/_rules.pyx":183
+      /* "monitor/match/_rules.pyx":195
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:
  *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))             # <<<<<<<<<<<<<<
  *         else:
  *             merged.append((start, end))
 */
-      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 183, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 195, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 183, __pyx_L1_error)
+      __pyx_t_1 = __Pyx_GetItemInt(__pyx_t_5, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 195, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_1);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
-      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 183, __pyx_L1_error)
+      __pyx_t_5 = __Pyx_GetItemInt_List(__pyx_v_merged, -1L, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_5)) __PYX_ERR(0, 195, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_5);
-      __pyx_t_4 = __Pyx_GetItemInt(__pyx_t_5, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 183, __pyx_L1_error)
+      __pyx_t_4 = __Pyx_GetItemInt(__pyx_t_5, 1, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 195, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_INCREF(__pyx_v_end);
       __pyx_t_5 = __pyx_v_end;
-      __pyx_t_8 = __Pyx_PyObject_CompareBoolGt_object_object(__pyx_t_4, __pyx_t_5, Py_GT); if (unlikely((__pyx_t_8 < 0))) __PYX_ERR(0, 183, __pyx_L1_error)
+      __pyx_t_8 = __Pyx_PyObject_CompareBoolGt_object_object(__pyx_t_4, __pyx_t_5, Py_GT); if (unlikely((__pyx_t_8 < 0))) __PYX_ERR(0, 195, __pyx_L1_error)
       if (__pyx_t_8) {
         __Pyx_INCREF(__pyx_t_4);
         __pyx_t_6 = __pyx_t_4;
@@ -9542,19 +9656,19 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
 
       __Pyx_DECREF(__pyx_t_5); __pyx_t_5 = 0;
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
-      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 183, __pyx_L1_error)
+      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 195, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_GIVEREF(__pyx_t_1);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 183, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_t_1) != (0)) __PYX_ERR(0, 195, __pyx_L1_error);
       __Pyx_INCREF(__pyx_t_6);
       __Pyx_GIVEREF(__pyx_t_6);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 183, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_t_6) != (0)) __PYX_ERR(0, 195, __pyx_L1_error);
       __pyx_t_1 = 0;
       __Pyx_DECREF(__pyx_t_6); __pyx_t_6 = 0;
-      if (unlikely((__Pyx_SetItemInt(__pyx_v_merged, -1L, __pyx_t_4, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference) < 0))) __PYX_ERR(0, 183, __pyx_L1_error)
+      if (unlikely((__Pyx_SetItemInt(__pyx_v_merged, -1L, __pyx_t_4, long, 1, __Pyx_PyLong_From_long, 1, 1, 1, __Pyx_ReferenceSharing_OwnStrongReference) < 0))) __PYX_ERR(0, 195, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-      /* "monitor/match/_rules.pyx":182
+      /* "monitor/match/_rules.pyx":194
  *     cdef list merged = []
  *     for start, end in sorted(spans):
  *         if merged and start <= merged[-1][1]:             # <<<<<<<<<<<<<<
@@ -9564,28 +9678,28 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
       goto __pyx_L7;
     }
 
-    /* "monitor/match/_rules.pyx":185
+    /* "monitor/match/_rules.pyx":197
  *             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
  *         else:
  *             merged.append((start, end))             # <<<<<<<<<<<<<<
  *     return merged
 */
     /*else*/ {
-      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 185, __pyx_L1_error)
+      __pyx_t_4 = PyTuple_New(2); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 197, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_4);
       __Pyx_INCREF(__pyx_v_start);
       __Pyx_GIVEREF(__pyx_v_start);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_v_start) != (0)) __PYX_ERR(0, 185, __pyx_L1_error);
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 0, __pyx_v_start) != (0)) __PYX_ERR(0, 197, __pyx_L1_error);
       __Pyx_INCREF(__pyx_v_end);
       __Pyx_GIVEREF(__pyx_v_end);
-      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_v_end) != (0)) __PYX_ERR(0, 185, __pyx_L1_error);
-      __pyx_t_10 = __Pyx_PyList_Append(__pyx_v_merged, __pyx_t_4); if (unlikely(__pyx_t_10 == ((int)-1))) __PYX_ERR(0, 185, __pyx_L1_error)
+      if (__Pyx_PyTuple_SET_ITEM(__pyx_t_4, 1, __pyx_v_end) != (0)) __PYX_ERR(0, 197, __pyx_L1_error);
+      __pyx_t_10 = __Pyx_PyList_Append(__pyx_v_merged, __pyx_t_4); if (unlikely(__pyx_t_10 == ((int)-1))) __PYX_ERR(0, 197, __pyx_L1_error)
       __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
     }
     __pyx_L7:;
 
-    /* "monitor/match/_rules.pyx":181
+    /* "monitor/match/_rules.pyx":193
  * cdef list _merged(list spans):
  *     cdef list merged = []
  *     for start, end in sorted(spans):             # <<<<<<<<<<<<<<
@@ -9595,7 +9709,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
   }
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
-  /* "monitor/match/_rules.pyx":186
+  /* "monitor/match/_rules.pyx":198
  *         else:
  *             merged.append((start, end))
  *     return merged             # <<<<<<<<<<<<<<
@@ -9611,7 +9725,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
   }
   goto __pyx_L0;
 
-  /* "monitor/match/_rules.pyx":179
+  /* "monitor/match/_rules.pyx":191
  * 
  * 
  * cdef list _merged(list spans):             # <<<<<<<<<<<<<<
@@ -9642,7 +9756,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules__merged(PyObject *__pyx_v_spans
  *     int __Pyx_UpdateUnpickledDict(object, object, Py_ssize_t) except -1
  * def __pyx_unpickle_Evaluation(__pyx_type, long __pyx_checksum, tuple __pyx_state):             # <<<<<<<<<<<<<<
  *     cdef object __pyx_result
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')
 */
 
 /* Python wrapper */
@@ -9774,16 +9888,16 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYT
   /* "(tree fragment)":6
  * def __pyx_unpickle_Evaluation(__pyx_type, long __pyx_checksum, tuple __pyx_state):
  *     cdef object __pyx_result
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')             # <<<<<<<<<<<<<<
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')             # <<<<<<<<<<<<<<
  *     __pyx_result = Evaluation.__new__(__pyx_type)
  *     if __pyx_state is not None:
 */
-  __pyx_t_1 = __Pyx_CheckUnpickleChecksum(__pyx_v___pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, __pyx_k_cache_compiled_fields_refs_rule); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(1, 6, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_CheckUnpickleChecksum(__pyx_v___pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, __pyx_k_cache_compiled_every_field_field); if (unlikely(__pyx_t_1 == ((int)-1))) __PYX_ERR(1, 6, __pyx_L1_error)
 
 
   /* "(tree fragment)":7
  *     cdef object __pyx_result
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')
  *     __pyx_result = Evaluation.__new__(__pyx_type)             # <<<<<<<<<<<<<<
  *     if __pyx_state is not None:
  *         __pyx_unpickle_Evaluation__set_state(<Evaluation> __pyx_result, __pyx_state)
@@ -9802,7 +9916,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYT
   __pyx_t_2 = 0;
 
   /* "(tree fragment)":8
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')
  *     __pyx_result = Evaluation.__new__(__pyx_type)
  *     if __pyx_state is not None:             # <<<<<<<<<<<<<<
  *         __pyx_unpickle_Evaluation__set_state(<Evaluation> __pyx_result, __pyx_state)
@@ -9828,7 +9942,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYT
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
 
     /* "(tree fragment)":8
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')
  *     __pyx_result = Evaluation.__new__(__pyx_type)
  *     if __pyx_state is not None:             # <<<<<<<<<<<<<<
  *         __pyx_unpickle_Evaluation__set_state(<Evaluation> __pyx_result, __pyx_state)
@@ -9841,7 +9955,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYT
  *         __pyx_unpickle_Evaluation__set_state(<Evaluation> __pyx_result, __pyx_state)
  *     return __pyx_result             # <<<<<<<<<<<<<<
  * cdef __pyx_unpickle_Evaluation__set_state(Evaluation __pyx_result, __pyx_state: tuple):
- *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.fields = __pyx_state[2]; __pyx_result.refs = __pyx_state[3]; __pyx_result.rule = __pyx_state[4]; __pyx_result.scanned = __pyx_state[5]
+ *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.every_field = __pyx_state[2]; __pyx_result.fields = __pyx_state[3]; __pyx_result.refs = __pyx_state[4]; __pyx_result.rule = __pyx_state[5]; __pyx_result.scanned = __pyx_state[6]; __pyx_result.weights = __pyx_state[7]
 */
   {
     PyObject *__pyx_temp;
@@ -9859,7 +9973,7 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYT
  *     int __Pyx_UpdateUnpickledDict(object, object, Py_ssize_t) except -1
  * def __pyx_unpickle_Evaluation(__pyx_type, long __pyx_checksum, tuple __pyx_state):             # <<<<<<<<<<<<<<
  *     cdef object __pyx_result
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')
 */
 
   /* function exit code */
@@ -9879,8 +9993,8 @@ static PyObject *__pyx_pf_7monitor_5match_6_rules_2__pyx_unpickle_Evaluation(CYT
  *         __pyx_unpickle_Evaluation__set_state(<Evaluation> __pyx_result, __pyx_state)
  *     return __pyx_result
  * cdef __pyx_unpickle_Evaluation__set_state(Evaluation __pyx_result, __pyx_state: tuple):             # <<<<<<<<<<<<<<
- *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.fields = __pyx_state[2]; __pyx_result.refs = __pyx_state[3]; __pyx_result.rule = __pyx_state[4]; __pyx_result.scanned = __pyx_state[5]
- *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 6)
+ *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.every_field = __pyx_state[2]; __pyx_result.fields = __pyx_state[3]; __pyx_result.refs = __pyx_state[4]; __pyx_result.rule = __pyx_state[5]; __pyx_result.scanned = __pyx_state[6]; __pyx_result.weights = __pyx_state[7]
+ *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 8)
 */
 
 static PyObject *__pyx_f_7monitor_5match_6_rules___pyx_unpickle_Evaluation__set_state(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *__pyx_v___pyx_result, PyObject *__pyx_v___pyx_state) {
@@ -9888,6 +10002,7 @@ static PyObject *__pyx_f_7monitor_5match_6_rules___pyx_unpickle_Evaluation__set_
   __Pyx_RefNannyDeclarations
   PyObject *__pyx_t_1 = NULL;
   int __pyx_t_2;
+  int __pyx_t_3;
   int __pyx_lineno = 0;
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
@@ -9896,8 +10011,8 @@ static PyObject *__pyx_f_7monitor_5match_6_rules___pyx_unpickle_Evaluation__set_
   /* "(tree fragment)":12
  *     return __pyx_result
  * cdef __pyx_unpickle_Evaluation__set_state(Evaluation __pyx_result, __pyx_state: tuple):
- *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.fields = __pyx_state[2]; __pyx_result.refs = __pyx_state[3]; __pyx_result.rule = __pyx_state[4]; __pyx_result.scanned = __pyx_state[5]             # <<<<<<<<<<<<<<
- *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 6)
+ *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.every_field = __pyx_state[2]; __pyx_result.fields = __pyx_state[3]; __pyx_result.refs = __pyx_state[4]; __pyx_result.rule = __pyx_state[5]; __pyx_result.scanned = __pyx_state[6]; __pyx_result.weights = __pyx_state[7]             # <<<<<<<<<<<<<<
+ *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 8)
 */
   __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 0, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
@@ -9914,45 +10029,57 @@ static PyObject *__pyx_f_7monitor_5match_6_rules___pyx_unpickle_Evaluation__set_
   __pyx_t_1 = 0;
   __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 2, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
+  __pyx_t_2 = __Pyx_PyObject_IsTrue(__pyx_t_1); if (unlikely((__pyx_t_2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(1, 12, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_1); __pyx_t_1 = 0;
+  __pyx_v___pyx_result->every_field = __pyx_t_2;
+  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 3, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
   if (!(likely(PyTuple_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("tuple", __pyx_t_1))) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_1);
   __Pyx_GOTREF(__pyx_v___pyx_result->fields);
   __Pyx_DECREF_SET(__pyx_v___pyx_result->fields, ((PyObject*)__pyx_t_1));
   __pyx_t_1 = 0;
-  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 3, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 4, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GIVEREF(__pyx_t_1);
   __Pyx_GOTREF(__pyx_v___pyx_result->refs);
   __Pyx_DECREF_SET(__pyx_v___pyx_result->refs, ((PyObject*)__pyx_t_1));
   __pyx_t_1 = 0;
-  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 4, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 5, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_GIVEREF(__pyx_t_1);
   __Pyx_GOTREF(__pyx_v___pyx_result->rule);
   __Pyx_DECREF_SET(__pyx_v___pyx_result->rule, __pyx_t_1);
   __pyx_t_1 = 0;
-  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 5, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 6, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   __Pyx_GIVEREF(__pyx_t_1);
   __Pyx_GOTREF(__pyx_v___pyx_result->scanned);
   __Pyx_DECREF_SET(__pyx_v___pyx_result->scanned, __pyx_t_1);
   __pyx_t_1 = 0;
+  __pyx_t_1 = __Pyx_GetItemInt_Tuple(__pyx_v___pyx_state, 7, long, 1, __Pyx_PyLong_From_long, 0, 1, 1, __Pyx_ReferenceSharing_FunctionArgument); if (unlikely(!__pyx_t_1)) __PYX_ERR(1, 12, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  if (!(likely(PyDict_CheckExact(__pyx_t_1))||((__pyx_t_1) == Py_None) || __Pyx_RaiseUnexpectedTypeError("dict", __pyx_t_1))) __PYX_ERR(1, 12, __pyx_L1_error)
+  __Pyx_GIVEREF(__pyx_t_1);
+  __Pyx_GOTREF(__pyx_v___pyx_result->weights);
+  __Pyx_DECREF_SET(__pyx_v___pyx_result->weights, ((PyObject*)__pyx_t_1));
+  __pyx_t_1 = 0;
 
   /* "(tree fragment)":13
  * cdef __pyx_unpickle_Evaluation__set_state(Evaluation __pyx_result, __pyx_state: tuple):
- *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.fields = __pyx_state[2]; __pyx_result.refs = __pyx_state[3]; __pyx_result.rule = __pyx_state[4]; __pyx_result.scanned = __pyx_state[5]
- *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 6)             # <<<<<<<<<<<<<<
+ *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.every_field = __pyx_state[2]; __pyx_result.fields = __pyx_state[3]; __pyx_result.refs = __pyx_state[4]; __pyx_result.rule = __pyx_state[5]; __pyx_result.scanned = __pyx_state[6]; __pyx_result.weights = __pyx_state[7]
+ *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 8)             # <<<<<<<<<<<<<<
 */
-  __pyx_t_2 = __Pyx_UpdateUnpickledDict(((PyObject *)__pyx_v___pyx_result), __pyx_v___pyx_state, 6); if (unlikely(__pyx_t_2 == ((int)-1))) __PYX_ERR(1, 13, __pyx_L1_error)
+  __pyx_t_3 = __Pyx_UpdateUnpickledDict(((PyObject *)__pyx_v___pyx_result), __pyx_v___pyx_state, 8); if (unlikely(__pyx_t_3 == ((int)-1))) __PYX_ERR(1, 13, __pyx_L1_error)
 
 
   /* "(tree fragment)":11
  *         __pyx_unpickle_Evaluation__set_state(<Evaluation> __pyx_result, __pyx_state)
  *     return __pyx_result
  * cdef __pyx_unpickle_Evaluation__set_state(Evaluation __pyx_result, __pyx_state: tuple):             # <<<<<<<<<<<<<<
- *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.fields = __pyx_state[2]; __pyx_result.refs = __pyx_state[3]; __pyx_result.rule = __pyx_state[4]; __pyx_result.scanned = __pyx_state[5]
- *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 6)
+ *     __pyx_result.cache = __pyx_state[0]; __pyx_result.compiled = __pyx_state[1]; __pyx_result.every_field = __pyx_state[2]; __pyx_result.fields = __pyx_state[3]; __pyx_result.refs = __pyx_state[4]; __pyx_result.rule = __pyx_state[5]; __pyx_result.scanned = __pyx_state[6]; __pyx_result.weights = __pyx_state[7]
+ *     __Pyx_UpdateUnpickledDict(__pyx_result, __pyx_state, 8)
 */
 
   /* function exit code */
@@ -9984,6 +10111,7 @@ static PyObject *__pyx_tp_new__initialisation_7monitor_5match_6_rules_Evaluation
   p->rule = Py_None; Py_INCREF(Py_None);
   p->cache = ((PyObject*)Py_None); Py_INCREF(Py_None);
   p->refs = ((PyObject*)Py_None); Py_INCREF(Py_None);
+  p->weights = ((PyObject*)Py_None); Py_INCREF(Py_None);
   p->fields = ((PyObject*)Py_None); Py_INCREF(Py_None);
   return o;
 }
@@ -10051,6 +10179,7 @@ static void __pyx_tp_dealloc_7monitor_5match_6_rules_Evaluation(PyObject *o) {
   Py_CLEAR(p->rule);
   Py_CLEAR(p->cache);
   Py_CLEAR(p->refs);
+  Py_CLEAR(p->weights);
   Py_CLEAR(p->fields);
   PyTypeObject *tp = Py_TYPE(o);
   #if CYTHON_USE_TYPE_SLOTS
@@ -10088,6 +10217,9 @@ static int __pyx_tp_traverse_7monitor_5match_6_rules_Evaluation(PyObject *o, vis
   if (p->refs) {
     e = (*v)(p->refs, a); if (e) return e;
   }
+  if (p->weights) {
+    e = (*v)(p->weights, a); if (e) return e;
+  }
   if (p->fields) {
     e = (*v)(p->fields, a); if (e) return e;
   }
@@ -10111,6 +10243,9 @@ static int __pyx_tp_clear_7monitor_5match_6_rules_Evaluation(PyObject *o) {
   Py_XDECREF(tmp);
   tmp = ((PyObject*)p->refs);
   p->refs = ((PyObject*)Py_None); Py_INCREF(Py_None);
+  Py_XDECREF(tmp);
+  tmp = ((PyObject*)p->weights);
+  p->weights = ((PyObject*)Py_None); Py_INCREF(Py_None);
   Py_XDECREF(tmp);
   tmp = ((PyObject*)p->fields);
   p->fields = ((PyObject*)Py_None); Py_INCREF(Py_None);
@@ -10307,14 +10442,14 @@ static int __Pyx_modinit_Exttype___pyx_obj_7monitor_5match_6_rules_Evaluation(__
   __pyx_vtable_7monitor_5match_6_rules_Evaluation._found = (PyObject *(*)(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *))__pyx_f_7monitor_5match_6_rules_10Evaluation__found;
   __pyx_vtable_7monitor_5match_6_rules_Evaluation._score = (PyObject *(*)(struct __pyx_obj_7monitor_5match_6_rules_Evaluation *, PyObject *, int __pyx_skip_dispatch))__pyx_f_7monitor_5match_6_rules_10Evaluation__score;
   #if CYTHON_USE_TYPE_SPECS
-  __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_7monitor_5match_6_rules_Evaluation_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation)) __PYX_ERR(0, 24, __pyx_L1_error)
+  __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = (PyTypeObject *) __Pyx_PyType_FromModuleAndSpec(__pyx_m, &__pyx_type_7monitor_5match_6_rules_Evaluation_spec, NULL); if (unlikely(!__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation)) __PYX_ERR(0, 25, __pyx_L1_error)
   #else
   __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation = &__pyx_type_7monitor_5match_6_rules_Evaluation;
   #endif
   #if !CYTHON_COMPILING_IN_LIMITED_API
   #endif
   #if !CYTHON_USE_TYPE_SPECS
-  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
+  if (__Pyx_PyType_Ready(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
   #endif
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount((PyObject*)__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation);
@@ -10324,9 +10459,9 @@ static int __Pyx_modinit_Exttype___pyx_obj_7monitor_5match_6_rules_Evaluation(__
     __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation->tp_getattro = PyObject_GenericGetAttr;
   }
   #endif
-  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_vtabptr_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
-  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Evaluation, (PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
-  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 24, __pyx_L1_error)
+  if (__Pyx_SetVtable(__pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_vtabptr_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
+  if (PyObject_SetAttr(__pyx_m, __pyx_mstate_global->__pyx_n_u_Evaluation, (PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
+  if (__Pyx_setup_reduce((PyObject *) __pyx_mstate->__pyx_ptype_7monitor_5match_6_rules_Evaluation) < (0)) __PYX_ERR(0, 25, __pyx_L1_error)
   __Pyx_RefNannyFinishContext();
   return 0;
   __pyx_L1_error:;
@@ -10673,7 +10808,7 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
  * from monitor.match._scan import places
  * from monitor.types import Match, TermHits             # <<<<<<<<<<<<<<
  * 
- * MAX_COUNTED = 3
+ * MAX_COUNTED = 3  # times one term counts in a score
 */
   {
     PyObject* const __pyx_imported_names[] = {__pyx_mstate_global->__pyx_n_u_Match,__pyx_mstate_global->__pyx_n_u_TermHits};
@@ -10695,23 +10830,36 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   /* "monitor/match/_rules.pyx":15
  * from monitor.types import Match, TermHits
  * 
- * MAX_COUNTED = 3             # <<<<<<<<<<<<<<
+ * MAX_COUNTED = 3  # times one term counts in a score             # <<<<<<<<<<<<<<
+ * cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED
  * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
- * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
 */
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED, __pyx_mstate_global->__pyx_int_3) < (0)) __PYX_ERR(0, 15, __pyx_L1_error)
 
   /* "monitor/match/_rules.pyx":16
  * 
- * MAX_COUNTED = 3
+ * MAX_COUNTED = 3  # times one term counts in a score
+ * cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED             # <<<<<<<<<<<<<<
+ * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
+ * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
+*/
+  __Pyx_GetModuleGlobalName(__pyx_t_2, __pyx_mstate_global->__pyx_n_u_MAX_COUNTED); if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 16, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_2);
+  __pyx_t_3 = __Pyx_PyIndex_AsSsize_t(__pyx_t_2); if (unlikely((__pyx_t_3 == (Py_ssize_t)-1) && PyErr_Occurred())) __PYX_ERR(0, 16, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+  __pyx_v_7monitor_5match_6_rules_MAX_COUNTED_C = __pyx_t_3;
+
+  /* "monitor/match/_rules.pyx":17
+ * MAX_COUNTED = 3  # times one term counts in a score
+ * cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED
  * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found             # <<<<<<<<<<<<<<
  * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
  * 
 */
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_SMALL_REF, __pyx_mstate_global->__pyx_int_8) < (0)) __PYX_ERR(0, 16, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_SMALL_REF, __pyx_mstate_global->__pyx_int_8) < (0)) __PYX_ERR(0, 17, __pyx_L1_error)
 
-  /* "monitor/match/_rules.pyx":17
- * MAX_COUNTED = 3
+  /* "monitor/match/_rules.pyx":18
+ * cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED
  * SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
  * BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit             # <<<<<<<<<<<<<<
  * 
@@ -10721,84 +10869,84 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   __Pyx_INCREF(__pyx_t_2);
   __pyx_t_4 = __pyx_mstate_global->__pyx_int_220;
   __Pyx_INCREF(__pyx_t_4);
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_BEFORE, __pyx_t_2) < (0)) __PYX_ERR(0, 17, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_BEFORE, __pyx_t_2) < (0)) __PYX_ERR(0, 18, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_AFTER, __pyx_t_4) < (0)) __PYX_ERR(0, 17, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_AFTER, __pyx_t_4) < (0)) __PYX_ERR(0, 18, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":39
- *         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
+  /* "monitor/match/_rules.pyx":44
+ *         self.every_field = "title" in self.fields and "body" in self.fields
  * 
  *     def score_if_matched(self):             # <<<<<<<<<<<<<<
  *         """The score if the rule matches, else None: what ``verdict`` decides, without
  *         wording the reasons (most rules woken by an article do not match)."""
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_3score_if_matched, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_score_if_matched, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 39, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_3score_if_matched, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_score_if_matched, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_if_matched, __pyx_t_4) < (0)) __PYX_ERR(0, 39, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_if_matched, __pyx_t_4) < (0)) __PYX_ERR(0, 44, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":60
+  /* "monitor/match/_rules.pyx":65
  *         return None if score < rule.min_score else score
  * 
  *     def match(self, score):             # <<<<<<<<<<<<<<
  *         """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
  *         terms = self._terms()
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_5match, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_match, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 60, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_5match, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_match, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_match, __pyx_t_4) < (0)) __PYX_ERR(0, 60, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_match, __pyx_t_4) < (0)) __PYX_ERR(0, 65, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":69
+  /* "monitor/match/_rules.pyx":74
  *         )
  * 
  *     cpdef tuple _terms(self):             # <<<<<<<<<<<<<<
  *         scanned, terms = self.scanned, []
  *         offsets, title_words = scanned.offsets, scanned.title_words
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_7_terms, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__terms, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 69, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_7_terms, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__terms, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 74, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_terms, __pyx_t_4) < (0)) __PYX_ERR(0, 69, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_terms, __pyx_t_4) < (0)) __PYX_ERR(0, 74, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":80
+  /* "monitor/match/_rules.pyx":85
  *         return tuple(terms)
  * 
  *     cpdef list hits(self, name):             # <<<<<<<<<<<<<<
  *         """The terms of actor/concept ``name`` found in the rule's fields, exclusions
  *         applied: (source, weight, occurrences). Kept on the scanned article: rules
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_9hits, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_hits, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_9hits, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation_hits, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 85, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_hits, __pyx_t_4) < (0)) __PYX_ERR(0, 80, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_hits, __pyx_t_4) < (0)) __PYX_ERR(0, 85, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":116
+  /* "monitor/match/_rules.pyx":125
  *         return out
  * 
  *     cpdef object _score(self, name):             # <<<<<<<<<<<<<<
- *         found = self.hits(name)
- *         weight = self.compiled.weights.get(name, 1.0)
+ *         cdef Py_ssize_t counted
+ *         parts = []
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_11_score, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__score, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 116, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_10Evaluation_11_score, __Pyx_CYFUNCTION_CCLASS, __pyx_mstate_global->__pyx_n_u_Evaluation__score, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 125, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_2, __pyx_t_4) < (0)) __PYX_ERR(0, 116, __pyx_L1_error)
+  if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_score_2, __pyx_t_4) < (0)) __PYX_ERR(0, 125, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":1
@@ -10816,7 +10964,7 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
 
   /* "(tree fragment)":17
  *     else:
- *         return __pyx_unpickle_Evaluation, (type(self), 0x1d25770, state)
+ *         return __pyx_unpickle_Evaluation, (type(self), 0x63a11cb, state)
  * def __setstate_cython__(self, __pyx_state):             # <<<<<<<<<<<<<<
  *     __pyx_unpickle_Evaluation__set_state(self, __pyx_state)
 */
@@ -10828,19 +10976,19 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
   if (__Pyx_SetItemOnTypeDict(__pyx_mstate_global->__pyx_ptype_7monitor_5match_6_rules_Evaluation, __pyx_mstate_global->__pyx_n_u_setstate_cython, __pyx_t_4) < (0)) __PYX_ERR(1, 17, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "monitor/match/_rules.pyx":143
+  /* "monitor/match/_rules.pyx":155
  * # The snippet ---------------------------------------------------------------------
  * 
  * def snippet(article, hits):             # <<<<<<<<<<<<<<
  *     """The passage (one line) and the hits inside it, as offsets into the passage.
  * 
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_1snippet, 0, __pyx_mstate_global->__pyx_n_u_snippet, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 143, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_1snippet, 0, __pyx_mstate_global->__pyx_n_u_snippet, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 155, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_snippet, __pyx_t_4) < (0)) __PYX_ERR(0, 143, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_snippet, __pyx_t_4) < (0)) __PYX_ERR(0, 155, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "(tree fragment)":4
@@ -10848,7 +10996,7 @@ __Pyx_RefNannySetupContext("PyInit__rules", 0);
  *     int __Pyx_UpdateUnpickledDict(object, object, Py_ssize_t) except -1
  * def __pyx_unpickle_Evaluation(__pyx_type, long __pyx_checksum, tuple __pyx_state):             # <<<<<<<<<<<<<<
  *     cdef object __pyx_result
- *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x1d25770, 0x2dc915a, 0xdebab25, b'cache, compiled, fields, refs, rule, scanned')
+ *     __Pyx_CheckUnpickleChecksum(__pyx_checksum, 0x63a11cb, 0xe00dbab, 0xe845411, b'cache, compiled, every_field, fields, refs, rule, scanned, weights')
 */
   __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_7monitor_5match_6_rules_3__pyx_unpickle_Evaluation, 0, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Evaluation, NULL, __pyx_mstate_global->__pyx_n_u_monitor_match__rules, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_4)) __PYX_ERR(1, 4, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
@@ -10908,8 +11056,8 @@ static int __Pyx_InitCachedBuiltins(__pyx_mstatetype *__pyx_mstate) {
   const char *__pyx_filename = NULL;
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
-  __pyx_builtin_sum = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sum); if (!__pyx_builtin_sum) __PYX_ERR(0, 57, __pyx_L1_error)
-  __pyx_builtin_any = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_any); if (!__pyx_builtin_any) __PYX_ERR(0, 110, __pyx_L1_error)
+  __pyx_builtin_sum = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_sum); if (!__pyx_builtin_sum) __PYX_ERR(0, 62, __pyx_L1_error)
+  __pyx_builtin_any = __Pyx_GetBuiltinName(__pyx_mstate->__pyx_n_u_any); if (!__pyx_builtin_any) __PYX_ERR(0, 119, __pyx_L1_error)
 
   /* Cached unbound methods */
   __pyx_mstate->__pyx_umethod_PyDict_Type_get.type = (PyObject*)&PyDict_Type;
@@ -10942,30 +11090,30 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
     const struct { const unsigned int length: 8; } str_length_index[] = {{0},{1},{1},{1},{1},{4},{15},{1},{1},{179},{8},{7},{6},{2},{9},{24},{4},{5},{6},{10},{28},{30},{17},{17},{15},{16},{27},{11},{5},{9},{8},{20},{12},{17},{8},{8},{12},{8},{10},{8},{7},{14},{12},{11},{10},{25},{14},{12},{10},{17},{13},{12},{12},{19},{8},{5},{9},{13},{6},{6},{3},{3},{7},{18},{4},{9},{18},{8},{1},{3},{7},{1},{5},{6},{7},{5},{5},{3},{10},{3},{4},{5},{6},{5},{5},{9},{20},{19},{13},{4},{4},{4},{11},{7},{7},{6},{9},{3},{8},{6},{8},{4},{5},{4},{1},{7},{5},{16},{4},{10},{5},{5},{7},{6},{5},{5},{6},{3},{4},{5},{4},{5},{10},{11},{6},{12},{6},{9},{6},{7}};
-    const struct { const unsigned int length: 9; } bytes_length_index[] = {{11},{55},{231},{264},{65},{117},{89},{171},{67}};
+    const struct { const unsigned int length: 9; } bytes_length_index[] = {{11},{55},{279},{264},{117},{78},{89},{171},{67}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1508 bytes) */
-static const char cstring[] = "x\332mSMS\333F\030\306\306\200IH\301\340\204L\230iE\222\2264mI\t_\231\366\320:`\010\235\220\304\306)\204IG\221\245\225\275A\226d\355\n\333\244\235\372\350\243\216{\324\251\243\243\216:\352\350\243\216>2\375\005\371\t}W\002B\222zF\373\356\307\373\371<\217\307\257\\\023\204\177\273\377\334\243\026B\202jI\265\006\322\351\267\213\277<3(\022h]\242\302F\207\326\r]\300DP\220\206\253\310\222(\322:\002\241\026\226)\262\270\223.\274(\276\370a\345\321\212 \351\212`\241\267H\246D vU\326$B\020\021\014U\250\332X\243X\027h\307DdQ\330Q\205\216a\013:B\212@\r\301\004\277\313\001\264\216t\201 \3127\302\202\244\353\006\225(6t\021\302\261^[\020\024lA\021|\214x\364\226\244\021\264()\212\010~H\301D\252j\010\351|\255\311\230$;\245a\350\230\032\326\203\206D\345\372\003\321\2625h\304\354\264a|\241\260U)\226\037\027\267\236\227\213\305cI\263\343b\037v\213\242h!\305\226\221(\307h\210\342Go\320(\201\376\376\377\225\310\206\205._\000h\rr\351\242\216\351\345c\334\336\245s\034/bU\214\037\220\262[8\0207\236\277|V)n\356\362\233\275\335\302\323\247b\271\270U\201\274O \227(\276\350\264\341\333\004~\304g\250M\313H\025\3053\014\221\010\277\030e\261\206(\246\250\301/\024\356\n?\325\326enk\347\003\301\257!a=\266\206\002\210\361\235.5\022\213Z\334\000\204\"4&\037\021\273\221\234,Dl\215&\373\263<|\313\251Ov\266nb\371\010\262}\2303y8\246\234*\236\265iK\332y\2413\354\305\317X\270\270@m~\000\036.\232#\227F\370\214\037\021H \364|p\025\224\211 \221\210\211\010`\0336\350\024%\274%dI\232&\351\035\311\242X\326\220D:\272\214\215\305\013OR5\224\016\377D\316\244\254\361`\200\214Z\222\214\252\222|$\033\r\023\203\376@\221\nj\313\232\255 U\305HS\342\205$\325\301X\204\252\206\255+\000~\035\327\352\032|\224@J\236\025\363P\254\023\254 \316\031\211\265\320\200*q\227g\312N\244\263\230(\373\223;\"K\372\371U\374\027\3448\351 \016\335\320\221!\313\266e!]F\304PU\216\226)QhJ75\230\201$\253h\250\246a\232\006\301\374ogZH\305mX\342\241\301\302WC\355\2704\257\245#%n\355S\365\022\244\361\002\000\201\004\022\201\361TJ4\203\022\242c\323""\204\302\206mA-\nX\307\214\021\033\240j\203\2608\0171\027\024z\006\335j(^\342\352\311\256eX\n\261M\005\242l\202.8\347\002C\244\305\253k\230\320\026\342\260&+\351\246\006\231{^\312\273\3415\273\251\323\314W\254\031\t?\372W\203\237\303\243\250T\036df\234\237\330\201[r\245Af\254\373\247\263\316\346\007\331\357\275\202\367G\260\330\207\320\253\275\245n\352}v\350\312\034\177\3109y\347\200U\3349o\323\037\017\362\301~\270\331\037\353\323h\2572\310N9cN\223\2152\315\233\347\251\216{\373N\221\345Yi\220\235v t\326i\236\302B\331\272\273\340]\367d?\357\037\006\255\020\365\227\373JT>\214\016\245HR#\025G\270\0215HDN\242\223\277\337\017\r\375\232\336H\203\331Hos\263\235\336\345f7]\341\246\222~\305\315\253\364kn^\247\337p\363&\215\271\301i\223\0333\335L\363n\232\203\354d4\371\235\267\3425\3751\377]\270\320\317\235~|3\017cN\014\215\314\273)w\332]ve/\357\355\371\303\376j0\022\354\205\351\360NXz?:4\222\355\322\336\322 ;\307\226\330c&\2733\356\2467\354-{\010\374\206\203\207\340\231\202B\275\016K\261Yw\334\233\365S~\216c\270\016\010d&z;N\311\251\302[\216\037~s$\347\0042ly\267\275\035\2774\310\\\351\335w\n\316!#\356\274\273\356}\343\247\375{\001\204]\353\0358\277\263\207l\337-$\207\n\233f\313Lb\357\2748\351F\257\351dY\232\305\256\345\236\345L\003\211\267\241\275\232[\361f\274\242\177+X\016\252\341p\270\326\317\367\313}\022\225\367\222\226n;;\254\304\024\250\266\006\352\260\374\233\301l\230\ns\335\002\3472\003\344\345\316)\177\305\352\256\342\315{k0\r\214\327\202!\206\001\201\002+\263cw\017\3045\353_\013*\341L\270\021\266\373M\236 \347\334\004\356\017\335&\337~\311Z\356[\000\031\016\023\275\047\316&\033\001ULLA\327\303\354\221\273\342\332 \267\322`j\3269\206~\260\373\227_\030L\3158\253\274\306 ?\007\202\271\2378\\w\366\241&\027\253\352=\361\213A\016\340\201vl@\255\324-\234\306]oC\014\3345a\273\311\262\356(\364\275\340\347\000\311\257\003(\377E\257\001\351\346\241f\333;\trg\321\274\227qv\013@\277\013L\256\007\013\341l\177\264\217@\325Q\345e\267\000\274\217O\365\250\003\211\257\366V\200\334q""7\017\320\346\300\373m\220\t\266\270\230\006\0233\374=\031/5\230\230\004\377\025\307\206v\343\301\232Ih3\231:\303\342\001\317\337\363\327O\023\227\217\242Wc\235$\017S\316\260\263\004SV@U)\367\206K\275G\376\n\207s\262\327\006\320\312\214Fw\226\375%h5\233\264\272\032\0130\343\236Q\271\305\356\202^\342&\326\234\031>p\036\n\215\302]\353\014\237\030\310c\247\364\0375b\242A";
-    PyObject *data = __Pyx_DecompressString(cstring, 1508, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1547 bytes) */
+static const char cstring[] = "x\332mSMS\333F\030\306\262!&!\t\006\047d\302L+\222\264\220\264%%\230\300\264\207\326\001\223\320\201$6NB\230t\024!\255`\203,\331\332\025\330$\235\372\350\343\036\367\250SGG\035u\364\321G\035}d\372\013\362\023\372\256\004\204$\365\214\366\335\217\367\363y\036\017_\274,\313\377\266\377\231\241\016B\262\341\250\2735d\321\273\263\277=\265)\222\351\236J\345\345\026\335\263-\031\023YG&\336A\216J\221\331\222\tu\260F\221#\234,\371y\351\371O\205\245\202\254Z\272\354\240wH\243D&\356\216f\252\204 \"\333\206\274\343b\223bK\246\255:\"\263\362\232!\267lW\266\020\322ej\313u\360;\037@\367\220%\023D\305F\236V-\313\246*\305\266\245@8\266v\247e\035;P\004\037 \021\275\252\232\004\315\252\272\256\200\037\3221QwL\204,\261\356j\230$;\275f[\230\332\316\375\232J\265\275\373\212\343\232\320H\275\325\204\361\345\342j\265TyTZ}V)\225\016T\323\215\213}\332\315*\212\203tWC\212\026\243\241(\237\275A\243\004\372\373\377W\242\331\016:\177\001\240\325\310\271\213=L\317\037\343\366\316\235\343x\005\033J\374\200\364\215\342\226\262\374\354\305\323jieC\334ln\024\327\327\225Ji\265\ny\237@.Ey\336j\302\267\002\374(OQ\223V\220\241(\047\030\"\005~1\312\312.\242\230\242\232\270\320\205+\374\014\327\322\204\335=\035\010~5\025[\261\265u@L\354,\265\226Xt(\014@\250@c\332>qk\311\311A\3045i\262?\311#\266\202\372d\347Zu\254\355C\266Os&\017\007TP%\2626\\\325<-t\202\275\362\025\013g\027\250)\016\300\303Ys\344\334\010_\361\243\000\t\204\236\016n\2002\021$R0Q\000l\333\005\235\242\204\267\204,\3254U\253\245:\024k&RI\313\322\260={\346Ivl\275%>E0\251\231\"\030 \243\216\252\241\035U\333\327\354Z\035\203\376@\221:jj\246\253#\303\300\310\324\343\205$\325\3018\204\032\266k\351\000\376\036\336\3353\341\243\004R\212\254X\204b\213`\035\t\316H\254\205\032T\211\273<Qv\"\235\331D\331_\334\021M\265N\257\342\277\240\300\311\002qX\266\205lMs\035\007Y\032\"\266a\010\264\352*\205\246\254\272\t3\220dUl\243n\327\3536\301\342oWw\220\201\233\260\304C\203\205o\0275\343\322\242\226\205\364\270\265/\325K\220)\n\000\004*H\004\3063(1mJ\210\205""\353u(l\273\016\324\242\200u\314\030q\001\252&\010K\360\020sA\241g\320\255\211\342%\256\236\354\016mG\047n]\207(\227\2403\316\205\300\0209\024\325ML\350!\022\260&+i\247\372\231\031?\345_\367\033\355\324q\346[\336\210\344\237\203K\341\257\335\375\250\\\351g\306\331/|\313+{j?s\241\375\201-\362\251~\366G\277\350\377\031\316\366 \364Rg\256\235\372\230\035\2708)\036r,\317\266x\325\233\364W\202+\241\336\275\333+\364\016\243\227\333\321\266\032\251(Bvd\223\210\320~v\224]`\r>\304M\177J\344=\350\274b%\236\347\345~v\214A\236\t\3268\206\205\362Eo\332\277\346kA>\330\016\017\273\2507\337\323\243J\222\316\210\014\034\341ZT\203\214G\321\321\337\037\007\006~\227\226%0\313\322ca\036K\033\302lHUa\252\322ka^Ko\204y#\275\025\346\255\204\205\301R]\230\272\344\n\343JMa\232\322\007a>H\2454\230Rz]\230\365\364FZ4\334\350g\257FW\177\360\013~#\270\020\274\357N\367r\307\237\337L\001,#\003\203S^\312\033\363\346=\315\317\373\233A:X\010\007\303\315\256\324\275\335-\177\034\032\030\314\266ig\256\237\235\344s\374\021\327\274qo\305O\373\363>\002\277t\370\000<SP\250\323\342)>\341\r\373\023A*\310\t\314\027\001\244\314Hg\215\225\331\016\274\345\304\341\017\246\262#\310\260\352\337\362\327\202r?s\261s\217\025\3316\047\336\224\267\350\177\037H\301L\010a\227;[\354%\177\300_y\305\344P\345c|\236\253\374\275\037\047]\3564X\226K<v\255t\0346\006\244\337\202\366v\275\252?\356\227\202\233\341|\270\323Mw\037\366\362\275J\217D\225\315\244\245[l\215\227\271\016\325\036\202\232\234\340F8\321Mus\355\242\320\305\r`w\333k\210\3557\374\320{\007\030\301a\244\363\204\255\360A\340}d\024\212\246\371\222W\360\\PW\271?:\301\016 \035\366\376\n\212\375\321q\266\000\257s\375\374$H\342^\342p\215\275\342\305X\233\206\377$(\2059\230\016\300ra\350r\273x\014\032K\211\n\313\035\302f\370\035\216\2749\230x\344:\323x\016\206\033\311\261\t\200N\214\276\357\337\010\306\242\371\325\256*\342)[\342\005\336\360\206<\344?\000\316\000\362$[\206=\206\016\300\243\001\333\025\236\005\017\335\237\016r\000\353w!\014s\245S\203\346\246`\202\246\177""\024\346Nz\021\223\r\363\233\300\300\035\240u1\234\356N\364\206z(\332\254F\325\027\355\"\210`x\024jB\342K\235\0020=\354\345\001\347\034x\277\0133\341\252PV\177d\\\274\047`\245\372#\242\307\002sa\370\030\246F\022\332H0\314\360\030\256\323\367\374\265\343\304\345\263\350\205X4\311\303(K\2639\300\254\n\022Ky\327=\352/\005\005A\316\325N\023(\250p\032\335\236\017\346\240\325l\322\352B\254\306\014\200\031\203\262\n\330\252<n\342!\033\027\003\347\241\320\020\334\035\236\340\023\323r\300\312\377\001\001W\266\007";
+    PyObject *data = __Pyx_DecompressString(cstring, 1547, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1946 bytes) */
-static const char cstring[] = "\377\t\n\r  \342\200\246\377(tree fr\377agment).\377?Note th\377at Cytho\377n is del\377iberatel\377y strict\373er!\001n PEP\377-484 and\377 rejects\377 subclas\377ses of b\377uiltin t\377ypes. If\377 you nee?d to p%\000%\t\377then set\376\200\000e \047anno\177tation_<\000\377ing\047 dir\366b\000iv\242\000o Fa\377lse.add_\376%\000edisabl\367een\002\001gcis\376\004\003dmonito\377r/match/\357_rul\206\000pyx\376\374\000 AFTERB\377EFOREEva\363luh\002\000\007.__r\177educe_c\211\"\223__\017\n\246\000s\235\000\010\023s\317core?\t\262 ms\016Q\010hit\003\t\232\002p\010;\002\357_if_\263\002edM\377AX_COUNT\367EDM\306\001SMAL\377L_REFTer\373mHI\000__Pyx\372\001\000D\235@_Next\337Ref__\275$e_\367___\222B_get/item\r\001d\047\001\027\000\017func\035\001\030\000\313\003+\000\357main1\001mod\334\257 ;\001namB\002ne\371wJ\001\300 _chec\347ksuJ\000\n\001res\037ult__\026\001A\004!\001\374\367A\017\003unpick3le\274((\003vt\267A\240\001Oquala\005\365$_\365.&\216Fex\324\001\256`_\225\005\213F|\356\000\217N__tes\236\000}_\364\002filte\335@\357_is_\252@out\317ine_\362#\250Bal\377lanyarti\377cleasync\367io.!\006sbod5y\000\001_\306Acl9\001\260 \377tracebac\377kcompile\377deendexc\377ludeffie\313ld\000\002sx\003\004\000rs\277tfound\225@hoighl\001\000ts\232`\372\234ai7\001insid\025e\260As\277\204\002m\226@\331b\323\204\004\345.\325\204\002.\324\204\003\005\014sca\321n\037\005\376\205\002\301An\232`no\377neoccurr\377encesoff\376\312\204\001pattern\353pl\301\000s\000\003_of\377popposit\377iveprefi\361x\002\000\360\002\n\000sregsex\320\205\002h\001ned\364\204\002N\256\204\rsel]\001\200 a\240`\376\334\000ftslots\377snippets\227our\203\000t\351 \315\205\002s\305u\250 x\326`\261\205\001\264\205\002te?xttitl\271\204\001\276`\374\271\205\001\n\002_words\377updateusp\274@J\000\220\206\001\312\206\001esw\360\206\001?listwe\323!\000\003\377s\200\001\330\004(\250\001\377\250\026\250q\200\001\340\004\377\037\230q\320 0\260\013\377\270;\300k\320QR\330\377\004\023\220:\230X\240Q\377\240a\330\004\007\200|\220""\3777\230!\330\010,\250A\337\250]\270.\3108\000\013\210\3771\200\001\360\010\000\n\033\376\025\001\021\220\024\220X\230T\377\240\033\250D\260\t\270\024\377\270W\300D\310\007\310t\377\320ST\330\010\020\220\007\377\220q\230\006\230l\250!\376G\001v\210W\220E\230\024\277\230Q\330\010\022\220Q\000\027\377\220q\340\010\027\220t\230\3777\240\047\250\025\250c\260\377\024\260Z\270w\300e\310\3773\310d\320RZ\320Z\377a\320af\320fi\320\377im\320ms\320sz\377\320z\177\360\000\000@\002\273C\002\004\000C\002G\003\001G\273\002M\n\001M\002T\021\001T\273\002Y\030\001Y\002\\\037\001\\\273\002`&\001`\002i-\001i{\002p4\001p\002q\002\325\001\377q\330\010\017\320\017+\250\3774\250q\260\007\260{\300\257\047\310\021\340\004\013!\344\000\014\377\000\005!\240\001\240\022\240\3773\240c\250\024\250S\260\377\003\2605\270\005\270S\300\377\002\300#\300Q\360\006\000\377\005\010\200t\2101\330\010\377\033\2301\230B\230c\240\377\023\240D\250\003\2503\250]e%\000\003\2702\047\000\001f\000\377\210y\230\001\230\027\240\t\377\250\027\260\001\260\021\330\004\367\013\2107\377\000\004\014\210I\317\220Q\220b\031\000\021\000\014\210\337J\220a\220z?\000F\250\377\"\250I\260Q\330\004\n\377\210*\220A\220Z\230s\377\240!\2407\250&\260\002\367\260(\270\310 \r\210X\220\377V\2302\230W\240A\330\375\004\t\001T\230\022\2303\230\367a\230{\345!\014\210C\210\277q\220\010\230\002\230&\002R\257\210r\220\022\302@\"\234\000g\377\240T\250\023\250E\260\032\377\2703\270b\300\003\3006\377\310\024\310R\310s\320R\375S\215\003\"\220I\230Q\230\365dk\0006\233`r\260\030\270\177\027\300\001\300\021\200A\310A\365\004\272@\021\353EY\230h\240\337d\250!\2506\313\000\010\017\353\210w\302\000\003\377\000A\230R\357\230v\240S\332`\027\260\r\377\270T\300\023\300C\300x\273\310q=\001\021\220\030\371@Z\375\240\365 \021\220\036\230w\240\371j\364 \202@\014\210H\220D\333\230\005\223`\014\020\263\000\003\230\3378\2404\240u\354`Q\330\357\020\027\220v\215\000i\240}\377\260A\330\020\023\2205\230\256a\000\330\024\033\256`*\033\003\025\357\220W\230A\250\204\002f""\250HO\260E\270\021\234 \214\000u\263 \357Q\200A\340\377`\004\220G\325\230\234@\017\220 \004e\000\010\240\335\006\265\000\047\260\021\307 %\270\256\201`\016\210m\375`!q\000x_\250z\270\021\3308\003\330\211\000\327\t\230\032\362 $\307@7\270\377\047\300\027\310\006\310e\320\177ST\320TU\200A\365@\337\t\020\210t\220\365@\013\210\3354\332@\t\240\024\330 \021\250\177$\250j\270\004\270F\311a\347\330\014\023\034\001\331\003\001\330\014\035\017-\0004\220u\254\000\324\002\374`z7\001qf\001\010\230\004\230\334\002\216\030\005\024\025\340\371\000\224&7\0045|\243b\023\003\020\220\003\2201\231`\375T\323`\001\240\026\240t\250o8\2604\260\320\204\001\210x\262 \377R\230t\320#3\2601\346\250\000\010\000\246\0029\001\027\240\004\235\240\304DF\230$\255`\200\0026\177\220\023\220A\330\014\024\203@\325\006\301`w\231$!\263\204\001v\220\001Q";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1946, 2348);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (2007 bytes) */
+static const char cstring[] = "\377\t\n\r  \342\200\246\377(tree fr\377agment).\377?Note th\377at Cytho\377n is del\377iberatel\377y strict\373er!\001n PEP\377-484 and\377 rejects\377 subclas\377ses of b\377uiltin t\377ypes. If\377 you nee?d to p%\000%\t\377then set\376\200\000e \047anno\177tation_<\000\377ing\047 dir\366b\000iv\242\000o Fa\377lse.add_\376%\000edisabl\367een\002\001gcis\376\004\003dmonito\377r/match/\357_rul\206\000pyx\376\374\000 AFTERB\377EFOREEva\363luh\002\000\007.__r\177educe_c\211\"\223__\017\n\246\000s\235\000\010\023s\317core?\t\262 ms\016Q\010hit\003\t\232\002p\010;\002\357_if_\263\002edM\377AX_COUNT\367EDM\306\001SMAL\377L_REFTer\373mHI\000__Pyx\372\001\000D\235@_Next\337Ref__\275$e_\367___\222B_get/item\r\001d\047\001\027\000\017func\035\001\030\000\313\003+\000\357main1\001mod\334\257 ;\001namB\002ne\371wJ\001\300 _chec\347ksuJ\000\n\001res\037ult__\026\001A\004!\001\374\367A\017\003unpick3le\274((\003vt\267A\240\001Oquala\005\365$_\365.&\216Fex\324\001\256`_\225\005\213F|\356\000\217N__tes\236\000}_\364\002filte\335@\357_is_\252@out\317ine_\362#\250Bal\377lanyarti\377cleasync\367io.!\006sbod5y\000\001_\306Acl9\001\260 \377tracebac\377kcompile\377deendexc\377ludeffie\313ld\000\002sx\003\004\000rs\277tfound\225@hoighl\001\000ts\232`\372\234ai7\001insid\025e\260As\277\204\002m\226@\331b\323\204\004\345.\325\204\002.\324\204\003\005\014sca\321n\037\005\376\205\002\301An\232`no\377neoccurr\377encesoff\376\312\204\001pattern\353pl\301\000s\000\003_of\377popposit\377iveprefi\361x\002\000\360\002\n\000sregsex\320\205\002h\001ned\364\204\002N\256\204\rsel]\001\200 a\240`\376\334\000ftslots\377snippets\227our\203\000t\351 \315\205\002s\305u\250 x\326`\261\205\001\264\205\002te?xttitl\271\204\001\276`\374\271\205\001\n\002_words\377updateusp\274@J\000\220\206\001\312\206\001esw\360\206\001?listwe\323!\000\003\377s\200\001\330\004(\250\001\377\250\026\250q\200\001\340\004\377\037\230q\320 0\260\013\377\270;\300k\320QR\330\377\004\023\220:\230X\240Q\377\240a\330\004\007\200|\220""\3777\230!\330\010,\250A\337\250]\270.\3108\000\013\210\3771\200\001\360\010\000\n\033\376\025\001\021\220\024\220X\230T\377\240\033\250D\260\016\270d\377\300)\3104\310w\320V\377Z\320Za\320ae\320\377eo\320os\320st\377\330\010\020\220\007\220q\230\337\006\230l\250!T\001v\210\377W\220E\230\024\230Q\330\367\010\022\220^\000\027\220q\340\377\010\027\220t\2307\240\047\377\250\025\250c\260\024\260Z\377\270w\300e\3103\310d\373\320RI\003f\320fi\320\357im\320mO\000z\320z\377\177\360\000\000@\002C\002\356\004\000C\002G\003\001G\002M\356\n\001M\002T\021\001T\002Y\356\030\001Y\002\\\037\001\\\002`\356&\001`\002i-\001i\002p\3564\001p\002u;\001u\002x\356B\001x\002|I\001|\002E\335\003X\000E\003L\003\001L\003\373M\003\205!q\330\010\017\320\377\017+\2504\250q\260\007\177\260{\300\047\310\021\340\004\013\375!\224 \014\000\005!\240\001\377\240\022\2403\240c\250\024\377\250S\260\003\2605\270\005\377\270S\300\002\300#\300Q\377\360\006\000\005\010\200t\210\3771\330\010\033\2301\230B\377\230c\240\023\240D\250\003\357\2503\250e%\000\003\2702\372\047\000\001f\000\210y\230\001\230\377\027\240\t\250\027\260\001\260\277\021\330\004\013\2107\242 \004\177\014\210I\220Q\220b\031\000\376\021\000\014\210J\220a\220z\376?\000F\250\"\250I\260Q\377\330\004\n\210*\220A\220\377Z\230s\240!\2407\250\277&\260\002\260(\270\353 \r\377\210X\220V\2302\230W\357\240A\330\004\t\001T\230\022\277\2303\230a\230{\210A\014\377\210C\210q\220\010\230\002}\230&\002R\210r\220\022\362@\375\"\234\000g\240T\250\023\250\377E\260\032\2703\270b\300\377\003\3006\310\024\310R\310\357s\320RS\215\003\"\220I\257\230Q\230dk\0006\313`r\377\260\030\270\027\300\001\300\021\177\200A\330\010\021\220\030\333@\373Z\240\264 \021\220\036\230w\363\240j\263 \301 \014\210H\220\267D\230\005\365@\014\020r\000\003\277\2308\2404\240u\333`Q\337\330\020\027\220vL\000i\240\377}\260A\330\020\023\2205\177\230\003\2301\330\024\033\220`}*\033\003\025\220W\230A\227\204\002\177f\250H\260E\270\021\333\000\357\010\017\210u\362\000Q\200A\361\340\341`\272 \314""\001s\220(\230\337$\230e\2401\357\000\014\026\377\220c\230\021\230!\330\014\347\021\220\027\324 \367\001k\250\030\177\260\022\3203F\300a\351!\377t\2208\2304\230q\240\037\006\240e\2502\261@\360 H\003\347\004\220G\177\000_\000q\220\004\372\263\000\010\037\000d\250\047\260\021\366\324 %\270\216`\016\210m\230\3757\351 4\240x\250z\270\353\021\330\206\003\330\327\000\t\230\032\372\377 $\324@7\270\047\300\027\377\310\006\310e\320ST\320\357TU\200A\202`\t\020\210\273t\220\202`\013\2104\347@\t\373\240\024\345 \021\250$\250j\357\270\004\270F\326a\330\014\023\274\034\001\247#\001\330\014\017-\0004s\220u\372\000\242\"q\330\0107\001=qf\001\010\230\004\230\252\"\030\005G\024\025\340\307 \342&7\0045\260b\276\023\003\020\220\003\2201\246`T\376\340`\001\240\026\240t\2508\267\2604\260\335\204\001\210x\200@R\177\230t\320#3\2601\250\000s\010\000\246\0029\001\027\240\004\274`k\010\020\207 F\331 a\230\200\002\3776\220\023\220A\330\014\024Z\321@\006\316`w\240\232#!\300\204\001\007v\220Q";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 2007, 2409);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2348 bytes) */
-static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notedisableenablegcisenabledmonitor/match/_rules.pyx\342\200\246 AFTERBEFOREEvaluationEvaluation.__reduce_cython__Evaluation.__setstate_cython__Evaluation._scoreEvaluation._termsEvaluation.hitsEvaluation.matchEvaluation.score_if_matchedMAX_COUNTEDMatchSMALL_REFTermHits__Pyx_PyDict_NextRef__annotate____class_getitem____dict____func____getstate____main____module____name____new____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle_Evaluation__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_filtered_is_coroutine_score_termsallanyarticleasyncio.coroutinesbodybody_hitscline_in_tracebackcompiledeendexcludeffieldfieldsfiltersfirstfoundgethighlightshithitsindexinsideitemsmatchmin_scoremonitor.match._rulesmonitor.match._scanmonitor.typesnamenextnoneoccurrencesoffsetspatternplacesplaces_ofpoppositiveprefixref_hitsrefsregexrulesscannedscorescore_if_matchedselfsetdefaultshiftslotssnippetsourcestartstatesuffixsumtermtermstexttitletitle_hitstitle_wordsupdateuse_setstatevalueswatchlistweightweights\200\001\330\004(\250\001\250\026\250q\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220:\230X\240Q\240a\330\004\007\200|\2207\230!\330\010,\250A\250]\270.\310\001\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220X\230T\240\033\250D\260\t\270\024\270W\300D\310\007\310t\320ST\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2307\240\047\250\025\250c\260\024\260Z\270w\300e\3103\310d\320RZ\320Za\320af\320fi\320im\320ms\320sz\320z\177\360\000\000@\002C\002\360\000\000C\002G\002\360\000\000G\002M\002\360\000\000M\002T\002\360\000\000T\002Y\002\360\000\000Y\002""\\\002\360\000\000\\\002`\002\360\000\000`\002i\002\360\000\000i\002p\002\360\000\000p\002q\002\330\004\007\200q\330\010\017\320\017+\2504\250q\260\007\260{\300\047\310\021\340\010\017\320\017+\2504\250q\260\007\260{\300!\200\001\360\014\000\005!\240\001\240\022\2403\240c\250\024\250S\260\003\2605\270\005\270S\300\002\300#\300Q\360\006\000\005\010\200t\2101\330\010\033\2301\230B\230c\240\023\240D\250\003\2503\250e\2605\270\003\2702\270S\300\001\330\010\017\210y\230\001\230\027\240\t\250\027\260\001\260\021\330\004\013\2107\220!\330\004\014\210I\220Q\220b\230\001\230\021\330\004\014\210J\220a\220z\240\023\240F\250\"\250I\260Q\330\004\n\210*\220A\220Z\230s\240!\2407\250&\260\002\260(\270!\330\004\r\210X\220V\2302\230W\240A\330\004\r\210X\220T\230\022\2303\230a\230{\250!\330\004\014\210C\210q\220\010\230\002\230!\330\004\r\210R\210r\220\022\2207\230\"\230B\230g\240T\250\023\250E\260\032\2703\270b\300\003\3006\310\024\310R\310s\320RS\330\004\013\2107\220\"\220I\230Q\230d\240!\2406\250\026\250r\260\030\270\027\300\001\300\021\200A\330\010\020\220\004\220E\230\021\230!\330\010\021\220\024\220Y\230h\240d\250!\2506\260\021\330\010\017\210w\220b\230\003\2301\230A\230R\230v\240S\250\001\250\027\260\r\270T\300\023\300C\300x\310q\200A\330\010\021\220\030\230\024\230Z\240q\330\010\021\220\036\230w\240j\260\007\260q\330\010\014\210H\220D\230\005\230Q\330\014\020\220\010\230\003\2308\2404\240u\250A\250Q\330\020\027\220v\230Q\230i\240}\260A\330\020\023\2205\230\003\2301\330\024\033\2307\240*\250A\250Q\330\020\025\220W\230A\230X\240Q\240f\250H\260E\270\021\270!\330\010\017\210u\220A\220Q\200A\340\010\020\220\004\220G\2301\330\010\017\210q\220\004\220D\230\010\240\006\240d\250\047\260\021\260(\270%\270q\330\010\016\210m\2307\240!\2404\240x\250z\270\021\330\010\017\210u\220A\330\014\020\220\t\230\032\2407\250$\250e\2607\270\047\300\027\310\006\310e\320ST\320TU\200A\360\006\000\t\020\210t\2201\330\010\013\2104\210y\230\t\240\024\240T\250\021\250$\250j\270\004\270F\300\047\310\021\330""\014\023\2201\330\010\014\210H\220D\230\001\330\014\017\210t\2204\220u\230A\230Q\330\020\027\220q\330\010\013\2104\210q\330\014\020\220\010\230\004\230A\330\020\023\2204\220u\230A\230Q\330\024\025\340\020\027\220q\330\010\014\210H\220D\230\001\330\014\017\210t\2205\230\001\230\021\330\020\027\220q\330\010\020\220\003\2201\220A\220T\230\027\240\001\240\026\240t\2508\2604\260q\330\010\017\210x\220v\230R\230t\320#3\2601\200A\360\010\000\t\020\210t\2205\230\001\230\027\240\004\240A\330\010\020\220\004\220F\230$\230a\230q\330\010\013\2106\220\023\220A\330\014\024\220D\230\006\230a\230w\240d\250\047\260\021\260!\330\010\017\210v\220Q";
+    #else /* compression: none (2409 bytes) */
+static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notedisableenablegcisenabledmonitor/match/_rules.pyx\342\200\246 AFTERBEFOREEvaluationEvaluation.__reduce_cython__Evaluation.__setstate_cython__Evaluation._scoreEvaluation._termsEvaluation.hitsEvaluation.matchEvaluation.score_if_matchedMAX_COUNTEDMatchSMALL_REFTermHits__Pyx_PyDict_NextRef__annotate____class_getitem____dict____func____getstate____main____module____name____new____pyx_checksum__pyx_result__pyx_state__pyx_type__pyx_unpickle_Evaluation__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___dict_filtered_is_coroutine_score_termsallanyarticleasyncio.coroutinesbodybody_hitscline_in_tracebackcompiledeendexcludeffieldfieldsfiltersfirstfoundgethighlightshithitsindexinsideitemsmatchmin_scoremonitor.match._rulesmonitor.match._scanmonitor.typesnamenextnoneoccurrencesoffsetspatternplacesplaces_ofpoppositiveprefixref_hitsrefsregexrulesscannedscorescore_if_matchedselfsetdefaultshiftslotssnippetsourcestartstatesuffixsumtermtermstexttitletitle_hitstitle_wordsupdateuse_setstatevalueswatchlistweightweights\200\001\330\004(\250\001\250\026\250q\200\001\340\004\037\230q\320 0\260\013\270;\300k\320QR\330\004\023\220:\230X\240Q\240a\330\004\007\200|\2207\230!\330\010,\250A\250]\270.\310\001\330\004\013\2101\200\001\360\010\000\n\033\230!\330\010\021\220\024\220X\230T\240\033\250D\260\016\270d\300)\3104\310w\320VZ\320Za\320ae\320eo\320os\320st\330\010\020\220\007\220q\230\006\230l\250!\330\004\007\200v\210W\220E\230\024\230Q\330\010\022\220!\330\010\027\220q\340\010\027\220t\2307\240\047\250\025\250c\260\024\260Z\270w\300e\3103\310d\320RZ\320Za\320af\320fi\320im\320ms\320sz\320z\177\360\000\000@\002C\002\360\000\000C\002G\002\360\000\000G\002M\002\360\000\000M\002T\002\360\000\000T\002Y\002""\360\000\000Y\002\\\002\360\000\000\\\002`\002\360\000\000`\002i\002\360\000\000i\002p\002\360\000\000p\002u\002\360\000\000u\002x\002\360\000\000x\002|\002\360\000\000|\002E\003\360\000\000E\003L\003\360\000\000L\003M\003\330\004\007\200q\330\010\017\320\017+\2504\250q\260\007\260{\300\047\310\021\340\010\017\320\017+\2504\250q\260\007\260{\300!\200\001\360\014\000\005!\240\001\240\022\2403\240c\250\024\250S\260\003\2605\270\005\270S\300\002\300#\300Q\360\006\000\005\010\200t\2101\330\010\033\2301\230B\230c\240\023\240D\250\003\2503\250e\2605\270\003\2702\270S\300\001\330\010\017\210y\230\001\230\027\240\t\250\027\260\001\260\021\330\004\013\2107\220!\330\004\014\210I\220Q\220b\230\001\230\021\330\004\014\210J\220a\220z\240\023\240F\250\"\250I\260Q\330\004\n\210*\220A\220Z\230s\240!\2407\250&\260\002\260(\270!\330\004\r\210X\220V\2302\230W\240A\330\004\r\210X\220T\230\022\2303\230a\230{\250!\330\004\014\210C\210q\220\010\230\002\230!\330\004\r\210R\210r\220\022\2207\230\"\230B\230g\240T\250\023\250E\260\032\2703\270b\300\003\3006\310\024\310R\310s\320RS\330\004\013\2107\220\"\220I\230Q\230d\240!\2406\250\026\250r\260\030\270\027\300\001\300\021\200A\330\010\021\220\030\230\024\230Z\240q\330\010\021\220\036\230w\240j\260\007\260q\330\010\014\210H\220D\230\005\230Q\330\014\020\220\010\230\003\2308\2404\240u\250A\250Q\330\020\027\220v\230Q\230i\240}\260A\330\020\023\2205\230\003\2301\330\024\033\2307\240*\250A\250Q\330\020\025\220W\230A\230X\240Q\240f\250H\260E\270\021\270!\330\010\017\210u\220A\220Q\200A\340\010\020\220\001\330\010\014\210C\210s\220(\230$\230e\2401\240A\330\014\026\220c\230\021\230!\330\014\021\220\027\230\001\230\022\2303\230k\250\030\260\022\3203F\300a\330\010\017\210t\2208\2304\230q\240\006\240e\2502\250S\260\001\260\021\200A\340\010\020\220\004\220G\2301\330\010\017\210q\220\004\220D\230\010\240\006\240d\250\047\260\021\260(\270%\270q\330\010\016\210m\2307\240!\2404\240x\250z\270\021\330\010\017\210u\220A\330\014\020\220\t\230\032\2407\250$\250e""\2607\270\047\300\027\310\006\310e\320ST\320TU\200A\360\006\000\t\020\210t\2201\330\010\013\2104\210y\230\t\240\024\240T\250\021\250$\250j\270\004\270F\300\047\310\021\330\014\023\2201\330\010\014\210H\220D\230\001\330\014\017\210t\2204\220u\230A\230Q\330\020\027\220q\330\010\013\2104\210q\330\014\020\220\010\230\004\230A\330\020\023\2204\220u\230A\230Q\330\024\025\340\020\027\220q\330\010\014\210H\220D\230\001\330\014\017\210t\2205\230\001\230\021\330\020\027\220q\330\010\020\220\003\2201\220A\220T\230\027\240\001\240\026\240t\2508\2604\260q\330\010\017\210x\220v\230R\230t\320#3\2601\200A\360\010\000\t\020\210t\2205\230\001\230\027\240\004\240A\330\010\020\220\004\220F\230$\230a\230q\330\010\013\2106\220\023\220A\330\014\024\220D\230\006\230a\230w\240d\250\047\260\021\260!\330\010\017\210v\220Q";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
@@ -11035,7 +11183,7 @@ static const char bytes[] = "\t\n\r  \342\200\246(tree fragment).?Note that Cyth
     PyObject **numbertab = __pyx_mstate->__pyx_number_tab + 1;
     int8_t const cint_constants_1[] = {-1,3,8,80};
     int16_t const cint_constants_2[] = {220};
-    int32_t const cint_constants_4[] = {30562160L};
+    int32_t const cint_constants_4[] = {104468939L};
     for (int i = 0; i < 6; i++) {
       numbertab[i] = PyLong_FromLong((i < 4 ? cint_constants_1[i - 0] : (i < 5 ? cint_constants_2[i - 4] : cint_constants_4[i - 5])));
       if (unlikely(!numbertab[i])) __PYX_ERR(0, 1, __pyx_L1_error)
@@ -11098,34 +11246,34 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 39};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 5, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 44};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_rule, __pyx_mstate->__pyx_n_u_name, __pyx_mstate->__pyx_n_u_score, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_if_matched, __pyx_mstate->__pyx_kp_b_iso88591_A_t1_4y_T_j_F_1_HD_t4uAQ_q_4q_A, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 60};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 8, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 65};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_score, __pyx_mstate->__pyx_n_u_terms_2, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_n_u_text, __pyx_mstate->__pyx_n_u_highlights, __pyx_mstate->__pyx_n_u_term, __pyx_mstate->__pyx_n_u_hit};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_match, __pyx_mstate->__pyx_kp_b_iso88591_A_G1_q_D_d_q_m7_4xz_uA_7_e7_eSTT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 69};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 1, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 74};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_terms, __pyx_mstate->__pyx_kp_b_iso88591_A_Zq_wj_q_HD_Q_84uAQ_vQi_A_5_1_7, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 80};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 85};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name};
     __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_kp_b_iso88591_A_t5_A_F_aq_6_A_D_awd_vQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 116};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 125};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_name};
-    __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_2, __pyx_mstate->__pyx_kp_b_iso88591_A_E_Yhd_6_wb_1ARvS_T_Cxq, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_score_2, __pyx_mstate->__pyx_kp_b_iso88591_A_Cs_e1A_c_3k_3Fa_t84q_e2S, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
   {
     const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 1};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_self, __pyx_mstate->__pyx_n_u_state, __pyx_mstate->__pyx_n_u_dict_2, __pyx_mstate->__pyx_n_u_use_setstate};
-    __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_reduce_cython, __pyx_mstate->__pyx_kp_b_iso88591_XT_D_WD_tST_q_l_vWE_Q_q_t7_c_Zw, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_reduce_cython, __pyx_mstate->__pyx_kp_b_iso88591_XT_D_d_4wVZZaaeeoosst_q_l_vWE_Q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
   }
   {
     const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 17};
@@ -11133,7 +11281,7 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
     __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_tree_fragment, __pyx_mstate->__pyx_n_u_setstate_cython, __pyx_mstate->__pyx_kp_b_iso88591_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 20, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 143};
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 20, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 155};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_article, __pyx_mstate->__pyx_n_u_hits, __pyx_mstate->__pyx_n_u_body_hits, __pyx_mstate->__pyx_n_u_first, __pyx_mstate->__pyx_n_u_start, __pyx_mstate->__pyx_n_u_end, __pyx_mstate->__pyx_n_u_shift, __pyx_mstate->__pyx_n_u_text, __pyx_mstate->__pyx_n_u_title_hits, __pyx_mstate->__pyx_n_u_prefix, __pyx_mstate->__pyx_n_u_suffix, __pyx_mstate->__pyx_n_u_inside, __pyx_mstate->__pyx_n_u_f, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_f, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e, __pyx_mstate->__pyx_n_u_s, __pyx_mstate->__pyx_n_u_e};
     __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_monitor_match__rules_pyx, __pyx_mstate->__pyx_n_u_snippet, __pyx_mstate->__pyx_kp_b_iso88591_3c_S_5_S_Q_t1_1Bc_D_3e5_2S_y_7, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
   }
@@ -14326,145 +14474,6 @@ static PyObject *__Pyx_PyObject_GetItem(PyObject *obj, PyObject *key) {
 }
 #endif
 
-/* PyObjectCompare */
-#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolLt
-#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolLt
-static int __Pyx_PyObject_CompareFloatIntBoolLt(PyObject *op1, PyObject *op2) {
-    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
-    #if !CYTHON_ASSUME_SAFE_MACROS
-    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
-    #endif
-    #if CYTHON_USE_PYLONG_INTERNALS
-    if (__Pyx_PyLong_IsCompact(op2)) {
-        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
-        if (float_op1 < ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
-    }
-    if (unlikely(!__Pyx_isfinite(float_op1))) {
-        if (float_op1 < 0.0) goto __pyx_return_true; else goto __pyx_return_false;
-    } else {
-        int sign2 = __Pyx_PyLong_Sign(op2);
-        if (float_op1 >= 0.) {
-            if (sign2 < 0) goto __pyx_return_false;
-            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
-        } else {
-            if (sign2 > 0) goto __pyx_return_true;
-            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
-        }
-    }
-    #else
-    if (unlikely(!__Pyx_isfinite(float_op1))) {
-        if (float_op1 < 0.0) goto __pyx_return_true; else goto __pyx_return_false;
-    } else {
-        int overflow2;
-        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
-        if (likely(!overflow2)) {
-            if ((long long) iop2 >= (1LL << 53)) {
-                overflow2 = 1;
-            } else if ((long long) iop2 <= - (1LL << 53)) {
-                overflow2 = -1;
-            } else {
-                if (float_op1 < ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
-            }
-        }
-        if (overflow2 > 0) {
-            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_true;
-        } else {
-            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_false;
-        }
-    }
-    #endif
-    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LT);
-__pyx_return_true:
-    return 1;
-__pyx_return_false:
-    return 0;
-}
-#endif
-#if CYTHON_USE_PYLONG_INTERNALS
-#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
-#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
-static int __Pyx_PyObject_CompareIntIntBoolLt(PyObject *op1, PyObject *op2) {
-    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
-    if (cmp == 0) {
-        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
-        if (size > 0) {
-            const digit* digits1 = __Pyx_PyLong_Digits(op1);
-            const digit* digits2 = __Pyx_PyLong_Digits(op2);
-            if (size == 1) {
-                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
-            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
-                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
-            } else {
-                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
-                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
-                }
-            }
-        }
-        if (cmp == 0) return 0;
-        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
-    }
-    return (cmp < 0);
-}
-#endif
-#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
-#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
-static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntLt(PyObject *op1, PyObject *op2) {
-    int result = __Pyx_PyObject_CompareIntIntBoolLt(op1, op2);
-    if (unlikely(result == -1)) return NULL;
-    return __Pyx_NewRef(result ? Py_True : Py_False);
-}
-#endif
-#else
-#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
-#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
-static int __Pyx_PyObject_CompareIntIntBoolLt(PyObject *op1, PyObject *op2) {
-    int overflow1, overflow2;
-    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
-    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
-    if (likely(!(overflow1 | overflow2))) {
-        if (iop1 < iop2) goto __pyx_return_true; else goto __pyx_return_false;
-    } else if (overflow1 != overflow2) {
-        if (overflow1 < overflow2) goto __pyx_return_true; else goto __pyx_return_false;
-    } else {
-        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LT);
-    }
-__pyx_return_true:
-    return 1;
-__pyx_return_false:
-    return 0;
-}
-#endif
-#endif
-static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLt_object_int(PyObject *op1, PyObject *op2, int pyop) {
-    CYTHON_UNUSED_VAR(pyop);
-    if (unlikely(op2 == Py_None)) {
-        goto __pyx_richcmp;
-    }
-    if (op1 == op2) goto __pyx_return_false;
-    if (PyFloat_CheckExact(op1)) {
-        if (likely(op2 != Py_None)) {
-            return __Pyx_PyObject_CompareFloatIntBoolLt(op1, op2);
-        }
-        goto __pyx_richcmp;
-    }
-    if (likely(PyLong_CheckExact(op1))) {
-        if (op1 == op2) goto __pyx_return_false;
-        if (likely(op2 != Py_None)) {
-            return __Pyx_PyObject_CompareIntIntBoolLt(op1, op2);
-        }
-        goto __pyx_richcmp;
-    }
-    if ((0)) goto __pyx_richcmp;
-    if ((0)) goto __pyx_return_true;
-    if ((0)) goto __pyx_return_false;
-__pyx_richcmp:
-    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LT);
-__pyx_return_true:
-    return 1;
-__pyx_return_false:
-    return 0;
-}
-
 /* RaiseErrorWithObjectTypes (used by PyNumberBinop) */
 static void __Pyx_RaiseErrorWithTypes1(PyObject* exc_type, const char *message, const char *arg, PyTypeObject *type_obj1, PyTypeObject *type_obj2) {
     __Pyx_TypeName type_name1 = __Pyx_PyType_GetFullyQualifiedName(type_obj1);
@@ -14482,6 +14491,129 @@ type2_failed:
 #endif
     __Pyx_DECREF_TypeName(type_name1);
 }
+
+/* PyNumberBinop */
+#if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API)
+#if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+#ifndef __Pyx_DEFINED_BinopTypeError
+#define __Pyx_DEFINED_BinopTypeError
+static void __Pyx_BinopTypeError(PyObject *op1, PyObject *op2, const char* op, int inplace) {
+    char opname[4] = {op[0], op[1], 0, 0};
+    if (inplace) {
+        opname[op[1] ? 2 : 1] = '=';
+    }
+    __Pyx_RaiseErrorWithObjectTypes1(
+        PyExc_TypeError,
+        "unsupported operand type(s) for %.3s: '" __Pyx_FMT_TYPENAME "' and '" __Pyx_FMT_TYPENAME "'",
+        opname, op1, op2);
+}
+#endif
+#endif
+#ifndef __Pyx_DEFINED_PyNumber_Multiply_xfloat_int
+#define __Pyx_DEFINED_PyNumber_Multiply_xfloat_int
+static PyObject* __Pyx_PyNumber_Multiply_xfloat_int(PyObject *op1, PyObject *op2, int inplace) {
+    if (likely(op2 != Py_None)) {
+        double int_op2;
+        #if CYTHON_USE_PYLONG_INTERNALS
+        if (__Pyx_PyLong_IsCompact(op2)) {
+            Py_ssize_t compact_op2 = __Pyx_PyLong_CompactValue(op2);
+            int_op2 = (double) compact_op2;
+        } else
+        #endif
+        {
+            int_op2 = PyLong_AsDouble(op2);
+            if (unlikely((int_op2 == -1.) && PyErr_Occurred())) return NULL;
+        }
+        double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+        #if !CYTHON_ASSUME_SAFE_MACROS
+        if (unlikely((float_op1 == -1.) && PyErr_Occurred())) return NULL;
+        #endif
+        if (float_op1 == 0.) return __Pyx_NewRef(op1);
+        return PyFloat_FromDouble(float_op1 * int_op2);
+    }
+    #if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+    {
+        PyTypeObject *type_op2 = Py_TYPE(op2);
+        binaryfunc slot_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_number, nb_multiply, binaryfunc);
+        if (likely(slot_func)) {
+            PyObject *result = slot_func(op1, op2);
+            if (likely(result != Py_NotImplemented)) {
+                return result;
+            }
+            Py_DECREF(result);
+        }
+        __Pyx_BinopTypeError(op1, op2, "*", inplace);
+        return NULL;
+    }
+    #else
+    return (inplace) ? PyNumber_InPlaceMultiply(op1, op2) : PyNumber_Multiply(op1, op2);
+    #endif
+}
+#endif
+#ifndef __Pyx_DEFINED_PyNumber_Multiply_xint_int
+#define __Pyx_DEFINED_PyNumber_Multiply_xint_int
+static PyObject* __Pyx_PyNumber_Multiply_xint_int(PyObject *op1, PyObject *op2, int inplace) {
+    #if CYTHON_USE_TYPE_SLOTS || __PYX_LIMITED_VERSION_HEX >= 0x030A0000
+    {
+        PyTypeObject *type_op2 = Py_TYPE(op2);
+        binaryfunc slot_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_number, nb_multiply, binaryfunc);
+        if (likely(slot_func)) {
+            PyObject *result = slot_func(op1, op2);
+            if (likely(result != Py_NotImplemented)) {
+                return result;
+            }
+            Py_DECREF(result);
+        }
+        ssizeargfunc repeat_func = __Pyx_PyType_GetSubSlot(type_op2, tp_as_sequence, sq_repeat, ssizeargfunc);
+        if (likely(repeat_func)) {
+            Py_ssize_t count;
+            #if CYTHON_USE_PYLONG_INTERNALS
+            if (__Pyx_PyLong_IsCompact(op1)) {
+                count = __Pyx_PyLong_CompactValue(op1);
+            } else
+            #endif
+            {
+                count = PyLong_AsSsize_t(op1);
+                if (unlikely((count == -1) && PyErr_Occurred())) return NULL;
+            }
+            return repeat_func(op2, count);
+        }
+        __Pyx_BinopTypeError(op1, op2, "*", inplace);
+        return NULL;
+    }
+    #else
+    return (inplace) ? PyNumber_InPlaceMultiply(op1, op2) : PyNumber_Multiply(op1, op2);
+    #endif
+}
+#endif
+static CYTHON_INLINE PyObject* __Pyx__PyNumber_Multiply_object_int(PyObject *op1, PyObject *op2, int inplace) {
+    if (PyFloat_CheckExact(op1)) {
+        return __Pyx_PyNumber_Multiply_xfloat_int(op1, op2, inplace);
+    }
+    if (likely(PyLong_CheckExact(op1))) {
+        if (likely(op2 != Py_None)) {
+            #if CYTHON_USE_PYLONG_INTERNALS
+            if (__Pyx_PyLong_IsCompact(op1)) {
+                long long int_op1 = (long long) __Pyx_PyLong_CompactValue(op1);
+                if (int_op1 == 0) return __Pyx_NewRef(op1);
+                if (__Pyx_PyLong_IsCompact(op2)) {
+                    long long int_op2 = (long long) __Pyx_PyLong_CompactValue(op2);
+                    if (int_op2 == 0) return __Pyx_NewRef(op2);
+                    return PyLong_FromLongLong(int_op1 * int_op2);
+                }
+            }
+            else if (__Pyx_PyLong_IsZero(op2)) return __Pyx_NewRef(op2);
+            #endif
+            binaryfunc slot_func = __Pyx_PyType_GetSubSlot(&PyLong_Type, tp_as_number, nb_multiply, binaryfunc);
+            if (likely(slot_func)) {
+                return slot_func(op1, op2);
+            }
+        }
+        return __Pyx_PyNumber_Multiply_xint_int(op1, op2, inplace);
+    }
+    return (inplace) ? PyNumber_InPlaceMultiply(op1, op2) : PyNumber_Multiply(op1, op2);
+}
+#endif
 
 /* PyNumberBinop */
 #if !(CYTHON_COMPILING_IN_PYPY || CYTHON_COMPILING_IN_GRAAL || CYTHON_COMPILING_IN_LIMITED_API)
@@ -15415,6 +15547,145 @@ static CYTHON_INLINE PyObject* __Pyx__PyNumber_Add_int_object(PyObject *op1, PyO
     return (inplace) ? PyNumber_InPlaceAdd(op1, op2) : PyNumber_Add(op1, op2);
 }
 #endif
+
+/* PyObjectCompare */
+#ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolLt
+#define __Pyx_DEFINED_PyObject_CompareFloatIntBoolLt
+static int __Pyx_PyObject_CompareFloatIntBoolLt(PyObject *op1, PyObject *op2) {
+    double float_op1 = __Pyx_PyFloat_AS_DOUBLE(op1);
+    #if !CYTHON_ASSUME_SAFE_MACROS
+    if (unlikely(float_op1 == -1. && PyErr_Occurred())) return -1;
+    #endif
+    #if CYTHON_USE_PYLONG_INTERNALS
+    if (__Pyx_PyLong_IsCompact(op2)) {
+        Py_ssize_t iop2 = __Pyx_PyLong_CompactValue(op2);
+        if (float_op1 < ((double)iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+    }
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 < 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int sign2 = __Pyx_PyLong_Sign(op2);
+        if (float_op1 >= 0.) {
+            if (sign2 < 0) goto __pyx_return_false;
+            if (float_op1 < (double) (1L << PyLong_SHIFT)) goto __pyx_return_true;
+        } else {
+            if (sign2 > 0) goto __pyx_return_true;
+            if (float_op1 > -(double) (1L << PyLong_SHIFT)) goto __pyx_return_false;
+        }
+    }
+    #else
+    if (unlikely(!__Pyx_isfinite(float_op1))) {
+        if (float_op1 < 0.0) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        int overflow2;
+        long iop2 = PyLong_AsLongAndOverflow(op2, &overflow2);
+        if (likely(!overflow2)) {
+            if ((long long) iop2 >= (1LL << 53)) {
+                overflow2 = 1;
+            } else if ((long long) iop2 <= - (1LL << 53)) {
+                overflow2 = -1;
+            } else {
+                if (float_op1 < ((double) iop2)) goto __pyx_return_true; else goto __pyx_return_false;
+            }
+        }
+        if (overflow2 > 0) {
+            if (float_op1 < ((double) (1LL << 53))) goto __pyx_return_true;
+        } else {
+            if (float_op1 > - ((double) (1LL << 53))) goto __pyx_return_false;
+        }
+    }
+    #endif
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#if CYTHON_USE_PYLONG_INTERNALS
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
+static int __Pyx_PyObject_CompareIntIntBoolLt(PyObject *op1, PyObject *op2) {
+    Py_ssize_t cmp = __Pyx_PyLong_CompareSignAndSize(op1, op2);
+    if (cmp == 0) {
+        Py_ssize_t size = __Pyx_PyLong_DigitCount(op1);
+        if (size > 0) {
+            const digit* digits1 = __Pyx_PyLong_Digits(op1);
+            const digit* digits2 = __Pyx_PyLong_Digits(op2);
+            if (size == 1) {
+                cmp = (Py_ssize_t) digits1[0] - (Py_ssize_t) digits2[0];
+            } else if ((size == 2) && (8 * sizeof(Py_ssize_t) >= 2 * PyLong_SHIFT)) {
+                cmp = (Py_ssize_t) (((((size_t)digits1[1]) << PyLong_SHIFT) | (size_t)digits1[0])) - (Py_ssize_t) (((((size_t)digits2[1]) << PyLong_SHIFT) | (size_t)digits2[0]));
+            } else {
+                for (Py_ssize_t i=size-1; i >= 0 && !cmp; --i) {
+                    cmp = (Py_ssize_t) digits1[i] - (Py_ssize_t) digits2[i];
+                }
+            }
+        }
+        if (cmp == 0) return 0;
+        if (__Pyx_PyLong_IsNeg(op1)) cmp = -cmp;
+    }
+    return (cmp < 0);
+}
+#endif
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
+static CYTHON_INLINE PyObject* __Pyx_PyObject_CompareIntIntLt(PyObject *op1, PyObject *op2) {
+    int result = __Pyx_PyObject_CompareIntIntBoolLt(op1, op2);
+    if (unlikely(result == -1)) return NULL;
+    return __Pyx_NewRef(result ? Py_True : Py_False);
+}
+#endif
+#else
+#ifndef __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
+#define __Pyx_DEFINED_PyObject_CompareIntIntBoolLt
+static int __Pyx_PyObject_CompareIntIntBoolLt(PyObject *op1, PyObject *op2) {
+    int overflow1, overflow2;
+    long long iop1 = PyLong_AsLongLongAndOverflow(op1, &overflow1);
+    long long iop2 = PyLong_AsLongLongAndOverflow(op2, &overflow2);
+    if (likely(!(overflow1 | overflow2))) {
+        if (iop1 < iop2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else if (overflow1 != overflow2) {
+        if (overflow1 < overflow2) goto __pyx_return_true; else goto __pyx_return_false;
+    } else {
+        return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LT);
+    }
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
+#endif
+#endif
+static CYTHON_INLINE int __Pyx_PyObject_CompareBoolLt_object_int(PyObject *op1, PyObject *op2, int pyop) {
+    CYTHON_UNUSED_VAR(pyop);
+    if (unlikely(op2 == Py_None)) {
+        goto __pyx_richcmp;
+    }
+    if (op1 == op2) goto __pyx_return_false;
+    if (PyFloat_CheckExact(op1)) {
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareFloatIntBoolLt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if (likely(PyLong_CheckExact(op1))) {
+        if (op1 == op2) goto __pyx_return_false;
+        if (likely(op2 != Py_None)) {
+            return __Pyx_PyObject_CompareIntIntBoolLt(op1, op2);
+        }
+        goto __pyx_richcmp;
+    }
+    if ((0)) goto __pyx_richcmp;
+    if ((0)) goto __pyx_return_true;
+    if ((0)) goto __pyx_return_false;
+__pyx_richcmp:
+    return __Pyx_PyObject_RichCompareBool(op1, op2, Py_LT);
+__pyx_return_true:
+    return 1;
+__pyx_return_false:
+    return 0;
+}
 
 /* PyObjectCompare */
 #ifndef __Pyx_DEFINED_PyObject_CompareFloatIntBoolGe

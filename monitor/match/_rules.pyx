@@ -12,7 +12,8 @@ editing this file.
 from monitor.match._scan import places
 from monitor.types import Match, TermHits
 
-MAX_COUNTED = 3
+MAX_COUNTED = 3  # times one term counts in a score
+cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED
 SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
 BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
 
@@ -29,12 +30,16 @@ cdef class Evaluation:
     cdef readonly object rule
     cdef dict cache  # the scanned article's ref hits: (ref id, fields) → hits
     cdef dict refs  # the watchlist's actor/concept names → ref ids
+    cdef dict weights  # the rule's weights of its actors/concepts
     cdef tuple fields
+    cdef bint every_field  # the rule reads the title and the body
 
     def __init__(self, scanned, compiled):
         self.scanned, self.compiled = scanned, compiled
         self.rule = compiled.rule
         self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
+        self.weights = compiled.weights
+        self.every_field = "title" in self.fields and "body" in self.fields
 
     def score_if_matched(self):
         """The score if the rule matches, else None: what ``verdict`` decides, without
@@ -88,17 +93,21 @@ cdef class Evaluation:
         return <list>found
 
     cdef list _found(self, name):
+        cdef dict found
+        cdef dict slots
         scanned, fields = self.scanned, self.fields
         ref = scanned.index.refs[self.refs[name]]
-        found = scanned.found
-        present = _present(ref.terms, ref.slots, found)
+        found, slots = scanned.found, ref.slots
+        present = _present(ref.terms, slots, found)
         if not present:
             return []
-        blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
-        anywhere = not blocked and "title" in fields and "body" in fields
+        exclude = ref.exclude
+        blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
+        anywhere = not blocked and self.every_field
+        regex = -1 in slots
         out = []
         for pid, term in present:
-            if term.pattern.regex is None:
+            if not regex or term.pattern.regex is None:
                 occs = found[pid]
             else:
                 occs = scanned.occurrences(pid)
@@ -114,9 +123,12 @@ cdef class Evaluation:
         return out
 
     cpdef object _score(self, name):
-        found = self.hits(name)
-        weight = self.compiled.weights.get(name, 1.0)
-        return weight * sum([w * min(len(occs), MAX_COUNTED) for _, w, occs in found])
+        cdef Py_ssize_t counted
+        parts = []
+        for _, w, occs in self.hits(name):
+            counted = len(occs)
+            parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))
+        return self.weights.get(name, 1.0) * sum(parts)
 
 
 cdef list _present(tuple terms, dict slots, dict found):
