@@ -50,7 +50,7 @@ class CompiledWord:
         return self.word.text.lower()
 
     def keys(self) -> Keys:
-        """Automaton keys that find this word."""
+        """Keys that find this word (see Keys)."""
         return _sequence_keys((self,))
 
 
