@@ -1,4 +1,4 @@
-# Two commands set everything up on a fresh clone (only Python 3.11+ needed):
+# Two commands set everything up on a fresh clone (Python 3.11+ and a C compiler needed):
 #   make run    virtual environment, install, database, then the daemon on the sample feeds
 #   make test   lint, type-check and the whole test suite (SQLite and PostgreSQL)
 PYTHON ?= python3
@@ -12,11 +12,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml setup.py monitor/match/_scan.pyx | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 

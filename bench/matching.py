@@ -99,7 +99,7 @@ def code_digest() -> str:
     files may be edited while the benchmark runs)."""
     digest = hashlib.sha256()
     for directory in CODE_DIRS:
-        for path in sorted((ROOT / directory).glob("*.py")):
+        for path in sorted((ROOT / directory).glob("*.py*")):  # .py, .pyx, .pyi
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 

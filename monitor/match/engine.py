@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from monitor.match.index import CompiledRule, Index
-from monitor.match.scan import Occurrence, ScannedArticle
-from monitor.match.snippet import snippet
+from monitor.match._rules import MAX_COUNTED, Evaluation
+from monitor.match.index import Index
+from monitor.match.scan import ScannedArticle
 from monitor.match.stems import language_code
 from monitor.types import ArticleText, Match, TermHits
 
-MAX_COUNTED = 3
+__all__ = ["MAX_COUNTED", "Matcher", "Verdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +44,12 @@ class Matcher:
 
     def match(self, article: ArticleText) -> list[Match]:
         scanned = ScannedArticle(article, self.index).scan()
-        matches = []
+        matches, rules = [], self.index.rules
         for rule_id in self._candidates(scanned):
-            compiled = self.index.rules[rule_id]
-            verdict = _Evaluation(scanned, compiled).verdict()
-            if verdict.matched:
-                matches.append(_match(verdict, article))
+            evaluation = _Evaluation(scanned, rules[rule_id])
+            score = evaluation.score_if_matched()
+            if score is not None:
+                matches.append(evaluation.match(score))
         return matches
 
     def explain(self, article: ArticleText) -> list[Verdict]:
@@ -59,19 +59,17 @@ class Matcher:
         return [evaluation.verdict(with_terms=True) for evaluation in evaluations]
 
     def _candidates(self, scanned: ScannedArticle) -> list[int]:
-        index, hit_refs = self.index, set()
-        for pid in scanned.found:
-            hit_refs.update(index.pattern_refs[pid])
-        woken = {r for rid in hit_refs for r in index.rules_by_ref.get(rid, ())}
-        rules = index.rules
-        # Cheap first: a rule whose required actors/concepts did not all occur is out.
-        woken = {r for r in woken if hit_refs.issuperset(rules[r].required)}
-        return sorted(woken.union(index.always))
+        """The rules filed under the actors and concepts that occurred, whose required
+        ones all occurred (and one of their ``any`` ones), and those always asked."""
+        wakeup = self.index.wakeup
+        return wakeup.candidates(scanned.found) if wakeup is not None else []
 
 
-class _Evaluation:
-    def __init__(self, scanned: ScannedArticle, compiled: CompiledRule) -> None:
-        self.scanned, self.compiled, self.rule = scanned, compiled, compiled.rule
+class _Evaluation(Evaluation):
+    """One rule decided for one article: ``score_if_matched``, ``match``, ``hits``
+    and the score are compiled (monitor.match._rules); the reasons are worded here."""
+
+    __slots__ = ()
 
     def verdict(self, with_terms: bool = False) -> Verdict:
         """The decision; the terms found are listed when it matched (or when asked)."""
@@ -84,43 +82,6 @@ class _Evaluation:
         terms = self._terms() if with_terms or not reasons else ()
         name = self.compiled.watchlist.name
         return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
-
-    def _terms(self) -> tuple[TermHits, ...]:
-        places = self.scanned.places
-        return tuple(
-            TermHits(name, source, tuple(hit for occ in occs for hit in places(occ)))
-            for name in self.rule.positive
-            for source, _, occs in self.hits(name)
-        )
-
-    def hits(self, name: str) -> list[tuple[str, float, list[Occurrence]]]:
-        """The terms of actor/concept ``name`` found in the rule's fields, exclusions applied.
-
-        Kept on the scanned article: rules that share an actor decide it once."""
-        key = (self.compiled.refs[name], self.rule.fields)
-        cache = self.scanned.ref_hits
-        if key not in cache:
-            cache[key] = [*self._found(name)]
-        found: list[tuple[str, float, list[Occurrence]]] = cache[key]
-        return found
-
-    def _found(self, name: str) -> Iterator[tuple[str, float, list[Occurrence]]]:
-        scanned, fields = self.scanned, self.rule.fields
-        ref = scanned.index.refs[self.compiled.refs[name]]
-        blocked = [occ for pid in ref.exclude for occ in scanned.occurrences(pid)]
-        for pid, term in ref.present(scanned.found):
-            occs = [
-                occ
-                for occ in scanned.occurrences(pid)
-                if scanned.field(occ[0]) in fields and not any(_overlap(occ, b) for b in blocked)
-            ]
-            if occs:
-                yield term.source, term.weight, sorted(occs)
-
-    def _score(self, name: str) -> float:
-        found = self.hits(name)
-        weight = self.rule.weight(name)
-        return weight * sum(w * min(len(occs), MAX_COUNTED) for _, w, occs in found)
 
     def _missing(self) -> Iterator[str]:
         rule = self.rule
@@ -148,15 +109,3 @@ class _Evaluation:
 def _feed_matches(globs: tuple[str, ...], article: ArticleText) -> bool:
     names = [article.feed_url.lower(), (article.feed_title or "").lower()]
     return any(fnmatchcase(name, glob.lower()) for glob in globs for name in names)
-
-
-def _overlap(occurrence: Occurrence, blocker: Occurrence) -> bool:
-    return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]
-
-
-def _match(verdict: Verdict, article: ArticleText) -> Match:
-    hits = [hit for term in verdict.terms for hit in term.hits]
-    text, highlights = snippet(article, hits)
-    return Match(
-        verdict.watchlist, verdict.rule, verdict.score, verdict.terms, text, tuple(highlights)
-    )

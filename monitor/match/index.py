@@ -1,7 +1,9 @@
-"""Every term of every watchlist compiled into one Aho-Corasick automaton.
+"""Every term of every watchlist compiled for one reading of each article.
 
-Only one word of each term, its *anchor* (its longest word), goes into the
-automaton; the rest of the term is checked next to the anchor when it is found.
+Each term is a sequence of word tests (a stem, a word as written, a prefix).
+One word of each term, its *anchor* (its rarest word), is looked for; the rest of
+the term is checked next to the anchor when it is found (monitor.match._scan,
+which keeps a Lexicon per language: the words met, and the terms each anchors).
 Equal terms and equal actors/concepts in different watchlists are compiled once.
 Each rule is filed under one of its required actors or concepts, the one the
 fewest rules share, so an article only wakes the rules whose terms occurred:
@@ -13,23 +15,26 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import ahocorasick
-
+from monitor.match._scan import Lexicon, Wakeup
 from monitor.match.rarity import commonness
 from monitor.match.stems import SUPPORTED, Stems
 from monitor.watchlist.model import Pattern, Rule, Term, Watchlist, Word
+
+if TYPE_CHECKING:
+    from monitor.match._scan import PatternSpec
 
 # Words this short are matched as written: "UN" has no inflections worth a prefix
 # that every word starting with "u" would hit.
 SHORTEST_STEMMED = 2
 
 
-# The article is read as two streams of words (monitor.match.scan): the words as
-# written (folded), separated by spaces, and their stems, separated by STEM_SEP.
-# A key carries its separators, so it only matches whole words.
+# A key names what finds a word or a sequence of words side by side: the words as
+# written (folded), separated by spaces, or their stems, separated by STEM_SEP.
+# Keys only serve to rank anchors (their length) and to tell equal ones apart.
 STEM_SEP = "\x1e"
 Keys = dict[str, frozenset[str] | None]  # key → the languages it is for (None: all)
 
@@ -45,7 +50,7 @@ class CompiledWord:
         return self.word.text.lower()
 
     def keys(self) -> Keys:
-        """Automaton keys that find this word."""
+        """Keys that find this word (see Keys)."""
         return _sequence_keys((self,))
 
 
@@ -59,7 +64,6 @@ class CompiledPattern:
     # By language: the stems and the written words the article must contain for the
     # other words to be there; checked before looking closer.
     needs: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
-    plain: bool = False  # found whole and no case to check: the hit is the occurrence
 
     def keys(self) -> Keys:
         if self.whole:
@@ -78,23 +82,18 @@ class CompiledRef:
     def regex(self) -> tuple[int, ...]:
         return tuple(pid for pid, term in self.terms if term.pattern.regex is not None)
 
-    def present(self, found: Collection[int]) -> list[tuple[int, Term]]:
-        """The terms whose pattern is in ``found`` (or is a regular expression, which
-        runs only when asked), in the watchlist's order; cheap for concepts of
-        hundreds of terms, of which an article holds a few."""
-        if len(found) >= len(self.terms):
-            return list(self.terms)
-        slots = self.slots
-        chosen = [i for pid in found if pid in slots for i in slots[pid]]
-        return [self.terms[i] for i in sorted([*chosen, *slots.get(-1, ())])]
-
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     watchlist: Watchlist
     rule: Rule
     refs: dict[str, int]  # the watchlist's actor/concept names → ref ids
-    required: tuple[int, ...] = ()  # ref ids of ``all`` that the automaton can find
+    required: tuple[int, ...] = ()  # ref ids of ``all`` that the scan can find
+    # Ref ids of ``any``, one of which must occur, when the scan can find them all
+    # (empty: nothing to check)
+    any_of: frozenset[int] = frozenset()
+    weights: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    filters: bool = True  # languages or feeds to check before the terms
 
 
 @dataclass
@@ -107,8 +106,9 @@ class Index:
     rules: list[CompiledRule] = field(default_factory=list)
     rules_by_ref: dict[int, list[int]] = field(default_factory=dict)
     always: list[int] = field(default_factory=list)  # rules with no term to file them under
-    automaton: ahocorasick.Automaton | None = None
     stemmers: dict[str, Stems] = field(default_factory=dict)
+    lexicons: dict[str, Lexicon] = field(default_factory=dict)  # by language
+    wakeup: Wakeup | None = None  # the rules an article wakes (filed, always)
 
 
 def compile_index(
@@ -138,22 +138,26 @@ class _Builder:
             required = tuple(
                 refs[name] for name in rule.all if not self.index.refs[refs[name]].regex
             )
-            self.index.rules.append(CompiledRule(watchlist, rule, refs, required))
+            any_of = frozenset(refs[name] for name in rule.any)
+            if any(self.index.refs[rid].regex for rid in any_of):
+                any_of = frozenset()
+            filters = bool(watchlist.languages or watchlist.feeds or rule.languages or rule.feeds)
+            weights = dict(rule.weights)
+            compiled = CompiledRule(watchlist, rule, refs, required, any_of, weights, filters)
+            self.index.rules.append(compiled)
 
     def finish(self) -> None:
         self._file_rules()
         self._choose_anchors()
-        keys: dict[str, list[tuple[int, frozenset[str] | None]]] = {}
-        for pid, compiled in enumerate(self.index.patterns):
-            if compiled.regex is None:
-                for key, languages in compiled.keys().items():
-                    keys.setdefault(key, []).append((pid, languages))
-        if keys:
-            automaton = ahocorasick.Automaton()
-            for key, entries in keys.items():
-                automaton.add_word(key, (len(key), key[0] == STEM_SEP, tuple(entries)))
-            automaton.make_automaton()
-            self.index.automaton = automaton
+        index = self.index
+        for code in index.languages:
+            specs = [_spec(compiled, code) for compiled in index.patterns]
+            index.lexicons[code] = Lexicon(specs, index.stemmers[code].stem_word)
+        required = [rule.required for rule in index.rules]
+        any_of = [rule.any_of for rule in index.rules]
+        index.wakeup = Wakeup(
+            index.pattern_refs, index.rules_by_ref, required, any_of, index.always, len(index.refs)
+        )
 
     def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
         pids = tuple((self._pattern(term.pattern), term) for term in terms)
@@ -225,10 +229,7 @@ class _Builder:
                 whole = compiled.pattern.near is None and _one_stream(compiled.words)
                 others = [w for i, w in enumerate(compiled.words) if i != anchor]
                 needs = {code: _needs(others, code) for code in languages}
-                plain = whole and not compiled.pattern.match_case
-                patterns[pid] = replace(
-                    compiled, anchor=anchor, whole=whole, needs=needs, plain=plain
-                )
+                patterns[pid] = replace(compiled, anchor=anchor, whole=whole, needs=needs)
 
     def _file_rules(self) -> None:
         """File each rule under its rarest required ref (any ref when none is required)."""
@@ -246,6 +247,21 @@ class _Builder:
                     continue
             for rid in under:
                 index.rules_by_ref.setdefault(rid, []).append(rule_id)
+
+
+def _spec(compiled: CompiledPattern, code: str) -> PatternSpec | None:
+    """What monitor.match._scan looks for, in language ``code``."""
+    if compiled.regex is not None:
+        return None
+    words = tuple(
+        (w.word.kind, w.stems[code] if w.word.kind == "stem" else w.lower, w.word.text)
+        for w in compiled.words
+    )
+    stems, written = compiled.needs[code]
+    needs = (*(("stem", s) for s in sorted(stems)), *(("exact", w) for w in sorted(written)))
+    near = compiled.pattern.near
+    whole, match_case = compiled.whole, compiled.pattern.match_case
+    return compiled.anchor, -1 if near is None else near, whole, match_case, words, needs
 
 
 def _needs(words: list[CompiledWord], code: str) -> tuple[frozenset[str], frozenset[str]]:

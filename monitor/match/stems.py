@@ -7,6 +7,8 @@ unknown or unsupported languages use the configured default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import Stemmer
 
 # ISO 639-1 codes of the Latin-script (and a few other) languages Snowball knows.
@@ -51,11 +53,13 @@ def language_code(value: str | None) -> str | None:
 
 
 class Stems:
-    """``word -> stem`` for one language, with a cache (news repeats its words)."""
+    """``word -> stem`` for one language, with a cache for the watchlists' words."""
 
     def __init__(self, code: str) -> None:
         self._stemmer = Stemmer.Stemmer(_ALGORITHMS[code])
         self._cache: dict[str, str] = {}
+        # Uncached, for callers that keep their own (monitor.match._scan.Lexicon).
+        self.stem_word: Callable[[str], str] = self._stemmer.stemWord
 
     def one(self, word: str) -> str:
         found = self._cache.get(word)
@@ -64,9 +68,3 @@ class Stems:
                 self._cache.clear()
             found = self._cache[word] = self._stemmer.stemWord(word)
         return found
-
-    def many(self, words: list[str]) -> list[str]:
-        try:
-            return list(map(self._cache.__getitem__, words))  # the usual case: all known
-        except KeyError:
-            return [self.one(word) for word in words]

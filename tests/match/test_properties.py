@@ -1,7 +1,7 @@
 """Properties of matching, checked on many generated articles (hypothesis).
 
 A match does not depend on case, spacing, punctuation or accents; and the fast
-path (one automaton, terms found through their rarest word) finds exactly what
+path (one compiled scan, terms found through their rarest word) finds exactly what
 a plain word-by-word reading finds.
 """
 

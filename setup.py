@@ -1,0 +1,15 @@
+"""The compiled parts of the matcher (monitor/match/_scan.pyx, _rules.pyx); the rest is in
+pyproject.toml. Cython and a C compiler are needed to install, as with any extension."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [
+            Extension("monitor.match._scan", ["monitor/match/_scan.pyx"]),
+            Extension("monitor.match._rules", ["monitor/match/_rules.pyx"]),
+        ],
+        compiler_directives={"language_level": "3"},
+    )
+)
