@@ -7,7 +7,7 @@ wordfreq's own tables are let go once read.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -41,6 +41,12 @@ def commonness(word: str, languages: Iterable[str], prefix: bool = False) -> int
             best = min(best, ranks.rank[words[i]])
             i += 1
     return TOP - best
+
+
+def ranks(code: str) -> Mapping[str, int]:
+    """Folded word -> its rank among the language's TOP most frequent (0: "the");
+    empty for a language wordfreq does not know."""
+    return _ranks(code).rank
 
 
 @cache

@@ -1,7 +1,7 @@
 """Deciding, for a batch of new articles, which are copies and which story each joins.
 
 Pure: the stored candidates come in as values, the decisions go out as values.
-Articles are decided in the order they were first seen, and each one decided
+Articles are decided in the order they were published, and each one decided
 becomes a candidate for the ones after it, so a batch holding an original and
 its copies links them exactly as if they had arrived one poll apart.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -83,11 +83,11 @@ class Batch:
     story_index: dict[str, set[int | str]]  # name -> stories using it
     limits: Thresholds
     story_limits: StoryLimits
-    decided: list[Decision] = field(default_factory=list)
     features: dict[str, Features] = field(default_factory=dict)  # article id -> its text's
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
     _stored_screen: dict[str, list[Screened]] = field(default_factory=dict)
     _decided_ids: set[str] = field(default_factory=set)
+    _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
         """Stored candidates whose sketches pass the loose prefilter: texts worth reading.
@@ -202,7 +202,6 @@ class Batch:
         )
 
     def _remember(self, decision: Decision) -> None:
-        self.decided.append(decision)
         self._decided_ids.add(decision.article.article_id)
         article, sketch = decision.article, decision.sketch
         known = Known(
@@ -216,26 +215,18 @@ class Batch:
             self.postings.setdefault(key, []).append(known)
             self.key_counts[key] += 1
         story = self.stories.get(decision.story)
-        if story is None:
-            names: Counter[str] = Counter(sketch.story_names)
-            story = StoryCandidate(decision.story, names, article.published, 0)
-        else:
-            self._names_of(story).update(sketch.story_names)
-            story = self.stories[decision.story]
-        self.stories[decision.story] = replace(
-            story, updated=max(story.updated, article.published), articles=story.articles + 1
+        # The stored counts are copied once, the first time the batch grows the story.
+        names = self._story_counts.setdefault(decision.story, Counter(story.names if story else {}))
+        names.update(sketch.story_names)
+        self.stories[decision.story] = StoryCandidate(
+            decision.story,
+            names,
+            max(story.updated, article.published) if story else article.published,
+            story.articles + 1 if story else 1,
         )
         index = self.story_index
         for name in sketch.story_names:
             index.setdefault(name, set()).add(decision.story)
-
-    def _names_of(self, story: StoryCandidate) -> Counter[str]:
-        """The story's name counts, made a Counter of the batch's own the first time."""
-        if not isinstance(story.names, Counter):
-            story = replace(story, names=Counter(story.names))
-            self.stories[story.id] = story
-        assert isinstance(story.names, Counter)
-        return story.names
 
 
 def _closeness(pair: Screened) -> tuple[float, float]:

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.match.fold import fold
+from monitor.match.rarity import TOP, ranks
 from monitor.match.stems import language_code
 
 BINS = 64
@@ -48,7 +49,7 @@ MAX_NAMES = 48
 WORD_SHINGLE = 3
 MASKED_SHINGLE = 6
 COMMON_WORDS = 1_000  # a shingle of only these words is too common to index
-RANKED_WORDS = 30_000  # how rare a name is: its rank among these, else rarest
+RANKED_WORDS = TOP  # how rare a name is: its rank among these, else rarest
 STORY_NAMES = 40
 # Capitalised but no name: a day or month says nothing of which event it is.
 _CALENDAR = frozenset(
@@ -194,10 +195,6 @@ def _as_array(values: Iterable[int]) -> Array:
     return np.fromiter(values, dtype=np.uint64)
 
 
-def _as_bools(values: Iterable[bool], count: int) -> Array:
-    return np.fromiter(values, dtype=np.int32, count=count)
-
-
 def _shingles(hashes: Array, size: int) -> Array:
     """The hash of each run of ``size`` words (one for a shorter text), in text order.
 
@@ -254,7 +251,7 @@ def _least_per_bin(values: Array, bins: Array, count: int) -> Array:
 class _Vocabulary:
     function: frozenset[str]
     common: frozenset[str]
-    rank: dict[str, int]  # the most frequent words, from the most frequent (0) down
+    rank: Mapping[str, int]  # the most frequent words, from the most frequent (0) down
     # word -> its hash with two flags in the low bits (_COMMON, _FUNCTION), so one
     # lookup per word gives all, and the flags come out of the array vectorised.
     _codes: dict[str, int] = field(default_factory=dict)
@@ -278,15 +275,7 @@ class _Vocabulary:
 @cache
 def _vocabulary(language: str) -> _Vocabulary:
     """The function and common words of a language, folded; none when unknown."""
-    import wordfreq  # lazy: its import costs 0.2 s
-
-    try:
-        words = wordfreq.top_n_list(language, RANKED_WORDS)
-    except LookupError:
-        return _Vocabulary(frozenset(), frozenset(), {})
-    folded = [w for word in words for w in fold(word).text.split()]
-    rank: dict[str, int] = {}
-    for position, word in enumerate(folded):
-        rank.setdefault(word, position)
-    function = frozenset(folded[:FUNCTION_WORDS])
-    return _Vocabulary(function, frozenset(folded[:COMMON_WORDS]), rank)
+    rank = ranks(language)
+    function = frozenset(word for word, r in rank.items() if r < FUNCTION_WORDS)
+    common = frozenset(word for word, r in rank.items() if r < COMMON_WORDS)
+    return _Vocabulary(function, common, rank)
