@@ -216,7 +216,9 @@ class Batch:
             self.key_counts[key] += 1
         story = self.stories.get(decision.story)
         # The stored counts are copied once, the first time the batch grows the story.
-        names = self._story_counts.setdefault(decision.story, Counter(story.names if story else {}))
+        names = self._story_counts.get(decision.story)
+        if names is None:
+            names = self._story_counts[decision.story] = Counter(story.names if story else {})
         names.update(sketch.story_names)
         self.stories[decision.story] = StoryCandidate(
             decision.story,
