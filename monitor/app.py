@@ -9,14 +9,21 @@ import sys
 from datetime import timedelta
 from types import TracebackType
 
+from monitor.alert.render import Renderer
+from monitor.alert.retry import RetryPolicy
+from monitor.alert.stage import AlertReport, AlertStage
 from monitor.clock import Clock, SystemClock
-from monitor.config import Config, DuplicateSettings
+from monitor.config import Config, DuplicateSettings, RouteSettings
 from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
 from monitor.match.stage import MatchReport, MatchStage
 from monitor.near.similarity import Thresholds
 from monitor.near.stage import NearReport, NearStage
 from monitor.near.story import StoryLimits
+from monitor.notify import Notifier
+from monitor.notify.files import FileNotifier
+from monitor.notify.smtp import SmtpNotifier
+from monitor.notify.webhook import WebhookNotifier
 from monitor.parse.entries import Limits
 from monitor.parse.pool import ParsePool
 from monitor.pipeline import Poller
@@ -75,6 +82,14 @@ class App:
         self.registry.refresh(settle=0.0)  # at start, take the files as they are
         self.matching = MatchStage(self.repo, lambda: self.registry.matcher, self.clock)
         self.near = NearStage(self.repo, self.clock, *near_limits(config.settings.duplicates))
+        self.alerts = alert_stage(config, self.repo, self.clock, rng)
+        self._alerting = asyncio.Lock()
+
+    async def send_alerts(self) -> AlertReport:
+        """Due alerts and digests into the outbox, then the outbox out (never two at once)."""
+        async with self._alerting:
+            report = await asyncio.to_thread(self.alerts.build)
+            return await self.alerts.deliver(report)
 
     async def compare_pending(self) -> NearReport:
         """The near-duplicate stage, off the event loop (nothing when it is disabled)."""
@@ -102,6 +117,7 @@ class App:
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        await self.alerts.aclose()
         self.close()
 
     def close(self) -> None:
@@ -116,6 +132,33 @@ class App:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def alert_stage(
+    config: Config, repo: Repository, clock: Clock, rng: random.Random | None = None
+) -> AlertStage:
+    settings = config.settings.alerts
+    templates = config.base_dir / settings.templates if settings.templates else None
+    return AlertStage(
+        repo,
+        config.settings.routes,
+        Renderer(templates),
+        {r.name: notifier(r, config, clock) for r in config.settings.routes},
+        clock,
+        policy=RetryPolicy(settings.retry_base, settings.retry_max, settings.max_attempts),
+        domain=settings.domain,
+        wait_for_near=config.settings.duplicates.enabled,
+        rng=rng,
+    )
+
+
+def notifier(route: RouteSettings, config: Config, clock: Clock) -> Notifier:
+    if route.email is not None:
+        return SmtpNotifier(route.email, config.base_dir, os.environ)
+    if route.webhook is not None:
+        return WebhookNotifier(route.webhook, os.environ, clock)
+    directory = route.file.dir if route.file else "digests"
+    return FileNotifier(config.base_dir / directory)
 
 
 def near_limits(settings: DuplicateSettings) -> tuple[Thresholds, StoryLimits]:

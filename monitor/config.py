@@ -16,8 +16,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from monitor.alert import schedule
 from monitor.errors import ConfigError
 from monitor.netguard import to_policy
 from monitor.types import AddressPolicy, FeedSpec
@@ -54,6 +63,21 @@ def _size(value: Any) -> Any:
         if not match or match[2].lower() not in _SIZES:
             raise ValueError("expected a size such as 512KiB or 10MiB")
         return int(match[1]) * _SIZES[match[2].lower()]
+    return value
+
+
+def _schedule_text(value: str) -> str:
+    schedule.parse(value)
+    return value
+
+
+def _zone(value: str) -> str:
+    schedule.parse_zone(value)
+    return value
+
+
+def _quiet(value: str) -> str:
+    schedule.parse_quiet(value)
     return value
 
 
@@ -143,6 +167,78 @@ class DuplicateSettings(_Section):
     purge_bodies_after: Seconds | None = None
 
 
+class EmailSettings(_Section):
+    """SMTP: STARTTLS (587) or implicit TLS (465), certificates verified."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: str
+    port: Annotated[Count, Field(ge=1, le=65535)] | None = None
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    sender: str = Field(alias="from")
+    to: Annotated[list[str], BeforeValidator(_codes), Field(min_length=1)]
+    username_env: str | None = None  # names of the environment variables holding
+    password_env: str | None = None  # the credentials (never the credentials)
+    ca_file: str | None = None  # a private CA to trust as well, relative to monitor.yaml
+    timeout: Seconds = 30
+    list_unsubscribe: str | None = None  # a mailto: or https: address
+
+
+class WebhookSettings(_Section):
+    url: str
+    # standard: JSON signed per Standard Webhooks; the others post that chat's format
+    format: Literal["standard", "slack", "discord", "teams", "mattermost"] = "standard"
+    # Environment variable with the signing secrets (whsec_...), space-separated:
+    # during a rotation, both the new and the old one sign.
+    secret_env: str | None = None
+    timeout: Seconds = 15
+
+
+class FileSettings(_Section):
+    dir: str = "digests"  # relative to monitor.yaml
+
+
+class RouteSettings(_Section):
+    """Which matches go where, when: one of ``file``, ``email`` or ``webhook``."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    file: FileSettings | None = None
+    email: EmailSettings | None = None
+    webhook: WebhookSettings | None = None
+    watchlists: Annotated[list[str], BeforeValidator(_codes)] = []  # none: all of them
+    rules: Annotated[list[str], BeforeValidator(_codes)] = []  # "rule" or "watchlist/rule"
+    min_score: Annotated[float, BeforeValidator(_number)] = 0.0
+    schedule: Annotated[str, AfterValidator(_schedule_text)] = "every 1h"
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    quiet_hours: Annotated[str, AfterValidator(_quiet)] | None = None
+    urgent_score: Annotated[float, BeforeValidator(_number)] | None = None  # sent at once
+    max_entries: Annotated[Count, Field(ge=1, le=10000)] = 50
+    title: str | None = None
+    send_empty: bool = False
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> RouteSettings:
+        given = [c for c in ("file", "email", "webhook") if getattr(self, c) is not None]
+        if len(given) != 1:
+            raise ValueError("expected exactly one channel: file, email or webhook")
+        return self
+
+    @property
+    def channel(self) -> str:
+        if self.webhook is not None:
+            return self.webhook.format if self.webhook.format != "standard" else "webhook"
+        return "email" if self.email is not None else "file"
+
+
+class AlertSettings(_Section):
+    templates: str | None = None  # your own templates, searched before alerts/
+    check_every: Seconds = 5  # how often due digests and deliveries are looked for
+    retry_base: Seconds = 30  # first retry delay, doubled per attempt (with jitter)…
+    retry_max: Seconds = 3600  # …up to this
+    max_attempts: Annotated[Count, Field(ge=1, le=100)] = 12  # then the delivery is parked
+    domain: str = "monitor.localhost"  # in Message-ID and List-Id
+
+
 class FeedSettings(_Section):
     url: str
     title: str | None = None
@@ -157,7 +253,17 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     watchlists: WatchlistSettings = WatchlistSettings()
     duplicates: DuplicateSettings = DuplicateSettings()
+    alerts: AlertSettings = AlertSettings()
     feeds: Annotated[list[FeedSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
+    routes: Annotated[list[RouteSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
+
+    @model_validator(mode="after")
+    def _unique_routes(self) -> Settings:
+        names = [route.name for route in self.routes]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"expected each route name once, {name!r} is given twice")
+        return self
 
 
 class Config:

@@ -2,7 +2,10 @@
 
 There is no job per feed: the database knows each feed's next poll time, and the
 job asks it every ``check_every`` seconds; after each cycle the new articles go
-through the near-duplicate stage, then the watchlists. A second job looks at the
+through the near-duplicate stage, then the watchlists, then the alert stage (the
+routes' due digests and instant alerts, then the outbox). A job also runs the
+alert stage every ``alerts.check_every`` seconds, for digests whose time comes
+and deliveries due a retry. A second job looks at the
 watchlist files every ``reload_every`` seconds and swaps in the ones that
 changed; with ``duplicates.purge_bodies_after`` set, a third empties old bodies
 every hour. SIGINT or SIGTERM stops the scheduler
@@ -61,6 +64,15 @@ class Daemon:
             coalesce=True,
             id="reload_watchlists",
         )
+        if self.app.config.settings.routes:
+            scheduler.add_job(
+                self._alert,
+                "interval",
+                seconds=self.app.config.settings.alerts.check_every,
+                max_instances=1,
+                coalesce=True,
+                id="send_alerts",
+            )
         if self.app.config.settings.duplicates.purge_bodies_after:
             scheduler.add_job(
                 self._purge,
@@ -115,6 +127,26 @@ class Daemon:
         matched = await self.app.match_pending()
         if self.on_cycle:
             self.on_cycle(report, matched)
+        if matched.matches:
+            await self._alert()  # instant alerts leave now, not at the next check
+
+    async def _alert(self) -> None:
+        if self._stop.is_set() or not self.app.config.settings.routes:
+            return
+        try:
+            sent = await self.app.send_alerts()
+        except Exception:  # the outbox keeps everything; the next check tries again
+            log.exception("alerts.failed")
+            return
+        if sent.digests or sent.alerts or sent.sent or sent.parked:
+            log.info(
+                "alerts.done",
+                digests=sent.digests,
+                alerts=sent.alerts,
+                sent=sent.sent,
+                retried=sent.retried,
+                parked=sent.parked,
+            )
 
     async def _reload(self) -> None:
         try:

@@ -16,8 +16,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor import __version__
+from monitor.alert.stage import AlertReport
 from monitor.app import App
-from monitor.cli.render import cycle_summary, match_summary, near_summary
+from monitor.cli.render import alert_summary, cycle_summary, match_summary, near_summary
 from monitor.cli.state import State
 from monitor.config import env_names
 from monitor.errors import ConfigError, MonitorError, WatchlistError
@@ -80,6 +81,7 @@ async def _daemon(daemon: Any) -> None:
         await daemon.run()
     finally:
         await daemon.app.fetcher.aclose()
+        await daemon.app.alerts.aclose()
 
 
 def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
@@ -93,7 +95,7 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
         def start(feeds: int) -> None:
             progress.update(task, total=feeds)
 
-        async def cycle() -> tuple[CycleReport, NearReport, MatchReport]:
+        async def cycle() -> tuple[CycleReport, NearReport, MatchReport, AlertReport]:
             try:
                 # The cycle says how many feeds it polls: asking the database first
                 # would load them all twice.
@@ -103,14 +105,22 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
             progress.update(task, description="finding copies and stories")
             near = await app.compare_pending()
             progress.update(task, description="matching watchlists")
-            return report, near, await app.match_pending()
+            matched = await app.match_pending()
+            progress.update(task, description="sending digests")
+            try:
+                sent = await app.send_alerts()
+            finally:
+                await app.alerts.aclose()
+            return report, near, matched, sent
 
-        report, near, matched = asyncio.run(cycle())
+        report, near, matched, sent = asyncio.run(cycle())
     app.parser.close()
     wall, cpu = time.perf_counter() - wall_before, _cpu() - cpu_before
     _summarise(app, report, matched)
     if near.articles:
         console.print(near_summary(near))
+    if app.config.settings.routes:
+        console.print(alert_summary(sent, app.repo.deliveries(limit=5)))
     if stats_json:
         stats = _stats(report, wall, cpu) | {"matches": matched.matches, "copies": near.copies}
         stats_json.write_text(json.dumps(stats, indent=2) + "\n")

@@ -6,10 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from monitor.alert.stage import AlertReport
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
+from monitor.store.alerts import DeliveryInfo
 from monitor.types import CycleReport, FeedInfo
 from monitor.watchlist.registry import Registry
 
@@ -146,3 +149,36 @@ def near_summary(report: NearReport) -> str:
         f"of earlier articles, {report.joined_stories} joined a story, "
         f"{report.new_stories} began one (monitor stories list)"
     )
+
+
+def alert_summary(report: AlertReport, recent: Iterable[DeliveryInfo]) -> Table:
+    """What the alert stage built and sent, with the latest deliveries."""
+    table = deliveries_table(recent)
+    table.title = (
+        f"Alerts: {report.digests} digests and {report.alerts} instant alerts built; "
+        f"{report.sent} sent, {report.retried} to retry, {report.parked} parked"
+    )
+    for error in report.errors:
+        table.caption = f"[red]{error}[/]"
+    return table
+
+
+def deliveries_table(rows: Iterable[DeliveryInfo], now: datetime | None = None) -> Table:
+    table = Table(title_justify="left", show_edge=False, pad_edge=False)
+    for column in ("id", "route", "channel", "state", "tries", "next / sent", "subject"):
+        table.add_column(column, justify="right" if column in ("id", "tries") else "left")
+    for d in rows:
+        style = {"sent": "green", "parked": "red"}.get(d.state, "yellow")
+        moment = d.sent_at if d.state == "sent" else d.next_attempt_at
+        table.add_row(
+            str(d.id),
+            d.route,
+            d.channel,
+            f"[{style}]{d.state}[/]",
+            str(d.attempts),
+            when(moment, now) if now else moment.strftime("%Y-%m-%d %H:%M") if moment else "-",
+            escape(d.subject[:70]),
+        )
+        if d.last_error and d.state != "sent":
+            table.add_row("", "", "", "", "", "", f"[red]{escape(d.last_error[:100])}[/]")
+    return table

@@ -210,4 +210,67 @@ class MatchRow(Base):
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class RouteRow(Base):
+    """Where each route's schedule stands; a route is known by its name."""
+
+    __tablename__ = "routes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    selector: Mapped[str] = mapped_column(String(40))  # digest of what it selects
+    since: Mapped[datetime] = mapped_column(UTCDateTime)  # matches from then on are its own
+    last_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_key: Mapped[str | None] = mapped_column(String(40))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestRow(Base):
+    """A digest (or an instant alert) as built: one per route and period."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("route", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    route: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # digest, alert
+    period: Mapped[str] = mapped_column(String(120))
+    subject: Mapped[str] = mapped_column(Text)
+    entries: Mapped[int] = mapped_column(Integer)
+    more: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RouteMatchRow(Base):
+    """A match a route has dealt with: sent in a digest, or folded into a story sent before."""
+
+    __tablename__ = "route_matches"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (read by SQLAlchemy)
+
+    route: Mapped[str] = mapped_column(String(64), primary_key=True)
+    match_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    story_key: Mapped[str] = mapped_column(String(24))
+    digest_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DeliveryRow(Base):
+    """The outbox: a rendered digest on its way to a channel, with every attempt's outcome."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    route: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # pending, sent, parked
+    message_id: Mapped[str] = mapped_column(Text)  # Message-ID or webhook-id, kept for retries
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # what is sent, byte for byte
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_route_matches_story", RouteMatchRow.route, RouteMatchRow.story_key)
 Index("ix_articles_published_at", ArticleRow.published_at)

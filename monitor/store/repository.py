@@ -33,6 +33,7 @@ from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for
 from monitor.errors import StorageError
 from monitor.netguard import to_policy
 from monitor.store import schema
+from monitor.store.alerts import AlertStorage
 from monitor.store.engine import make_engine
 from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
@@ -71,7 +72,7 @@ def source_key(url: str) -> str:
     return digest("feed", url)
 
 
-class Repository(MatchStorage, NearStorage):
+class Repository(MatchStorage, NearStorage, AlertStorage):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(readonly=True)

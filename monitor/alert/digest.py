@@ -1,0 +1,157 @@
+"""What a route's next digest holds: one entry per story, grouped by watchlist.
+
+Pure: the candidates (matches this route has not settled yet) and what was
+sent before come in; the digest and the matches it settles come out. A story
+already sent to the route comes back only as an update, and only when a rule it
+had not matched before matches now; a new source for the same rules is not news.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored match the route has not settled, with its article."""
+
+    match_id: int
+    story_key: str  # "s<story id>", or "a<article id>" when stories are off
+    article_id: str
+    watchlist: str
+    rule: str
+    score: float
+    terms: tuple[str, ...]
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    title: str
+    url: str | None
+    source: str
+    published: datetime
+    is_copy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Another outlet that carried the story."""
+
+    name: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    story_key: str
+    article: Candidate  # the best representative: an original, best score, earliest
+    rules: tuple[tuple[str, str, float], ...]  # (watchlist, rule, score), best first
+    terms: tuple[str, ...]
+    also: tuple[Source, ...] = ()
+    update: bool = False  # the story was sent before; a new rule matched it
+
+    @property
+    def score(self) -> float:
+        return self.rules[0][2]
+
+    @property
+    def watchlist(self) -> str:
+        return self.rules[0][0]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    watchlist: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    groups: tuple[Group, ...]
+    more: int  # stories past the cap, counted, not shown
+    # Every candidate this digest disposes of, as (match id, story key); the
+    # stories it tells (past the cap included) count as sent, the others are
+    # folded into a story sent before.
+    settled: tuple[tuple[int, str], ...] = ()
+    stories: frozenset[str] = frozenset()
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(e for g in self.groups for e in g.entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+
+def build(
+    candidates: Sequence[Candidate],
+    sent_rules: Mapping[str, set[tuple[str, str]]],
+    sources: Mapping[str, Sequence[Source]],
+    cap: int,
+) -> Digest:
+    """The digest of ``candidates``; ``sent_rules`` holds the rules sent per story key."""
+    entries = []
+    for key, found in _by_story(candidates).items():
+        before = sent_rules.get(key)
+        fresh = [c for c in found if before is None or (c.watchlist, c.rule) not in before]
+        if fresh:
+            entries.append(_entry(key, found, fresh, sources.get(key, ()), before is not None))
+    entries.sort(key=lambda e: (-e.score, -e.article.published.timestamp(), e.story_key))
+    shown, more = entries[:cap], len(entries) - min(cap, len(entries))
+    return Digest(
+        groups=_grouped(shown),
+        more=more,
+        settled=tuple(sorted((c.match_id, c.story_key) for c in candidates)),
+        stories=frozenset(e.story_key for e in entries),
+    )
+
+
+def urgent(candidates: Iterable[Candidate], threshold: float | None) -> list[str]:
+    """Story keys with a match at or above ``threshold``: sent at once, one alert each."""
+    if threshold is None:
+        return []
+    return sorted({c.story_key for c in candidates if c.score >= threshold})
+
+
+def _by_story(candidates: Iterable[Candidate]) -> dict[str, list[Candidate]]:
+    stories: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        stories.setdefault(candidate.story_key, []).append(candidate)
+    return stories
+
+
+def _entry(
+    key: str,
+    found: Sequence[Candidate],
+    fresh: Sequence[Candidate],
+    sources: Sequence[Source],
+    update: bool,
+) -> Entry:
+    best = min(found, key=lambda c: (c.is_copy, -c.score, c.published, c.article_id))
+    rules: dict[tuple[str, str], float] = {}
+    for c in fresh:
+        rules[(c.watchlist, c.rule)] = max(c.score, rules.get((c.watchlist, c.rule), 0.0))
+    ranked = sorted(((w, r, s) for (w, r), s in rules.items()), key=lambda x: (-x[2], x[0], x[1]))
+    terms = dict.fromkeys(t for c in fresh for t in c.terms)
+    also = tuple(s for s in sources if s.name != best.source or s.url != best.url)
+    return Entry(key, best, tuple(ranked), tuple(terms), _distinct(also, best.source), update)
+
+
+def _distinct(sources: Iterable[Source], own: str) -> tuple[Source, ...]:
+    """One line per outlet (a feed that carried the story twice counts once)."""
+    seen = {own}
+    kept = []
+    for source in sources:
+        if source.name not in seen:
+            seen.add(source.name)
+            kept.append(source)
+    return tuple(kept)
+
+
+def _grouped(entries: Sequence[Entry]) -> tuple[Group, ...]:
+    """Entries under their best watchlist; the group with the best entry first."""
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:  # already best first
+        groups.setdefault(entry.watchlist, []).append(entry)
+    return tuple(Group(name, tuple(items)) for name, items in groups.items())

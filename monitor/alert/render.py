@@ -1,0 +1,172 @@
+"""Digests into words: Jinja2 templates from ``alerts/``, or the user's own directory first.
+
+Every template runs in Jinja2's sandbox (a user's template cannot reach Python
+objects' internals). HTML templates are autoescaped whatever their file name;
+JSON templates are parsed after rendering, so a broken one is an error naming
+the template, never a malformed webhook. Text from feeds reaches templates as
+plain strings (escaped where the output is HTML); the one piece of markup we
+make ourselves, the snippet with its hits in ``<mark>``, is passed through nh3
+with an allowlist of that single tag. Only http(s) links are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import nh3
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from monitor.alert.digest import Digest, Entry
+from monitor.errors import ConfigError
+
+BUNDLED = Path(__file__).resolve().parents[2] / "alerts"
+CHAT_FORMATS = ("slack", "discord", "teams", "mattermost")
+_SUBJECT_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    json: str  # the payload of the route's webhook format (the generic one for the others)
+
+
+class Renderer:
+    def __init__(self, user_dir: Path | None = None, bundled: Path = BUNDLED) -> None:
+        dirs = [str(d) for d in (user_dir, bundled) if d is not None]
+        loader = ChoiceLoader([FileSystemLoader(d) for d in dirs])
+        self._html = SandboxedEnvironment(
+            loader=loader, autoescape=True, undefined=StrictUndefined, trim_blocks=True
+        )
+        self._text = SandboxedEnvironment(
+            loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True
+        )
+
+    def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
+        return Rendered(
+            subject=one_line(self._run(self._text, "subject.txt.j2", context)),
+            text=self._run(self._text, "digest.txt.j2", context),
+            html=self._run(self._html, "digest.html.j2", context),
+            json=self._json(f"{webhook_format}.json.j2", context),
+        )
+
+    def _json(self, name: str, context: dict[str, Any]) -> str:
+        text = self._run(self._text, name, context)
+        try:
+            return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+        except ValueError as exc:
+            raise ConfigError(f"template {name}: does not render valid JSON: {exc}") from exc
+
+    def _run(self, env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
+        try:
+            return env.get_template(name).render(context)
+        except TemplateError as exc:
+            line = getattr(exc, "lineno", None)
+            where = f"{name}:{line}" if line else name
+            raise ConfigError(f"template {where}: {exc}") from exc
+
+
+def one_line(text: str) -> str:
+    """A header-safe line: no CR, LF or other control characters, bounded length."""
+    flat = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text)
+    flat = re.sub(r"\s+", " ", flat).strip()
+    return flat if len(flat) <= _SUBJECT_MAX else flat[: _SUBJECT_MAX - 1] + "…"
+
+
+def context(
+    digest: Digest,
+    *,
+    route: str,
+    title: str,
+    kind: str,
+    now: datetime,
+    zone: ZoneInfo,
+    watchlist_titles: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What templates see; documented in alerts/README.md."""
+    titles = watchlist_titles or {}
+    groups = [
+        {
+            "watchlist": group.watchlist,
+            "title": titles.get(group.watchlist, group.watchlist),
+            "entries": [_entry(e, zone) for e in group.entries],
+        }
+        for group in digest.groups
+    ]
+    count = len(digest.entries)
+    return {
+        "route": route,
+        "title": title,
+        "kind": kind,
+        "generated": _when(now, zone),
+        "count": count,
+        "more": digest.more,
+        "groups": groups,
+        "sources": sum(1 + len(e.also) for e in digest.entries),
+    }
+
+
+def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
+    article = entry.article
+    return {
+        "story": entry.story_key,
+        "title": one_line(article.title) or "(untitled)",
+        "url": safe_url(article.url),
+        "source": one_line(article.source),
+        "published": _when(article.published, zone),
+        "snippet": article.snippet,
+        "snippet_html": highlight(article.snippet, article.highlights),
+        "rules": [{"watchlist": w, "rule": r, "score": round(s, 2)} for w, r, s in entry.rules],
+        "terms": list(entry.terms[:12]),
+        "score": round(entry.score, 2),
+        "is_update": entry.update,
+        "also": [
+            {"name": one_line(s.name), "title": one_line(s.title), "url": safe_url(s.url)}
+            for s in entry.also
+        ],
+    }
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
+    local = moment.astimezone(zone)
+    return {"iso": moment.isoformat(), "local": local.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach a template: no javascript:, data: or mailto: from a feed."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def highlight(snippet: str, spans: Sequence[tuple[int, int]]) -> Markup:
+    """The snippet escaped, its hits in ``<mark>``, sanitised with an allowlist."""
+    parts: list[str] = []
+    at = 0
+    for start, end in sorted(spans):
+        if start < at or end > len(snippet):
+            continue  # overlapping or stale spans: leave the text plain
+        parts += [
+            str(escape(snippet[at:start])),
+            "<mark>",
+            str(escape(snippet[start:end])),
+            "</mark>",
+        ]
+        at = end
+    parts.append(str(escape(snippet[at:])))
+    return Markup(nh3.clean("".join(parts), tags={"mark"}, attributes={}))  # noqa: S704

@@ -1,0 +1,280 @@
+"""Matches into digests into deliveries: the alert stage.
+
+Flow, for each route in ``monitor.yaml`` (``build``, in a worker thread):
+  sync the route's state → its candidates (stored matches it has not settled,
+  of its watchlists and rules, at its minimum score, once the near stage has
+  filed their articles) → unless quiet hours hold them: the urgent stories
+  (all of them on an ``instant`` route, else those scoring ``urgent_score``)
+  each as an alert at once → when the route's period has ended: the rest as one
+  digest (``monitor.alert.digest``) → rendered (``render``) → composed into the
+  bytes the channel sends (``message``) → saved with the matches it settles and
+  its delivery, in one transaction (``store.alerts``).
+Then ``deliver`` (on the event loop): claim due deliveries → each route's
+notifier sends them in order → sent, retried later (``retry``), parked, or the
+route disabled (HTTP 410).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from monitor.alert import digest as digests
+from monitor.alert import schedule as schedules
+from monitor.alert.message import compose, new_id
+from monitor.alert.render import Rendered, Renderer, context
+from monitor.alert.retry import RetryPolicy, next_attempt
+from monitor.clock import Clock
+from monitor.config import RouteSettings
+from monitor.errors import MonitorError
+from monitor.notify import Notifier, Outcome
+from monitor.store.alerts import NewDigest, Outbound, Selection
+from monitor.store.repository import Repository
+
+log = structlog.get_logger("monitor.alerts")
+# How long the near stage may take to file an article before its match is sent alone.
+NEAR_GRACE = timedelta(minutes=10)
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class AlertReport:
+    digests: int = 0
+    alerts: int = 0
+    sent: int = 0
+    retried: int = 0
+    parked: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Route:
+    settings: RouteSettings
+    schedule: schedules.Schedule
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @classmethod
+    def of(cls, settings: RouteSettings) -> Route:
+        return cls(
+            settings,
+            schedules.parse(settings.schedule, settings.timezone, settings.quiet_hours),
+        )
+
+    def selector(self) -> str:
+        """What the route selects, so that widening it starts from now."""
+        s = self.settings
+        picked = json.dumps([sorted(s.watchlists), sorted(s.rules), s.min_score])
+        return hashlib.sha1(picked.encode(), usedforsecurity=False).hexdigest()
+
+
+class AlertStage:
+    def __init__(
+        self,
+        repo: Repository,
+        routes: Sequence[RouteSettings],
+        renderer: Renderer,
+        notifiers: Mapping[str, Notifier],
+        clock: Clock,
+        *,
+        policy: RetryPolicy | None = None,
+        domain: str = "monitor.localhost",
+        wait_for_near: bool = True,
+        titles: Callable[[], dict[str, str]] = dict,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.repo = repo
+        self.routes = [Route.of(r) for r in routes]
+        self.renderer = renderer
+        self.notifiers = notifiers
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.domain = domain
+        self.wait_for_near = wait_for_near
+        self.titles = titles
+        self.rng = rng or random.Random()
+
+    # Building ------------------------------------------------------------------
+
+    def build(self) -> AlertReport:
+        """Each route's due alerts and digest into the outbox; one route's error spares the rest."""
+        report = AlertReport()
+        for route in self.routes:
+            try:
+                self._build_route(route, self.clock.now(), report)
+            except MonitorError as exc:
+                log.error("route.build_failed", route=route.name, error=exc.message)
+                report.errors.append(f"{route.name}: {exc.message}")
+        return report
+
+    def _build_route(self, route: Route, now: datetime, report: AlertReport) -> None:
+        initial = schedules.initial_end(route.schedule, now)
+        state = self.repo.sync_route(route.name, route.selector(), initial, now)
+        if state.disabled_reason:
+            return  # matches wait, unsettled, until `monitor deliveries retry` enables it
+        candidates = self.repo.alert_candidates(self._selection(route, state.since, now))
+        if not route.schedule.held(now):
+            candidates = self._send_urgent(route, candidates, now, report)
+        period = schedules.next_period(route.schedule, state.last_end, state.last_key, now)
+        if period is None:
+            return
+        made = self._digest(route, [] if period.repeat else candidates)
+        if made or (route.settings.send_empty and not period.repeat):
+            self._save(route, made, "digest", period.key, period.end, now, report)
+        else:
+            self.repo.settle_only(route.name, made, period.end, period.key)
+
+    def _send_urgent(
+        self, route: Route, candidates: list[digests.Candidate], now: datetime, report: AlertReport
+    ) -> list[digests.Candidate]:
+        """Alerts for the urgent stories; returns the candidates left for the digest."""
+        threshold = float("-inf") if route.schedule.instant else route.settings.urgent_score
+        keys = set(digests.urgent(candidates, threshold))
+        for key in sorted(keys):
+            found = [c for c in candidates if c.story_key == key]
+            made = self._digest(route, found)
+            period = f"alert:{key}:{found[0].match_id}"
+            if made:
+                self._save(route, made, "alert", period, None, now, report)
+            else:
+                self.repo.settle_only(route.name, made, None, period)
+        return [c for c in candidates if c.story_key not in keys]
+
+    def _digest(self, route: Route, candidates: list[digests.Candidate]) -> digests.Digest:
+        keys = sorted({c.story_key for c in candidates})
+        return digests.build(
+            candidates,
+            self.repo.sent_rules(route.name, keys),
+            self.repo.story_sources(keys),
+            route.settings.max_entries,
+        )
+
+    def _save(
+        self,
+        route: Route,
+        made: digests.Digest,
+        kind: str,
+        period: str,
+        end: datetime | None,
+        now: datetime,
+        report: AlertReport,
+    ) -> None:
+        rendered = self.render(route, made, kind, now)
+        channel = route.settings.channel
+        message_id = new_id("file" if route.settings.file else channel, self.domain)
+        stem = f"{route.name}-{period.replace(':', '')}"
+        payload = compose(
+            route.settings, rendered, message_id=message_id, now=now, domain=self.domain, stem=stem
+        )
+        new = NewDigest(
+            route.name, kind, period, rendered.subject, made, channel, message_id, payload
+        )
+        if self.repo.save_digest(new, end, now) is None:
+            log.info("digest.built_elsewhere", route=route.name, period=period)
+            return
+        if kind == "alert":
+            report.alerts += 1
+        else:
+            report.digests += 1
+        log.info(
+            "digest.built", route=route.name, kind=kind, period=period, stories=len(made.entries)
+        )
+
+    def render(self, route: Route, made: digests.Digest, kind: str, now: datetime) -> Rendered:
+        s = route.settings
+        fmt = s.webhook.format if s.webhook and s.webhook.format != "standard" else "webhook"
+        values = context(
+            made,
+            route=s.name,
+            title=s.title or "monitor digest",
+            kind=kind,
+            now=now,
+            zone=route.schedule.zone,
+            watchlist_titles=self.titles(),
+        )
+        return self.renderer.render(values, fmt)
+
+    def preview(self, name: str) -> tuple[digests.Digest, Rendered]:
+        """The digest the route would send next, rendered; nothing is stored or sent."""
+        route = next((r for r in self.routes if r.name == name), None)
+        if route is None:
+            known = ", ".join(r.name for r in self.routes) or "none"
+            raise MonitorError(f"no route named {name!r} (routes: {known})")
+        now = self.clock.now()
+        state = self.repo.route_states().get(name)
+        since = state.since if state else now - timedelta(days=3650)
+        made = self._digest(route, self.repo.alert_candidates(self._selection(route, since, now)))
+        return made, self.render(route, made, "digest", now)
+
+    def _selection(self, route: Route, since: datetime, now: datetime) -> Selection:
+        s = route.settings
+        return Selection(
+            route=s.name,
+            since=since,
+            watchlists=tuple(s.watchlists),
+            rules=tuple(s.rules),
+            min_score=s.min_score,
+            settled_before=now - NEAR_GRACE if self.wait_for_near else None,
+        )
+
+    # Delivering ----------------------------------------------------------------
+
+    async def deliver(self, report: AlertReport | None = None) -> AlertReport:
+        """Send what is due in the outbox; each route's deliveries in order, routes side by side."""
+        report = report or AlertReport()
+        claimed = await asyncio.to_thread(self.repo.claim_deliveries, self.clock.now(), LEASE, 100)
+        by_route: dict[str, list[Outbound]] = {}
+        for delivery in claimed:
+            by_route.setdefault(delivery.route, []).append(delivery)
+        await asyncio.gather(*(self._deliver_route(r, ds, report) for r, ds in by_route.items()))
+        return report
+
+    async def _deliver_route(
+        self, route: str, deliveries: list[Outbound], report: AlertReport
+    ) -> None:
+        notifier = self.notifiers.get(route)
+        for delivery in deliveries:
+            if notifier is None:
+                outcome = Outcome.failed(f"route {route} is no longer in the configuration")
+            else:
+                outcome = await notifier.send(delivery)
+            await asyncio.to_thread(self._record, delivery, outcome, report)
+            if outcome.disable:
+                return
+
+    def _record(self, delivery: Outbound, outcome: Outcome, report: AlertReport) -> None:
+        now = self.clock.now()
+        bound = log.bind(route=delivery.route, delivery=delivery.id)
+        if outcome.ok:
+            self.repo.delivery_done(delivery.id, now, error=outcome.error)
+            report.sent += 1
+            bound.info("delivery.sent", warning=outcome.error)
+            return
+        error = outcome.error or "failed"
+        if outcome.disable:
+            self.repo.disable_route(delivery.route, error, now)
+            self.repo.delivery_done(delivery.id, now, error=error)
+            report.parked += 1
+            bound.error("route.disabled", error=error, hint="monitor deliveries retry ID")
+            return
+        retry_at = next_attempt(outcome, delivery.attempts + 1, now, self.policy, self.rng)
+        self.repo.delivery_done(delivery.id, now, error=error, retry_at=retry_at)
+        if retry_at is None:
+            report.parked += 1
+            bound.error("delivery.parked", error=error, attempts=delivery.attempts + 1)
+        else:
+            report.retried += 1
+            bound.warning("delivery.retry", error=error, at=retry_at.isoformat())
+
+    async def aclose(self) -> None:
+        for notifier in self.notifiers.values():
+            await notifier.aclose()

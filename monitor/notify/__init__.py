@@ -1,0 +1,40 @@
+"""The notifier seam: each channel sends a delivery's stored bytes and says how it went.
+
+A notifier never raises for a failure of its receiver: it returns an
+``Outcome``, which ``monitor.alert.retry`` turns into the next attempt, a
+parked delivery, or a disabled route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from monitor.store.alerts import Outbound
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    error: str | None = None
+    retry: bool = False  # worth trying again (4xx SMTP, 429/5xx HTTP, network trouble)
+    retry_after: float | None = None  # seconds the receiver asked us to wait
+    disable: bool = False  # the receiver said it is gone for good (HTTP 410)
+
+    @classmethod
+    def sent(cls) -> Outcome:
+        return cls(ok=True)
+
+    @classmethod
+    def again(cls, error: str, retry_after: float | None = None) -> Outcome:
+        return cls(ok=False, error=error, retry=True, retry_after=retry_after)
+
+    @classmethod
+    def failed(cls, error: str) -> Outcome:
+        return cls(ok=False, error=error)
+
+
+class Notifier(Protocol):
+    async def send(self, delivery: Outbound) -> Outcome: ...
+
+    async def aclose(self) -> None: ...

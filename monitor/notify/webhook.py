@@ -1,0 +1,112 @@
+"""The webhook channel: JSON posted with httpx, signed per Standard Webhooks.
+
+The signature covers ``webhook-id``, ``webhook-timestamp`` and the body
+(HMAC-SHA256, the reference ``standardwebhooks`` package signs); the id stays
+the same across retries, the timestamp is the attempt's. Several secrets (a key
+rotation) give several signatures. Chat formats (Slack, Discord, Teams,
+Mattermost) carry their secret in the URL and are not signed.
+
+Only a 2xx is success; 408, 429 and 5xx are retried (``Retry-After`` honoured);
+410 disables the route; any other answer, a redirect included, is parked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from monitor import __version__
+from monitor.clock import Clock
+from monitor.config import WebhookSettings
+from monitor.notify import Outcome
+from monitor.store.alerts import Outbound
+
+USER_AGENT = f"monitor/{__version__} (webhook)"
+_RETRY = {408, 425, 429}
+
+
+class WebhookNotifier:
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        env: Mapping[str, str],
+        clock: Clock,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.env = env
+        self.clock = clock
+        self.client = client or httpx.AsyncClient(follow_redirects=False)
+
+    async def send(self, delivery: Outbound) -> Outcome:
+        try:
+            headers = self.headers(delivery)
+        except (LookupError, ValueError) as exc:
+            return Outcome.failed(str(exc))
+        host = httpx.URL(self.settings.url).host
+        try:
+            response = await self.client.post(
+                self.settings.url,
+                content=delivery.payload,
+                headers=headers,
+                timeout=self.settings.timeout,
+            )
+        except httpx.HTTPError as exc:
+            return Outcome.again(f"{host}: {type(exc).__name__}: {exc}")
+        return _outcome(response, host, self.clock.now())
+
+    def headers(self, delivery: Outbound) -> dict[str, str]:
+        now = self.clock.now()
+        headers = {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+        }
+        if self.settings.format == "standard" and self.settings.secret_env:
+            name = self.settings.secret_env
+            if name not in self.env:
+                raise LookupError(f"environment variable {name} is not set")
+            body = delivery.payload.decode()
+            headers["webhook-signature"] = " ".join(
+                Webhook(secret).sign(delivery.message_id, now, body)
+                for secret in self.env[name].split()
+            )
+        return headers
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _outcome(response: httpx.Response, host: str, now: datetime) -> Outcome:
+    status = response.status_code
+    if 200 <= status < 300:
+        return Outcome.sent()
+    error = f"{host}: HTTP {status} {response.reason_phrase}".strip()
+    if status == 410:
+        return Outcome(ok=False, error=error + " (the receiver is gone)", disable=True)
+    if status in _RETRY or status >= 500:
+        return Outcome.again(error, retry_after(response.headers.get("retry-after"), now))
+    if 300 <= status < 400:
+        error += f" to {response.headers.get('location', '?')}: configure the final URL"
+    return Outcome.failed(error)
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

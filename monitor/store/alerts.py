@@ -1,0 +1,493 @@
+"""Routes, digests and the delivery outbox.
+
+A part of the repository (``Repository`` takes these methods in). A digest, the
+matches it settles and its delivery are written in one transaction, so a crash
+either loses the whole digest (its matches are still unsettled and go into the
+next one) or keeps all of it (the delivery is in the outbox and will be sent).
+Two workers building the same period collide on ``digests (route, period)`` and
+on ``route_matches``; the one that loses rolls back and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.alert.digest import Candidate, Digest, Source
+from monitor.errors import StorageError
+from monitor.store.models import (
+    ArticleRow,
+    CopyRow,
+    DeliveryRow,
+    DigestRow,
+    FeedRow,
+    MatchRow,
+    RouteMatchRow,
+    RouteRow,
+)
+
+CHUNK = 500
+_ROUTE = (
+    RouteRow.selector,
+    RouteRow.since,
+    RouteRow.last_end,
+    RouteRow.last_key,
+    RouteRow.disabled_reason,
+)
+MAX_CANDIDATES = 20_000  # per build; a larger backlog goes into the next digest
+# A new route (or one whose selection changed) starts with the matches of the
+# last day, not the whole history: its first digest is "what you missed today".
+BACKFILL = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    name: str
+    since: datetime
+    last_end: datetime | None
+    last_key: str | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which stored matches a route takes."""
+
+    route: str
+    since: datetime
+    watchlists: tuple[str, ...] = ()  # empty: every watchlist
+    rules: tuple[str, ...] = ()  # "rule" or "watchlist/rule"; empty: every rule
+    min_score: float = 0.0
+    settled_before: datetime | None = None  # articles not yet compared count from then on
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A delivery as the notifier sends it."""
+
+    id: int
+    digest_id: int
+    route: str
+    channel: str
+    message_id: str
+    payload: bytes
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryInfo:
+    id: int
+    digest_id: int
+    route: str
+    channel: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    subject: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    route: str
+    kind: str  # digest, alert
+    period: str
+    subject: str
+    digest: Digest
+    channel: str
+    message_id: str
+    payload: bytes
+
+
+class AlertStorage:
+    engine: Engine
+    _reader: Engine
+
+    def sync_route(
+        self, name: str, selector: str, initial_end: datetime | None, now: datetime
+    ) -> RouteState:
+        """The route's state, created on first sight; a changed selection starts afresh."""
+        since = now - BACKFILL
+        try:
+            with self.engine.begin() as conn:
+                route = conn.execute(select(*_ROUTE).where(RouteRow.name == name)).first()
+                if route is None:
+                    conn.execute(
+                        insert(RouteRow).values(
+                            name=name, selector=selector, since=since, last_end=initial_end
+                        )
+                    )
+                    return RouteState(name, since, initial_end, None, None)
+                if route.selector != selector:
+                    conn.execute(
+                        update(RouteRow)
+                        .where(RouteRow.name == name)
+                        .values(selector=selector, since=since)
+                    )
+                else:
+                    since = route.since
+                return RouteState(
+                    name, since, route.last_end, route.last_key, route.disabled_reason
+                )
+        except IntegrityError:  # another worker created it at the same moment
+            return self.sync_route(name, selector, initial_end, now)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"route {name}: {exc}") from exc
+
+    def alert_candidates(self, selection: Selection) -> list[Candidate]:
+        """Matches the route has not settled yet, oldest first."""
+        settled = RouteMatchRow
+        query = (
+            select(
+                MatchRow.id,
+                MatchRow.watchlist,
+                MatchRow.rule,
+                MatchRow.score,
+                MatchRow.terms,
+                MatchRow.snippet,
+                MatchRow.highlights,
+                ArticleRow.id,
+                ArticleRow.title,
+                ArticleRow.url,
+                ArticleRow.published_at,
+                ArticleRow.duplicate_of,
+                ArticleRow.story_id,
+                FeedRow.title,
+                FeedRow.url,
+            )
+            .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
+            .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+            .outerjoin(
+                settled,
+                and_(settled.route == selection.route, settled.match_id == MatchRow.id),
+            )
+            .where(
+                settled.match_id.is_(None),
+                MatchRow.matched_at >= selection.since,
+                MatchRow.score >= selection.min_score,
+            )
+            .order_by(MatchRow.id)
+            .limit(MAX_CANDIDATES)
+        )
+        if selection.watchlists:
+            query = query.where(MatchRow.watchlist.in_(selection.watchlists))
+        if selection.rules:
+            query = query.where(or_(*(_rule_is(rule) for rule in selection.rules)))
+        if selection.settled_before is not None:
+            # Wait for the near stage (its story decides the digest entry), but not
+            # for ever: an article it could not compare is sent on its own.
+            query = query.where(
+                or_(
+                    ArticleRow.near_at.is_not(None),
+                    MatchRow.matched_at < selection.settled_before,
+                )
+            )
+        with Session(self._reader) as conn:
+            return [_candidate(row) for row in conn.execute(query)]
+
+    def sent_rules(self, route: str, keys: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+        """The (watchlist, rule) pairs already sent per story key of this route."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        with Session(self._reader) as conn:
+            for start in range(0, len(keys), CHUNK):
+                query = (
+                    select(RouteMatchRow.story_key, MatchRow.watchlist, MatchRow.rule)
+                    .join(MatchRow, MatchRow.id == RouteMatchRow.match_id)
+                    .where(
+                        RouteMatchRow.route == route,
+                        RouteMatchRow.story_key.in_(keys[start : start + CHUNK]),
+                        RouteMatchRow.digest_id.is_not(None),
+                    )
+                )
+                for key, watchlist, rule in conn.execute(query):
+                    found.setdefault(key, set()).add((watchlist, rule))
+        return found
+
+    def story_sources(self, keys: Sequence[str]) -> dict[str, list[Source]]:
+        """Every outlet that carried each story: its articles and their exact copies."""
+        stories = {int(k[1:]): k for k in keys if k.startswith("s")}
+        articles: dict[str, str] = {k[1:]: k for k in keys if k.startswith("a")}
+        found: dict[str, list[Source]] = {}
+        with Session(self._reader) as conn:
+            ids = list(stories)
+            for start in range(0, len(ids), CHUNK):
+                query = (
+                    select(ArticleRow.id, ArticleRow.story_id, ArticleRow.title, ArticleRow.url)
+                    .add_columns(FeedRow.title, FeedRow.url)
+                    .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+                    .where(ArticleRow.story_id.in_(ids[start : start + CHUNK]))
+                    .order_by(ArticleRow.published_at, ArticleRow.id)
+                )
+                for article_id, story, title, url, feed_title, feed_url in conn.execute(query):
+                    key = stories[story]
+                    articles.setdefault(article_id, key)
+                    found.setdefault(key, []).append(Source(feed_title or feed_url, title, url))
+            _add_copies(conn, articles, found)
+        return found
+
+    def save_digest(self, new: NewDigest, end: datetime | None, now: datetime) -> int | None:
+        """Digest, settled matches and delivery in one transaction; None if built elsewhere.
+
+        ``end`` advances the route's schedule (None for an instant alert).
+        """
+        try:
+            with self.engine.begin() as conn:
+                digest_id = conn.execute(
+                    insert(DigestRow)
+                    .values(
+                        route=new.route,
+                        kind=new.kind,
+                        period=new.period,
+                        subject=new.subject,
+                        entries=len(new.digest.entries),
+                        more=new.digest.more,
+                        created_at=now,
+                    )
+                    .returning(DigestRow.id)
+                ).scalar_one()
+                self._settle(conn, new.route, new.digest, digest_id)
+                if new.digest:
+                    conn.execute(insert(DeliveryRow).values(_delivery(new, digest_id, now)))
+                if end is not None:
+                    _advance(conn, new.route, end, new.period)
+                return int(digest_id)
+        except IntegrityError:
+            return None
+        except SQLAlchemyError as exc:
+            raise StorageError(f"route {new.route}: could not save the digest: {exc}") from exc
+
+    def settle_only(self, route: str, digest: Digest, end: datetime | None, key: str) -> None:
+        """Nothing to send (no story is news, or a repeated local hour): record and go on."""
+        try:
+            with self.engine.begin() as conn:
+                self._settle(conn, route, digest, None)
+                if end is not None:
+                    _advance(conn, route, end, key)
+        except IntegrityError:
+            return  # another worker settled them
+        except SQLAlchemyError as exc:
+            raise StorageError(f"route {route}: {exc}") from exc
+
+    def _settle(self, conn: Any, route: str, digest: Digest, digest_id: int | None) -> None:
+        rows = [
+            {
+                "route": route,
+                "match_id": match_id,
+                "story_key": key,
+                "digest_id": digest_id if key in digest.stories else None,
+            }
+            for match_id, key in digest.settled
+        ]
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(insert(RouteMatchRow), rows[start : start + CHUNK])
+
+    # The outbox ---------------------------------------------------------------
+
+    def claim_deliveries(self, now: datetime, lease: timedelta, limit: int) -> list[Outbound]:
+        """Due deliveries, each leased to this worker (no lock is held while sending)."""
+        free = or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < now)
+        due = (
+            select(DeliveryRow.id)
+            .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now, free)
+            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+            .limit(limit)
+        )
+        claimed = []
+        try:
+            with Session(self.engine) as conn, conn.begin():
+                for (delivery_id,) in conn.execute(due).all():
+                    taken = conn.execute(
+                        update(DeliveryRow)
+                        .where(DeliveryRow.id == delivery_id, free)
+                        .values(lease_until=now + lease)
+                    )
+                    if taken.rowcount:  # type: ignore[attr-defined]
+                        claimed.append(delivery_id)
+                rows = conn.execute(select(DeliveryRow).where(DeliveryRow.id.in_(claimed)))
+                return [_outbound(row) for row in rows.scalars()]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not claim deliveries: {exc}") from exc
+
+    def delivery_done(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Sent (no error), to be retried at ``retry_at``, or parked (an error, no retry)."""
+        values: dict[str, Any] = {
+            "attempts": DeliveryRow.attempts + 1,
+            "lease_until": None,
+            "last_error": error,
+        }
+        if error is None:
+            values.update(state="sent", sent_at=now)
+        elif retry_at is not None:
+            values.update(next_attempt_at=retry_at)
+        else:
+            values.update(state="parked")
+        with self.engine.begin() as conn:
+            conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
+
+    def disable_route(self, route: str, reason: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(RouteRow)
+                .where(RouteRow.name == route)
+                .values(disabled_at=now, disabled_reason=reason)
+            )
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.route == route, DeliveryRow.state == "pending")
+                .values(state="parked", last_error=reason, lease_until=None)
+            )
+
+    def enable_route(self, route: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(RouteRow)
+                .where(RouteRow.name == route)
+                .values(disabled_at=None, disabled_reason=None)
+            )
+
+    def retry_delivery(self, delivery_id: int, now: datetime) -> DeliveryInfo | None:
+        """A parked (or pending) delivery sent again at once; its route enabled again."""
+        with Session(self.engine) as conn, conn.begin():
+            row = conn.get(DeliveryRow, delivery_id)
+            if row is None or row.state == "sent":
+                return None
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id)
+                .values(state="pending", next_attempt_at=now, lease_until=None)
+            )
+            conn.execute(
+                update(RouteRow)
+                .where(RouteRow.name == row.route)
+                .values(disabled_at=None, disabled_reason=None)
+            )
+        return self.delivery(delivery_id)
+
+    def delivery(self, delivery_id: int) -> DeliveryInfo | None:
+        found = self.deliveries(ids=[delivery_id])
+        return found[0] if found else None
+
+    def deliveries(
+        self, state: str | None = None, limit: int = 50, ids: Sequence[int] = ()
+    ) -> list[DeliveryInfo]:
+        query = (
+            select(DeliveryRow, DigestRow.subject)
+            .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
+            .order_by(DeliveryRow.id.desc())
+            .limit(limit)
+        )
+        if state:
+            query = query.where(DeliveryRow.state == state)
+        if ids:
+            query = query.where(DeliveryRow.id.in_(list(ids)))
+        with Session(self._reader) as conn:
+            return [_delivery_info(row, subject) for row, subject in conn.execute(query)]
+
+    def route_states(self) -> dict[str, RouteState]:
+        with Session(self._reader) as conn:
+            return {
+                r.name: RouteState(r.name, r.since, r.last_end, r.last_key, r.disabled_reason)
+                for r in conn.execute(select(RouteRow)).scalars()
+            }
+
+
+def _rule_is(rule: str) -> Any:
+    watchlist, _, name = rule.rpartition("/")
+    if watchlist:
+        return and_(MatchRow.watchlist == watchlist, MatchRow.rule == name)
+    return MatchRow.rule == name
+
+
+def _candidate(row: Any) -> Candidate:
+    (match_id, watchlist, rule, score, terms, snippet, highlights) = row[:7]
+    (article_id, title, url, published, duplicate_of, story_id, feed_title, feed_url) = row[7:]
+    key = f"s{story_id}" if story_id is not None else f"a{duplicate_of or article_id}"
+    return Candidate(
+        match_id=match_id,
+        story_key=key,
+        article_id=article_id,
+        watchlist=watchlist,
+        rule=rule,
+        score=score,
+        terms=tuple(dict.fromkeys(t["term"] for t in json.loads(terms))),
+        snippet=snippet,
+        highlights=tuple((a, b) for a, b in json.loads(highlights)),
+        title=title,
+        url=url,
+        source=feed_title or feed_url,
+        published=published,
+        is_copy=duplicate_of is not None,
+    )
+
+
+def _add_copies(conn: Session, articles: dict[str, str], found: dict[str, list[Source]]) -> None:
+    """Exact copies seen in other feeds are stored as links to the article."""
+    ids = list(articles)
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(CopyRow.article_id, CopyRow.title, CopyRow.url, FeedRow.title, FeedRow.url)
+            .join(FeedRow, FeedRow.id == CopyRow.feed_id)
+            .where(CopyRow.article_id.in_(ids[start : start + CHUNK]))
+            .order_by(CopyRow.seen_at, CopyRow.id)
+        )
+        for article_id, title, url, feed_title, feed_url in conn.execute(query):
+            key = articles[article_id]
+            found.setdefault(key, []).append(Source(feed_title or feed_url, title, url))
+
+
+def _advance(conn: Any, route: str, end: datetime, key: str) -> None:
+    conn.execute(update(RouteRow).where(RouteRow.name == route).values(last_end=end, last_key=key))
+
+
+def _delivery(new: NewDigest, digest_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "digest_id": digest_id,
+        "route": new.route,
+        "channel": new.channel,
+        "state": "pending",
+        "message_id": new.message_id,
+        "payload": new.payload,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _outbound(row: DeliveryRow) -> Outbound:
+    return Outbound(
+        row.id, row.digest_id, row.route, row.channel, row.message_id, row.payload, row.attempts
+    )
+
+
+def _delivery_info(row: DeliveryRow, subject: str) -> DeliveryInfo:
+    return DeliveryInfo(
+        id=row.id,
+        digest_id=row.digest_id,
+        route=row.route,
+        channel=row.channel,
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        subject=subject,
+        message_id=row.message_id,
+    )

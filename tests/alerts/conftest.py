@@ -1,0 +1,35 @@
+"""Fixtures: SMTP and webhook receivers, started before and stopped after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
+
+SMTP_AUTH = ("monitor", "s3cret")
+
+
+@pytest.fixture
+def smtp_starttls() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver("starttls", auth=SMTP_AUTH) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp_implicit() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver("implicit", auth=SMTP_AUTH) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp_plain() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver("none") as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
