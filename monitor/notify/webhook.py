@@ -40,7 +40,7 @@ class WebhookNotifier:
         self.settings = settings
         self.env = env
         self.clock = clock
-        self.client = client or httpx.AsyncClient(follow_redirects=False)
+        self._client = client
 
     async def send(self, delivery: Outbound) -> Outcome:
         try:
@@ -49,7 +49,7 @@ class WebhookNotifier:
             return Outcome.failed(str(exc))
         host = httpx.URL(self.settings.url).host
         try:
-            response = await self.client.post(
+            response = await self._http().post(
                 self.settings.url,
                 content=delivery.payload,
                 headers=headers,
@@ -78,8 +78,16 @@ class WebhookNotifier:
             )
         return headers
 
+    def _http(self) -> httpx.AsyncClient:
+        # Made on first use, in the event loop that uses it (a --once run has its own).
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False)
+        return self._client
+
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 def _outcome(response: httpx.Response, host: str, now: datetime) -> Outcome:
