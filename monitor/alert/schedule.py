@@ -71,12 +71,15 @@ class Schedule:
         if self.cron is None:
             return None
         found = None
-        fire = self.cron.get_next_fire_time(None, after + timedelta(seconds=1))
+        probe = after + timedelta(seconds=1)
         for _ in range(_MAX_STEPS):
+            fire = self.cron.get_next_fire_time(None, probe)
             if fire is None or fire > now:
                 break
-            found = fire
-            fire = self.cron.get_next_fire_time(fire, fire + timedelta(seconds=1))
+            found = fire if found is None else max(found, fire)
+            # Around a change of clocks the trigger may answer a time before the
+            # probe; cron counts in minutes, so stepping a minute always moves on.
+            probe = max(probe, fire) + timedelta(minutes=1)
         return found
 
     def key(self, end: datetime) -> str:

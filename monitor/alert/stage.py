@@ -35,7 +35,7 @@ from monitor.clock import Clock
 from monitor.config import RouteSettings
 from monitor.errors import MonitorError
 from monitor.notify import Notifier, Outcome
-from monitor.store.alerts import NewDigest, Outbound, Selection
+from monitor.store.alerts import BACKFILL, NewDigest, Outbound, Selection
 from monitor.store.repository import Repository
 
 log = structlog.get_logger("monitor.alerts")
@@ -211,7 +211,7 @@ class AlertStage:
             raise MonitorError(f"no route named {name!r} (routes: {known})")
         now = self.clock.now()
         state = self.repo.route_states().get(name)
-        since = state.since if state else now - timedelta(days=3650)
+        since = state.since if state else now - BACKFILL
         made = self._digest(route, self.repo.alert_candidates(self._selection(route, since, now)))
         return made, self.render(route, made, "digest", now)
 

@@ -212,13 +212,15 @@ def env_command() -> None:
 
 
 def _register() -> None:
-    from monitor.cli import articles, feeds, matching, stories
+    from monitor.cli import alerts, articles, feeds, matching, stories
 
     cli.add_command(feeds.feeds)
     cli.add_command(articles.articles)
     cli.add_command(matching.watchlist)
     cli.add_command(matching.explain)
     cli.add_command(stories.stories)
+    cli.add_command(alerts.digest)
+    cli.add_command(alerts.deliveries)
 
 
 _register()

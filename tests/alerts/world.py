@@ -33,7 +33,7 @@ def sample_config(
     shutil.copytree(ROOT / "corpus" / "feeds", tmp / "feeds", dirs_exist_ok=True)
     shutil.copytree(ROOT / "watchlists", tmp / "watchlists", dirs_exist_ok=True)
     write_feed(tmp / "feeds" / "extra.rss", [])
-    listed = (feeds or FEEDS) | {"extra.rss": "Extra Times"}
+    listed = (FEEDS if feeds is None else feeds) | {"extra.rss": "Extra Times"}
     feed_lines = "\n".join(
         f"  - {{url: feeds/{name}, title: {title!r}}}" for name, title in listed.items()
     )
