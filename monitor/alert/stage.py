@@ -41,7 +41,8 @@ from monitor.store.repository import Repository
 log = structlog.get_logger("monitor.alerts")
 # How long the near stage may take to file an article before its match is sent alone.
 NEAR_GRACE = timedelta(minutes=10)
-LEASE = timedelta(minutes=5)
+LEASE_MARGIN = timedelta(seconds=10)
+MAX_SENDS = 50  # per route and check
 
 
 @dataclass
@@ -231,25 +232,24 @@ class AlertStage:
     async def deliver(self, report: AlertReport | None = None) -> AlertReport:
         """Send what is due in the outbox; each route's deliveries in order, routes side by side."""
         report = report or AlertReport()
-        claimed = await asyncio.to_thread(self.repo.claim_deliveries, self.clock.now(), LEASE, 100)
-        by_route: dict[str, list[Outbound]] = {}
-        for delivery in claimed:
-            by_route.setdefault(delivery.route, []).append(delivery)
-        await asyncio.gather(*(self._deliver_route(r, ds, report) for r, ds in by_route.items()))
+        sends = (self._deliver_route(name, n, report) for name, n in self.notifiers.items())
+        await asyncio.gather(*sends)
         return report
 
-    async def _deliver_route(
-        self, route: str, deliveries: list[Outbound], report: AlertReport
-    ) -> None:
-        notifier = self.notifiers.get(route)
-        for delivery in deliveries:
-            if notifier is None:
-                outcome = Outcome.failed(f"route {route} is no longer in the configuration")
-            else:
-                outcome = await notifier.send(delivery)
-            await asyncio.to_thread(self._record, delivery, outcome, report)
-            if outcome.disable:
+    async def _deliver_route(self, route: str, notifier: Notifier, report: AlertReport) -> None:
+        # One at a time, each leased for as long as one send may take: a worker
+        # killed mid-send holds its delivery back by that much, no more.
+        lease = timedelta(seconds=notifier.deadline) + LEASE_MARGIN
+        for _ in range(MAX_SENDS):
+            claimed = await asyncio.to_thread(
+                self.repo.claim_deliveries, route, self.clock.now(), lease
+            )
+            if not claimed:
                 return
+            outcome = await notifier.send(claimed[0])
+            await asyncio.to_thread(self._record, claimed[0], outcome, report)
+            if not outcome.ok:
+                return  # a failing receiver is not sent the rest in the same check
 
     def _record(self, delivery: Outbound, outcome: Outcome, report: AlertReport) -> None:
         now = self.clock.now()

@@ -35,6 +35,11 @@ class Outcome:
 
 
 class Notifier(Protocol):
+    @property
+    def deadline(self) -> float:
+        """Seconds one send may take at most: a delivery is leased for a little longer."""
+        ...
+
     async def send(self, delivery: Outbound) -> Outcome: ...
 
     async def aclose(self) -> None: ...

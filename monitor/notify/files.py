@@ -13,6 +13,8 @@ from monitor.store.alerts import Outbound
 
 
 class FileNotifier:
+    deadline = 30.0
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 

@@ -27,6 +27,10 @@ class SmtpNotifier:
         self.base_dir = base_dir
         self.env = env
 
+    @property
+    def deadline(self) -> float:
+        return self.settings.timeout * 4
+
     async def send(self, delivery: Outbound) -> Outcome:
         s = self.settings
         try:
@@ -35,7 +39,7 @@ class SmtpNotifier:
         except (LookupError, OSError, ssl.SSLError) as exc:
             return Outcome.failed(str(exc))
         try:
-            async with asyncio.timeout(s.timeout * 4):  # a server that drips replies
+            async with asyncio.timeout(self.deadline):  # a server that drips replies
                 refused, _ = await aiosmtplib.send(
                     delivery.payload,
                     sender=s.sender,
@@ -50,7 +54,7 @@ class SmtpNotifier:
                     timeout=s.timeout,
                 )
         except TimeoutError:
-            return Outcome.again(f"{s.host}: no answer within {s.timeout * 4:g}s")
+            return Outcome.again(f"{s.host}: no answer within {self.deadline:g}s")
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _reply(exc.recipients[0].code, exc.recipients[0].message, s.host)
         except aiosmtplib.SMTPResponseException as exc:

@@ -12,6 +12,7 @@ Only a 2xx is success; 408, 429 and 5xx are retried (``Retry-After`` honoured);
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -42,6 +43,10 @@ class WebhookNotifier:
         self.clock = clock
         self._client = client
 
+    @property
+    def deadline(self) -> float:
+        return self.settings.timeout
+
     async def send(self, delivery: Outbound) -> Outcome:
         try:
             headers = self.headers(delivery)
@@ -49,12 +54,16 @@ class WebhookNotifier:
             return Outcome.failed(str(exc))
         host = httpx.URL(self.settings.url).host
         try:
-            response = await self._http().post(
-                self.settings.url,
-                content=delivery.payload,
-                headers=headers,
-                timeout=self.settings.timeout,
-            )
+            # httpx's timeout is per read; a receiver that drips bytes meets this one.
+            async with asyncio.timeout(self.deadline):
+                response = await self._http().post(
+                    self.settings.url,
+                    content=delivery.payload,
+                    headers=headers,
+                    timeout=self.settings.timeout,
+                )
+        except TimeoutError:
+            return Outcome.again(f"{host}: no answer within {self.deadline:g}s")
         except httpx.HTTPError as exc:
             return Outcome.again(f"{host}: {type(exc).__name__}: {exc}")
         return _outcome(response, host, self.clock.now())

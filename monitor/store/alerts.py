@@ -293,13 +293,24 @@ class AlertStorage:
 
     # The outbox ---------------------------------------------------------------
 
-    def claim_deliveries(self, now: datetime, lease: timedelta, limit: int) -> list[Outbound]:
-        """Due deliveries, each leased to this worker (no lock is held while sending)."""
+    def claim_deliveries(
+        self, route: str, now: datetime, lease: timedelta, limit: int = 1
+    ) -> list[Outbound]:
+        """The route's due deliveries, oldest first, leased to this worker.
+
+        No lock is held while sending: the lease keeps other workers off, and a
+        worker that dies loses its lease when it expires.
+        """
         free = or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < now)
         due = (
             select(DeliveryRow.id)
-            .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now, free)
-            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+            .where(
+                DeliveryRow.route == route,
+                DeliveryRow.state == "pending",
+                DeliveryRow.next_attempt_at <= now,
+                free,
+            )
+            .order_by(DeliveryRow.id)
             .limit(limit)
         )
         claimed = []

@@ -27,7 +27,12 @@ SAMPLE_STORIES = 4
 
 
 def sample_config(
-    tmp: Path, db_url: str, routes: str, extra: str = "", feeds: dict[str, str] | None = None
+    tmp: Path,
+    db_url: str,
+    routes: str,
+    extra: str = "",
+    feeds: dict[str, str] | None = None,
+    polling: str = "parse_workers: 0",
 ) -> config.Config:
     """The sample corpus's feeds and watchlists, plus an ``extra.rss`` a test can write to."""
     shutil.copytree(ROOT / "corpus" / "feeds", tmp / "feeds", dirs_exist_ok=True)
@@ -39,11 +44,12 @@ def sample_config(
     )
     text = (
         f"database: {{url: '{db_url}'}}\n"
-        "polling: {parse_workers: 0}\n"
+        f"polling: {{{polling}}}\n"
         f"{extra}\n"
         f"feeds:\n{feed_lines}\n"
         f"routes:\n{routes}\n"
     )
+    (tmp / "monitor.yaml").write_text(text)  # for tests that run the command line
     return config.from_text(text, tmp)
 
 
@@ -77,6 +83,20 @@ def cycle(app: App) -> AlertReport:
             await app.alerts.aclose()
 
     return asyncio.run(run())
+
+
+def ingest(app: App) -> None:
+    """A poll of every feed, copies and matches; no alerts."""
+
+    async def run() -> None:
+        try:
+            await app.poller.run_cycle(every=True)
+            await app.compare_pending()
+            await app.match_pending()
+        finally:
+            await app.fetcher.aclose()
+
+    asyncio.run(run())
 
 
 def alerts_only(app: App) -> AlertReport:

@@ -1,0 +1,103 @@
+"""Routes as users set them: instant alerts, urgent escalation, quiet hours, previews, workers."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from monitor.app import App
+from tests.alerts.world import (
+    SAMPLE_STORIES,
+    alerts_only,
+    cycle,
+    ingest,
+    open_app,
+    sample_config,
+)
+from tests.conftest import FakeClock
+from tests.test_cli import monitor
+
+
+def route(tmp: Path, settings: str) -> str:
+    return f"  - {{name: desk, file: {{dir: '{tmp / 'out'}'}}, {settings}}}"
+
+
+def test_an_instant_route_sends_each_story_on_its_own_at_once(
+    tmp_path: Path, db_url: str, clock: FakeClock
+) -> None:
+    cfg = sample_config(tmp_path, db_url, route(tmp_path, "schedule: instant"))
+    with open_app(cfg, clock) as app:
+        report = cycle(app)
+        assert (report.alerts, report.digests, report.sent) == (SAMPLE_STORIES, 0, SAMPLE_STORIES)
+        clock.advance(days=1)
+        assert cycle(app).alerts == 0  # nothing new, nothing again
+
+
+def test_an_urgent_score_escalates_one_story_and_the_rest_wait_for_the_digest(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    settings = "schedule: '0 18 * * *', urgent_score: 30"
+    with open_app(sample_config(tmp_path, db, route(tmp_path, settings)), clock) as app:
+        report = cycle(app)  # 12:00: the troop story (35) goes at once
+        assert (report.alerts, report.digests) == (1, 0)
+        clock.advance(hours=6)
+        report = alerts_only(app)  # 18:00: the digest of the other three
+        assert (report.alerts, report.digests) == (0, 1)
+        (digest, alert) = app.repo.deliveries()
+    assert digest.subject.startswith("[monitor digest] 3 stories")
+    assert "North Korean troops" in alert.subject
+
+
+def test_quiet_hours_hold_alerts_until_they_end(tmp_path: Path, clock: FakeClock) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    settings = "schedule: instant, quiet_hours: '11:30-13:00'"  # the clock says 12:00 UTC
+    with open_app(sample_config(tmp_path, db, route(tmp_path, settings)), clock) as app:
+        assert cycle(app).alerts == 0
+        clock.advance(minutes=59)
+        assert alerts_only(app).alerts == 0
+        clock.advance(minutes=2)
+        assert alerts_only(app).alerts == SAMPLE_STORIES  # held, never dropped
+
+
+def test_digest_preview_shows_the_next_digest_and_marks_nothing(tmp_path: Path) -> None:
+    sample_config(
+        tmp_path, f"sqlite:///{tmp_path / 'm.db'}", route(tmp_path, "schedule: '0 8 * * *'")
+    )
+    monitor("run", "--once", cwd=tmp_path)  # a cron route: nothing is due yet
+    shown = monitor("digest", "preview", "desk", cwd=tmp_path).stdout
+    assert "4 stories" in shown and "Also reported by 4" in shown
+    again = monitor("digest", "preview", "desk", "--format", "json", cwd=tmp_path).stdout
+    assert '"count":4' in again
+    assert "no deliveries" in monitor("deliveries", "list", cwd=tmp_path).stdout
+    unknown = monitor("digest", "preview", "nope", cwd=tmp_path, check=False)
+    assert unknown.returncode == 1 and "no route named 'nope' (routes: desk)" in unknown.stderr
+
+
+def test_two_workers_building_at_the_same_moment_make_one_digest(
+    tmp_path: Path, db_url: str, clock: FakeClock
+) -> None:
+    cfg = sample_config(tmp_path, db_url, route(tmp_path, "schedule: every 1h"))
+    with open_app(cfg, clock) as reader:
+        ingest(reader)  # the corpus is read and matched; no digest yet
+    workers = [App(cfg, clock=clock) for _ in range(4)]
+    barrier = threading.Barrier(len(workers))
+    reports = []
+
+    def build(app: App) -> None:
+        barrier.wait()
+        reports.append(app.alerts.build())
+
+    try:
+        threads = [threading.Thread(target=build, args=(w,)) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        built = workers[0].repo.deliveries()
+    finally:
+        for worker in workers:
+            worker.close()
+    assert sum(r.digests for r in reports) == 1
+    assert [r.errors for r in reports] == [[]] * len(workers)
+    assert len(built) == 1
