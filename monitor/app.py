@@ -142,7 +142,7 @@ def alert_stage(
     return AlertStage(
         repo,
         config.settings.routes,
-        Renderer(templates),
+        Renderer(templates, config.base_dir / "alerts"),
         {r.name: notifier(r, config, clock) for r in config.settings.routes},
         clock,
         policy=RetryPolicy(settings.retry_base, settings.retry_max, settings.max_attempts),

@@ -43,9 +43,10 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, user_dir: Path | None = None, bundled: Path = BUNDLED) -> None:
-        dirs = [str(d) for d in (user_dir, bundled) if d is not None]
-        loader = ChoiceLoader([FileSystemLoader(d) for d in dirs])
+    def __init__(self, *dirs: Path | None) -> None:
+        """Templates are looked for in ``dirs`` in order, then in the bundled ``alerts/``."""
+        search = [str(d) for d in (*dirs, BUNDLED) if d is not None and d.is_dir()]
+        loader = ChoiceLoader([FileSystemLoader(d) for d in search])
         self._html = SandboxedEnvironment(
             loader=loader, autoescape=True, undefined=StrictUndefined, trim_blocks=True
         )

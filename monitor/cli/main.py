@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
@@ -120,7 +121,7 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
     if near.articles:
         console.print(near_summary(near))
     if app.config.settings.routes:
-        console.print(alert_summary(sent, app.repo.deliveries(limit=5)))
+        console.print(alert_summary(sent, app.repo.deliveries(limit=5), app.clock.now()))
     if stats_json:
         stats = _stats(report, wall, cpu) | {"matches": matched.matches, "copies": near.copies}
         stats_json.write_text(json.dumps(stats, indent=2) + "\n")
@@ -185,6 +186,7 @@ def _poll_summary(app: App, report: CycleReport) -> None:
 @click.pass_obj
 def check(state: State) -> None:
     """Validate the configuration and every watchlist (and report where they are wrong)."""
+    from monitor.alert.check import route_problems
     from monitor.watchlist.registry import load_all
 
     config = state.config
@@ -202,6 +204,14 @@ def check(state: State) -> None:
         console.print(f"[yellow]no watchlists[/] in {config.watchlist_dir}")
     if bad:
         raise WatchlistError("\n".join(bad.values()))
+    problems = route_problems(config, good, os.environ)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    for route in config.settings.routes:
+        console.print(
+            f"[green]ok[/] route {route.name}: {route.channel}, {route.schedule} "
+            f"({route.timezone}), watchlists: {', '.join(route.watchlists) or 'all'}"
+        )
 
 
 @cli.command("env")

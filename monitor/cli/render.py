@@ -151,9 +151,9 @@ def near_summary(report: NearReport) -> str:
     )
 
 
-def alert_summary(report: AlertReport, recent: Iterable[DeliveryInfo]) -> Table:
+def alert_summary(report: AlertReport, recent: Iterable[DeliveryInfo], now: datetime) -> Table:
     """What the alert stage built and sent, with the latest deliveries."""
-    table = deliveries_table(recent)
+    table = deliveries_table(recent, now)
     table.title = (
         f"Alerts: {report.digests} digests and {report.alerts} instant alerts built; "
         f"{report.sent} sent, {report.retried} to retry, {report.parked} parked"
@@ -163,7 +163,7 @@ def alert_summary(report: AlertReport, recent: Iterable[DeliveryInfo]) -> Table:
     return table
 
 
-def deliveries_table(rows: Iterable[DeliveryInfo], now: datetime | None = None) -> Table:
+def deliveries_table(rows: Iterable[DeliveryInfo], now: datetime) -> Table:
     table = Table(title_justify="left", show_edge=False, pad_edge=False)
     for column in ("id", "route", "channel", "state", "tries", "next / sent", "subject"):
         table.add_column(column, justify="right" if column in ("id", "tries") else "left")
@@ -176,7 +176,7 @@ def deliveries_table(rows: Iterable[DeliveryInfo], now: datetime | None = None) 
             d.channel,
             f"[{style}]{d.state}[/]",
             str(d.attempts),
-            when(moment, now) if now else moment.strftime("%Y-%m-%d %H:%M") if moment else "-",
+            when(moment, now),
             escape(d.subject[:70]),
         )
         if d.last_error and d.state != "sent":

@@ -101,3 +101,21 @@ def test_two_workers_building_at_the_same_moment_make_one_digest(
     assert sum(r.digests for r in reports) == 1
     assert [r.errors for r in reports] == [[]] * len(workers)
     assert len(built) == 1
+
+
+def test_check_names_the_route_mistakes_that_would_make_it_silent(tmp_path: Path) -> None:
+    routes = (
+        "  - {name: desk, file: {dir: out}, watchlists: [north-korea-russia, nope], "
+        "rules: [north-korea-russia/troops_for_russia, energy-markets/nope]}\n"
+        "  - {name: hook, webhook: {url: 'https://hooks.example/x', secret_env: NO_SUCH_VAR}}"
+    )
+    sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", routes)
+    (tmp_path / "alerts").mkdir()
+    (tmp_path / "alerts" / "digest.txt.j2").write_text("{% for %}")
+    result = monitor("check", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "route desk: watchlists: no watchlist named 'nope'" in result.stderr
+    assert "route desk: rules: no rule 'energy-markets/nope'" in result.stderr
+    assert "troops_for_russia" not in result.stderr
+    assert "route hook: webhook.secret_env: environment variable NO_SUCH_VAR" in result.stderr
+    assert "template digest.txt.j2:1" in result.stderr
