@@ -31,6 +31,7 @@ class Candidate:
     source: str
     published: datetime
     is_copy: bool
+    matched_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,13 +126,42 @@ class AlertStage:
         if not route.schedule.held(now):
             candidates = self._send_urgent(route, candidates, now, report)
         period = schedules.next_period(route.schedule, state.last_end, state.last_key, now)
-        if period is None:
-            return
-        made = self._digest(route, [] if period.repeat else candidates)
-        if made or (route.settings.send_empty and not period.repeat):
+        if period is not None and not period.repeat:
+            self._send_digest(route, candidates, period, now, report)
+            candidates = []
+        elif period is not None:
+            self.repo.settle_only(route.name, digests.Digest((), 0), period.end, period.key)
+        self._move_since(route, state.since, candidates, now)
+
+    def _send_digest(
+        self,
+        route: Route,
+        candidates: list[digests.Candidate],
+        period: schedules.Period,
+        now: datetime,
+        report: AlertReport,
+    ) -> None:
+        made = self._digest(route, candidates)
+        if made or route.settings.send_empty:
             self._save(route, made, "digest", period.key, period.end, now, report)
+        elif route.schedule.cron is None:
+            # An interval route sends when there is something: its period waits.
+            self.repo.settle_only(route.name, made, None, period.key)
         else:
             self.repo.settle_only(route.name, made, period.end, period.key)
+
+    def _move_since(
+        self, route: Route, since: datetime, waiting: list[digests.Candidate], now: datetime
+    ) -> None:
+        """Keep the candidate query to recent matches: all before the oldest waiting are settled.
+
+        The grace covers the near stage's wait and a match committed a little
+        after its time by another worker.
+        """
+        times = [c.matched_at for c in waiting if c.matched_at is not None]
+        moved = min([*times, now - NEAR_GRACE])
+        if moved > since:
+            self.repo.advance_since(route.name, moved)
 
     def _send_urgent(
         self, route: Route, candidates: list[digests.Candidate], now: datetime, report: AlertReport

@@ -164,6 +164,7 @@ class AlertStorage:
                 ArticleRow.story_id,
                 FeedRow.title,
                 FeedRow.url,
+                MatchRow.matched_at,
             )
             .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
             .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
@@ -194,6 +195,15 @@ class AlertStorage:
             )
         with Session(self._reader) as conn:
             return [_candidate(row) for row in conn.execute(query)]
+
+    def advance_since(self, route: str, since: datetime) -> None:
+        """Matches before ``since`` are all settled: later queries need not look at them."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(RouteRow)
+                .where(RouteRow.name == route, RouteRow.since < since)
+                .values(since=since)
+            )
 
     def sent_rules(self, route: str, keys: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
         """The (watchlist, rule) pairs already sent per story key of this route."""
@@ -428,7 +438,7 @@ def _rule_is(rule: str) -> Any:
 
 def _candidate(row: Any) -> Candidate:
     (match_id, watchlist, rule, score, terms, snippet, highlights) = row[:7]
-    (article_id, title, url, published, duplicate_of, story_id, feed_title, feed_url) = row[7:]
+    (article_id, title, url, published, duplicate_of, story_id, feed_title, feed_url) = row[7:15]
     key = f"s{story_id}" if story_id is not None else f"a{duplicate_of or article_id}"
     return Candidate(
         match_id=match_id,
@@ -445,6 +455,7 @@ def _candidate(row: Any) -> Candidate:
         source=feed_title or feed_url,
         published=published,
         is_copy=duplicate_of is not None,
+        matched_at=row[15],
     )
 
 
