@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 from monitor.app import App
@@ -119,3 +125,28 @@ def test_check_names_the_route_mistakes_that_would_make_it_silent(tmp_path: Path
     assert "troops_for_russia" not in result.stderr
     assert "route hook: webhook.secret_env: environment variable NO_SUCH_VAR" in result.stderr
     assert "template digest.txt.j2:1" in result.stderr
+
+
+def test_the_quick_start_daemon_writes_the_sample_digest_within_seconds(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    shutil.copy(root / "monitor.yaml", tmp_path)
+    shutil.copytree(root / "corpus" / "feeds", tmp_path / "corpus" / "feeds")
+    shutil.copytree(root / "watchlists", tmp_path / "watchlists")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    latest = tmp_path / "corpus" / "digests" / "latest.html"
+    try:
+        deadline = time.monotonic() + 60
+        while not latest.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+    html = latest.read_text()
+    assert "4 stories" in html and "Also reported by 4" in html
