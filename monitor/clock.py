@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -20,3 +21,17 @@ class SystemClock:
 def as_utc(value: datetime) -> datetime:
     """Naive datetimes read back from SQLite are UTC by construction."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait, from a ``Retry-After`` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, (as_utc(when) - now).total_seconds())  # HTTP dates are GMT

@@ -15,13 +15,11 @@ response sets a cookie, and the response headers decoded once.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import functools
 import ssl
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -30,7 +28,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from monitor import __version__
-from monitor.clock import Clock
+from monitor.clock import Clock, retry_after
 from monitor.errors import BlockedAddressError, FeedError, FetchTimeoutError, TooLargeError
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
 from monitor.fetch.resolver import GuardedResolver, RefusedAddress
@@ -287,22 +285,6 @@ def _wrap(exc: httpx.HTTPError, url: str) -> FeedError:
     if isinstance(exc, httpx.UnsupportedProtocol):
         return BlockedAddressError(f"refused: {exc}")
     return FeedError(f"{type(exc).__name__}: {exc or 'connection failed'} ({url})")
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait, from a Retry-After of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
 
 
 def max_age(value: str | None) -> float | None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from monitor import __version__
-from monitor.clock import Clock
+from monitor.clock import Clock, retry_after
 from monitor.config import WebhookSettings
 from monitor.notify import Outcome
 from monitor.store.alerts import Outbound
@@ -111,19 +110,3 @@ def _outcome(response: httpx.Response, host: str, now: datetime) -> Outcome:
     if 300 <= status < 400:
         error += f" to {response.headers.get('location', '?')}: configure the final URL"
     return Outcome.failed(error)
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())

@@ -33,3 +33,11 @@ def smtp_plain() -> Iterator[SmtpReceiver]:
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture
+def smtp_credentials(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The route settings naming the variables that hold the SMTP login (set here)."""
+    monkeypatch.setenv("TEST_SMTP_USER", SMTP_AUTH[0])
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_AUTH[1])
+    return "username_env: TEST_SMTP_USER, password_env: TEST_SMTP_PASSWORD"

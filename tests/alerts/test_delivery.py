@@ -11,7 +11,6 @@ import pytest
 from markupsafe import escape
 from standardwebhooks.webhooks import Webhook
 
-from tests.alerts.conftest import SMTP_AUTH
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 from tests.alerts.world import EVENT_TITLE, FEEDS, SAMPLE_STORIES, cycle, open_app, sample_config
 from tests.conftest import FakeClock
@@ -72,15 +71,12 @@ def test_email_over_starttls_with_credentials_from_the_environment(
     db_url: str,
     clock: FakeClock,
     smtp_starttls: SmtpReceiver,
-    monkeypatch: pytest.MonkeyPatch,
+    smtp_credentials: str,
 ) -> None:
-    monkeypatch.setenv("TEST_SMTP_USER", SMTP_AUTH[0])
-    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_AUTH[1])
     route = (
         f"  - name: analysts\n    title: Korea desk\n    email: {{host: localhost, "
         f"port: {smtp_starttls.port}, from: monitor@example.org, to: [desk@example.org], "
-        f"username_env: TEST_SMTP_USER, password_env: TEST_SMTP_PASSWORD, "
-        f"ca_file: '{smtp_starttls.ca_pem_path}', "
+        f"{smtp_credentials}, ca_file: '{smtp_starttls.ca_pem_path}', "
         f"list_unsubscribe: 'mailto:desk-admin@example.org'}}\n"
     )
     with open_app(sample_config(tmp_path, db_url, route), clock) as app:
@@ -104,15 +100,12 @@ def test_email_over_implicit_tls(
     db_url: str,
     clock: FakeClock,
     smtp_implicit: SmtpReceiver,
-    monkeypatch: pytest.MonkeyPatch,
+    smtp_credentials: str,
 ) -> None:
-    monkeypatch.setenv("TEST_SMTP_USER", SMTP_AUTH[0])
-    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_AUTH[1])
     route = (
         f"  - name: analysts\n    email: {{host: localhost, port: {smtp_implicit.port}, "
         "security: tls, from: monitor@example.org, to: [desk@example.org], "
-        "username_env: TEST_SMTP_USER, password_env: TEST_SMTP_PASSWORD, "
-        f"ca_file: '{smtp_implicit.ca_pem_path}'}}\n"
+        f"{smtp_credentials}, ca_file: '{smtp_implicit.ca_pem_path}'}}\n"
     )
     with open_app(sample_config(tmp_path, db_url, route), clock) as app:
         assert cycle(app).sent == 1
