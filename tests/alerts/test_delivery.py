@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -285,3 +286,18 @@ def test_chat_formats_post_their_own_json(
     assert key in body
     assert "North Korea" in request.body.decode()
     assert "webhook-signature" not in request.headers  # chat webhooks carry no signature
+
+
+def test_an_smtp_server_that_stops_answering_is_given_up_on_and_retried(
+    tmp_path: Path, clock: FakeClock, smtp_plain: SmtpReceiver
+) -> None:
+    smtp_plain.fail_next(1, "hang")
+    route = _plain_smtp_route(smtp_plain).replace("security: none", "security: none, timeout: 0.5s")
+    with open_app(sample_config(tmp_path, sqlite(tmp_path), route), clock) as app:
+        started = time.monotonic()
+        assert cycle(app).retried == 1
+        assert time.monotonic() - started < 10  # its deadline (4 × 0.5 s), not for ever
+        assert "no answer" in (app.repo.deliveries()[0].last_error or "")
+        clock.advance(hours=1)
+        assert cycle(app).sent == 1
+    assert len(smtp_plain.wait_for(1)) == 1
