@@ -1,7 +1,7 @@
 """When a route's digest is due: cron or interval periods in a time zone, quiet hours.
 
 Pure: the time is passed in. A period is known by its local wall-clock end
-("2026-10-25T01:30"), so the hour that a daylight-saving change repeats gives
+("2026-10-25T01:30:00"), so the hour that a daylight-saving change repeats gives
 one digest, not two, and the hour it skips still gives one (APScheduler's
 cron trigger moves it to the first valid instant).
 """
@@ -83,7 +83,7 @@ class Schedule:
         return found
 
     def key(self, end: datetime) -> str:
-        return end.astimezone(self.zone).replace(tzinfo=None).isoformat(timespec="minutes")
+        return end.astimezone(self.zone).replace(tzinfo=None).isoformat(timespec="seconds")
 
     def held(self, now: datetime) -> bool:
         """Inside quiet hours: alerts wait (they are never dropped)."""

@@ -200,7 +200,7 @@ class AlertStage:
     ) -> None:
         rendered = self.render(route, made, kind, now)
         channel = route.settings.channel
-        message_id = new_id("file" if route.settings.file else channel, self.domain)
+        message_id = new_id(channel, self.domain)
         stem = f"{route.name}-{period.replace(':', '')}"
         payload = compose(
             route.settings, rendered, message_id=message_id, now=now, domain=self.domain, stem=stem
