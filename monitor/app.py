@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import socket
 import sys
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
+from typing import TypeVar
 
 from monitor.alert.render import Renderer
 from monitor.alert.retry import RetryPolicy
@@ -28,8 +32,11 @@ from monitor.parse.entries import Limits
 from monitor.parse.pool import ParsePool
 from monitor.pipeline import Poller
 from monitor.schedule import Cadence
+from monitor.store.leases import held
 from monitor.store.repository import Repository
 from monitor.watchlist.registry import Registry
+
+T = TypeVar("T")
 
 
 class App:
@@ -44,6 +51,7 @@ class App:
         sys.setswitchinterval(0.0005)
         self.config = config
         self.clock = clock or SystemClock()
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.repo = Repository.open(config.database_url)
         self.parser = ParsePool(
             workers=polling.parse_workers
@@ -73,6 +81,7 @@ class App:
             Cadence(polling.interval, polling.min_interval, polling.max_interval),
             config.policy(),
             rng=rng,
+            poll_deadline=polling.timeout + polling.parse_timeout + 10,
         )
 
         settings = config.settings.watchlists
@@ -86,20 +95,31 @@ class App:
         self._alerting = asyncio.Lock()
 
     async def send_alerts(self) -> AlertReport:
-        """Due alerts and digests into the outbox, then the outbox out (never two at once)."""
+        """Due alerts and digests into the outbox, then the outbox out (never two at once).
+
+        One worker builds at a time; every worker sends, each delivery leased.
+        """
         async with self._alerting:
-            report = await asyncio.to_thread(self.alerts.build)
-            return await self.alerts.deliver(report)
+            report = await asyncio.to_thread(self._exclusive, "alerts", self.alerts.build)
+            return await self.alerts.deliver(report or AlertReport())
+
+    def _exclusive(self, stage: str, run: Callable[[], T]) -> T | None:
+        """``run()`` when no other worker runs this stage now, else None (it does the work)."""
+        with held(self.repo, stage, self.worker) as mine:
+            return run() if mine else None
 
     async def compare_pending(self) -> NearReport:
         """The near-duplicate stage, off the event loop (nothing when it is disabled)."""
         if not self.config.settings.duplicates.enabled:
             return NearReport()
-        return await asyncio.to_thread(self.near.run)
+        # One worker at a time: two deciding at once could start two stories for one event.
+        report = await asyncio.to_thread(self._exclusive, "near", self.near.run)
+        return report or NearReport()
 
     async def match_pending(self) -> MatchReport:
-        """The match stage, off the event loop."""
-        return await asyncio.to_thread(self.matching.run)
+        """The match stage, off the event loop, on one worker at a time."""
+        report = await asyncio.to_thread(self._exclusive, "match", self.matching.run)
+        return report or MatchReport()
 
     async def purge_old_bodies(self) -> int:
         """Empty the bodies older than ``duplicates.purge_bodies_after`` (sketches stay)."""

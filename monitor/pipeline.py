@@ -1,6 +1,7 @@
 """One polling cycle, feed by feed, each feed on its own so one failure stops nothing.
 
-    store.due_feeds(now)                     feeds whose next poll has come
+    store.claim_feeds(now)                   feeds whose next poll has come, leased to
+                                             this worker (others skip them)
       | fetcher.fetch(feed)                  FetchResult: ok, not_modified, gone or error
       | parser.parse(body)                   ParsedFeed of normalised entries (only when ok)
       | schedule.decide(feed, result, now)   PollUpdate: status, error, next poll time
@@ -58,13 +59,21 @@ class Poller:
         batch: int = 10_000,
         rng: random.Random | None = None,
         in_flight: int = 64,
+        poll_deadline: float = 60.0,
     ) -> None:
         self.store, self.fetcher, self.parser, self.clock = store, fetcher, parser, clock
         self.cadence, self.policy, self.batch = cadence, policy, batch
         self.rng = rng or random.Random()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self.in_flight = in_flight
+        self.poll_deadline = poll_deadline
         self._writer = GroupWriter(store, self._db)
+
+    def lease(self, feeds: int) -> float:
+        """How long a cycle of ``feeds`` may take: waves of ``in_flight`` polls, each at most
+        the poll deadline. A worker killed mid-cycle delays its feeds by as much."""
+        waves = -(-feeds // self.in_flight)
+        return (waves + 1) * self.poll_deadline
 
     async def run_cycle(
         self,
@@ -75,7 +84,7 @@ class Poller:
         """``on_start`` hears how many feeds the cycle polls; ``progress`` each one's report."""
         started = time.perf_counter()
         feeds = await self._in_db(
-            self.store.due_feeds, self.clock.now(), self.batch, self.policy, every
+            self.store.claim_feeds, self.clock.now(), self.batch, self.policy, every, self.lease
         )
         log.debug("cycle.start", feeds=len(feeds))
         if on_start:

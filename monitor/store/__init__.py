@@ -7,7 +7,7 @@ raise ``StorageError`` when the database refuses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,9 +16,16 @@ from monitor.types import AddressPolicy, Entry, Feed, IngestCounts, PollUpdate, 
 
 
 class Store(Protocol):
-    def due_feeds(
-        self, now: datetime, limit: int, default: AddressPolicy, every: bool = False
-    ) -> list[Feed]: ...
+    def claim_feeds(
+        self,
+        now: datetime,
+        limit: int,
+        default: AddressPolicy,
+        every: bool = False,
+        lease: Callable[[int], float] = ...,
+    ) -> list[Feed]:
+        """Due feeds, leased to this worker for ``lease(count)`` seconds."""
+        ...
 
     def save_poll(
         self, feed: Feed, update_: PollUpdate, entries: Sequence[Entry]

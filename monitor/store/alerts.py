@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alert.digest import Candidate, Digest, Source
 from monitor.errors import StorageError
+from monitor.store import dbclock
 from monitor.store.models import (
     ArticleRow,
     CopyRow,
@@ -311,7 +312,8 @@ class AlertStorage:
         No lock is held while sending: the lease keeps other workers off, and a
         worker that dies loses its lease when it expires.
         """
-        free = or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < now)
+        dialect = self.engine.dialect.name
+        free = dbclock.expired(DeliveryRow.lease_until, dialect)
         due = (
             select(DeliveryRow.id)
             .where(
@@ -322,6 +324,7 @@ class AlertStorage:
             )
             .order_by(DeliveryRow.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         claimed = []
         try:
@@ -330,7 +333,7 @@ class AlertStorage:
                     taken = conn.execute(
                         update(DeliveryRow)
                         .where(DeliveryRow.id == delivery_id, free)
-                        .values(lease_until=now + lease)
+                        .values(lease_until=dbclock.later(dialect, lease.total_seconds()))
                     )
                     if taken.rowcount:  # type: ignore[attr-defined]
                         claimed.append(delivery_id)

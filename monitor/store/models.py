@@ -77,6 +77,7 @@ class FeedRow(Base):
     last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a worker polls it
 
 
 class ArticleRow(Base):
@@ -270,6 +271,16 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeaseRow(Base):
+    """A stage that one worker runs at a time (near-duplicates, matching, building digests)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 Index("ix_route_matches_story", RouteMatchRow.route, RouteMatchRow.story_key)

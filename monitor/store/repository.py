@@ -8,7 +8,7 @@ of it or none (and the next poll repeats the work instead of losing it).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session
 from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for
 from monitor.errors import StorageError
 from monitor.netguard import to_policy
-from monitor.store import schema
+from monitor.store import dbclock, schema
 from monitor.store.alerts import AlertStorage
 from monitor.store.engine import make_engine
+from monitor.store.leases import LeaseStorage
 from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
 from monitor.store.near import NearStorage
@@ -72,7 +73,7 @@ def source_key(url: str) -> str:
     return digest("feed", url)
 
 
-class Repository(MatchStorage, NearStorage, AlertStorage):
+class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(readonly=True)
@@ -189,6 +190,48 @@ class Repository(MatchStorage, NearStorage, AlertStorage):
             query = query.where(or_(c.next_poll_at.is_(None), c.next_poll_at <= now))
         with self._reader.connect() as conn:
             return [_feed(row, default) for row in conn.execute(query)]
+
+    def claim_feeds(
+        self,
+        now: datetime,
+        limit: int,
+        default: AddressPolicy,
+        every: bool = False,
+        lease: Callable[[int], float] = lambda n: 300.0,
+    ) -> list[Feed]:
+        """Due feeds, leased to this worker for ``lease(count)`` seconds of the database clock.
+
+        Other workers skip them (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
+        writes one at a time); saving a poll ends its feed's lease. No row lock is
+        held once this returns: the fetches happen outside any transaction.
+        """
+        c = _FEEDS.c
+        dialect = self.engine.dialect.name
+        due = (
+            select(c.id)
+            .where(c.active, dbclock.expired(c.lease_until, dialect))
+            .order_by(c.next_poll_at.is_not(None), c.next_poll_at, c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if not every:
+            due = due.where(or_(c.next_poll_at.is_(None), c.next_poll_at <= now))
+        try:
+            with self.engine.begin() as conn:
+                ids = list(conn.execute(due).scalars())
+                if not ids:
+                    return []
+                claimed = conn.execute(
+                    update(_FEEDS)
+                    .where(c.id.in_(ids))
+                    .values(lease_until=dbclock.later(dialect, lease(len(ids))))
+                    .returning(*(c[name] for name in _FEED_COLUMNS))
+                )
+                feeds = [_feed(row, default) for row in claimed]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not claim due feeds: {exc}") from exc
+        order = {feed_id: i for i, feed_id in enumerate(ids)}
+        return sorted(feeds, key=lambda f: order[f.id])
 
     # Polls -----------------------------------------------------------------
 
@@ -443,6 +486,7 @@ _WRITE_STATE = (
         ),
         # A title from the feed never replaces one the user gave.
         title=func.coalesce(_FEEDS.c.title, bindparam("p_title", type_=Text)),
+        lease_until=None,  # polled: the lease ends with the save
     )
 )
 
