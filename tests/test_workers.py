@@ -1,0 +1,145 @@
+"""Four `monitor run` processes on one PostgreSQL: every feed fetched once, every digest sent once,
+one story for one event however the copies were shared out between workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.store.repository import Repository
+from tests.alerts.receivers import SmtpReceiver
+from tests.feedserver import FeedServer, feed
+from tests.near.test_sample_corpus import REPRINT, SPUN, WIRE
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = {
+    "globalwire.rss": "application/rss+xml",
+    "daily-courier.atom": "application/atom+xml",
+    "eurasia-monitor.json": "application/feed+json",
+    "newsfarm.rss": "application/rss+xml",
+    "policy-review.rss": "application/rss+xml",
+}
+WORKERS = 4
+OTHER_FEEDS = 40
+
+
+def other_feed(i: int) -> bytes:
+    items = "".join(
+        f"<item><guid>g{i}-{j}</guid><title>Parish notice {i}.{j}</title>"
+        f"<description>The parish council {i} met on day {j} to discuss hedge number {i * j}."
+        f"</description></item>"
+        for j in range(3)
+    )
+    return f"<rss version='2.0'><channel><title>Parish {i}</title>{items}</channel></rss>".encode()
+
+
+@pytest.fixture
+def feeds() -> Any:
+    server = FeedServer().start()
+    for name, kind in SAMPLES.items():
+        server.routes[f"/sample/{name}"] = feed(
+            (ROOT / "corpus" / "feeds" / name).read_bytes(), content_type=kind
+        )
+    for i in range(OTHER_FEEDS):
+        server.routes[f"/parish/{i}.xml"] = feed(other_feed(i))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Any:
+    with SmtpReceiver("none") as receiver:
+        yield receiver
+
+
+@pytest.mark.postgres
+def test_four_workers_share_one_database_exactly_once(
+    tmp_path: Path, postgres_url: str, feeds: FeedServer, smtp: SmtpReceiver
+) -> None:
+    shutil.copytree(ROOT / "watchlists", tmp_path / "watchlists")
+    urls = [feeds.url(path) for path in feeds.routes]
+    (tmp_path / "monitor.yaml").write_text(
+        json.dumps(
+            {
+                "database": {"url": postgres_url},
+                "network": {"allow_private": True},
+                "polling": {"interval": "1h", "check_every": "0.3s", "parse_workers": 0},
+                "alerts": {"check_every": "0.3s"},
+                "feeds": [{"url": url} for url in urls],
+                "routes": [
+                    {
+                        "name": "mail",
+                        "schedule": "every 1h",
+                        "email": {
+                            "host": "127.0.0.1",
+                            "port": smtp.port,
+                            "security": "none",
+                            "from": "m@example.org",
+                            "to": ["d@example.org"],
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(WORKERS)
+    ]
+    repo = Repository.open(postgres_url)
+    try:
+        _wait(lambda: all(feeds.hits[path] for path in feeds.routes), "every feed polled")
+        _wait(lambda: _all_compared(repo), "every article compared and matched")
+        smtp.wait_for(1, timeout=30)
+        time.sleep(3)  # several more checks by every worker: nothing may happen twice
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(30) for worker in workers]
+    try:
+        articles = {a["title"]: a for a in repo.export_articles()}
+        deliveries = repo.deliveries()
+    finally:
+        repo.close()
+    assert codes == [0] * WORKERS
+    assert {path: feeds.hits[path] for path in feeds.routes} == dict.fromkeys(feeds.routes, 1)
+    assert len(smtp.messages) == 1 and len(deliveries) == 1
+    assert len(articles) == 18 + 3 * OTHER_FEEDS
+    wire = articles[WIRE]
+    assert articles[REPRINT]["duplicate_of"] == wire["id"]
+    assert articles[SPUN]["duplicate_of"] == wire["id"]
+    event = [a for a in articles.values() if a["story_id"] == wire["story_id"]]
+    assert len(event) == 5  # one story for the event, whichever worker read which copy
+
+
+def _all_compared(repo: Repository) -> bool:
+    exported = list(repo.export_articles())
+    return len(exported) == 18 + 3 * OTHER_FEEDS and all(
+        a["story_id"] is not None for a in exported
+    )
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"not within {timeout}s: {what}")
