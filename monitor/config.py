@@ -230,6 +230,14 @@ class RouteSettings(_Section):
         return "email" if self.email is not None else "file"
 
 
+class HttpSettings(_Section):
+    """The daemon's health, metrics and status page; off unless enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container, behind your own access control
+    port: Annotated[Count, Field(ge=1, le=65535)] = 8080
+
+
 class AlertSettings(_Section):
     templates: str | None = None  # your own templates, searched before alerts/
     check_every: Seconds = 5  # how often due digests and deliveries are looked for
@@ -254,6 +262,7 @@ class Settings(_Section):
     watchlists: WatchlistSettings = WatchlistSettings()
     duplicates: DuplicateSettings = DuplicateSettings()
     alerts: AlertSettings = AlertSettings()
+    http: HttpSettings = HttpSettings()
     feeds: Annotated[list[FeedSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
     routes: Annotated[list[RouteSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
 

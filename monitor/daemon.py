@@ -26,6 +26,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.app import App
 from monitor.match.stage import MatchReport
 from monitor.types import CycleReport
+from monitor.web.metrics import Metrics
+from monitor.web.server import OpsServer
 
 log = structlog.get_logger("monitor.daemon")
 
@@ -38,6 +40,8 @@ class Daemon:
     ) -> None:
         self.app = app
         self.on_cycle = on_cycle
+        self.metrics = Metrics(app.repo, app.clock)
+        self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._cycle: asyncio.Task[CycleReport] | None = None
         self._signals = 0
@@ -84,15 +88,35 @@ class Daemon:
                 id="purge_old_bodies",
             )
         scheduler.start()
-        log.info("daemon.started", feeds=len(self.app.config.settings.feeds))
+        self._scheduler = scheduler
+        server = await self._serve()
+        log.info(
+            "daemon.started", feeds=len(self.app.config.settings.feeds), worker=self.app.worker
+        )
         try:
             await self._stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if server is not None:
+                await server.stop()
             await self._finish_cycle()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             log.info("daemon.stopped")
+
+    async def _serve(self) -> OpsServer | None:
+        http = self.app.config.settings.http
+        if not http.enabled:
+            return None
+        server = OpsServer(
+            self.app.repo,
+            self.metrics,
+            self.app.clock,
+            self.app.worker,
+            lambda: self._scheduler is not None and self._scheduler.running,
+        )
+        await server.start(http.host, http.port)
+        return server
 
     def request_stop(self) -> None:
         self._signals += 1
@@ -115,7 +139,9 @@ class Daemon:
             return
         finally:
             self._cycle = None
+        self.metrics.cycle(report)
         near = await self.app.compare_pending()
+        self.metrics.near(near)
         if near.articles:
             log.info(
                 "near.done",
@@ -125,6 +151,7 @@ class Daemon:
                 stories=near.new_stories,
             )
         matched = await self.app.match_pending()
+        self.metrics.matched(matched)
         if self.on_cycle:
             self.on_cycle(report, matched)
         if matched.matches:
@@ -138,6 +165,7 @@ class Daemon:
         except Exception:  # the outbox keeps everything; the next check tries again
             log.exception("alerts.failed")
             return
+        self.metrics.alerts(sent)
         if sent.digests or sent.alerts or sent.sent or sent.parked:
             log.info(
                 "alerts.done",
@@ -150,9 +178,14 @@ class Daemon:
 
     async def _reload(self) -> None:
         try:
-            await self.app.reload_watchlists()
+            changed = await self.app.reload_watchlists()
         except Exception:  # the watchlists in force keep running whatever happened
             log.exception("watchlists.reload_failed")
+            self.metrics.reloads.labels("failed").inc()
+            return
+        if changed:
+            outcome = "with_errors" if self.app.registry.errors else "ok"
+            self.metrics.reloads.labels(outcome).inc()
 
     async def _purge(self) -> None:
         try:

@@ -112,7 +112,9 @@ class Poller:
 
     async def poll(self, feed: Feed) -> FeedReport:
         bound = log.bind(feed=feed.url)
+        started = time.perf_counter()
         result = await self.fetcher.fetch(feed)
+        fetch_s = time.perf_counter() - started
         parsed, error = await self._parse(feed, result)
         update = decide(
             feed,
@@ -140,6 +142,7 @@ class Poller:
             update.error,
             update.next_poll_at,
             tuple(sightings),
+            fetch_s,
         )
 
     async def _parse(self, feed: Feed, result: FetchResult) -> tuple[ParsedFeed | None, str | None]:

@@ -129,6 +129,7 @@ class FeedReport:
     error: str | None
     next_poll_at: datetime | None
     sightings: tuple[Sighting, ...] = ()
+    fetch_s: float | None = None  # request and body, redirects included
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from monitor.store.leases import LeaseStorage
 from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
 from monitor.store.near import NearStorage
+from monitor.store.ops import OpsStorage
 from monitor.text import digest
 from monitor.types import (
     AddressPolicy,
@@ -73,7 +74,7 @@ def source_key(url: str) -> str:
     return digest("feed", url)
 
 
-class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage):
+class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStorage):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = engine.execution_options(readonly=True)

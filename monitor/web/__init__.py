@@ -1,0 +1,1 @@
+"""The daemon's HTTP surface: health, readiness, Prometheus metrics and a status page."""

@@ -1,0 +1,77 @@
+"""The daemon's HTTP endpoint (aiohttp): /healthz, /readyz, /metrics and the status page at /.
+
+Off unless ``http.enabled``; it listens on localhost unless told otherwise.
+Everything it serves is read-only. Database reads run off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from monitor.clock import Clock
+from monitor.errors import StorageError
+from monitor.store.repository import Repository
+from monitor.web.metrics import Metrics
+from monitor.web.status import page
+
+log = structlog.get_logger("monitor.web")
+
+
+class OpsServer:
+    def __init__(
+        self,
+        repo: Repository,
+        metrics: Metrics,
+        clock: Clock,
+        worker: str,
+        scheduler_running: Callable[[], bool],
+    ) -> None:
+        self.repo, self.metrics, self.clock, self.worker = repo, metrics, clock, worker
+        self.scheduler_running = scheduler_running
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/metrics", self.prometheus)
+        app.router.add_get("/", self.status)
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        log.info("http.started", url=f"http://{host}:{port}/")
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "alive", "worker": self.worker})
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        checks = {"scheduler": self.scheduler_running(), "database": True}
+        try:
+            await asyncio.to_thread(self.repo.ping)
+        except StorageError as exc:
+            checks["database"] = False
+            log.warning("http.not_ready", error=exc.message)
+        ready = all(checks.values())
+        return web.json_response(
+            {"status": "ready" if ready else "not ready", **checks}, status=200 if ready else 503
+        )
+
+    async def prometheus(self, request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(generate_latest, self.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def status(self, request: web.Request) -> web.Response:
+        html = await asyncio.to_thread(page, self.repo, self.clock.now(), self.worker)
+        return web.Response(text=html, content_type="text/html")
