@@ -54,3 +54,18 @@ def add_pairs(
 def _dialect(conn: Connection | Session) -> str:
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     return bind.dialect.name
+
+
+def lock_articles(conn: Connection, ids: Sequence[str]) -> None:
+    """Take the articles' row locks in id order before updating them (PostgreSQL).
+
+    Stages on different workers update overlapping articles (the near stage sets
+    ``near_at``, the match stage ``matched_at``); taking the locks in one order
+    makes them wait for each other instead of deadlocking. SQLite has one writer.
+    """
+    if _dialect(conn) != "postgresql" or not ids:
+        return
+    conn.execute(
+        text("SELECT id FROM articles WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+        {"ids": sorted(set(ids))},
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StorageError
+from monitor.store.bulk import lock_articles
 from monitor.store.models import ArticleRow, FeedRow, MatchRow
 from monitor.types import ArticleText, Match
 
@@ -48,6 +49,7 @@ class MatchStorage:
         try:
             with self.engine.begin() as conn:
                 ids = [article_id for article_id, _ in results]
+                lock_articles(conn, ids)
                 known = _known_matches(conn, ids)
                 rows = [
                     _match_values(article_id, match, now)

@@ -26,7 +26,7 @@ from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch
 from monitor.near.story import StoryCandidate
-from monitor.store.bulk import add_pairs, pairs_with
+from monitor.store.bulk import add_pairs, lock_articles, pairs_with
 from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
@@ -137,6 +137,7 @@ class NearStorage:
         """The batch's sketches, keys, stories and verdicts, in one transaction."""
         try:
             with self.engine.begin() as conn:
+                lock_articles(conn, [d.article.article_id for d in decisions])
                 story_ids = _save_stories(conn, decisions, now)
                 docs = _save_sketches(conn, decisions)
                 keys = [(k, docs[d.article.article_id]) for d in decisions for k in d.index_keys]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -101,6 +102,9 @@ class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStora
         """Declared feeds exist and are active; feeds dropped from the file stop."""
         keys = {source_key(spec.url) for spec in specs}
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting together: one writes the list, the others then find it.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7261135)"))
             for spec in specs:
                 self._upsert(conn, spec, "config", now)
             conn.execute(
