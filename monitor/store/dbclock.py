@@ -20,7 +20,7 @@ def now(dialect: str) -> Any:
 def later(dialect: str, seconds: float) -> Any:
     if dialect == "postgresql":
         return func.timezone("UTC", func.now()) + timedelta(seconds=seconds)
-    return func.datetime("now", f"+{round(seconds)} seconds")
+    return func.datetime("now", f"{round(seconds):+d} seconds")
 
 
 def expired(column: Any, dialect: str) -> Any:
