@@ -72,6 +72,7 @@ def feed_entries(
 ) -> list[list[FeedEntry]]:
     """``entries`` distinct entries for each of ``feeds`` feeds, published in the last
     hours before ``now`` (inside every window of the near stage)."""
+    sources = distinct_sources(sources)
     count = len(sources)
     out: list[list[FeedEntry]] = []
     for f in range(feeds):
@@ -96,6 +97,21 @@ def feed_entries(
                 )
             )
         out.append(items)
+    return out
+
+
+def distinct_sources(sources: Sequence[Source]) -> list[Source]:
+    """The BBC articles without those whose body repeats an earlier one's (the set holds
+    about 130 such pairs): a repeated body would be stored as a link, not an article."""
+    from monitor.text import normalise
+
+    seen: set[str] = set()
+    out = []
+    for source in sources:
+        body = normalise(" ".join(source.paragraphs))
+        if body not in seen:
+            seen.add(body)
+            out.append(source)
     return out
 
 

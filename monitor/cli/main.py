@@ -39,10 +39,15 @@ errors = Console(stderr=True, soft_wrap=True)
     envvar="MONITOR_CONFIG",
     help="Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG].",
 )
+@click.option(
+    "--json-logs", is_flag=True, help="Logs as one JSON object per line (as log.format: json)."
+)
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
-    """Monitor news feeds: poll, de-duplicate, keep a corpus."""
+def cli(ctx: click.Context, config_path: Path | None, json_logs: bool) -> None:
+    """Monitor news feeds: poll, de-duplicate, match watchlists, send digests."""
+    if json_logs:
+        os.environ["MONITOR_LOG_FORMAT"] = "json"  # read with the configuration, like any override
     ctx.obj = State(config_path)
 
 
