@@ -183,6 +183,15 @@ class EmailSettings(_Section):
     timeout: Seconds = 30
     list_unsubscribe: str | None = None  # a mailto: or https: address
 
+    @model_validator(mode="after")
+    def _no_credentials_in_clear(self) -> EmailSettings:
+        if self.security == "none" and (self.username_env or self.password_env):
+            raise ValueError(
+                "expected security: starttls or tls with credentials "
+                "(none would send them in clear)"
+            )
+        return self
+
 
 class WebhookSettings(_Section):
     url: str

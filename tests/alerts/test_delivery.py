@@ -205,6 +205,9 @@ def test_webhooks_verify_with_the_reference_library_during_a_key_rotation(
     for secret in (SECRET_NEW, SECRET_OLD):  # receivers on either key accept it
         payload = Webhook(secret).verify(request.body, request.headers)
         assert payload["count"] == SAMPLE_STORIES
+    stale = request.headers | {"webhook-timestamp": str(int(time.time()) - 6 * 60)}
+    with pytest.raises(Exception, match="too old"):  # a replay six minutes on is refused
+        Webhook(SECRET_NEW).verify(request.body, stale)
     with pytest.raises(Exception, match="signature"):
         Webhook("whsec_" + "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk=").verify(
             request.body, request.headers

@@ -15,6 +15,7 @@ import pytest
 from monitor.alert.digest import build
 from monitor.alert.render import Renderer, context
 from monitor.errors import ConfigError
+from tests.alerts.receivers import SmtpReceiver
 from tests.alerts.test_digest import candidate
 from tests.alerts.world import cycle, open_app, sample_config
 from tests.conftest import FakeClock
@@ -97,3 +98,21 @@ def test_a_digest_of_500_stories_renders_in_every_format() -> None:
     assert len(json.loads(rendered.json)["groups"][0]["entries"]) == 500
     for fmt in ("slack", "discord", "teams", "mattermost"):
         assert json.loads(renderer.render(values, fmt).json)
+
+
+def test_a_crlf_in_a_title_adds_no_recipient_at_the_smtp_server(
+    tmp_path: Path, clock: FakeClock, smtp_plain: SmtpReceiver
+) -> None:
+    route = (
+        f"  - name: desk\n    schedule: instant\n    email: {{host: 127.0.0.1, "
+        f"port: {smtp_plain.port}, security: none, from: m@example.org, to: [d@example.org]}}\n"
+    )
+    cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", route, feeds={})
+    (tmp_path / "feeds" / "extra.rss").write_text(HOSTILE_ITEM)
+    with open_app(cfg, clock) as app:
+        assert cycle(app).sent == 1
+    (mail,) = smtp_plain.wait_for(1)
+    assert mail.rcpt_tos == ["d@example.org"]
+    assert mail.message["Bcc"] is None and "victim" not in str(mail.message["To"])
+    html = mail.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html

@@ -84,3 +84,13 @@ def test_a_route_needs_exactly_one_channel(tmp_path: Path) -> None:
     path.write_text("routes:\n  - name: desk\n    schedule: instant\n")
     with pytest.raises(ConfigError, match="exactly one channel"):
         config.load(path, env={})
+
+
+def test_credentials_are_never_sent_in_clear(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        "routes:\n  - name: desk\n    email: {host: smtp.example.org, security: none,\n"
+        "      from: m@example.org, to: [d@example.org], password_env: SMTP_PASSWORD}\n"
+    )
+    with pytest.raises(ConfigError, match="send them in clear"):
+        config.load(path, env={})
