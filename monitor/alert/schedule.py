@@ -76,7 +76,8 @@ class Schedule:
             fire = self.cron.get_next_fire_time(None, probe)
             if fire is None or fire > now:
                 break
-            found = fire if found is None else max(found, fire)
+            if fire > after:
+                found = fire if found is None else max(found, fire)
             # Around a change of clocks the trigger may answer a time before the
             # probe; cron counts in minutes, so stepping a minute always moves on.
             probe = max(probe, fire) + timedelta(minutes=1)
@@ -145,8 +146,8 @@ def next_period(
     """The period whose digest is due now, or None (not yet, instant, or quiet hours).
 
     Periods missed while the daemon was stopped make one digest. A period whose
-    local time repeats the last one (the hour a daylight-saving change repeats)
-    comes back with ``repeat`` set: the caller records it and sends nothing.
+    local time is not after the last one's (the hour a daylight-saving change
+    repeats) comes back with ``repeat`` set: the caller records it and sends nothing.
     """
     if schedule.instant or schedule.held(now):
         return None
@@ -156,4 +157,6 @@ def next_period(
     if end is None:
         return None
     key = schedule.key(end)
-    return Period(key, end, repeat=key == last_key)
+    # Local times only go back in the hour a change of clocks repeats: those periods
+    # had their digests the first time round.
+    return Period(key, end, repeat=last_key is not None and key <= last_key)
