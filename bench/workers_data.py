@@ -2,11 +2,15 @@
 
 - **Feeds**: F feeds of E entries each, every entry real BBC text (read at run time
   from the shared data directory, never copied into the project). Entry n (over all
-  feeds) is BBC article ``a = n mod N``; the first N entries are the articles as
-  they are, later rounds join the first half of article ``a``'s paragraphs to the
-  second half of another's, so that all F × E texts are distinct (an identical
-  text would be stored as a link, not as a new article) while rounds of one
-  article share names, as several outlets' reports of one event do.
+  feeds) is about BBC article ``a = n mod N`` (N = 2,087 with distinct bodies). The
+  first N entries are the articles as they are. There are fewer articles than
+  entries, so later rounds are made of them: one in ten is a syndicated copy of
+  article ``a`` (its text under a wire dateline, with a footer), which the near
+  stage should find; the others are another outlet's report of the event: ``a``'s
+  title and lead paragraph, then three paragraphs from three other articles of the
+  same category. All F × E texts differ (an identical text would be stored as a
+  link, not as a new article), about 9 % are copies, and the rest overlap no more
+  than reports of one event do (their lead), not copies of each other.
 - **Loopback server** (``python -m bench.workers_data --feeds F --entries E``, its
   own process): ``GET /feeds/{i}.xml`` (RSS 2.0, ``ETag``, ``304`` on
   ``If-None-Match``), ``POST /hook`` (a webhook receiver counting ``webhook-id``
@@ -48,7 +52,14 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_HEAD = 64 * 1024
-ROUND_STRIDE = 389  # the partner article of round r: a + r × 389 (mod N), never a itself
+COPY_EVERY = 10  # of the later rounds' entries, one in ten is a syndicated copy
+REPORT_PARAGRAPHS = 3  # an outlet's own report: the lead, then three paragraphs of others
+DATELINES = ("LONDON (Reuters)", "NEW YORK (AP)", "PARIS (AFP)", "BRUSSELS (dpa)")
+FOOTERS = (
+    "Comments are closed.",
+    "Copyright 2005 the wire service. All rights reserved.",
+    "Sign up for our morning newsletter.",
+)
 COMMON_KEY = 3  # a key this many real sketches share is a common one (as bench/neardup.py)
 KEY_SAMPLE = 2_000  # real entries indexed to find the common keys
 STORED_SPAN = timedelta(days=60)  # stored articles published over this span before now
@@ -74,19 +85,25 @@ def feed_entries(
     hours before ``now`` (inside every window of the near stage)."""
     sources = distinct_sources(sources)
     count = len(sources)
+    by_category: dict[str, list[Source]] = defaultdict(list)
+    for source in sources:
+        by_category[source.category].append(source)
     out: list[list[FeedEntry]] = []
     for f in range(feeds):
         items = []
         for j in range(entries):
             n = f * entries + j
-            a, lap = n % count, n // count
-            source = sources[a]
+            source = sources[n % count]
             paragraphs = source.paragraphs
-            if lap:  # a later round: this article's lead, another article's second half
-                b = (a + lap * ROUND_STRIDE) % count
-                b = b if b != a else (a + 1) % count
-                other = sources[b].paragraphs
-                paragraphs = paragraphs[: max(1, len(paragraphs) // 2)] + other[len(other) // 2 :]
+            if n >= count:  # a later round: a copy, or another outlet's report
+                rng = random.Random(f"entry:{n}")
+                if n % COPY_EVERY == 0:
+                    dateline = f"{rng.choice(DATELINES)} - "
+                    paragraphs = (dateline + paragraphs[0], *paragraphs[1:], rng.choice(FOOTERS))
+                else:
+                    others = [s for s in by_category[source.category] if s is not source]
+                    picked = rng.sample(others, REPORT_PARAGRAPHS)
+                    paragraphs = (paragraphs[0], *(rng.choice(o.paragraphs) for o in picked))
             items.append(
                 FeedEntry(
                     guid=f"urn:bench:{f}:{j}",

@@ -193,8 +193,15 @@ class EmailSettings(_Section):
         return self
 
 
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http or https URL such as https://hooks.example.org/x")
+    return value.strip()
+
+
 class WebhookSettings(_Section):
-    url: str
+    url: Annotated[str, AfterValidator(_webhook_url)]
     # standard: JSON signed per Standard Webhooks; the others post that chat's format
     format: Literal["standard", "slack", "discord", "teams", "mattermost"] = "standard"
     # Environment variable with the signing secrets (whsec_...), space-separated:

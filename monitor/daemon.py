@@ -42,6 +42,7 @@ class Daemon:
         self.on_cycle = on_cycle
         self.metrics = Metrics(app.repo, app.clock)
         self._scheduler: AsyncIOScheduler | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._cycle: asyncio.Task[CycleReport] | None = None
         self._signals = 0
@@ -155,7 +156,11 @@ class Daemon:
         if self.on_cycle:
             self.on_cycle(report, matched)
         if matched.matches:
-            await self._alert()  # instant alerts leave now, not at the next check
+            # Instant alerts leave now, not at the next check; a slow mail server
+            # must not hold up the next poll, so they go as a task of their own.
+            task = asyncio.create_task(self._alert())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _alert(self) -> None:
         if self._stop.is_set() or not self.app.config.settings.routes:

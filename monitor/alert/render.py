@@ -53,6 +53,10 @@ class Renderer:
         self._text = SandboxedEnvironment(
             loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True
         )
+        # Chat formats read markup in plain text: a feed's "<!channel>" or "[x](url)"
+        # must arrive as text, not as a mention or a link.
+        self._text.filters["slack"] = slack_text
+        self._text.filters["markdown"] = markdown_text
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
         return Rendered(
@@ -76,6 +80,8 @@ class Renderer:
             line = getattr(exc, "lineno", None)
             where = f"{name}:{line}" if line else name
             raise ConfigError(f"template {where}: {exc}") from exc
+        except Exception as exc:  # a user's template can fail any way (1/0, a bad filter use)
+            raise ConfigError(f"template {name}: {type(exc).__name__}: {exc}") from exc
 
 
 def one_line(text: str) -> str:
@@ -142,6 +148,19 @@ def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
 def _when(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
     local = moment.astimezone(zone)
     return {"iso": moment.isoformat(), "local": local.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def slack_text(text: str) -> str:
+    """Slack's mrkdwn escapes: no mentions, links or markup from feeds."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!#@<>|~])")
+
+
+def markdown_text(text: str) -> str:
+    """Markdown (Mattermost, Teams, Discord) escapes: no links, images or mentions."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def safe_url(url: str | None) -> str | None:

@@ -29,7 +29,7 @@ class Period:
     """The end of a digest period: ``key`` is its local wall-clock time."""
 
     key: str
-    end: datetime  # UTC
+    end: datetime  # aware
     repeat: bool = False
 
 
@@ -84,7 +84,10 @@ class Schedule:
         return found
 
     def key(self, end: datetime) -> str:
-        return end.astimezone(self.zone).replace(tzinfo=None).isoformat(timespec="seconds")
+        """A cron period by its local wall-clock time (one digest per local period);
+        an interval by its UTC instant (intervals ignore changes of clocks)."""
+        zone = self.zone if self.cron is not None else ZoneInfo("UTC")
+        return end.astimezone(zone).replace(tzinfo=None).isoformat(timespec="seconds")
 
     def held(self, now: datetime) -> bool:
         """Inside quiet hours: alerts wait (they are never dropped)."""

@@ -23,6 +23,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import structlog
 
@@ -35,7 +36,7 @@ from monitor.clock import Clock
 from monitor.config import RouteSettings
 from monitor.errors import MonitorError
 from monitor.notify import Notifier, Outcome
-from monitor.store.alerts import BACKFILL, NewDigest, Outbound, Selection
+from monitor.store.alerts import BACKFILL, MAX_CANDIDATES, NewDigest, Outbound, Selection
 from monitor.store.repository import Repository
 
 log = structlog.get_logger("monitor.alerts")
@@ -115,6 +116,9 @@ class AlertStage:
             except MonitorError as exc:
                 log.error("route.build_failed", route=route.name, error=exc.message)
                 report.errors.append(f"{route.name}: {exc.message}")
+            except Exception as exc:  # a bug or a database error: the other routes go on
+                log.exception("route.build_failed", route=route.name)
+                report.errors.append(f"{route.name}: {type(exc).__name__}: {exc}")
         return report
 
     def _build_route(self, route: Route, now: datetime, report: AlertReport) -> None:
@@ -126,12 +130,16 @@ class AlertStage:
         if not route.schedule.held(now):
             candidates = self._send_urgent(route, candidates, now, report)
         period = schedules.next_period(route.schedule, state.last_end, state.last_key, now)
+        backlog = len(candidates) >= MAX_CANDIDATES  # more wait beyond what was read
         if period is not None and not period.repeat:
             self._send_digest(route, candidates, period, now, report)
             candidates = []
         elif period is not None:
-            self.repo.settle_only(route.name, digests.Digest((), 0), period.end, period.key)
-        self._move_since(route, state.since, candidates, now)
+            # Keep the latest local time seen: the repeated hour must not lower it.
+            key = max(period.key, state.last_key or period.key)
+            self.repo.settle_only(route.name, digests.Digest((), 0), period.end, key)
+        if not backlog:
+            self._move_since(route, state.since, candidates, now)
 
     def _send_digest(
         self,
@@ -201,7 +209,7 @@ class AlertStage:
         rendered = self.render(route, made, kind, now)
         channel = route.settings.channel
         message_id = new_id(channel, self.domain)
-        stem = f"{route.name}-{period.replace(':', '')}"
+        stem = f"{route.name}-{period.replace(':', '-')}"
         payload = compose(
             route.settings, rendered, message_id=message_id, now=now, domain=self.domain, stem=stem
         )
@@ -284,19 +292,20 @@ class AlertStage:
         now = self.clock.now()
         bound = log.bind(route=delivery.route, delivery=delivery.id)
         if outcome.ok:
-            self.repo.delivery_done(delivery.id, now, error=outcome.error)
+            self.repo.delivery_done(delivery.id, now, "sent", error=outcome.error)
             report.sent += 1
             bound.info("delivery.sent", warning=outcome.error)
             return
         error = outcome.error or "failed"
         if outcome.disable:
             self.repo.disable_route(delivery.route, error, now)
-            self.repo.delivery_done(delivery.id, now, error=error)
+            self.repo.delivery_done(delivery.id, now, "parked", error=error)
             report.parked += 1
             bound.error("route.disabled", error=error, hint="monitor deliveries retry ID")
             return
         retry_at = next_attempt(outcome, delivery.attempts + 1, now, self.policy, self.rng)
-        self.repo.delivery_done(delivery.id, now, error=error, retry_at=retry_at)
+        state: Literal["pending", "parked"] = "parked" if retry_at is None else "pending"
+        self.repo.delivery_done(delivery.id, now, state, error=error, retry_at=retry_at)
         if retry_at is None:
             report.parked += 1
             bound.error("delivery.parked", error=error, attempts=delivery.attempts + 1)

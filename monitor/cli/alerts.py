@@ -63,7 +63,7 @@ def deliveries() -> None:
 @click.option(
     "--state",
     "wanted",
-    type=click.Choice(["pending", "sent", "parked"]),
+    type=click.Choice(["pending", "sent", "parked", "held"]),
     help="Only deliveries in this state.",
 )
 @click.option("--limit", default=30, show_default=True)
@@ -97,7 +97,10 @@ def retry(state: State, delivery_id: int) -> None:
     finally:
         repo.close()
     if found is None:
-        raise click.ClickException(f"no delivery {delivery_id} waiting to be sent")
+        raise click.ClickException(
+            f"no delivery {delivery_id} waiting to be sent (sent already, being sent now, "
+            "or no such id: monitor deliveries list)"
+        )
     console.print(
         f"delivery {found.id} to route {found.route} will be sent at the next check "
         f"(the daemon, or monitor run --once)"

@@ -11,12 +11,12 @@ on ``route_matches``; the one that loses rolls back and sends nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ _ROUTE = (
     RouteRow.last_key,
     RouteRow.disabled_reason,
 )
-MAX_CANDIDATES = 20_000  # per build; a larger backlog goes into the next digest
+MAX_CANDIDATES = 20_000  # per build; a larger backlog goes into the next digests
 # A new route (or one whose selection changed) starts with the matches of the
 # last day, not the whole history: its first digest is "what you missed today".
 BACKFILL = timedelta(days=1)
@@ -207,21 +207,37 @@ class AlertStorage:
             )
 
     def sent_rules(self, route: str, keys: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
-        """The (watchlist, rule) pairs already sent per story key of this route."""
+        """The (watchlist, rule) pairs already sent per story key of this route.
+
+        Judged by the stories the sent articles belong to now, not only by the key
+        they were sent under: an article sent alone (its near stage late) that has
+        since joined a story makes that story's rule sent too.
+        """
         found: dict[str, set[tuple[str, str]]] = {}
+        stories = {int(k[1:]): k for k in keys if k.startswith("s")}
+        roots = {k[1:]: k for k in keys if k.startswith("a")}
+        sent = (
+            select(
+                RouteMatchRow.story_key,
+                ArticleRow.story_id,
+                func.coalesce(ArticleRow.duplicate_of, ArticleRow.id),
+                MatchRow.watchlist,
+                MatchRow.rule,
+            )
+            .join(MatchRow, MatchRow.id == RouteMatchRow.match_id)
+            .join(ArticleRow, ArticleRow.id == MatchRow.article_id)
+            .where(RouteMatchRow.route == route, RouteMatchRow.digest_id.is_not(None))
+        )
         with Session(self._reader) as conn:
-            for start in range(0, len(keys), CHUNK):
-                query = (
-                    select(RouteMatchRow.story_key, MatchRow.watchlist, MatchRow.rule)
-                    .join(MatchRow, MatchRow.id == RouteMatchRow.match_id)
-                    .where(
-                        RouteMatchRow.route == route,
-                        RouteMatchRow.story_key.in_(keys[start : start + CHUNK]),
-                        RouteMatchRow.digest_id.is_not(None),
-                    )
-                )
-                for key, watchlist, rule in conn.execute(query):
-                    found.setdefault(key, set()).add((watchlist, rule))
+            for chunk in _chunks(list(keys)):
+                rows = conn.execute(sent.where(RouteMatchRow.story_key.in_(chunk)))
+                _add_sent(found, rows, stories, roots)
+            for story_chunk in _chunks(list(stories)):
+                rows = conn.execute(sent.where(ArticleRow.story_id.in_(story_chunk)))
+                _add_sent(found, rows, stories, roots)
+            for root_chunk in _chunks(list(roots)):
+                joined = or_(ArticleRow.id.in_(root_chunk), ArticleRow.duplicate_of.in_(root_chunk))
+                _add_sent(found, conn.execute(sent.where(joined)), stories, roots)
         return found
 
     def story_sources(self, keys: Sequence[str]) -> dict[str, list[Source]]:
@@ -272,8 +288,10 @@ class AlertStorage:
                 if end is not None:
                     _advance(conn, new.route, end, new.period)
                 return int(digest_id)
-        except IntegrityError:
-            return None
+        except IntegrityError as exc:
+            if _built_elsewhere(exc):
+                return None
+            raise StorageError(f"route {new.route}: could not save the digest: {exc}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"route {new.route}: could not save the digest: {exc}") from exc
 
@@ -284,8 +302,9 @@ class AlertStorage:
                 self._settle(conn, route, digest, None)
                 if end is not None:
                     _advance(conn, route, end, key)
-        except IntegrityError:
-            return  # another worker settled them
+        except IntegrityError as exc:
+            if not _built_elsewhere(exc):  # else another worker settled them
+                raise StorageError(f"route {route}: {exc}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"route {route}: {exc}") from exc
 
@@ -346,22 +365,23 @@ class AlertStorage:
         self,
         delivery_id: int,
         now: datetime,
+        state: Literal["sent", "pending", "parked"],
         *,
         error: str | None = None,
         retry_at: datetime | None = None,
     ) -> None:
-        """Sent (no error), to be retried at ``retry_at``, or parked (an error, no retry)."""
+        """An attempt's outcome: sent (``error`` may hold a warning), pending until
+        ``retry_at``, or parked for a person."""
         values: dict[str, Any] = {
             "attempts": DeliveryRow.attempts + 1,
             "lease_until": None,
             "last_error": error,
+            "state": state,
         }
-        if error is None:
-            values.update(state="sent", sent_at=now)
-        elif retry_at is not None:
+        if state == "sent":
+            values.update(sent_at=now)
+        elif state == "pending" and retry_at is not None:
             values.update(next_attempt_at=retry_at)
-        else:
-            values.update(state="parked")
         with self.engine.begin() as conn:
             conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
 
@@ -372,35 +392,41 @@ class AlertStorage:
                 .where(RouteRow.name == route)
                 .values(disabled_at=now, disabled_reason=reason)
             )
+            # The route's other deliveries wait with it ("held"), and go when it is enabled.
             conn.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.route == route, DeliveryRow.state == "pending")
-                .values(state="parked", last_error=reason, lease_until=None)
-            )
-
-    def enable_route(self, route: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(RouteRow)
-                .where(RouteRow.name == route)
-                .values(disabled_at=None, disabled_reason=None)
+                .values(state="held")
             )
 
     def retry_delivery(self, delivery_id: int, now: datetime) -> DeliveryInfo | None:
-        """A parked (or pending) delivery sent again at once; its route enabled again."""
+        """A parked delivery sent again at once, with fresh attempts; its route enabled
+        again, with the deliveries it held. None when there is no such delivery waiting,
+        or one being sent right now (its lease is running)."""
+        dialect = self.engine.dialect.name
         with Session(self.engine) as conn, conn.begin():
             row = conn.get(DeliveryRow, delivery_id)
             if row is None or row.state == "sent":
                 return None
-            conn.execute(
+            taken = conn.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id)
-                .values(state="pending", next_attempt_at=now, lease_until=None)
+                .where(
+                    DeliveryRow.id == delivery_id,
+                    dbclock.expired(DeliveryRow.lease_until, dialect),
+                )
+                .values(state="pending", next_attempt_at=now, attempts=0, lease_until=None)
             )
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                return None
             conn.execute(
                 update(RouteRow)
                 .where(RouteRow.name == row.route)
                 .values(disabled_at=None, disabled_reason=None)
+            )
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.route == row.route, DeliveryRow.state == "held")
+                .values(state="pending", next_attempt_at=now)
             )
         return self.delivery(delivery_id)
 
@@ -430,6 +456,34 @@ class AlertStorage:
                 r.name: RouteState(r.name, r.since, r.last_end, r.last_key, r.disabled_reason)
                 for r in conn.execute(select(RouteRow)).scalars()
             }
+
+
+def _built_elsewhere(exc: IntegrityError) -> bool:
+    """Another worker's digest of this period, or its settling of these matches."""
+    text = str(exc.orig)
+    return any(
+        mark in text
+        for mark in ("uq_digests_route", "pk_route_matches", "digests.route", "route_matches.route")
+    )
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _add_sent(
+    found: dict[str, set[tuple[str, str]]],
+    rows: Any,
+    stories: dict[int, str],
+    roots: dict[str, str],
+) -> None:
+    """File each sent (watchlist, rule) under every asked key its article answers to."""
+    asked = {*stories.values(), *roots.values()}
+    for stored_key, story_id, root, watchlist, rule in rows:
+        for key in (stored_key, stories.get(story_id), roots.get(root)):
+            if key is not None and key in asked:
+                found.setdefault(key, set()).add((watchlist, rule))
 
 
 def _rule_is(rule: str) -> Any:

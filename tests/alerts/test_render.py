@@ -116,3 +116,26 @@ def test_a_crlf_in_a_title_adds_no_recipient_at_the_smtp_server(
     assert mail.message["Bcc"] is None and "victim" not in str(mail.message["To"])
     html = mail.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+
+
+def test_feed_text_cannot_ping_or_link_in_chat_formats() -> None:
+    hostile = replace(
+        candidate(1, "s1"),
+        title="<!channel> [click](https://evil.example) @all",
+        snippet="![x](https://tracker.example/p.png) <https://evil.example|login>",
+    )
+    values = context(
+        build([hostile], {}, {}, cap=10),
+        route="desk",
+        title="T",
+        kind="digest",
+        now=datetime.now(UTC),
+        zone=UTC_ZONE,
+    )
+    renderer = Renderer()
+    slack = json.dumps(json.loads(renderer.render(values, "slack").json))
+    assert "<!channel>" not in slack and "<https://evil.example|login>" not in slack
+    for fmt in ("mattermost", "teams", "discord"):
+        body = renderer.render(values, fmt).json
+        assert "[click](" not in body and "![x](" not in body, fmt
+        assert "@all" not in body.replace("\\\\@all", ""), fmt

@@ -1,0 +1,1029 @@
+"""Several workers on one PostgreSQL, end to end, and the embedded SQLite case.
+
+.venv/bin/python -m bench.workers [--quick] [--feeds 2000] [--entries 10] [--stored 100000]
+                                  [--rules 10000] [--workers 1,2,4] [--skip-sqlite]
+                                  [--skip-recovery] [--recovery-timeout 5] [--out DIR]
+
+The load: F feeds on a loopback server (bench/workers_data.py), each with E new
+entries of real BBC text (F × E new articles), a database already holding S
+stored articles (compared and matched long ago, with sketches and index keys),
+and R rules in YAML watchlists. Each configuration runs the real daemon
+(``python -m monitor --config CFG run``, W subprocesses started at once) on a
+fresh copy of one pre-filled database (PostgreSQL: ``CREATE DATABASE … TEMPLATE``),
+until every feed is saved and every new article is compared and matched.
+
+- **articles/s**: new articles over the time from the first feed request (the
+  server's clock) to the last ``matched_at`` or ``near_at`` written (the workers'
+  clock; one machine). Phases: the last feed request, the last article stored
+  (``first_seen_at``), compared (``near_at``) and matched (``matched_at``).
+- **duplicate fetches**: feeds the server was asked for more than once (the
+  interval is 1 h: every feed is due once).
+- **duplicate deliveries**: ``webhook-id``s the receiver got more than once, from
+  an ``instant`` webhook route on a few watchlists (hundreds of alerts).
+- **peak RSS per worker**: each worker process (and any children) every 0.2 s.
+- **recovery**: W = 2 with ``polling.timeout`` and ``parse_timeout`` small; once a
+  quarter of the feeds are saved, the worker holding feeds is SIGKILLed; the
+  time until every feed is fetched and saved, next to the lease it held
+  (``Poller.lease``: (waves + 1) × (timeout + parse_timeout + 10 s), waves of 64).
+
+Results: bench/results/workers.{json,md} (``--quick``: workers-quick.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from bench.alerts import git_state
+from bench.report import exit_status, machine_info, write_pair
+from bench.ui import Progress
+from bench.workers_data import Loopback, common_keys, fill_stored, write_watchlists
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+PG_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
+DB_PREFIX = "bench_workers_"
+MEMORY_TARGET_MB = 250
+RECOVERY_SLACK_S = 10  # "lease length plus a few seconds"
+IN_FLIGHT = 64  # Poller.in_flight: feeds between fetch and save at once (a lease "wave")
+CONCURRENCY = 50  # polling.concurrency, and per_host: the one loopback host stands for F sites
+ALERT_WATCHLISTS = 3  # watchlists the instant webhook route follows
+SAMPLE_EVERY = 0.2  # s between memory samples
+POLL_EVERY = 0.5  # s between looks at the database
+SETTLE_S = 3.0  # after the last delivery: more checks by every worker, nothing may happen twice
+KILL_AT = 0.25  # share of the feeds saved when a worker is killed
+
+
+@dataclass(frozen=True)
+class Sizes:
+    feeds: int
+    entries: int
+    stored: int
+    rules: int
+
+
+FULL = Sizes(feeds=2_000, entries=10, stored=100_000, rules=10_000)
+QUICK = Sizes(feeds=200, entries=10, stored=10_000, rules=1_000)
+
+
+# ---------------------------------------------------------------------------- databases
+
+
+def pg_url(name: str) -> str:
+    return f"{PG_SERVER}/{name}"
+
+
+def pg_admin(statement: str) -> None:
+    """One statement on the server's ``postgres`` database, outside a transaction."""
+    import psycopg
+
+    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def drop_pg(name: str) -> None:
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clone_pg(template: str, name: str) -> str:
+    """A fresh database, a file copy of the pre-filled one: seconds instead of minutes."""
+    drop_pg(name)
+    pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return pg_url(name)
+
+
+def engine_for(url: str) -> Any:
+    from sqlalchemy import create_engine
+
+    if url.startswith("postgresql://"):
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_engine(url, pool_size=1, max_overflow=0)
+
+
+def prefill(url: str, config: Path, sizes: Sizes, pool: dict[int, int]) -> float:
+    """The schema, S stored articles and the F feeds (as the workers' sync would add
+    them, so that their start-up is the same as on any later day); returns seconds."""
+    from monitor.config import load
+    from monitor.store.repository import Repository
+
+    started = time.perf_counter()
+    repo = Repository.open(url)
+    try:
+        fill_stored(repo, sizes.stored, pool)
+        repo.sync_config_feeds(load(config).feed_specs(), datetime.now(UTC))
+        if repo.engine.dialect.name == "postgresql":
+            with repo.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                from sqlalchemy import text
+
+                conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would have, long ago
+    finally:
+        repo.close()
+    return time.perf_counter() - started
+
+
+def write_config(
+    path: Path,
+    url: str,
+    server: Loopback,
+    watchlists: Path,
+    alert_lists: Sequence[str],
+    parse_workers: int | None,
+    timeout: float | None = None,
+) -> Path:
+    polling: dict[str, Any] = {
+        "interval": "1h",  # every feed is due once in a run: a second request is a duplicate
+        "check_every": "1s",
+        "concurrency": CONCURRENCY,
+        "per_host": CONCURRENCY,
+    }
+    if parse_workers is not None:
+        polling["parse_workers"] = parse_workers
+    if timeout is not None:  # a short lease for the recovery run
+        polling |= {"timeout": f"{timeout:g}s", "parse_timeout": f"{timeout:g}s"}
+    config = {
+        "database": {"url": url},
+        "network": {"allow_private": True},
+        "log": {"format": "json", "level": "debug"},  # debug: cycle.start says what was claimed
+        "polling": polling,
+        "alerts": {"check_every": "1s"},
+        "watchlists": {"dir": str(watchlists)},
+        "feeds": [{"url": u} for u in server.urls],
+        "routes": [
+            {
+                "name": "hook",
+                "schedule": "instant",
+                "watchlists": list(alert_lists),
+                "webhook": {"url": server.hook_url},
+            }
+        ],
+    }
+    path.write_text(json.dumps(config, indent=1) + "\n")  # JSON is YAML
+    return path
+
+
+# ---------------------------------------------------------------------------- workers
+
+
+def start_workers(count: int, config: Path, logs: Path) -> list[subprocess.Popen[bytes]]:
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env |= {"PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost"}
+    argv = [sys.executable, "-m", "monitor", "--config", str(config), "run"]
+    procs = []
+    for n in range(count):
+        with (logs / f"worker{n}.log").open("wb") as out:
+            procs.append(subprocess.Popen(argv, cwd=config.parent, env=env, stdout=out, stderr=out))
+    return procs
+
+
+def stop_workers(procs: Sequence[subprocess.Popen[bytes]]) -> list[str]:
+    """SIGTERM to all (each finishes its cycle), then SIGKILL after 30 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    out = []
+    for proc in procs:
+        if proc.returncode == -signal.SIGKILL:
+            out.append("killed by the bench")
+            continue
+        try:
+            out.append(f"exit {proc.wait(30)}")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            out.append("SIGKILL after 30 s")
+    return out
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of each worker (its children included) and its CPU time, every 0.2 s."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        super().__init__(daemon=True)
+        self.pids = list(pids)
+        self.peak_mb = dict.fromkeys(self.pids, 0.0)
+        self.cpu_s = dict.fromkeys(self.pids, 0.0)
+        self.series: dict[int, list[tuple[float, float]]] = {pid: [] for pid in self.pids}
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        procs = {pid: psutil.Process(pid) for pid in self.pids}
+        while not self._halt.is_set():
+            for pid, proc in procs.items():
+                try:
+                    tree = [proc, *proc.children(recursive=True)]
+                    rss = sum(p.memory_info().rss for p in tree)
+                    times = proc.cpu_times()
+                except psutil.Error:
+                    continue  # exited, or killed by the recovery run
+                self.peak_mb[pid] = max(self.peak_mb[pid], rss / 2**20)
+                self.series[pid].append((time.time(), rss / 2**20))
+                self.cpu_s[pid] = times.user + times.system + times.children_user
+                self.cpu_s[pid] += times.children_system
+            self._halt.wait(SAMPLE_EVERY)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+    def every_second(self, pid: int, origin: float) -> list[tuple[float, float]]:
+        """(s after ``origin``, MB) once a second, for the JSON: when the peak came."""
+        out: list[tuple[float, float]] = []
+        for t, mb in self.series[pid]:
+            if not out or t - origin >= out[-1][0] + 1:
+                out.append((round(t - origin, 1), round(mb, 1)))
+        return out
+
+    def mb_at(self, pid: int, at: float) -> float | None:
+        """RSS at ``at`` (the last sample before it): what a worker holds once started."""
+        before = [mb for t, mb in self.series[pid] if t <= at]
+        return before[-1] if before else None
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent working (every core, idle and iowait out)."""
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0))
+
+
+def read_worker_log(path: Path) -> dict[str, Any]:
+    """What one worker did, from its JSON log and its console summary lines."""
+    out: dict[str, Any] = {"claims": [], "fetched": 0, "failed": 0, "compared": 0}
+    out |= {"matched": 0, "sent": 0, "problems": []}
+    for line in path.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            found = re.search(r"Watchlists: (\d+) articles checked", line)
+            out["matched"] += int(found[1]) if found else 0
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        event = record.get("event")
+        if event == "cycle.start" and record.get("feeds"):
+            at = datetime.fromisoformat(record["timestamp"]).timestamp()
+            out["claims"].append((at, record["feeds"]))
+        elif event in ("feed.updated", "feed.unchanged"):
+            out["fetched"] += 1
+        elif event == "feed.failed":
+            out["failed"] += 1
+        elif event == "near.done":
+            out["compared"] += record.get("articles", 0)
+        elif event == "alerts.done":
+            out["sent"] += record.get("sent", 0)
+        if record.get("level") in ("warning", "error") and len(out["problems"]) < 5:
+            out["problems"].append(f"{event}: {record.get('error', '')}"[:300])
+    return out
+
+
+# ---------------------------------------------------------------------------- the database
+
+
+@dataclass
+class Status:
+    saved_feeds: int
+    new_articles: int
+    uncompared: int
+    unmatched: int
+    deliveries: int
+    undelivered: int
+
+    def finished(self, feeds: int) -> bool:
+        return self.saved_feeds == feeds and self.uncompared == 0 and self.unmatched == 0
+
+
+def status(engine: Any, since: datetime) -> Status:
+    from sqlalchemy import func, select
+
+    from monitor.store.models import ArticleRow, DeliveryRow, FeedRow
+
+    def count(query: Any) -> int:
+        return int(conn.execute(query).scalar_one())
+
+    n = select(func.count())
+    with engine.connect() as conn:
+        return Status(
+            count(
+                n.select_from(FeedRow).where(FeedRow.active, FeedRow.last_polled_at.is_not(None))
+            ),
+            count(n.select_from(ArticleRow).where(ArticleRow.first_seen_at >= since)),
+            count(n.select_from(ArticleRow).where(ArticleRow.near_at.is_(None))),
+            count(n.select_from(ArticleRow).where(ArticleRow.matched_at.is_(None))),
+            count(n.select_from(DeliveryRow)),
+            count(n.select_from(DeliveryRow).where(DeliveryRow.state == "pending")),
+        )
+
+
+def outcome(engine: Any, since: datetime) -> dict[str, Any]:
+    """What the run left in the database: counts and the last time of each stage."""
+    from sqlalchemy import func, select
+
+    from monitor.store.models import ArticleRow, CopyRow, DeliveryRow, FeedRow, MatchRow
+
+    new = ArticleRow.first_seen_at >= since
+    with engine.connect() as conn:
+        first, stored, compared, matched = conn.execute(
+            select(
+                func.min(ArticleRow.first_seen_at),
+                func.max(ArticleRow.first_seen_at),
+                func.max(ArticleRow.near_at),
+                func.max(ArticleRow.matched_at),
+            ).where(new)
+        ).one()
+        counts = conn.execute(
+            select(
+                func.count(),
+                func.count(ArticleRow.duplicate_of),
+                func.count(func.distinct(ArticleRow.story_id)),
+            ).where(new)
+        ).one()
+        states = dict(conn.execute(select(DeliveryRow.state, func.count()).group_by("state")).all())
+        errors = conn.execute(
+            select(func.count()).select_from(FeedRow).where(FeedRow.last_error.is_not(None))
+        ).scalar_one()
+        links = conn.execute(select(func.count()).select_from(CopyRow)).scalar_one()
+        matches = conn.execute(select(func.count()).select_from(MatchRow)).scalar_one()
+    return {
+        "articles": counts[0],
+        "copies": counts[1],
+        "stories": counts[2],
+        "links": int(links),
+        "matches": int(matches),
+        "feed_errors": int(errors),
+        "deliveries": {str(k): int(v) for k, v in states.items()},
+        "times": {
+            "first_stored": first.timestamp() if first else None,
+            "last_stored": stored.timestamp() if stored else None,
+            "last_compared": compared.timestamp() if compared else None,
+            "last_matched": matched.timestamp() if matched else None,
+        },
+    }
+
+
+def lease_snapshot(engine: Any) -> dict[str, Any]:
+    """Unsaved feeds grouped by lease (one claim leases its feeds until one instant),
+    with the seconds each lease has left on the database's clock."""
+    from sqlalchemy import func, select
+
+    from monitor.store import dbclock
+    from monitor.store.models import FeedRow
+
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        now = conn.execute(select(dbclock.now(dialect))).scalar_one()
+        rows = conn.execute(
+            select(FeedRow.lease_until, func.count())
+            .where(FeedRow.active, FeedRow.last_polled_at.is_(None))
+            .group_by(FeedRow.lease_until)
+        ).all()
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    groups = [
+        {"feeds": int(n), "left_s": (until - now).total_seconds() if until else None}
+        for until, n in rows
+    ]
+    return {"unsaved": sum(g["feeds"] for g in groups), "leases": groups}
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Kill:
+    """The recovery run's kill: once ``after`` feeds are saved, SIGKILL the worker
+    holding the most claimed feeds."""
+
+    after: int
+    timeout_s: float
+    worker: int | None = None
+    at: float | None = None
+    claimed: int = 0
+    snapshot: dict[str, Any] | None = None
+
+
+def run_load(
+    label: str,
+    url: str,
+    workers: int,
+    config: Path,
+    server: Loopback,
+    sizes: Sizes,
+    progress: Progress,
+    kill: Kill | None = None,
+    timeout_s: float = 1800,
+) -> dict[str, Any]:
+    """W workers on a freshly filled database until every feed is saved and every new
+    article compared and matched, then until the outbox is empty; what happened."""
+    server.reset()
+    engine = engine_for(url)
+    since = datetime.now(UTC)
+    logs = config.parent / "logs" / label.replace(" ", "-")
+    server_proc = psutil.Process(server.pid)
+    cpu_before = (busy_cpu_s(), _cpu(server_proc), _cpu(psutil.Process()))
+    started = time.time()
+    procs = start_workers(workers, config, logs)
+    sampler = Sampler([p.pid for p in procs])
+    sampler.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not (now := status(engine, since)).finished(sizes.feeds):
+            progress.update(
+                f"{now.saved_feeds:,}/{sizes.feeds:,} feeds saved, {now.new_articles:,} new "
+                f"articles, {now.uncompared:,} to compare, {now.unmatched:,} to match"
+            )
+            if kill is not None and kill.at is None and now.saved_feeds >= kill.after:
+                kill_holder(procs, logs, engine, kill)
+                progress.update(f"killed worker {kill.worker}; waiting for its lease")
+                deadline = time.monotonic() + kill.timeout_s
+            dead = [i for i, p in enumerate(procs) if p.poll() is not None and i != kill_of(kill)]
+            if dead:
+                raise RuntimeError(f"{label}: worker {dead[0]} exited: see {logs}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{label}: not finished within the time limit: {now}")
+            time.sleep(POLL_EVERY)
+        finished = time.time()
+        progress.update("waiting for the outbox to empty")
+        wait_for_outbox(engine, progress)
+        time.sleep(SETTLE_S)
+    finally:
+        stopped = stop_workers(procs)
+        sampler.stop()
+    cpu_after = (busy_cpu_s(), _cpu(server_proc), _cpu(psutil.Process()))
+    try:
+        db = outcome(engine, since)
+    finally:
+        engine.dispose()
+    seen = server.stats()
+    per_worker = [read_worker_log(logs / f"worker{n}.log") for n in range(workers)]
+    first_fetch = min((t for r in seen["requests"].values() for t, _ in r), default=finished)
+    for n, proc in enumerate(procs):
+        per_worker[n] |= {
+            "peak_mb": sampler.peak_mb[proc.pid],
+            "mb_at_first_fetch": sampler.mb_at(proc.pid, first_fetch),
+            "mb_every_s": sampler.every_second(proc.pid, first_fetch),
+            "cpu_s": sampler.cpu_s[proc.pid],
+        }
+    return summarise(
+        label, workers, sizes, db, seen, per_worker, stopped, started, finished, kill,
+        cpu=[b - a for a, b in zip(cpu_before, cpu_after, strict=True)],
+    )  # fmt: skip
+
+
+def _cpu(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system)
+
+
+def kill_of(kill: Kill | None) -> int | None:
+    return kill.worker if kill is not None else None
+
+
+def kill_holder(
+    procs: Sequence[subprocess.Popen[bytes]], logs: Path, engine: Any, kill: Kill
+) -> None:
+    """SIGKILL the worker that claimed the most feeds (its log's ``cycle.start``)."""
+    claimed = [
+        sum(n for _, n in read_worker_log(logs / f"worker{i}.log")["claims"])
+        for i in range(len(procs))
+    ]
+    kill.worker = max(range(len(procs)), key=lambda i: claimed[i])
+    kill.claimed = claimed[kill.worker]
+    procs[kill.worker].send_signal(signal.SIGKILL)
+    kill.at = time.time()
+    procs[kill.worker].wait()
+    kill.snapshot = lease_snapshot(engine)
+
+
+def wait_for_outbox(engine: Any, progress: Progress, timeout_s: float = 120) -> None:
+    """Until nothing is pending and no delivery was added for 3 s (every worker has had
+    several alert checks to build what the last matches called for)."""
+    since = datetime.now(UTC)
+    last, quiet_from = -1, time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = status(engine, since)
+        if now.deliveries != last:
+            last, quiet_from = now.deliveries, time.monotonic()
+        if now.undelivered == 0 and time.monotonic() - quiet_from >= 3:
+            return
+        progress.update(f"{now.deliveries:,} deliveries, {now.undelivered:,} pending")
+        time.sleep(POLL_EVERY)
+
+
+def summarise(
+    label: str,
+    workers: int,
+    sizes: Sizes,
+    db: dict[str, Any],
+    seen: dict[str, Any],
+    per_worker: list[dict[str, Any]],
+    stopped: list[str],
+    started: float,
+    finished: float,
+    kill: Kill | None,
+    cpu: list[float],
+) -> dict[str, Any]:
+    requests = {int(i): r for i, r in seen["requests"].items()}
+    times = [t for r in requests.values() for t, _ in r]
+    first_fetch, last_fetch = min(times), max(times)
+    t = db["times"]
+    end = max(x for x in (t["last_compared"], t["last_matched"]) if x is not None)
+    wall = end - first_fetch
+    hooks = seen["hooks"]
+    duplicate_fetches = sorted(i for i, r in requests.items() if len(r) > 1)
+    row: dict[str, Any] = {
+        "label": label,
+        "database": "sqlite" if "SQLite" in label else "postgresql",
+        "workers": workers,
+        "new_articles": db["articles"],
+        "expected_articles": sizes.feeds * sizes.entries,
+        "feeds_requested": len(requests),
+        "startup_s": first_fetch - started,
+        "wall_s": wall,
+        "articles_per_s": db["articles"] / wall,
+        "phases_s": {
+            "last_fetch": last_fetch - first_fetch,
+            "last_stored": (t["last_stored"] or first_fetch) - first_fetch,
+            "last_compared": (t["last_compared"] or first_fetch) - first_fetch,
+            "last_matched": (t["last_matched"] or first_fetch) - first_fetch,
+        },
+        "bench_saw_done_s": finished - first_fetch,
+        "duplicate_fetches": len(duplicate_fetches),
+        "deliveries_sent": db["deliveries"].get("sent", 0),
+        "deliveries": db["deliveries"],
+        "webhooks_received": sum(hooks.values()),
+        "duplicate_deliveries": sum(n - 1 for n in hooks.values()),
+        "peak_mb": [w["peak_mb"] for w in per_worker],
+        "cpu_s": {
+            "machine": cpu[0],
+            "workers": sum(w["cpu_s"] for w in per_worker),
+            "feed_server": cpu[1],
+            "bench": cpu[2],
+        },
+        "per_worker": per_worker,
+        "db": db,
+        "stopped": stopped,
+    }
+    known = sum(v for k, v in row["cpu_s"].items() if k != "machine")
+    row["cpu_s"]["postgres_and_other"] = cpu[0] - known
+    if kill is not None:
+        row |= recovery(kill, requests, duplicate_fetches, seen)
+    return row
+
+
+def recovery(
+    kill: Kill, requests: dict[int, list[tuple[float, int]]], duplicates: list[int], seen: Any
+) -> dict[str, Any]:
+    """The kill's figures: the lease the victim held, and when its feeds were taken over."""
+    assert kill.at is not None and kill.snapshot is not None
+    after = [t for r in requests.values() for t, _ in r if t > kill.at]
+    # Fetched by the victim but not saved: fetched again once its lease ran out.
+    refetched = [i for i in duplicates if any(t > kill.at for t, _ in requests[i])]
+    leases = [g for g in kill.snapshot["leases"] if g["left_s"] is not None]
+    return {
+        "kill": {
+            "worker": kill.worker,
+            "claimed": kill.claimed,
+            "unsaved_at_kill": kill.snapshot["unsaved"],
+            "leases_at_kill": kill.snapshot["leases"],
+            "lease_left_s": max((g["left_s"] for g in leases), default=None),
+            "first_fetch_after_kill_s": min(after) - kill.at if after else None,
+            "recovery_s": max(after) - kill.at if after else None,
+            "refetched": len(refetched),
+        },
+        # Only a feed requested twice for another reason is a duplicate here.
+        "duplicate_fetches": len(duplicates) - len(refetched),
+    }
+
+
+def lease_length(feeds: int, timeout: float) -> float:
+    """monitor.pipeline.Poller.lease with App's poll deadline (timeout + parse + 10 s)."""
+    waves = -(-feeds // IN_FLIGHT)
+    return (waves + 1) * (timeout + timeout + 10)
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _mark(met: bool | None) -> str:
+    return {True: "✓", False: "✗", None: "—"}[met]
+
+
+def run_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Throughput, duplicates and memory: one row per configuration."""
+    runs = result["runs"]
+    base = next((r for r in runs if r["database"] == "postgresql" and r["workers"] == 1), None)
+    columns = [
+        "configuration", "articles", "wall s", "articles/s", "vs 1 worker",
+        "dup. fetches", "deliveries (dup.)", "peak RSS MB per worker",
+    ]  # fmt: skip
+    rows = []
+    for r in runs:
+        speedup = r["articles_per_s"] / base["articles_per_s"] if base else None
+        rows.append(
+            [
+                r["label"],
+                f"{r['new_articles']:,}",
+                _f(r["wall_s"]),
+                f"{r['articles_per_s']:,.0f}",
+                f"{speedup:.2f}×" if speedup and r["database"] == "postgresql" else "—",
+                str(r["duplicate_fetches"]),
+                f"{r['deliveries_sent']} ({r['duplicate_deliveries']})",
+                " / ".join(f"{mb:.0f}" for mb in r["peak_mb"]),
+            ]
+        )
+    return columns, rows
+
+
+def time_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Where the time goes: each stage's last write after the first fetch, who did what."""
+    columns = [
+        "configuration", "start-up s", "fetched", "stored", "compared", "matched",
+        "feeds / compared / matched per worker", "CPU s workers", "CPU s PG + rest",
+    ]  # fmt: skip
+    rows = []
+    for r in result["runs"]:
+        p = r["phases_s"]
+        work = " · ".join(f"{w['fetched']}/{w['compared']}/{w['matched']}" for w in r["per_worker"])
+        rows.append(
+            [
+                r["label"],
+                _f(r["startup_s"]),
+                *(_f(p[k]) for k in ("last_fetch", "last_stored", "last_compared", "last_matched")),
+                work,
+                _f(r["cpu_s"]["workers"], 0),
+                _f(r["cpu_s"]["postgres_and_other"], 0),
+            ]
+        )
+    return columns, rows
+
+
+def recovery_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    r = result.get("recovery")
+    if not r:
+        return [], []
+    k = r["kill"]
+    columns = ["figure", "value"]
+    rows = [
+        ["polling.timeout / parse_timeout", f"{result['params']['recovery_timeout']:g} s each"],
+        ["feeds the killed worker had claimed", f"{k['claimed']:,}"],
+        ["its lease (Poller.lease)", f"{_f(r['lease_s'])} s"],
+        ["lease left at the kill (database clock)", f"{_f(k['lease_left_s'])} s"],
+        ["feeds unsaved at the kill", f"{k['unsaved_at_kill']:,}"],
+        ["kill → first feed request after it", f"{_f(k['first_fetch_after_kill_s'])} s"],
+        ["kill → every feed fetched (recovery)", f"{_f(k['recovery_s'])} s"],
+        ["fetched by the victim, unsaved, fetched again", str(k["refetched"])],
+        ["other duplicate fetches / duplicate deliveries",
+         f"{r['duplicate_fetches']} / {r['duplicate_deliveries']}"],
+    ]  # fmt: skip
+    return columns, rows
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = [*result["runs"], *([result["recovery"]] if result.get("recovery") else [])]
+    out = []
+    if runs:
+        fetches = sum(r["duplicate_fetches"] for r in runs)
+        deliveries = sum(r["duplicate_deliveries"] for r in runs)
+        peak = max(mb for r in runs for mb in r["peak_mb"])
+        out += [
+            _target("duplicate fetches: 0 (every run)", str(fetches), fetches == 0),
+            _target("duplicate deliveries: 0 (every run)", str(deliveries), deliveries == 0),
+            _target(
+                f"peak RSS per worker < {MEMORY_TARGET_MB} MB", f"{peak:.0f} MB",
+                peak < MEMORY_TARGET_MB,
+            ),
+        ]  # fmt: skip
+    r = result.get("recovery")
+    if r:
+        took = r["kill"]["recovery_s"]
+        out.append(
+            _target(
+                f"recovery ≤ lease + {RECOVERY_SLACK_S} s",
+                f"{_f(took)} s (lease {_f(r['lease_s'])} s)",
+                took is not None and took <= r["lease_s"] + RECOVERY_SLACK_S,
+            )
+        )
+    return out
+
+
+def _target(name: str, value: str, met: bool) -> dict[str, Any]:
+    return {"target": name, "value": value, "met": met}
+
+
+def tables(result: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    s = result["sizes"]
+    out = []
+    if result["runs"]:
+        title = (
+            f"{s['feeds']:,} feeds × {s['entries']} new entries, {s['stored']:,} stored, "
+            f"{s['rules']:,} rules: first fetch → last stored match"
+        )
+        out.append((title, *run_rows(result)))
+        title = "Where the time goes: s after the first feed request when the last was …"
+        out.append((title, *time_rows(result)))
+    if result.get("recovery"):
+        title = "Recovery: 2 workers on PostgreSQL, one SIGKILLed mid-cycle"
+        out.append((title, *recovery_rows(result)))
+    rows = [[_mark(t["met"]), t["target"], t["value"]] for t in result["targets"]]
+    out.append(("Targets", ["met", "target", "value"], rows))
+    return out
+
+
+def notes(result: dict[str, Any]) -> list[str]:
+    out = list(result.get("extra_notes", []))
+    for r in [*result["runs"], *([result["recovery"]] if result.get("recovery") else [])]:
+        if r["new_articles"] != r["expected_articles"]:
+            got, wanted = r["new_articles"], r["expected_articles"]
+            out.append(f"{r['label']}: {got:,} new articles, expected {wanted:,}")
+        if r["db"]["feed_errors"]:
+            out.append(f"{r['label']}: {r['db']['feed_errors']} feeds ended with an error")
+        idle = [n for n, w in enumerate(r["per_worker"]) if not w["fetched"]]
+        if idle and r["workers"] > 1:
+            claims = [[c for _, c in w["claims"]] for w in r["per_worker"]]
+            out.append(
+                f"{r['label']}: worker(s) {idle} fetched no feed; feeds per claim, "
+                f"worker by worker: {claims}"
+            )
+        for n, w in enumerate(r["per_worker"]):
+            if w["problems"]:
+                out.append(f"{r['label']}: worker {n} logged {w['problems'][:2]}")
+    return out
+
+
+def print_tables(result: dict[str, Any], console: Console) -> None:
+    for title, columns, rows in tables(result):
+        table = Table(title=title)
+        for n, column in enumerate(columns):
+            table.add_column(column, justify="left" if n == 0 or title == "Targets" else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    for note in result["notes"]:
+        console.print(f"[yellow]{note}[/]")
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m, g, p, s = result["machine"], result["git"], result["params"], result["sizes"]
+    lines = [
+        "# Several workers: end to end on PostgreSQL, and embedded SQLite",
+        "",
+        f"- date: {result['started']}; total {result['total_s']:.0f} s; {m['cpu_count']} CPUs, "
+        f"{m['cpu_model']}, {m['memory_gb']} GB, Python {m['bench_python']}; "
+        f"load at start {m['loadavg_at_start']}",
+        f"- code: HEAD {g['head']}; uncommitted in monitor/, alerts/: {len(g['uncommitted'])}",
+        f"- command: `.venv/bin/python -m bench.workers{''.join(' ' + a for a in p['argv'])}`",
+        f"- load: {s['feeds']:,} feeds on one loopback server, each with {s['entries']} new "
+        f"entries of BBC text ({s['feeds'] * s['entries']:,} new articles); {s['stored']:,} "
+        f"articles already stored, compared and matched; {s['rules']:,} rules in "
+        f"{result['watchlists']['watchlists']} YAML watchlists; an instant webhook route on "
+        f"{len(p['alert_watchlists'])} of them to a loopback receiver",
+        f"- workers: `python -m monitor run` × W, started at once, polling.interval 1h, "
+        f"check_every 1s, concurrency and per_host {CONCURRENCY}, parse_workers "
+        f"{p['parse_workers'] if p['parse_workers'] is not None else 'default'}; each run on a "
+        f"fresh copy of one pre-filled database (PostgreSQL: CREATE DATABASE … TEMPLATE; "
+        f"pre-fill {result['prefill_s'].get('postgresql', 0):.0f} s)",
+        "- wall: first feed request (server clock) → the last near_at or matched_at written "
+        "(workers' clock, same machine); the phases are the last feed request, the last "
+        "first_seen_at, near_at and matched_at, in s after the first request; CPU: the "
+        "workers' own, and the rest of the machine's busy time less the feed server and "
+        "the bench (PostgreSQL, mostly)",
+    ]
+    for title, columns, rows in tables(result):
+        lines += ["", f"## {title}", "", "| " + " | ".join(columns) + " |"]
+        lines += ["|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join([*lines, "", *(f"- {note}" for note in result["notes"])]) + "\n"
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.workers", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="200 feeds, 10k stored, 1k rules")
+    parser.add_argument("--feeds", type=int)
+    parser.add_argument("--entries", type=int)
+    parser.add_argument("--stored", type=int)
+    parser.add_argument("--rules", type=int)
+    parser.add_argument("--workers", default="1,2,4", help="worker counts on PostgreSQL")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-recovery", action="store_true")
+    parser.add_argument(
+        "--recovery-timeout", type=float, default=5, help="polling.timeout and parse_timeout (5)"
+    )
+    parser.add_argument("--parse-workers", type=int, default=0, help="polling.parse_workers (0)")
+    parser.add_argument("--alert-watchlists", type=int, default=ALERT_WATCHLISTS)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
+    parser.add_argument("--check-targets", action="store_true", help="exit 2 on a missed target")
+    args = parser.parse_args(argv)
+    base = QUICK if args.quick else FULL
+    args.sizes = Sizes(
+        *(getattr(args, k) or getattr(base, k) for k in ("feeds", "entries", "stored", "rules"))
+    )
+    args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    return args
+
+
+@contextmanager
+def scratch(keep: bool) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+    try:
+        yield path
+    finally:
+        if not keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class Bench:
+    """The configurations in order, on one loopback server and one watchlist set; each
+    one's failure is noted and the others still run."""
+
+    def __init__(self, args: argparse.Namespace, tmp: Path, result: dict[str, Any]) -> None:
+        self.args, self.sizes, self.tmp, self.result = args, args.sizes, tmp, result
+        self.template = f"{DB_PREFIX}template"
+        self.created: list[str] = []  # PostgreSQL databases to drop at the end
+        self.server: Loopback | None = None
+        self.pool: dict[int, int] = {}
+        self.alert_lists: list[str] = []
+
+    def config(self, name: str, url: str, timeout: float | None = None) -> Path:
+        assert self.server is not None
+        (self.tmp / name).mkdir(exist_ok=True)
+        path = self.tmp / name / "monitor.yaml"
+        lists, workers = self.alert_lists, self.args.parse_workers
+        return write_config(
+            path, url, self.server, self.tmp / "watchlists", lists, workers, timeout
+        )
+
+    def attempt(self, what: str, progress: Progress, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except (RuntimeError, OSError) as exc:
+            progress.fail(f"{what}: {exc}")
+            self.result["extra_notes"].append(f"{what} failed: {exc}")
+            self.result["failed"].append(what)
+
+    def fresh_pg(self, name: str) -> str:
+        self.created.append(name)
+        return clone_pg(self.template, name)
+
+    def done_with(self, name: str) -> None:
+        if not self.args.keep:
+            drop_pg(name)
+
+    def prefill_pg(self, progress: Progress) -> None:
+        progress.step(f"PostgreSQL: pre-filling {self.sizes.stored:,} stored articles")
+        drop_pg(self.template)
+        pg_admin(f'CREATE DATABASE "{self.template}"')
+        self.created.append(self.template)
+        url = pg_url(self.template)
+        seconds = prefill(url, self.config("template", url), self.sizes, self.pool)
+        self.result["prefill_s"]["postgresql"] = seconds
+        progress.done(f"pre-filled in {seconds:.0f} s")
+
+    def postgres(self, workers: int, progress: Progress) -> None:
+        assert self.server is not None
+        label = f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''}"
+        progress.step(label)
+        name = f"{DB_PREFIX}{workers}"
+        url = self.fresh_pg(name)
+        row = run_load(
+            label, url, workers, self.config(name, url), self.server, self.sizes, progress
+        )
+        self.result["runs"].append(row)
+        progress.done(_summary(row))
+        self.done_with(name)
+
+    def recovery(self, progress: Progress) -> None:
+        assert self.server is not None
+        progress.step("recovery: 2 workers, one SIGKILLed mid-cycle")
+        name, timeout = f"{DB_PREFIX}recovery", self.args.recovery_timeout
+        url = self.fresh_pg(name)
+        # Time enough for the longest lease a worker could hold (every feed), and more.
+        kill = Kill(int(self.sizes.feeds * KILL_AT), lease_length(self.sizes.feeds, timeout) + 300)
+        cfg = self.config(name, url, timeout)
+        row = run_load("recovery", url, 2, cfg, self.server, self.sizes, progress, kill)
+        row["lease_s"] = lease_length(row["kill"]["claimed"], timeout)
+        self.result["recovery"] = row
+        progress.done(
+            f"recovered in {_f(row['kill']['recovery_s'])} s, lease {row['lease_s']:.0f} s"
+        )
+        self.done_with(name)
+
+    def sqlite(self, progress: Progress) -> None:
+        assert self.server is not None
+        progress.step(f"SQLite: pre-filling {self.sizes.stored:,} stored articles")
+        url = f"sqlite:///{self.tmp}/sqlite/monitor.db"
+        cfg = self.config("sqlite", url)
+        self.result["prefill_s"]["sqlite"] = prefill(url, cfg, self.sizes, self.pool)
+        label = "SQLite, 1 process (embedded)"
+        progress.step(label)
+        row = run_load(label, url, 1, cfg, self.server, self.sizes, progress)
+        self.result["runs"].append(row)
+        progress.done(_summary(row))
+
+    def run(self, progress: Progress) -> None:
+        from bench.neardup_data import BBC, read_bbc
+
+        args, sizes = self.args, self.sizes
+        progress.step(f"watchlists: {sizes.rules:,} rules")
+        self.result["watchlists"] = write_watchlists(self.tmp / "watchlists", sizes.rules)
+        self.alert_lists = self.result["watchlists"]["names"][: args.alert_watchlists]
+        self.result["params"]["alert_watchlists"] = self.alert_lists
+        progress.step(f"loopback server: {sizes.feeds:,} feeds × {sizes.entries} BBC entries")
+        with Loopback(sizes.feeds, sizes.entries) as self.server:
+            progress.step("common index keys of the real entries (a scratch near stage)")
+            self.pool = common_keys(read_bbc(BBC), sizes.feeds, sizes.entries)
+            try:
+                if args.workers or not args.skip_recovery:
+                    self.prefill_pg(progress)
+                for workers in args.workers:
+                    run = partial(self.postgres, workers, progress)
+                    self.attempt(f"PostgreSQL, {workers} workers", progress, run)
+                if not args.skip_recovery:
+                    self.attempt("recovery", progress, partial(self.recovery, progress))
+                self.done_with(self.template)
+                if not args.skip_sqlite:
+                    self.attempt("SQLite", progress, partial(self.sqlite, progress))
+            finally:
+                if args.keep:
+                    progress.step(f"kept {self.tmp} and databases {self.created}")
+                else:
+                    for name in self.created:
+                        drop_pg(name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console(log_path=False)
+    if not console.is_terminal:  # a log file: room for the tables
+        console = Console(log_path=False, width=160)
+    clock = time.monotonic()
+    result: dict[str, Any] = {
+        "benchmark": "workers",
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "git": git_state(),
+        "sizes": asdict(args.sizes),
+        "params": {
+            "argv": list(sys.argv[1:] if argv is None else argv),
+            "workers": args.workers,
+            "recovery_timeout": args.recovery_timeout,
+            "parse_workers": args.parse_workers,
+        },
+        "runs": [],
+        "prefill_s": {},
+        "extra_notes": [],
+        "failed": [],
+    }
+    with Progress(console) as progress, scratch(args.keep) as tmp:
+        Bench(args, tmp, result).run(progress)
+    result["total_s"] = time.monotonic() - clock
+    result["targets"], result["notes"] = targets(result), notes(result)
+    runs = [*result["runs"], *([result["recovery"]] if result.get("recovery") else [])]
+    result["valid"] = not result["failed"] and all(
+        r["new_articles"] == r["expected_articles"] for r in runs
+    )
+    print_tables(result, console)
+    stem = "workers-quick" if args.quick else "workers"
+    for path in write_pair(args.out, stem, result, markdown(result)):
+        console.print(f"wrote {path}")
+    return exit_status(result, args.check_targets)
+
+
+def _summary(row: dict[str, Any]) -> str:
+    return (
+        f"{row['new_articles']:,} articles in {row['wall_s']:.1f} s: "
+        f"{row['articles_per_s']:,.0f}/s; duplicate fetches {row['duplicate_fetches']}, "
+        f"deliveries {row['deliveries_sent']} (duplicates {row['duplicate_deliveries']}); "
+        f"peak {max(row['peak_mb']):.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
