@@ -35,3 +35,21 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, (as_utc(when) - now).total_seconds())  # HTTP dates are GMT
+
+
+def when(value: datetime | None, now: datetime) -> str:
+    """A time for people, relative to ``now``: "in 15m", "3h ago"."""
+    if value is None:
+        return "-"
+    seconds = (value - now).total_seconds()
+    span = abs(seconds)
+    text = (
+        f"{span:.0f}s"
+        if span < 90
+        else f"{span / 60:.0f}m"
+        if span < 5400
+        else f"{span / 3600:.1f}h"
+        if span < 172800
+        else f"{span / 86400:.0f}d"
+    )
+    return f"in {text}" if seconds > 0 else f"{text} ago"

@@ -240,9 +240,16 @@ class RouteSettings(_Section):
         return self
 
     @property
+    def template(self) -> str:
+        """The JSON template the route's payload comes from: webhook, or a chat format."""
+        fmt = self.webhook.format if self.webhook else "standard"
+        return "webhook" if fmt == "standard" else fmt
+
+    @property
     def channel(self) -> str:
+        """file, email, webhook, or the chat format a webhook posts."""
         if self.webhook is not None:
-            return self.webhook.format if self.webhook.format != "standard" else "webhook"
+            return self.template
         return "email" if self.email is not None else "file"
 
 

@@ -224,3 +224,16 @@ class Match:
     terms: tuple[TermHits, ...]
     snippet: str = ""
     highlights: tuple[tuple[int, int], ...] = ()  # offsets into ``snippet``
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A delivery as the notifier sends it."""
+
+    id: int
+    digest_id: int
+    route: str
+    channel: str
+    message_id: str
+    payload: bytes
+    attempts: int

@@ -66,11 +66,11 @@ def _templates(config: Config) -> list[str]:
         now=datetime.now(UTC),
         zone=ZoneInfo("UTC"),
     )
-    formats = {r.webhook.format if r.webhook else "standard" for r in config.settings.routes}
+    formats = {r.template for r in config.settings.routes}
     problems = []
     for fmt in sorted(formats):
         try:
-            renderer.render(values, "webhook" if fmt == "standard" else fmt)
+            renderer.render(values, fmt)
         except ConfigError as exc:
             problems.append(exc.message)
     return problems

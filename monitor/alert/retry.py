@@ -28,8 +28,8 @@ def next_attempt(
     if not outcome.retry or attempts >= policy.max_attempts:
         return None
     delay = min(policy.cap, policy.base * 2 ** (attempts - 1))
-    # Full jitter around the delay, so deliveries that failed together do not
-    # all come back together.
+    # Jitter of ±50 %, so deliveries that failed together do not all come back
+    # together.
     delay *= rng.uniform(0.5, 1.5)
     if outcome.retry_after is not None:
         delay = max(delay, min(outcome.retry_after, _LONGEST_WAIT))

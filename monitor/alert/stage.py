@@ -36,8 +36,9 @@ from monitor.clock import Clock
 from monitor.config import RouteSettings
 from monitor.errors import MonitorError
 from monitor.notify import Notifier, Outcome
-from monitor.store.alerts import BACKFILL, MAX_CANDIDATES, NewDigest, Outbound, Selection
+from monitor.store.alerts import BACKFILL, MAX_CANDIDATES, NewDigest, Selection
 from monitor.store.repository import Repository
+from monitor.types import Outbound
 
 log = structlog.get_logger("monitor.alerts")
 # How long the near stage may take to file an article before its match is sent alone.
@@ -229,7 +230,6 @@ class AlertStage:
 
     def render(self, route: Route, made: digests.Digest, kind: str, now: datetime) -> Rendered:
         s = route.settings
-        fmt = s.webhook.format if s.webhook and s.webhook.format != "standard" else "webhook"
         values = context(
             made,
             route=s.name,
@@ -239,7 +239,7 @@ class AlertStage:
             zone=route.schedule.zone,
             watchlist_titles=self.titles(),
         )
-        return self.renderer.render(values, fmt)
+        return self.renderer.render(values, s.template)
 
     def preview(self, name: str) -> tuple[digests.Digest, Rendered]:
         """The digest the route would send next, rendered; nothing is stored or sent."""

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.alert.stage import AlertReport
+from monitor.clock import when
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
 from monitor.store.alerts import DeliveryInfo
@@ -23,23 +24,6 @@ STATUS_STYLE = {
     "new": "dim",
     "gone": "red",
 }
-
-
-def when(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "-"
-    seconds = (value - now).total_seconds()
-    span = abs(seconds)
-    text = (
-        f"{span:.0f}s"
-        if span < 90
-        else f"{span / 60:.0f}m"
-        if span < 5400
-        else f"{span / 3600:.1f}h"
-        if span < 172800
-        else f"{span / 86400:.0f}d"
-    )
-    return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
 def style(status: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.store.alerts import Outbound
+from monitor.types import Outbound
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from monitor.notify import Outcome
-from monitor.store.alerts import Outbound
+from monitor.types import Outbound
 
 
 class FileNotifier:

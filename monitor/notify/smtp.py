@@ -16,7 +16,7 @@ import aiosmtplib
 
 from monitor.config import EmailSettings
 from monitor.notify import Outcome
-from monitor.store.alerts import Outbound
+from monitor.types import Outbound
 
 _PORTS = {"starttls": 587, "tls": 465, "none": 25}
 

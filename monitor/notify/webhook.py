@@ -23,7 +23,7 @@ from monitor import __version__
 from monitor.clock import Clock, retry_after
 from monitor.config import WebhookSettings
 from monitor.notify import Outcome
-from monitor.store.alerts import Outbound
+from monitor.types import Outbound
 
 USER_AGENT = f"monitor/{__version__} (webhook)"
 _RETRY = {408, 425, 429}

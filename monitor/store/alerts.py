@@ -33,6 +33,7 @@ from monitor.store.models import (
     RouteMatchRow,
     RouteRow,
 )
+from monitor.types import Outbound
 
 CHUNK = 500
 _ROUTE = (
@@ -67,19 +68,6 @@ class Selection:
     rules: tuple[str, ...] = ()  # "rule" or "watchlist/rule"; empty: every rule
     min_score: float = 0.0
     settled_before: datetime | None = None  # articles not yet compared count from then on
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """A delivery as the notifier sends it."""
-
-    id: int
-    digest_id: int
-    route: str
-    channel: str
-    message_id: str
-    payload: bytes
-    attempts: int
 
 
 @dataclass(frozen=True, slots=True)

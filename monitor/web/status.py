@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from monitor import __version__
-from monitor.cli.render import when
+from monitor.clock import when
 from monitor.store.repository import Repository
 
 TEMPLATES = Path(__file__).parent / "templates"
