@@ -110,7 +110,9 @@ def feed_entries(
                     link=f"https://site{f}.example/story/{j}",
                     title=source.title,
                     paragraphs=paragraphs,
-                    published=now - timedelta(seconds=n % 36_000),
+                    # A second apart, in the order of the stream: a copy comes after its
+                    # original, as wire copies do (the near stage's usual case).
+                    published=now - timedelta(seconds=feeds * entries - n),
                 )
             )
         out.append(items)

@@ -304,3 +304,20 @@ def test_an_smtp_server_that_stops_answering_is_given_up_on_and_retried(
         clock.advance(hours=1)
         assert cycle(app).sent == 1
     assert len(smtp_plain.wait_for(1)) == 1
+
+
+def test_a_410_holds_the_routes_other_deliveries_and_a_retry_sends_them_all(
+    tmp_path: Path, clock: FakeClock, webhook_receiver: WebhookReceiver
+) -> None:
+    webhook_receiver.respond(410)
+    route = _webhook_route(webhook_receiver).replace(
+        "  - name: hook\n", "  - name: hook\n    schedule: instant\n"
+    )
+    with open_app(sample_config(tmp_path, sqlite(tmp_path), route), clock) as app:
+        assert cycle(app).parked == 1
+        states = sorted(d.state for d in app.repo.deliveries())
+        assert states == ["held"] * (SAMPLE_STORIES - 1) + ["parked"]
+        parked = next(d for d in app.repo.deliveries() if d.state == "parked")
+        app.repo.retry_delivery(parked.id, clock.now())
+        assert cycle(app).sent == SAMPLE_STORIES
+    assert len({r.headers["webhook-id"] for r in webhook_receiver.accepted()}) == SAMPLE_STORIES
