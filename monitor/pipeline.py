@@ -70,8 +70,9 @@ class Poller:
         self._writer = GroupWriter(store, self._db)
 
     def lease(self, feeds: int) -> float:
-        """How long a cycle of ``feeds`` may take: waves of ``in_flight`` polls, each at most
-        the poll deadline. A worker killed mid-cycle delays its feeds by as much."""
+        """How long polling ``feeds`` claimed at once may take: waves of ``in_flight``
+        polls, each at most the poll deadline. A worker killed mid-cycle delays its
+        feeds by as much."""
         waves = -(-feeds // self.in_flight)
         return (waves + 1) * self.poll_deadline
 
@@ -81,14 +82,14 @@ class Poller:
         progress: Callable[[FeedReport], None] | None = None,
         on_start: Callable[[int], None] | None = None,
     ) -> CycleReport:
-        """``on_start`` hears how many feeds the cycle polls; ``progress`` each one's report."""
+        """Poll every due feed; ``on_start`` hears how many are claimed so far, ``progress``
+        each one's report.
+
+        Due feeds are claimed ``in_flight`` at a time, topped up as polls finish:
+        several workers share a long list instead of the first taking it all, and a
+        dead worker's lease covers one wave. ``every`` (``--all``) claims all at once.
+        """
         started = time.perf_counter()
-        feeds = await self._in_db(
-            self.store.claim_feeds, self.clock.now(), self.batch, self.policy, every, self.lease
-        )
-        log.debug("cycle.start", feeds=len(feeds))
-        if on_start:
-            on_start(len(feeds))
         # Made for each cycle: a semaphore belongs to the event loop that first used it.
         in_flight = asyncio.Semaphore(self.in_flight)
 
@@ -99,8 +100,33 @@ class Poller:
                 progress(report)
             return report
 
-        reports = await asyncio.gather(*(poll_and_tell(feed) for feed in feeds))
+        polls: set[asyncio.Task[FeedReport]] = set()
+        reports: list[FeedReport] = []
+        claimed, more = 0, True
+        try:
+            while more or polls:
+                if more and len(polls) <= self.in_flight // 2:
+                    feeds = await self._claim(every)
+                    more = bool(feeds) and not every
+                    claimed += len(feeds)
+                    if on_start:
+                        on_start(claimed)
+                    polls.update(asyncio.create_task(poll_and_tell(f)) for f in feeds)
+                if polls:
+                    done, polls = await asyncio.wait(polls, return_when=asyncio.FIRST_COMPLETED)
+                    reports += [task.result() for task in done]
+        except asyncio.CancelledError:
+            for task in polls:
+                task.cancel()
+            raise
+        log.debug("cycle.done", feeds=claimed)
         return CycleReport(tuple(reports), time.perf_counter() - started)
+
+    async def _claim(self, every: bool) -> list[Feed]:
+        limit = self.batch if every else self.in_flight
+        return await self._in_db(
+            self.store.claim_feeds, self.clock.now(), limit, self.policy, every, self.lease
+        )
 
     async def poll_safely(self, feed: Feed) -> FeedReport:
         """``poll``, with any bug contained to this feed's report."""
