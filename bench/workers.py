@@ -275,7 +275,7 @@ def busy_cpu_s() -> float:
 def read_worker_log(path: Path) -> dict[str, Any]:
     """What one worker did, from its JSON log and its console summary lines."""
     out: dict[str, Any] = {"claims": [], "fetched": 0, "failed": 0, "compared": 0}
-    out |= {"matched": 0, "sent": 0, "problems": []}
+    out |= {"matched": 0, "sent": 0, "problems": [], "near_runs": []}
     for line in path.read_text(errors="replace").splitlines():
         if not line.startswith("{"):
             found = re.search(r"Watchlists: (\d+) articles checked", line)
@@ -295,6 +295,8 @@ def read_worker_log(path: Path) -> dict[str, Any]:
             out["failed"] += 1
         elif event == "near.done":
             out["compared"] += record.get("articles", 0)
+            at = datetime.fromisoformat(record["timestamp"]).timestamp()
+            out["near_runs"].append((at, record.get("articles", 0)))
         elif event == "alerts.done":
             out["sent"] += record.get("sent", 0)
         if record.get("level") in ("warning", "error") and len(out["problems"]) < 5:
@@ -542,6 +544,8 @@ def kill_holder(
     procs[kill.worker].send_signal(signal.SIGKILL)
     kill.at = time.time()
     procs[kill.worker].wait()
+    # A COMMIT the worker had sent still completes on the server: let it land first.
+    time.sleep(1.0)
     kill.snapshot = lease_snapshot(engine)
 
 
@@ -619,12 +623,16 @@ def summarise(
     known = sum(v for k, v in row["cpu_s"].items() if k != "machine")
     row["cpu_s"]["postgres_and_other"] = cpu[0] - known
     if kill is not None:
-        row |= recovery(kill, requests, duplicate_fetches, seen)
+        survivors = [w for n, w in enumerate(per_worker) if n != kill.worker]
+        row |= recovery(kill, requests, duplicate_fetches, survivors)
     return row
 
 
 def recovery(
-    kill: Kill, requests: dict[int, list[tuple[float, int]]], duplicates: list[int], seen: Any
+    kill: Kill,
+    requests: dict[int, list[tuple[float, int]]],
+    duplicates: list[int],
+    survivors: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The kill's figures. Orphans: feeds leased and unsaved at the kill that nobody asked
     for again until their lease had run out (the survivor's own are fetched at once)."""
@@ -635,15 +643,26 @@ def recovery(
     after = {
         i: min(t for t, _ in requests[i] if t > at) for i in leased if _asked_after(requests, i, at)
     }
-    orphans = [i for i in leased if i not in after or after[i] >= leased[i] - 1.0]
-    waits = [after[i] - at for i in orphans if i in after]
+    # Never asked again: saved all the same, by a commit of the killed worker still in
+    # flight at the snapshot; not orphans.
+    orphans = [i for i in after if after[i] >= leased[i] - 1.0]
+    waits = [after[i] - at for i in orphans]
     refetched = [i for i in orphans if i in asked_before]
     return {
         "kill": {
             "worker": kill.worker,
+            # The survivor's cycles and near-stage runs, in s after the kill: it polls
+            # again only when its tick (poll, near, match, alerts) comes round.
+            "survivor_cycles_s": [
+                (round(t - at, 1), n) for w in survivors for t, n in w["claims"] if t > at
+            ],
+            "survivor_near_runs_s": [
+                (round(t - at, 1), n) for w in survivors for t, n in w["near_runs"] if t > at
+            ],
             "unsaved_at_kill": kill.snapshot["unsaved"],
             "orphans": len(orphans),
-            "never_fetched_again": len([i for i in orphans if i not in after]),
+            "at_s": at - min(t for r in requests.values() for t, _ in r),
+            "saved_by_its_last_commit": len([i for i in leased if i not in after]),
             "claims_held": len({leased[i] for i in orphans}),
             "lease_left_s": max((leased[i] - at for i in orphans), default=None),
             "takeover_s": min(waits, default=None),
@@ -739,14 +758,20 @@ def recovery_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = [
         ["polling.timeout / parse_timeout", f"{result['params']['recovery_timeout']:g} s each"],
         ["feeds unsaved at the kill", f"{k['unsaved_at_kill']:,}"],
-        ["orphaned: leased by the killed worker (in how many claims)",
+        ["orphaned: leased by the killed worker, unsaved (in how many claims)",
          f"{k['orphans']:,} ({k['claims_held']})"],
+        ["saved by its last commit, still in flight at the kill",
+         str(k["saved_by_its_last_commit"])],
         ["Poller.lease for 64 / all feeds claimed at once",
          f"{_f(r['lease_wave_s'])} / {_f(r['lease_all_s'])} s"],
         ["longest orphan lease left at the kill (database)", f"{_f(k['lease_left_s'])} s"],
         ["kill → takeover (first orphan fetched again)", f"{_f(k['takeover_s'])} s"],
         ["kill → every orphan fetched", f"{_f(k['recovery_s'])} s"],
         ["orphans fetched before the kill, fetched again", str(k["refetched"])],
+        ["the survivor's near-stage runs ended (s after the kill: articles)",
+         ", ".join(f"{t:g}: {n:,}" for t, n in k["survivor_near_runs_s"]) or "—"],
+        ["the survivor's poll cycles ended (s after the kill: feeds claimed)",
+         ", ".join(f"{t:g}: {n:,}" for t, n in k["survivor_cycles_s"]) or "—"],
         ["other duplicate fetches / duplicate deliveries",
          f"{r['duplicate_fetches']} / {r['duplicate_deliveries']}"],
     ]  # fmt: skip
@@ -929,6 +954,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def code_state() -> list[str]:
+    """The committed trees of monitor/ and alerts/, and their uncommitted changes: what
+    the workers run (a commit elsewhere in the repository does not count)."""
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return [
+        git("rev-parse", "HEAD:monitor", "HEAD:alerts"),
+        git("diff", "HEAD", "--", "monitor", "alerts"),
+    ]
+
+
 @contextmanager
 def scratch(keep: bool) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="bench-workers-"))
@@ -1073,6 +1112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "git": git_state(),
+        "code": code_state(),
         "sizes": asdict(args.sizes),
         "params": {
             "argv": list(sys.argv[1:] if argv is None else argv),
@@ -1089,11 +1129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         Bench(args, tmp, result).run(progress)
     result["total_s"] = time.monotonic() - clock
     result["git_at_end"] = git_state()
-    if result["git_at_end"] != result["git"]:  # another hand at work: say which code ran
+    if code_state() != result["code"]:  # another hand at work: say that the code moved
         result["extra_notes"].append(
-            f"monitor/ or alerts/ changed during the run: HEAD {result['git']['head']} → "
-            f"{result['git_at_end']['head']}, uncommitted files {result['git']['uncommitted']} "
-            f"→ {result['git_at_end']['uncommitted']}"
+            f"monitor/ or alerts/ changed during the run (HEAD {result['git']['head']} → "
+            f"{result['git_at_end']['head']}): the runs may have measured different code"
         )
     result["targets"], result["notes"] = targets(result), notes(result)
     runs = [*result["runs"], *([result["recovery"]] if result.get("recovery") else [])]
