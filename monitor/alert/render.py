@@ -30,7 +30,6 @@ from monitor.alert.digest import Digest, Entry
 from monitor.errors import ConfigError
 
 BUNDLED = Path(__file__).resolve().parents[2] / "alerts"
-CHAT_FORMATS = ("slack", "discord", "teams", "mattermost")
 _SUBJECT_MAX = 200
 
 
