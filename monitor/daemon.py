@@ -1,9 +1,14 @@
 """The daemon: APScheduler runs one periodic job that polls whatever feeds are due.
 
 There is no job per feed: the database knows each feed's next poll time, and the
-job asks it every ``check_every`` seconds; after each cycle the new articles go
-through the near-duplicate stage, then the watchlists, then the alert stage (the
-routes' due digests and instant alerts, then the outbox). A job also runs the
+job asks it every ``check_every`` seconds. Each cycle's end wakes the processing
+task, which takes the new articles through the near-duplicate stage,
+then the watchlists, then the alert stage (the routes' due digests and instant
+alerts, then the outbox). Polling never waits for processing: a long
+near-duplicate run on a large corpus must not leave feeds unpolled, least of all
+the feeds a dead worker held, which this worker takes over when their leases
+expire. Processing runs one pass at a time and, woken while busy, once more
+after it. A job also runs the
 alert stage every ``alerts.check_every`` seconds, for digests whose time comes
 and deliveries due a retry. A second job looks at the
 watchlist files every ``reload_every`` seconds and swaps in the ones that
@@ -36,15 +41,18 @@ class Daemon:
     def __init__(
         self,
         app: App,
-        on_cycle: Callable[[CycleReport, MatchReport], None] | None = None,
+        on_poll: Callable[[CycleReport], None] | None = None,
+        on_match: Callable[[MatchReport], None] | None = None,
     ) -> None:
         self.app = app
-        self.on_cycle = on_cycle
+        self.on_poll = on_poll
+        self.on_match = on_match
         self.metrics = Metrics(app.repo, app.clock)
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._cycle: asyncio.Task[CycleReport] | None = None
+        self._wake = asyncio.Event()
         self._signals = 0
 
     async def run(self) -> None:
@@ -90,6 +98,7 @@ class Daemon:
             )
         scheduler.start()
         self._scheduler = scheduler
+        processing = asyncio.create_task(self._process_forever())
         server = await self._serve()
         log.info(
             "daemon.started", feeds=len(self.app.config.settings.feeds), worker=self.app.worker
@@ -101,6 +110,7 @@ class Daemon:
             if server is not None:
                 await server.stop()
             await self._finish_cycle()
+            await self._finish_processing(processing)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             log.info("daemon.stopped")
@@ -141,6 +151,23 @@ class Daemon:
         finally:
             self._cycle = None
         self.metrics.cycle(report)
+        if self.on_poll:
+            self.on_poll(report)
+        self._wake.set()
+
+    async def _process_forever(self) -> None:
+        """One processing pass per wake-up; wakes during a pass make one more pass."""
+        while not self._stop.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set():
+                return  # what is pending waits for the next start
+            try:
+                await self._process()
+            except Exception:  # pending articles stay pending; the next wake retries
+                log.exception("processing.failed")
+
+    async def _process(self) -> None:
         near = await self.app.compare_pending()
         self.metrics.near(near)
         if near.articles:
@@ -153,11 +180,11 @@ class Daemon:
             )
         matched = await self.app.match_pending()
         self.metrics.matched(matched)
-        if self.on_cycle:
-            self.on_cycle(report, matched)
+        if self.on_match:
+            self.on_match(matched)
         if matched.matches:
             # Instant alerts leave now, not at the next check; a slow mail server
-            # must not hold up the next poll, so they go as a task of their own.
+            # must not hold up the next pass, so they go as a task of their own.
             task = asyncio.create_task(self._alert())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -200,6 +227,11 @@ class Daemon:
             return
         if purged:
             log.info("retention.purged", articles=purged)
+
+    async def _finish_processing(self, processing: asyncio.Task[None]) -> None:
+        """Let a pass under way end (its stages run in threads, which cannot be cut short)."""
+        self._wake.set()  # out of its wait, to see the stop
+        await processing
 
     async def _finish_cycle(self) -> None:
         cycle = self._cycle

@@ -76,7 +76,11 @@ def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
                 f"[b]monitor[/] {__version__}: {len(app.repo.feeds())} feeds, "
                 f"database {app.config.database_url}. Ctrl-C stops."
             )
-            daemon = Daemon(app, on_cycle=lambda cycle, matched: _summarise(app, cycle, matched))
+            daemon = Daemon(
+                app,
+                on_poll=lambda cycle: _poll_summary(app, cycle),
+                on_match=lambda matched: _match_summary(app, matched),
+            )
             asyncio.run(_daemon(daemon))
     finally:
         app.close()
@@ -166,6 +170,10 @@ def _stats(report: CycleReport, wall: float, cpu: float) -> dict[str, Any]:
 
 def _summarise(app: App, report: CycleReport, matched: MatchReport) -> None:
     _poll_summary(app, report)
+    _match_summary(app, matched)
+
+
+def _match_summary(app: App, matched: MatchReport) -> None:
     if app.registry.watchlists or app.registry.errors:
         match_summary(matched, app.registry, console)
 
