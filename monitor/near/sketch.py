@@ -37,13 +37,12 @@ from itertools import compress
 from operator import ne
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from monitor.match.fold import fold
 from monitor.match.rarity import TOP, ranks
 from monitor.match.stems import language_code
-from monitor.near._sketch import views
+from monitor.near._sketch import distinct, views
 
 BINS = 64
 KEYS_PER_VIEW = 6
@@ -94,11 +93,11 @@ class Features:
 
     @cached_property
     def words(self) -> Array:
-        return np.unique(self.word_shingles)
+        return distinct(self.word_shingles)
 
     @cached_property
     def masked(self) -> Array:
-        return np.unique(self.masked_shingles)
+        return distinct(self.masked_shingles)
 
 
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:

@@ -211,3 +211,30 @@ def test_kernel_constants_are_the_sketch_constants() -> None:
     from monitor.near import sketch
 
     assert {name: getattr(sketch, name) for name in _sketch.LAYOUT} == _sketch.LAYOUT
+
+
+def _reference_jaccard(a: bytes, b: bytes) -> float:
+    x, y = np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
+    used = int(np.count_nonzero(x | y))
+    return int(np.count_nonzero((x == y) & (x != 0))) / used if used else 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    one=st.binary(min_size=BINS, max_size=BINS),
+    many=st.lists(st.binary(min_size=BINS, max_size=BINS), max_size=5),
+    zeros=st.integers(0, BINS),
+)
+def test_bin_agreement_matches_numpy(one: bytes, many: list[bytes], zeros: int) -> None:
+    one = bytes(zeros) + one[zeros:]  # empty bins, as a short text has
+    many = [*many, one, bytes(BINS)]
+    expected = [_reference_jaccard(one, other) for other in many]
+    assert [_sketch.jaccard(one, other) for other in many] == expected
+    assert _sketch.jaccards(one, many).tolist() == expected
+
+
+def test_distinct_is_numpy_unique() -> None:
+    rng = np.random.default_rng(3)
+    for size in (0, 1, 5, 400):
+        values = rng.integers(0, 50, size=size, dtype=np.uint64)
+        assert _sketch.distinct(values).tolist() == np.unique(values).tolist()
