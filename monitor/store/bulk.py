@@ -40,7 +40,7 @@ def pairs_with(
     """
     column, other = table.c[key], table.c[value]
     query = select(column, other).where(any_of(conn, column, keys)).order_by(column, other)
-    return [(k, v) for k, v in conn.execute(query)]
+    return [(k, v) for k, v in conn.execute(query).all()]  # all(): one fetch, not one a row
 
 
 def add_pairs(

@@ -137,7 +137,10 @@ class NearStorage:
                 lock_articles(conn, [d.article.article_id for d in decisions])
                 story_ids = _save_stories(conn, decisions, now)
                 docs = _save_sketches(conn, decisions)
-                keys = [(k, docs[d.article.article_id]) for d in decisions for k in d.index_keys]
+                # In index order: each insert lands near the last one in the index's B-tree.
+                keys = sorted(
+                    (k, docs[d.article.article_id]) for d in decisions for k in d.index_keys
+                )
                 add_pairs(conn, _KEYS, "key", "doc", keys)
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
@@ -256,7 +259,8 @@ def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[i
         .where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
     )
     known: dict[int, Known] = {}
-    for doc, article, published, words, masked, names, count, dup, story in conn.execute(query):
+    rows = conn.execute(query).all()  # one fetch, not one a row: thousands of them
+    for doc, article, published, words, masked, names, count, dup, story in rows:
         sketch = Sketch(words, masked, (), _names(names), count)
         story_ref = story if story is not None else article
         known[doc] = Known(article, published, sketch, dup or article, story_ref)
