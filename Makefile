@@ -12,11 +12,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx monitor/near/_sketch.pyx | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml setup.py monitor/match/_scan.pyx | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml setup.py monitor/match/_scan.pyx monitor/near/_sketch.pyx | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 

@@ -87,6 +87,9 @@ class Batch:
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
     _stored_screen: dict[str, list[Screened]] = field(default_factory=dict)
     _decided_ids: set[str] = field(default_factory=set)
+    _batch_postings: dict[int, list[Known]] = field(default_factory=dict)  # decided here
+    _stored_ids: set[str] = field(default_factory=set)  # articles among the stored postings
+    _redecided: bool = False  # one of them was decided again in this batch
     _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
@@ -100,13 +103,29 @@ class Batch:
         return {known.article_id for known, est in screened if not decisive(est, self.limits)}
 
     def _screened(self, article: NearArticle, sketch: Sketch) -> list[Screened]:
-        candidates = self._candidates(article, sketch)
         earlier = self._stored_screen.pop(article.article_id, None)
         if earlier is None:
-            return self._screen(candidates, sketch)
-        fresh = [k for k in candidates if k.article_id in self._decided_ids]
-        merged = sorted(earlier + self._screen(fresh, sketch), key=_closeness, reverse=True)
+            return self._screen(self._candidates(article, sketch), sketch)
+        merged = sorted(
+            earlier + self._screen(self._fresh(article, sketch), sketch),
+            key=_closeness,
+            reverse=True,
+        )
         return self._per_original(merged)
+
+    def _fresh(self, article: NearArticle, sketch: Sketch) -> list[Known]:
+        """The candidates decided in this batch, in the order ``_candidates`` gives them.
+
+        Found in the batch's own postings: the stored ones were screened already,
+        and there are many more of them. Once an article stored before is decided
+        again (its text changed), it is filed twice, and its stored entry stands
+        for it: then all candidates are sorted out as before.
+        """
+        if self._redecided:
+            fresh = self._candidates(article, sketch)
+            return [known for known in fresh if known.article_id in self._decided_ids]
+        found = _unique(k for key in sketch.keys for k in self._batch_postings.get(key, ()))
+        return [known for known in found if known.article_id != article.article_id]
 
     def _screen(self, candidates: list[Known], sketch: Sketch) -> list[Screened]:
         """The candidates that pass the prefilter, closest first, with their estimates."""
@@ -203,6 +222,7 @@ class Batch:
 
     def _remember(self, decision: Decision) -> None:
         self._decided_ids.add(decision.article.article_id)
+        self._redecided |= decision.article.article_id in self._stored_ids
         article, sketch = decision.article, decision.sketch
         known = Known(
             article.article_id,
@@ -213,6 +233,7 @@ class Batch:
         )
         for key in decision.index_keys:
             self.postings.setdefault(key, []).append(known)
+            self._batch_postings.setdefault(key, []).append(known)
             self.key_counts[key] += 1
         story = self.stories.get(decision.story)
         # The stored counts are copied once, the first time the batch grows the story.
@@ -264,4 +285,5 @@ def new_batch(
         index,
         limits,
         story_limits,
+        _stored_ids={k.article_id for known in postings.values() for k in known},
     )

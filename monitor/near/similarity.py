@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from monitor.near import _sketch
 from monitor.near.sketch import MAX_NAMES, Array, Features, Sketch
 
 DECISIVE = 0.9
@@ -92,7 +93,7 @@ def _overlap(a: Array, b: Array) -> tuple[float, float]:
     """(Jaccard similarity, share of the smaller set in the other) of two sorted sets."""
     if not len(a) or not len(b):
         return 0.0, 0.0
-    shared = len(np.intersect1d(a, b, assume_unique=True))
+    shared = _sketch.shared(a, b)
     return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
 
 
@@ -104,8 +105,8 @@ def screen(sketch: Sketch, others: Sequence[Sketch], limits: Thresholds) -> list
     """
     if not others:
         return []
-    words = _jaccards(sketch.words, [o.words for o in others])
-    masked = _jaccards(sketch.masked, [o.masked for o in others])
+    words = _sketch.jaccards(sketch.words, [o.words for o in others])
+    masked = _sketch.jaccards(sketch.masked, [o.masked for o in others])
     counts = np.array([o.word_count for o in others], dtype=np.float64)
     small = np.minimum(counts, sketch.word_count)
     shared = words * (counts + sketch.word_count) / (1 + words)
@@ -116,20 +117,9 @@ def screen(sketch: Sketch, others: Sequence[Sketch], limits: Thresholds) -> list
     return [int(i) for i in closest]
 
 
-def _jaccards(one: bytes, many: Sequence[bytes]) -> Array:
-    x = np.frombuffer(one, dtype=np.uint8)
-    m = np.frombuffer(b"".join(many), dtype=np.uint8).reshape(len(many), len(one))
-    used = np.count_nonzero(m | x, axis=1)
-    agree = np.count_nonzero((m == x) & (x != 0), axis=1)
-    result: Array = agree / np.maximum(used, 1)
-    return result
-
-
-def jaccard(a: bytes, b: bytes) -> float:
-    """One-permutation MinHash estimate: bins that agree among bins not empty in both."""
-    x, y = np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8)
-    used = int(np.count_nonzero(x | y))
-    return int(np.count_nonzero((x == y) & (x != 0))) / used if used else 0.0
+# One-permutation MinHash estimate: bins that agree among bins not empty in both
+# (compiled: a pair of 64-byte views is too little work for numpy's overhead).
+jaccard = _sketch.jaccard
 
 
 def compare(a: Sketch, b: Sketch) -> Similarity:

@@ -20,26 +20,29 @@ the opening gets 4 keys of its own, because a copy cut to its lead shares too
 few of the whole text's shingles to share its keys.
 Names and numbers (rarely touched by a spinner) are kept too, as 16-bit hashes.
 
-Pure: no I/O. Hashes are stable across processes and machines (blake2b).
+Pure: no I/O. Hashes are stable across processes and machines (blake2b). The
+arithmetic on the shingles (hashing, bins, keys) is compiled: monitor/near/_sketch.pyx,
+which holds its own copy of the constants above (tests/near/test_sketch_kernel.py
+checks both agree, and that it gives what the numpy version gave).
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import compress
 from operator import ne
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from monitor.match.fold import fold
 from monitor.match.rarity import TOP, ranks
 from monitor.match.stems import language_code
+from monitor.near._sketch import distinct, views
 
 BINS = 64
 KEYS_PER_VIEW = 6
@@ -58,26 +61,8 @@ _CALENDAR = frozenset(
 FUNCTION_WORDS = 150  # the most frequent words of the language, kept by the masked view
 MASK = 0
 
-_P1, _P2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
-_FACTORS = [
-    np.uint64(f)
-    for f in (
-        0x165667B19E3779F9,
-        0x27D4EB2F165667C5,
-        0x85EBCA77C2B2AE63,
-        0xFF51AFD7ED558CCD,
-        0xC4CEB9FE1A85EC53,
-        0x9E3779B97F4A7C15,
-    )
-]
 Array = npt.NDArray[Any]
-_EMPTY = np.uint64((1 << 64) - 1)
-_VIEW_TAGS = {
-    1: np.uint64(0x2545F4914F6CDD1D),
-    2: np.uint64(0x9FB21C651E98DF25),
-    3: np.uint64(0x4CF5AD432745937F),
-}
-_COMMON, _FUNCTION = 1, 2
+_COMMON, _FUNCTION = 1, 2  # flags in a word's code; _sketch.pyx reads them
 _HASHES: dict[str, int] = {}
 _HASH_CACHE_LIMIT = 500_000
 
@@ -108,11 +93,11 @@ class Features:
 
     @cached_property
     def words(self) -> Array:
-        return np.unique(self.word_shingles)
+        return distinct(self.word_shingles)
 
     @cached_property
     def masked(self) -> Array:
-        return np.unique(self.masked_shingles)
+        return distinct(self.masked_shingles)
 
 
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
@@ -125,26 +110,14 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
     cased_text = fold(text, keep_case=True).text
     words = cased_text.lower().split()
     names = _names(cased_text.split(), words, vocabulary.common)
-    codes = _as_array(vocabulary.codes(words))
-    named = np.fromiter(map(names.__contains__, words), dtype=np.bool_, count=len(words))
-    masked = np.where(named | ((codes & _FUNCTION) != 0), codes, np.uint64(MASK))
-    word_shingles = _shingles(codes, WORD_SHINGLE)
-    masked_shingles = _shingles(masked, MASKED_SHINGLE)
-    common = (codes & _COMMON).astype(np.int32)
-    with_rare = word_shingles[_in_window(common, WORD_SHINGLE) < WORD_SHINGLE]
-    with_name = masked_shingles[_in_window(named.astype(np.int32), MASKED_SHINGLE) > 0]
+    # Shingles, bins and keys: compiled (monitor/near/_sketch.pyx), same bits as numpy gave.
+    word_shingles, masked_shingles, word_bins, masked_bins, keys = views(
+        vocabulary.codes(words), words, names
+    )
     summary = Sketch(
-        words=_bins(word_shingles),
-        masked=_bins(masked_shingles),
-        keys=tuple(
-            sorted(
-                set(
-                    _keys(with_rare, 1, KEYS_PER_VIEW)
-                    + _keys(with_name, 2, KEYS_PER_VIEW)
-                    + _keys(word_shingles[:LEAD_WORDS], 3, LEAD_KEYS)
-                )
-            )
-        ),
+        words=word_bins,
+        masked=masked_bins,
+        keys=keys,
         names=tuple(sorted({_word_hash(name) & 0xFFFF for name in names}))[:MAX_NAMES],
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
@@ -189,62 +162,6 @@ def _word_hash(word: str) -> int:
         digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
         found = _HASHES[word] = int.from_bytes(digest, "little")
     return found
-
-
-def _as_array(values: Iterable[int]) -> Array:
-    return np.fromiter(values, dtype=np.uint64)
-
-
-def _shingles(hashes: Array, size: int) -> Array:
-    """The hash of each run of ``size`` words (one for a shorter text), in text order.
-
-    A polynomial of the word hashes (arithmetic mod 2**64), then a finaliser so the
-    high bits, which pick the bin, are as random as the low ones.
-    """
-    if len(hashes) < size:
-        hashes = np.concatenate([hashes, np.zeros(size - len(hashes), dtype=np.uint64)])
-    span = len(hashes) - size + 1
-    value = np.zeros(span, dtype=np.uint64)
-    for offset, factor in enumerate(_FACTORS[:size]):
-        value += hashes[offset : offset + span] * factor
-    value ^= value >> np.uint64(31)
-    value *= _P2
-    value ^= value >> np.uint64(29)
-    return value
-
-
-def _in_window(marks: Array, size: int) -> Array:
-    """How many marked words each shingle's window holds."""
-    counts: Array = np.concatenate([[0], np.cumsum(marks)])
-    if len(marks) < size:
-        return counts[-1:]
-    windows: Array = counts[size:] - counts[: len(counts) - size]
-    return windows
-
-
-def _bins(shingles: Array) -> bytes:
-    """One byte per bin, the low bits of the bin's minimum (1..255; 0: empty)."""
-    least = _least_per_bin(shingles, shingles & np.uint64(BINS - 1), BINS)
-    used = least != _EMPTY
-    out = np.zeros(BINS, dtype=np.uint8)
-    out[used] = (least[used] >> np.uint64(6)) % np.uint64(255) + np.uint64(1)
-    return out.tobytes()
-
-
-def _keys(shingles: Array, view: int, count: int) -> tuple[int, ...]:
-    """The least shingle of each coarse bin, as a signed 32-bit key tagged with its view."""
-    coarse = (shingles >> np.uint64(6)) % np.uint64(count)
-    least = _least_per_bin(shingles, coarse, count)
-    tagged = (least[least != _EMPTY] ^ _VIEW_TAGS[view]) * _P1
-    keys = tagged >> np.uint64(32)
-    return tuple(sorted({int(k) - (1 << 32) if k >= 1 << 31 else int(k) for k in keys}))
-
-
-def _least_per_bin(values: Array, bins: Array, count: int) -> Array:
-    """The least value in each bin (_EMPTY where none)."""
-    least = np.full(count, _EMPTY, dtype=np.uint64)
-    np.minimum.at(least, bins, values)
-    return least
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ picked up by the next run.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +34,7 @@ from monitor.near.sketch import Features, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
+RECENT_FEATURES = 1_000  # about 13 KB each (the shingles of a 400-word text, twice)
 
 
 class NearStore(Protocol):
@@ -73,6 +74,10 @@ class NearStage:
         self.store, self.clock, self.batch = store, clock, batch
         self.limits, self.story_limits = limits, story_limits
         self.progress = progress
+        # The texts' features of recently decided articles: their copies tend to come
+        # in the next batches, and featurising a stored text again costs as much as
+        # the first time. Keyed by article, checked against the text read.
+        self._recent: OrderedDict[str, tuple[NearArticle, Features]] = OrderedDict()
 
     def run(self) -> NearReport:
         totals = Counter[str]()
@@ -106,8 +111,23 @@ class NearStage:
         batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
         wanted = {i for a, s in zip(pending, sketches, strict=True) for i in batch.plausible(a, s)}
         for stored in self.store.near_texts(wanted - {a.article_id for a in pending}):
-            batch.features[stored.article_id] = _features(stored)
-        return [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
+            batch.features[stored.article_id] = self._stored_features(stored)
+        decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
+        self._remember(pending, found)
+        return decisions
+
+    def _stored_features(self, stored: NearArticle) -> Features:
+        recent = self._recent.get(stored.article_id)
+        if recent is not None and _same_text(recent[0], stored):
+            return recent[1]
+        return _features(stored)
+
+    def _remember(self, pending: Sequence[NearArticle], found: Sequence[Features]) -> None:
+        for article, its in zip(pending, found, strict=True):
+            self._recent[article.article_id] = (article, its)
+            self._recent.move_to_end(article.article_id)
+        while len(self._recent) > RECENT_FEATURES:
+            self._recent.popitem(last=False)
 
 
 def _features(article: NearArticle) -> Features:
@@ -116,6 +136,11 @@ def _features(article: NearArticle) -> Features:
     except Exception:  # a bug on one article must not stop the others: it stands alone
         log.exception("near.internal_error", article=article.article_id)
         return features("", "", None)
+
+
+def _same_text(a: NearArticle, b: NearArticle) -> bool:
+    """Whether features() would give the same for both (it reads nothing else)."""
+    return (a.title, a.body, a.language) == (b.title, b.body, b.language)
 
 
 def _outcome(decision: Decision) -> str:

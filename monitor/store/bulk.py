@@ -1,36 +1,46 @@
 """Many integer pairs in or out in one statement, whatever the database.
 
 The candidate index is read and written a few thousand (key, doc) pairs at a
-time. SQLite takes them as an executemany (no round trips: it is in process)
-and IN lists; PostgreSQL would pay a round trip per row or per 500 keys, so it
-gets one statement over arrays (``unnest``, ``= ANY``).
+time. SQLite takes them as an executemany (no round trips: it is in process);
+PostgreSQL would pay a round trip per row, so it gets one statement over arrays
+(``unnest``). Thousands of values to look up go in one bound parameter on both
+(``any_of``): an IN list per 500 values cost a statement each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, text
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-IN_LIST = 500  # SQLite's IN lists are cut to this many values
+
+def any_of(
+    conn: Connection | Session,
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: Collection[Any],
+) -> ColumnElement[bool]:
+    """``column IN values``, the values in one bound parameter however many they are:
+    an array on PostgreSQL (``= ANY``), a JSON array SQLite unpacks (``json_each``)."""
+    if _dialect(conn) == "postgresql":
+        return column == bindparam(None, list(values), type_=postgresql.ARRAY(column.type)).any_()
+    each = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 def pairs_with(
     conn: Connection | Session, table: Table, key: str, value: str, keys: Sequence[int]
 ) -> list[tuple[int, int]]:
-    """Every (key, value) row of ``table`` whose key is in ``keys``."""
+    """Every (key, value) row of ``table`` whose key is in ``keys``, in that order.
+
+    Ordered: the candidates' order breaks ties between equally close ones.
+    """
     column, other = table.c[key], table.c[value]
-    if _dialect(conn) == "postgresql":
-        wanted = bindparam("wanted", list(keys), type_=postgresql.ARRAY(column.type))
-        query = select(column, other).where(column == wanted.any_())
-        return [(k, v) for k, v in conn.execute(query)]
-    found: list[tuple[int, int]] = []
-    for start in range(0, len(keys), IN_LIST):
-        query = select(column, other).where(column.in_(keys[start : start + IN_LIST]))
-        found.extend((k, v) for k, v in conn.execute(query))
-    return found
+    query = select(column, other).where(any_of(conn, column, keys)).order_by(column, other)
+    return [(k, v) for k, v in conn.execute(query).all()]  # all(): one fetch, not one a row
 
 
 def add_pairs(

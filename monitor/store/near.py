@@ -26,7 +26,7 @@ from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch
 from monitor.near.story import StoryCandidate
-from monitor.store.bulk import add_pairs, lock_articles, pairs_with
+from monitor.store.bulk import add_pairs, any_of, lock_articles, pairs_with
 from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
@@ -95,20 +95,18 @@ class NearStorage:
 
     def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
         """The stored texts of these articles (purged ones left out)."""
-        found: list[NearArticle] = []
-        with Session(self._reader) as conn:
-            for chunk in _chunks(sorted(ids)):
-                query = select(*_TEXT).where(
-                    ArticleRow.id.in_(chunk), ArticleRow.purged_at.is_(None)
-                )
-                found.extend(_near_article(*row) for row in conn.execute(query))
-        return found
+        with self._reader.connect() as conn:
+            query = select(*_TEXT).where(
+                any_of(conn, ArticleRow.id, sorted(ids)), ArticleRow.purged_at.is_(None)
+            )
+            return [_near_article(*row) for row in conn.execute(query)]
 
     def near_candidates(
         self, keys: Iterable[int], since: datetime
     ) -> tuple[dict[int, list[Known]], Counter[int]]:
         """(sketches filed under each key and published since ``since``, sketches per key)."""
-        with Session(self._reader) as conn:
+        # Core, not the ORM: thousands of rows a batch, and the ORM's rows cost more.
+        with self._reader.connect() as conn:
             filed = pairs_with(conn, _KEYS, "key", "doc", sorted(set(keys)))
             known = _known_sketches(conn, {doc for _, doc in filed}, since)
         postings: dict[int, list[Known]] = {}
@@ -119,19 +117,18 @@ class NearStorage:
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of these names whose latest article is since ``since``."""
-        with Session(self._reader) as conn:
+        with self._reader.connect() as conn:
             wanted = sorted({name_key(name) for name in names})
             ids = {story for _, story in pairs_with(conn, _STORY_KEYS, "key", "story", wanted)}
-            stories: list[StoryCandidate] = []
-            for ids_chunk in _chunks(sorted(ids)):
-                rows = select(
-                    StoryRow.id, StoryRow.names, StoryRow.updated_at, StoryRow.articles
-                ).where(StoryRow.id.in_(ids_chunk), StoryRow.updated_at >= since)
-                stories.extend(
-                    StoryCandidate(story, json.loads(names), updated, count)
-                    for story, names, updated, count in conn.execute(rows)
-                )
-        return stories
+            rows = select(
+                StoryRow.id, StoryRow.names, StoryRow.updated_at, StoryRow.articles
+            ).where(any_of(conn, StoryRow.id, sorted(ids)), StoryRow.updated_at >= since)
+            # In id order: which of two equally good stories an article joins depends on it.
+            rows = rows.order_by(StoryRow.id)
+            return [
+                StoryCandidate(story, json.loads(names), updated, count)
+                for story, names, updated, count in conn.execute(rows)
+            ]
 
     def save_near(self, decisions: Sequence[Decision], now: datetime) -> None:
         """The batch's sketches, keys, stories and verdicts, in one transaction."""
@@ -140,7 +137,10 @@ class NearStorage:
                 lock_articles(conn, [d.article.article_id for d in decisions])
                 story_ids = _save_stories(conn, decisions, now)
                 docs = _save_sketches(conn, decisions)
-                keys = [(k, docs[d.article.article_id]) for d in decisions for k in d.index_keys]
+                # In index order: each insert lands near the last one in the index's B-tree.
+                keys = sorted(
+                    (k, docs[d.article.article_id]) for d in decisions for k in d.index_keys
+                )
                 add_pairs(conn, _KEYS, "key", "doc", keys)
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
@@ -242,28 +242,28 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _known_sketches(conn: Session, docs: set[int], since: datetime) -> dict[int, Known]:
-    known: dict[int, Known] = {}
-    for chunk in _chunks(sorted(docs)):
-        query = (
-            select(
-                SketchRow.doc,
-                SketchRow.article_id,
-                SketchRow.published_at,
-                SketchRow.words,
-                SketchRow.masked,
-                SketchRow.names,
-                SketchRow.word_count,
-                ArticleRow.duplicate_of,
-                ArticleRow.story_id,
-            )
-            .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
-            .where(SketchRow.doc.in_(chunk), SketchRow.published_at >= since)
+def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[int, Known]:
+    query = (
+        select(
+            SketchRow.doc,
+            SketchRow.article_id,
+            SketchRow.published_at,
+            SketchRow.words,
+            SketchRow.masked,
+            SketchRow.names,
+            SketchRow.word_count,
+            ArticleRow.duplicate_of,
+            ArticleRow.story_id,
         )
-        for doc, article, published, words, masked, names, count, dup, story in conn.execute(query):
-            sketch = Sketch(words, masked, (), _names(names), count)
-            story_ref = story if story is not None else article
-            known[doc] = Known(article, published, sketch, dup or article, story_ref)
+        .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
+        .where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
+    )
+    known: dict[int, Known] = {}
+    rows = conn.execute(query).all()  # one fetch, not one a row: thousands of them
+    for doc, article, published, words, masked, names, count, dup, story in rows:
+        sketch = Sketch(words, masked, (), _names(names), count)
+        story_ref = story if story is not None else article
+        known[doc] = Known(article, published, sketch, dup or article, story_ref)
     return known
 
 

@@ -251,3 +251,23 @@ def test_a_failed_save_loses_nothing_the_next_run_decides_again(
     assert len(repo.pending_near(10)) == 1
     assert stage(repo, clock).run().articles == 1
     assert repo.pending_near(10) == []
+
+
+def test_recent_features_are_reused_only_for_the_same_text() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.near.decide import NearArticle
+    from monitor.near.similarity import Thresholds
+    from monitor.near.sketch import features
+    from monitor.near.stage import NearStage
+    from monitor.near.story import StoryLimits
+
+    stage = NearStage(None, None, Thresholds(), StoryLimits())  # type: ignore[arg-type]
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    first = NearArticle("a", "Title", "Rutte met officials in Kursk on Tuesday", "en", at)
+    kept = features(first.title, first.body, first.language)
+    stage._remember([first], [kept])
+    assert stage._stored_features(first) is kept
+    changed = NearArticle("a", "Title", "Rutte met officials in Kyiv on Tuesday", "en", at)
+    assert stage._stored_features(changed).sketch == features("Title", changed.body).sketch
+    assert stage._stored_features(changed) is not kept
