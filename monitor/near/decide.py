@@ -211,7 +211,11 @@ class Batch:
         # Only stories sharing enough names are worth scoring ("UK" alone meets hundreds).
         hits = Counter(s for name in sketch.story_names for s in self.story_index.get(name, ()))
         enough = self.story_limits.shared
-        candidates = [self.stories[s] for s, count in hits.items() if count >= enough]
+        # In a fixed order, so that a tie goes the same way in every process (set order
+        # follows string hashing, which differs between runs): the stored stories by
+        # id, then the batch's own.
+        found = sorted((s for s, count in hits.items() if count >= enough), key=_story_order)
+        candidates = [self.stories[s] for s in found]
         return choose_story(
             sketch.story_names,
             sketch.story_weights,
@@ -265,6 +269,10 @@ def _unique(items: Iterable[Known]) -> list[Known]:
     for item in items:
         seen.setdefault(item.article_id, item)
     return list(seen.values())
+
+
+def _story_order(story: int | str) -> tuple[bool, int, str]:
+    return (True, 0, story) if isinstance(story, str) else (False, story, "")
 
 
 def new_batch(
