@@ -65,7 +65,9 @@ def cli(ctx: click.Context, config_path: Path | None, json_logs: bool) -> None:
 def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
     """Run the daemon (or one cycle with --once)."""
     from monitor.daemon import Daemon
+    from monitor.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before the stages' threads exist
     app = App(state.config, clock=state.clock)
     try:
         app.sync_feeds()

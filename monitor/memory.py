@@ -1,0 +1,33 @@
+"""Keep a long-running worker's memory from creeping up: fewer glibc malloc arenas.
+
+glibc gives each thread that allocates its own arena (up to 8 per core). The
+stages run in the event loop's thread pool (``asyncio.to_thread``), so the near
+stage's many short-lived arrays land in a different arena from one run to the
+next, and each arena keeps the pages it once used. Measured on the near stage
+with 100,000 articles stored: +50 MB of resident memory over seven runs with the
+default, none with two arenas; no change in speed. The same setting as
+``MALLOC_ARENA_MAX=2``, applied from inside, so ``monitor run`` needs no wrapper.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's malloc.h
+
+
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """True when glibc took the limit; a no-op elsewhere, or when the user set their own."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
+        return False
