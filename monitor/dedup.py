@@ -2,7 +2,8 @@
 
 Pure: no I/O. The repository looks the keys up and writes what ``classify`` says.
 
-    g:  the entry's identity inside its feed (GUID, else link, else content)
+    g:  the entry's identity inside its feed (GUID, else link, else title and text
+        with the digits masked, so that a churning counter is not a new entry)
     c:  the same identity, when the entry was a copy of another feed's article
     u:  the canonical URL, across all feeds
     t:  the normalised body text, across all feeds (long enough texts only)
@@ -15,6 +16,7 @@ by GUID plus URL instead, whatever order the items come in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -23,6 +25,7 @@ from monitor.text import digest, fingerprint, normalise
 from monitor.types import Entry
 
 MIN_TEXT_KEY_CHARS = 100
+_DIGITS = re.compile(r"[0-9]+")
 Kind = Literal["new", "update", "unchanged", "copy", "tombstoned"]
 
 
@@ -97,10 +100,20 @@ def _identity(feed_id: int, identity: str) -> Identity:
     )
 
 
+def _unlinked_identity(entry: Entry) -> str:
+    """Who an entry with neither GUID nor link is: its title and text, digits masked.
+
+    Its entry hash changed with every view counter or "generated at" time in the
+    body, so such an entry was a new article, and a new alert, on every poll.
+    """
+    text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+    return digest("f", *(_DIGITS.sub("0", normalise(part)) for part in (entry.title, text)))
+
+
 def keys_for(feed_id: int, entries: Iterable[Entry]) -> list[EntryKeys]:
     result = []
     for entry in entries:
-        identity = entry.guid or entry.canonical_url or entry.url or entry.entry_hash
+        identity = entry.guid or entry.canonical_url or entry.url or _unlinked_identity(entry)
         qualifier = entry.canonical_url or entry.text_hash or entry.entry_hash
         result.append(
             EntryKeys(

@@ -49,8 +49,28 @@ class ParsePool:
         self.timeout_s = timeout_s
         self.limits = limits
         self._executor: Executor | None = None
+        self._capacity = workers or 2  # processes, or threads when workers=0
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     async def parse(
+        self, body: bytes, content_type: str | None, base_url: str, now: datetime
+    ) -> ParsedFeed:
+        # The deadline is for the parse itself: a parse queued behind a hostile one
+        # used to pass its own deadline while waiting, and was blamed for it ("still
+        # parsing") and killed the pool again. Only as many parses as there are
+        # workers are handed over, so each one's clock starts on a worker.
+        async with self._worker_slots():
+            return await self._parse(body, content_type, base_url, now)
+
+    def _worker_slots(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; the pool outlives loops (one per cycle in tests).
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots, self._slots_loop = asyncio.Semaphore(self._capacity), loop
+        return self._slots
+
+    async def _parse(
         self, body: bytes, content_type: str | None, base_url: str, now: datetime
     ) -> ParsedFeed:
         for attempt in (1, 2):
@@ -75,7 +95,9 @@ class ParsePool:
     def _current(self) -> Executor:
         if self._executor is None:
             if self.workers == 0:
-                self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parse")
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._capacity, thread_name_prefix="parse"
+                )
             else:
                 # spawn: no fork of a process that runs threads and an event loop,
                 # and the workers are our children, so their CPU time is ours.
@@ -85,7 +107,9 @@ class ParsePool:
 
     def _kill(self, executor: Executor) -> None:
         if isinstance(executor, ProcessPoolExecutor):
-            for process in list(getattr(executor, "_processes", {}).values()):
+            # None once the executor was shut down: a second parse that timed out on
+            # the same pool raised AttributeError here, and its feed went unrecorded.
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
                 process.kill()
         self._replace(executor)
 
