@@ -16,6 +16,11 @@ from html_text.html_text import etree_to_text, parse_html
 FINGERPRINT_VERSION = "v1"
 # XML 1.0 forbids these; PostgreSQL refuses NUL in text.
 _INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# XML allows these but they are no text: DEL and the C1 controls (mostly cp1252
+# read as Latin-1). A carriage return or NEL is a line break. (Found by fuzzing:
+# they reached stored titles and summaries, and so alerts.)
+_CONTROLS = re.compile("[\x7f-\x84\x86-\x9f]")
+_LINE_BREAKS = re.compile("\r\n?|\x85")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -28,7 +33,8 @@ def clean(value: str | None, limit: int) -> str:
     """Drop invalid characters, fold spaces, cut at ``limit`` characters."""
     if not value:
         return ""
-    value = _INVALID_CHARS.sub("", value)
+    value = _CONTROLS.sub("", _INVALID_CHARS.sub("", value))
+    value = _LINE_BREAKS.sub("\n", value)
     value = _SPACES.sub(" ", value)
     value = _BLANK_LINES.sub("\n\n", value).strip()
     return value[:limit].rstrip()

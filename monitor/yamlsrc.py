@@ -19,6 +19,7 @@ from monitor.errors import ConfigError
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
+MAX_DEPTH = 100  # nesting of sequences and mappings; a watchlist needs five
 PathKey = tuple[str | int, ...]
 
 
@@ -34,7 +35,8 @@ class Document:
             mark = self.marks.get(tuple(path[:end]))
             if mark:
                 return f"{self.source}:{mark[0]}:{mark[1]}"
-        return self.source
+        # Nothing known (an empty file): its start, so every message has a place.
+        return f"{self.source}:1:1"
 
 
 def load_file(path: Path) -> Document:
@@ -52,7 +54,13 @@ def load_file(path: Path) -> Document:
 
 
 def load_text(text: str, source: str) -> Document:
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character when it is made: inside the try, so
+        # a control character is a ConfigError, not a crash (found by fuzzing).
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        where = _position(text, source, exc.position)
+        raise ConfigError(f"{where}: invalid YAML: {_reader_problem(exc)}") from exc
     try:
         node = loader.get_single_node()
         builder = _Builder(loader, source)
@@ -66,6 +74,35 @@ def load_text(text: str, source: str) -> Document:
     finally:
         loader.dispose()
     return Document(source, data, builder.marks if node is not None else {})
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with a nesting limit: PyYAML composes nodes recursively, and a few
+    hundred ``[`` ran it out of stack (RecursionError, found by fuzzing)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                problem = f"nested more than {MAX_DEPTH} levels deep"
+                raise yaml.composer.ComposerError(None, None, problem, self.get_mark())
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _position(text: str, source: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    return f"{source}:{line}:{column}"
+
+
+def _reader_problem(exc: yaml.reader.ReaderError) -> str:
+    return f"character {exc.character:#06x} is not allowed in YAML"
 
 
 _MERGE = "tag:yaml.org,2002:merge"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,8 @@ from monitor.urls import canonical_url
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
+# A BCP 47 tag ("en", "pt-BR", "zh-Hant-TW"): anything else says nothing usable.
+_LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,30 @@ def normalise_entry(raw: RawEntry, now: datetime, limits: Limits) -> Entry:
             summary=summary,
             content=content,
             authors=_authors(raw.authors, limits),
-            language=(clean(raw.language, 35).lower() or None),
+            language=language_tag(raw.language),
             published=sane_date(raw.published, now),
         )
     )
+
+
+def language_tag(value: str | None) -> str | None:
+    """The language tag, lower-cased, or None when it is not one.
+
+    Checked rather than cut: "İ" lower-cases to two characters, so a cut before
+    lower-casing let a 35-character value grow past its cap (found by fuzzing).
+    """
+    tag = clean(value, 35).strip().lower().replace("_", "-")
+    return tag if _LANGUAGE_TAG.fullmatch(tag) else None
 
 
 def sane_date(value: datetime | None, now: datetime) -> datetime | None:
     """The date in UTC, or None when it is missing, absurd or in the future."""
     if value is None:
         return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # year 1 at +01:00, year 9999 at -05:00: outside what UTC can hold
+        return None
     if value < OLDEST or value > now + FUTURE_SLACK:
         return None
     return value

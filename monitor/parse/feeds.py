@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from monitor.errors import ParseError
-from monitor.parse.entries import Limits, RawEntry, normalise_entry
+from monitor.parse.entries import Limits, RawEntry, language_tag, normalise_entry
 from monitor.text import clean
 from monitor.types import ParsedFeed
 
@@ -38,7 +39,7 @@ def parse_feed(
     return ParsedFeed(
         title=clean(meta.get("title"), 1000) or None,
         link=clean(meta.get("link"), limits.url) or None,
-        language=clean(meta.get("language"), 35).lower() or None,
+        language=language_tag(meta.get("language")),
         ttl_s=_ttl_seconds(meta.get("ttl")),
         entries=tuple(normalise_entry(raw, now, limits) for raw in kept),
         dropped_entries=len(raws) - len(kept),
@@ -58,9 +59,15 @@ def read_xml_feed(
     # and a feed that moves would see every GUID change. No sanitising: we keep
     # plain text only (HTML meant for people is sanitised with nh3 where it is shown).
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        parsed = feedparser.parse(
+            _valid_charrefs(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except (ValueError, OverflowError) as exc:  # feedparser's own bugs: one feed, not the cycle
+        raise ParseError(f"not a feed: the parser failed: {exc}") from exc
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed found"
         raise ParseError(f"not a feed: {reason}")
@@ -72,6 +79,26 @@ def read_xml_feed(
         "ttl": parsed.feed.get("ttl"),
     }
     return meta, [_from_feedparser(entry, language, base_url) for entry in parsed.entries]
+
+
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
+
+
+def _valid_charrefs(body: bytes) -> bytes:
+    """Character references to no character (a surrogate, past U+10FFFF) as U+FFFD.
+
+    feedparser's fallback parser turns them into chr() and crashes on these
+    (OverflowError, ValueError, UnicodeEncodeError; found by fuzzing).
+    """
+    if b"&#" not in body:
+        return body
+    return _CHARREF.sub(_charref, body)
+
+
+def _charref(found: re.Match[bytes]) -> bytes:
+    code = int(found[1], 16) if found[1] else int(found[2])
+    valid = code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF
+    return found[0] if valid else b"&#xFFFD;"
 
 
 def _from_feedparser(entry: Any, feed_language: str | None, base_url: str) -> RawEntry:
@@ -117,7 +144,8 @@ def _single(value: Any) -> tuple[str, ...]:
 def read_json_feed(body: bytes, base_url: str) -> tuple[dict[str, Any], list[RawEntry]]:
     try:
         doc = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError: JSONDecodeError, and a number of more than 4,300 digits.
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParseError(f"not a feed: invalid JSON: {exc}") from exc
     version = doc.get("version") if isinstance(doc, dict) else None
     if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/1"):
@@ -156,7 +184,10 @@ def absolute(link: Any, base_url: str) -> str | None:
     if not isinstance(link, str) or not link.strip():
         return None
     if base_url.startswith(("http://", "https://")):
-        return urljoin(base_url, link.strip())
+        try:
+            return urljoin(base_url, link.strip())
+        except ValueError:  # "http://[::1" and other links no URL parser accepts
+            return None
     return link.strip()
 
 
