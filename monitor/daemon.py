@@ -209,12 +209,17 @@ class Daemon:
             )
 
     async def _reload(self) -> None:
+        rejected = self.app.registry.rejected
         try:
             changed = await self.app.reload_watchlists()
         except Exception:  # the watchlists in force keep running whatever happened
             log.exception("watchlists.reload_failed")
             self.metrics.reloads.labels("failed").inc()
             return
+        # A bad edit leaves the watchlists in force unchanged (refresh() says False):
+        # counted apart, or a broken file would never show in the metric.
+        if refused := self.app.registry.rejected - rejected:
+            self.metrics.reloads.labels("rejected").inc(refused)
         if changed:
             outcome = "with_errors" if self.app.registry.errors else "ok"
             self.metrics.reloads.labels(outcome).inc()

@@ -271,8 +271,10 @@ class AlertStorage:
                     .returning(DigestRow.id)
                 ).scalar_one()
                 self._settle(conn, new.route, new.digest, digest_id)
-                if new.digest:
-                    conn.execute(insert(DeliveryRow).values(_delivery(new, digest_id, now)))
+                # Every digest the stage saves is meant to go out: an empty one is
+                # saved only for a route with ``send_empty`` ("nothing new today"),
+                # which a condition on the digest's entries here silently dropped.
+                conn.execute(insert(DeliveryRow).values(_delivery(new, digest_id, now)))
                 if end is not None:
                     _advance(conn, new.route, end, new.period)
                 return int(digest_id)

@@ -52,6 +52,9 @@ class Registry:
         self._seen: dict[Path, Signature] = {}
         self.matcher = Matcher(compile_index([], self.languages, default_language))
         self.reloads = 0
+        # File versions refused so far: a bad edit changes nothing in force, so
+        # refresh() says False, yet the daemon's reload metric must count it.
+        self.rejected = 0
 
     @property
     def watchlists(self) -> list[Watchlist]:
@@ -102,6 +105,7 @@ class Registry:
             watchlist = load_watchlist(path)
         except WatchlistError as exc:
             self.errors[path] = exc.message
+            self.rejected += 1
             kept = "the last good version keeps running" if path in self.good else "not loaded"
             log.error("watchlist.invalid", file=str(path), error=exc.message, outcome=kept)
             return False
