@@ -106,6 +106,10 @@ def _reader_problem(exc: yaml.reader.ReaderError) -> str:
 
 
 _MERGE = "tag:yaml.org,2002:merge"
+# Mappings and sequences are built here, not by the SafeLoader, so their tags are
+# checked here: `!!python/object/apply:os.system [x]` must be refused, not read
+# as the list [x] (the SafeLoader refuses such tags on plain values itself).
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
 
 
 class _Builder:
@@ -123,6 +127,8 @@ class _Builder:
         if id(node) in self.open:
             raise ConfigError(f"{self._at(node)}: an alias refers to a value that contains it")
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            raise ConfigError(f"{self._at(node)}: unsupported YAML tag {node.tag!r}")
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):

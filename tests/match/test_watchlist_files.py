@@ -52,6 +52,10 @@ def error_of(text: str) -> str:
         ("actors:\n  nk: [x]\nrules:\n  r: {none: [nk]}\n", "a rule needs at least one"),
         ("concepts:\n  c: ['d*']\nrules:\n  r: {all: [c]}\n", "w.yaml:2:7: 'd*': a wildcard"),
         ("rules: [\n", "w.yaml:2:1: invalid YAML"),
+        (
+            "actors:\n  k: !!python/object/apply:os.system [Kursk]\nrules: {r: {all: [k]}}\n",
+            "w.yaml:2:6: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+        ),
         ("- just a list\n", "expected a mapping with 'rules' at the top"),
     ],
 )
