@@ -33,7 +33,6 @@ AREAS = ("fetching", "parsing", "alerting", "running")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     scale = Scale.ci() if args.ci else Scale.full()
-    os.environ.setdefault("MONITOR_FUZZ_EXAMPLES", str(scale.runs * 500))
     console = Console(stderr=True)
     chosen = [s for s in SUITES if not args.only or s in args.only.split(",")]
     figures: list[Figure] = []
