@@ -24,9 +24,8 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,8 +45,9 @@ from monitor.store.repository import Repository
 from tests import test_concurrency as writers
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 from tests.alerts.world import alerts_only, ingest, open_app, sample_config, write_feed
-from tests.conftest import POSTGRES, FakeClock
+from tests.conftest import FakeClock
 from tests.feedserver import FeedServer, feed, rss
+from tests.reliability.databases import database
 from tests.reliability.figures import Figure, Scale
 
 
@@ -111,22 +111,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh SQLite file or PostgreSQL database, dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'monitor.db'}"
-        return
-    admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
-    name = f"monitor_faults_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 class GrowingFeeds:

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,7 +32,6 @@ from itertools import cycle
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
@@ -45,7 +43,7 @@ from monitor.fetch.http import HttpFetcher, HttpSettings
 from monitor.parse.entries import OLDEST, Limits
 from monitor.parse.pool import ParsePool
 from monitor.types import AddressPolicy, CycleReport, Feed, FeedInfo, FetchResult, ParsedFeed
-from tests.conftest import POSTGRES, FakeClock
+from tests.conftest import FakeClock
 from tests.feedserver import (
     FeedServer,
     Handler,
@@ -58,6 +56,7 @@ from tests.feedserver import (
     stall,
     status,
 )
+from tests.reliability.databases import database
 from tests.reliability.figures import Figure, Scale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,22 +140,6 @@ def fetch_all(
             await fetcher.aclose()
 
     return asyncio.run(go())
-
-
-@contextmanager
-def database(kind: str, directory: Path) -> Iterator[str]:
-    """A fresh SQLite file or PostgreSQL database, dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{directory}/monitor.db"
-        return
-    admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
-    name = f"monitor_reliability_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 # One watchlist that every test story matches, so alerts can be counted.
