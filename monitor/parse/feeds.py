@@ -118,8 +118,18 @@ def _from_feedparser(entry: Any, feed_language: str | None, base_url: str) -> Ra
         content_html=_as_html(content) if content else None,
         authors=tuple(_names(entry.get("authors") or [])) or _single(entry.get("author")),
         language=detail.get("language") or feed_language,
-        published=datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None,
+        published=_from_struct(stamp),
     )
+
+
+def _from_struct(stamp: Any) -> datetime | None:
+    """feedparser's UTC time tuple as a datetime; None when it names no real instant."""
+    if not stamp:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
+    except (ValueError, OverflowError, OSError):  # "0001-00-00": year 0 (found by fuzzing)
+        return None
 
 
 def _as_html(detail: Any) -> str | None:

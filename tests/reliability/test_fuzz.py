@@ -820,6 +820,8 @@ FOUND_FEEDS = {
     + b'"items": [{"id": "a", "date_published": "0001-01-01T00:00:00+01:00"}]}',
     "date after 9999 in UTC": JSON_FEED
     + b'"items": [{"id": "a", "date_published": "9999-12-31T23:00:00-05:00"}]}',
+    "Atom date of month 0, year 1": b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>'
+    b"<updated>0001-00-00T00:00:00Z</updated></entry></feed>",
     "language longer once lower-cased": JSON_FEED
     + b'"language": "'
     + "\u0130".encode() * 35
