@@ -135,9 +135,17 @@ class _Builder:
                 return self._mapping(node, path)
             if isinstance(node, yaml.SequenceNode):
                 return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-            return self.loader.construct_object(node, deep=True)
+            return self._scalar(node)
         finally:
             self.open.discard(id(node))
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, IndexError, TypeError) as exc:
+            # PyYAML's constructors raise these for a tagged value they cannot read
+            # (`!!float rules`, `!!float ''`; found by fuzzing).
+            raise ConfigError(f"{self._at(node)}: invalid YAML: {node.tag} {exc}") from exc
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         """Own keys override what ``<<`` merges in; only an own key given twice is a duplicate."""
@@ -157,7 +165,7 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 continue
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self._scalar(key_node)
             if not isinstance(key, str | int | float | bool):
                 raise ConfigError(f"{self._at(key_node)}: a key must be a plain value")
             if key in own:

@@ -829,6 +829,8 @@ FOUND_FEEDS = {
 }
 FOUND_WATCHLISTS = {
     "control character": b"\x1f",
+    "a float that is none": b"!!float rules:",
+    "an empty float": b"!!float ",
     "empty": b"",
     "deep nesting": b"rules:\n  r: {all: " + b"[" * 1000 + b"\n",
 }
