@@ -4,9 +4,11 @@ glibc gives each thread that allocates its own arena (up to 8 per core). The
 stages run in the event loop's thread pool (``asyncio.to_thread``), so the near
 stage's many short-lived arrays land in a different arena from one run to the
 next, and each arena keeps the pages it once used. Measured on the near stage
-with 100,000 articles stored: +50 MB of resident memory over seven runs with the
-default, none with two arenas; no change in speed. The same setting as
-``MALLOC_ARENA_MAX=2``, applied from inside, so ``monitor run`` needs no wrapper.
+alone, run seven times through ``asyncio.to_thread`` with 100,000 articles
+stored: +50 MB of resident memory with the default, none with two arenas. In the
+whole daemon (bench/workers.py) the worker that runs the near stage still peaks
+near 390 MB with or without it: that growth has another cause. The same setting
+as ``MALLOC_ARENA_MAX=2``, applied from inside, so ``monitor run`` needs no wrapper.
 """
 
 from __future__ import annotations
