@@ -1,13 +1,19 @@
 # cython: language_level=3
-"""A rule decided for one article, compiled: the per-rule part of
-monitor.match.engine, which subclasses ``Evaluation`` with the wording of reasons.
+"""Rules decided for one article, compiled: the per-rule part of
+monitor.match.engine, which words the reasons of ``Evaluation``.
 
 At 100,000 rules an article wakes a few rules and most of them match, so the cost
-of deciding one and listing its terms is what the throughput follows. The code is
-the engine's, in Python syntax; compiled, each step is a C call instead of an
-interpreted one. Built by ``pip install -e .`` (setup.py); run it again after
-editing this file.
+of deciding one and listing its terms is what the throughput follows. Each rule
+is compiled once into a ``RulePlan`` (its refs as ids, its weights, its fields as
+a mask); each article keeps a ``Found``: what every ref it was asked about found
+there, its score before the rule's weight, and its hits as offsets, each worked
+out once however many rules share the ref. Built by ``pip install -e .``
+(setup.py); run it again after editing this file.
 """
+
+from cpython.object cimport PyObject_GenericSetAttr
+
+from dataclasses import fields
 
 from monitor.match._scan import places
 from monitor.types import Match, TermHits
@@ -16,94 +22,114 @@ MAX_COUNTED = 3  # times one term counts in a score
 cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED
 SMALL_REF = 8  # terms: up to this many, a ref's terms are each looked for in what was found
 BEFORE, AFTER = 80, 220  # a snippet's characters before and after its first hit
+cdef int TITLE = 1, BODY = 2  # a rule's fields, as a mask
+
+
+def field_mask(fields):
+    """The mask of a rule's fields ("title", "body")."""
+    return (TITLE if "title" in fields else 0) | (BODY if "body" in fields else 0)
+
+
+# Matches and their terms are built field by field, as their frozen dataclasses'
+# __init__ would, without its interpreted calls (a third of a match's cost at
+# 100,000 rules). Checked here: a field added to either must be added below too.
+cdef tuple TERM_FIELDS = ("ref", "term", "hits")
+cdef tuple MATCH_FIELDS = ("watchlist", "rule", "score", "terms", "snippet", "highlights")
+for _cls, _names in ((TermHits, TERM_FIELDS), (Match, MATCH_FIELDS)):
+    if tuple([f.name for f in fields(_cls)]) != _names:
+        raise ImportError(f"monitor.match._rules builds {_cls.__name__} with fields {_names}")
+
+
+cdef object _built(type cls, tuple names, tuple values):
+    made = cls.__new__(cls)
+    for i in range(len(names)):
+        PyObject_GenericSetAttr(made, names[i], values[i])
+    return made
 
 
 cdef inline bint _overlap(tuple occurrence, tuple blocker):
     return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]
 
 
-cdef class Evaluation:
-    """One rule (a CompiledRule) decided for one article (a ScannedArticle)."""
+cdef class RulePlan:
+    """A CompiledRule as the decision reads it: no attribute or name lookups left."""
+
+    cdef readonly object compiled
+    cdef readonly str watchlist, name
+    cdef readonly tuple all_ids, any_ids, none_ids
+    cdef readonly tuple positive  # (name, ref id, the rule's weight for it)
+    cdef readonly int mask
+    cdef readonly bint filters
+    cdef double min_score
+
+    def __init__(self, compiled):
+        rule, refs = compiled.rule, compiled.refs
+        self.compiled = compiled
+        self.watchlist, self.name = compiled.watchlist.name, rule.name
+        self.all_ids = tuple([refs[n] for n in rule.all])
+        self.any_ids = tuple([refs[n] for n in rule.any])
+        self.none_ids = tuple([refs[n] for n in rule.none])
+        self.positive = tuple(
+            [(n, refs[n], float(compiled.weights.get(n, 1.0))) for n in rule.positive]
+        )
+        self.mask = field_mask(rule.fields)
+        self.filters = compiled.filters
+        self.min_score = rule.min_score
+
+
+cdef class RefFound:
+    """One ref's terms found in some fields of one article, exclusions applied."""
+
+    cdef readonly list terms  # (source, weight, sorted occurrences)
+    cdef readonly double base  # Σ term weight × times counted (at most MAX_COUNTED)
+    cdef list placed  # (source, hits as offsets) per term, when first asked
+
+    def __init__(self, list terms):
+        cdef Py_ssize_t counted
+        cdef double base = 0.0
+        for _, w, occs in terms:
+            counted = len(occs)
+            base += w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C)
+        self.terms, self.base, self.placed = terms, base, None
+
+
+cdef RefFound NOTHING = RefFound([])
+
+
+cdef class Found:
+    """What each ref found in one scanned article, worked out when first asked."""
 
     cdef readonly object scanned
-    cdef readonly object compiled
-    cdef readonly object rule
-    cdef dict cache  # the scanned article's ref hits: (ref id, fields) → hits
-    cdef dict refs  # the watchlist's actor/concept names → ref ids
-    cdef dict weights  # the rule's weights of its actors/concepts
-    cdef tuple fields
-    cdef bint every_field  # the rule reads the title and the body
+    cdef dict found  # pattern id → occurrences (the scan's)
+    cdef list refs  # the index's CompiledRefs
+    cdef object offsets
+    cdef int title_words
+    cdef dict cache  # ref id × 4 + field mask → RefFound
 
-    def __init__(self, scanned, compiled):
-        self.scanned, self.compiled = scanned, compiled
-        self.rule = compiled.rule
-        self.cache, self.refs, self.fields = scanned.ref_hits, compiled.refs, self.rule.fields
-        self.weights = compiled.weights
-        self.every_field = "title" in self.fields and "body" in self.fields
+    def __init__(self, scanned):
+        self.scanned, self.found, self.refs = scanned, scanned.found, scanned.index.refs
+        self.offsets, self.title_words = scanned.offsets, scanned.title_words
+        self.cache = {}
 
-    def score_if_matched(self):
-        """The score if the rule matches, else None: what ``verdict`` decides, without
-        wording the reasons (most rules woken by an article do not match)."""
-        rule = self.rule
-        if self.compiled.filters and next(self._filtered(), None) is not None:
-            return None
-        for name in rule.all:
-            if not self.hits(name):
-                return None
-        if rule.any:
-            for name in rule.any:
-                if self.hits(name):
-                    break
-            else:
-                return None
-        for name in rule.none:
-            if self.hits(name):
-                return None
-        score = sum([self._score(name) for name in rule.positive])
-        return None if score < rule.min_score else score
-
-    def match(self, score):
-        """The match of a rule that matched with ``score`` (``verdict``'s terms)."""
-        terms = self._terms()
-        hits = [hit for term in terms for hit in (<object>term).hits]
-        text, highlights = snippet(self.scanned.article, hits)
-        return Match(
-            self.compiled.watchlist.name, self.rule.name, score, terms, text, tuple(highlights)
-        )
-
-    cpdef tuple _terms(self):
-        scanned, terms = self.scanned, []
-        offsets, title_words = scanned.offsets, scanned.title_words
-        for name in self.rule.positive:
-            for source, _, occs in self.hits(name):
-                hits = places(offsets, title_words, occs)
-                if hits is None:  # a position outside the words (a regular expression's)
-                    hits = scanned.places_of(occs)
-                terms.append(TermHits(name, source, tuple(hits)))
-        return tuple(terms)
-
-    cpdef list hits(self, name):
-        """The terms of actor/concept ``name`` found in the rule's fields, exclusions
-        applied: (source, weight, occurrences). Kept on the scanned article: rules
-        that share an actor decide it once."""
-        key = (self.refs[name], self.fields)
+    cpdef RefFound get(self, int rid, int mask):
+        key = rid * 4 + mask
         found = self.cache.get(key)
         if found is None:
-            found = self.cache[key] = self._found(name)
-        return <list>found
+            found = self.cache[key] = self._find(rid, mask)
+        return <RefFound>found
 
-    cdef list _found(self, name):
-        cdef dict found
+    cdef RefFound _find(self, int rid, int mask):
+        cdef dict found = self.found
         cdef dict slots
-        scanned, fields = self.scanned, self.fields
-        ref = scanned.index.refs[self.refs[name]]
-        found, slots = scanned.found, ref.slots
+        scanned = self.scanned
+        ref = self.refs[rid]
+        slots = ref.slots
         present = _present(ref.terms, slots, found)
         if not present:
-            return []
+            return NOTHING
         exclude = ref.exclude
         blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
-        anywhere = not blocked and self.every_field
+        anywhere = not blocked and mask == TITLE | BODY
         regex = -1 in slots
         out = []
         for pid, term in present:
@@ -112,23 +138,113 @@ cdef class Evaluation:
             else:
                 occs = scanned.occurrences(pid)
             if not anywhere:
-                occs = [
-                    occ
-                    for occ in occs
-                    if scanned.field(occ[0]) in fields
-                    and not any([_overlap(occ, b) for b in blocked])
-                ]
+                occs = [occ for occ in occs if self._kept(occ, mask, blocked)]
             if occs:
                 out.append((term.source, term.weight, sorted(occs)))
-        return out
+        return RefFound(out) if out else NOTHING
 
-    cpdef object _score(self, name):
-        cdef Py_ssize_t counted
-        parts = []
-        for _, w, occs in self.hits(name):
-            counted = len(occs)
-            parts.append(w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C))
-        return self.weights.get(name, 1.0) * sum(parts)
+    cdef bint _kept(self, tuple occ, int mask, list blocked):
+        cdef int field = TITLE if <int>occ[0] < self.title_words else BODY
+        if not field & mask:
+            return False
+        for b in blocked:
+            if _overlap(occ, b):
+                return False
+        return True
+
+    cdef list placed(self, RefFound ref):
+        """(source, hits) per term of ``ref``: word positions as offsets."""
+        if ref.placed is None:
+            ref.placed = []
+            for source, _, occs in ref.terms:
+                hits = places(self.offsets, self.title_words, occs)
+                if hits is None:  # a position outside the words (a regular expression's)
+                    hits = self.scanned.places_of(occs)
+                ref.placed.append((source, tuple(hits)))
+        return ref.placed
+
+
+def decide(scanned, list plans, rule_ids, filtered):
+    """The Matches of rules ``rule_ids`` (indexes of ``plans``) in a scanned article;
+    ``filtered(scanned, compiled)`` says whether a rule's languages or feeds leave
+    the article out (asked only of rules that have some)."""
+    cdef Found found = Found(scanned)
+    cdef RulePlan plan
+    cdef double score
+    out = []
+    for i in rule_ids:
+        plan = <RulePlan>plans[i]
+        if plan.filters and filtered(scanned, plan.compiled):
+            continue
+        if _matched(plan, found, &score):
+            out.append(_match(plan, found, score))
+    return out
+
+
+cdef bint _matched(RulePlan plan, Found found, double *score):
+    """Whether the rule matches (all, any, none, min_score); its score in ``score``."""
+    cdef int mask = plan.mask
+    cdef double total = 0.0
+    for rid in plan.all_ids:
+        if not found.get(rid, mask).terms:
+            return False
+    if plan.any_ids:
+        for rid in plan.any_ids:
+            if found.get(rid, mask).terms:
+                break
+        else:
+            return False
+    for rid in plan.none_ids:
+        if found.get(rid, mask).terms:
+            return False
+    for _, rid, weight in plan.positive:
+        total += <double>weight * found.get(rid, mask).base
+    score[0] = total
+    return total >= plan.min_score
+
+
+cdef object _match(RulePlan plan, Found found, double score):
+    terms = _terms(plan, found)
+    hits = [hit for term in terms for hit in (<object>term).hits]
+    text, highlights = snippet(found.scanned.article, hits)
+    values = (plan.watchlist, plan.name, score, terms, text, tuple(highlights))
+    return _built(Match, MATCH_FIELDS, values)
+
+
+cdef tuple _terms(RulePlan plan, Found found):
+    terms = []
+    for name, rid, _ in plan.positive:
+        for source, hits in found.placed(found.get(rid, plan.mask)):
+            terms.append(_built(TermHits, TERM_FIELDS, (name, source, hits)))
+    return tuple(terms)
+
+
+cdef class Evaluation:
+    """One rule (a CompiledRule) decided for one article, for the engine's
+    explanations; the rules of one article share its ``Found``."""
+
+    cdef readonly object scanned
+    cdef readonly object compiled
+    cdef readonly object rule
+    cdef RulePlan plan
+    cdef Found found
+
+    def __init__(self, found, compiled):
+        self.scanned, self.compiled, self.rule = found.scanned, compiled, compiled.rule
+        self.plan, self.found = RulePlan(compiled), found
+
+    def _terms(self):
+        return _terms(self.plan, self.found)
+
+    def hits(self, name):
+        """The terms of actor/concept ``name`` found in the rule's fields, exclusions
+        applied: (source, weight, occurrences)."""
+        return self.found.get(self.compiled.refs[name], self.plan.mask).terms
+
+    def _score(self, name):
+        return self.compiled.weights.get(name, 1.0) * self.found.get(
+            self.compiled.refs[name], self.plan.mask
+        ).base
 
 
 cdef list _present(tuple terms, dict slots, dict found):

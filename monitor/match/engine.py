@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from monitor.match._rules import MAX_COUNTED, Evaluation
-from monitor.match.index import Index
+from monitor.match._rules import MAX_COUNTED, Evaluation, Found, decide
+from monitor.match.index import CompiledRule, Index
 from monitor.match.scan import ScannedArticle
 from monitor.match.stems import language_code
 from monitor.types import ArticleText, Match, TermHits
@@ -44,18 +44,12 @@ class Matcher:
 
     def match(self, article: ArticleText) -> list[Match]:
         scanned = ScannedArticle(article, self.index).scan()
-        matches, rules = [], self.index.rules
-        for rule_id in self._candidates(scanned):
-            evaluation = _Evaluation(scanned, rules[rule_id])
-            score = evaluation.score_if_matched()
-            if score is not None:
-                matches.append(evaluation.match(score))
-        return matches
+        return decide(scanned, self.index.plans, self._candidates(scanned), _filtered_out)
 
     def explain(self, article: ArticleText) -> list[Verdict]:
         """Every rule of every watchlist decided, matched or not, with reasons."""
-        scanned = ScannedArticle(article, self.index).scan()
-        evaluations = [_Evaluation(scanned, compiled) for compiled in self.index.rules]
+        found = Found(ScannedArticle(article, self.index).scan())
+        evaluations = [_Evaluation(found, compiled) for compiled in self.index.rules]
         return [evaluation.verdict(with_terms=True) for evaluation in evaluations]
 
     def _candidates(self, scanned: ScannedArticle) -> list[int]:
@@ -66,8 +60,9 @@ class Matcher:
 
 
 class _Evaluation(Evaluation):
-    """One rule decided for one article: ``score_if_matched``, ``match``, ``hits``
-    and the score are compiled (monitor.match._rules); the reasons are worded here."""
+    """One rule decided for one article, with its reasons: what each actor or concept
+    found (``hits``), its score and terms are compiled (monitor.match._rules); the
+    reasons are worded here."""
 
     __slots__ = ()
 
@@ -96,14 +91,23 @@ class _Evaluation(Evaluation):
                 yield f"'{name}' (none) occurs: {found[0][0]}"
 
     def _filtered(self) -> Iterator[str]:
-        article, watchlist = self.scanned.article, self.compiled.watchlist
-        language = language_code(article.language) or self.scanned.index.default_language
-        for allowed in (watchlist.languages, self.rule.languages):
-            if allowed and language not in {language_code(a) for a in allowed}:
-                yield f"language {language} is not one of {', '.join(allowed)}"
-        for globs in (watchlist.feeds, self.rule.feeds):
-            if globs and not _feed_matches(globs, article):
-                yield f"feed {article.feed_url} is not one of {', '.join(globs)}"
+        return _filters(self.scanned, self.compiled)
+
+
+def _filters(scanned: ScannedArticle, compiled: CompiledRule) -> Iterator[str]:
+    """Why the rule's languages or feeds leave the article out (nothing: they don't)."""
+    article, watchlist, rule = scanned.article, compiled.watchlist, compiled.rule
+    language = language_code(article.language) or scanned.index.default_language
+    for allowed in (watchlist.languages, rule.languages):
+        if allowed and language not in {language_code(a) for a in allowed}:
+            yield f"language {language} is not one of {', '.join(allowed)}"
+    for globs in (watchlist.feeds, rule.feeds):
+        if globs and not _feed_matches(globs, article):
+            yield f"feed {article.feed_url} is not one of {', '.join(globs)}"
+
+
+def _filtered_out(scanned: ScannedArticle, compiled: CompiledRule) -> bool:
+    return next(_filters(scanned, compiled), None) is not None
 
 
 def _feed_matches(globs: tuple[str, ...], article: ArticleText) -> bool:

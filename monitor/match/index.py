@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from monitor.match._rules import RulePlan
 from monitor.match._scan import Lexicon, Wakeup
 from monitor.match.rarity import commonness
 from monitor.match.stems import SUPPORTED, Stems
@@ -104,6 +105,7 @@ class Index:
     refs: list[CompiledRef] = field(default_factory=list)
     pattern_refs: list[list[int]] = field(default_factory=list)
     rules: list[CompiledRule] = field(default_factory=list)
+    plans: list[RulePlan] = field(default_factory=list)  # the rules as decided, same order
     rules_by_ref: dict[int, list[int]] = field(default_factory=dict)
     always: list[int] = field(default_factory=list)  # rules with no term to file them under
     stemmers: dict[str, Stems] = field(default_factory=dict)
@@ -158,6 +160,7 @@ class _Builder:
         index.wakeup = Wakeup(
             index.pattern_refs, index.rules_by_ref, required, any_of, index.always, len(index.refs)
         )
+        index.plans = [RulePlan(rule) for rule in index.rules]
 
     def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
         pids = tuple((self._pattern(term.pattern), term) for term in terms)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Any
 
 from monitor.match._scan import BARRIER, places
 from monitor.match.index import Index
@@ -36,8 +35,6 @@ class ScannedArticle:
         self.offsets: array[int] = array("i")  # per word: start, end in its field
         self._starts: dict[str, list[int]] = {}
         self._regex_hits: dict[int, list[Hit]] = {}
-        # (ref id, fields) → the ref's terms found there; filled by the rules' decisions
-        self.ref_hits: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def scan(self) -> ScannedArticle:
         lexicon = self.index.lexicons[self.language]
