@@ -11,7 +11,11 @@ out once however many rules share the ref. Built by ``pip install -e .``
 (setup.py); run it again after editing this file.
 """
 
-from cpython.object cimport PyObject_GenericSetAttr
+from cpython.object cimport PyObject_GenericSetAttr, PyTypeObject
+
+
+cdef extern from "Python.h":
+    object PyType_GenericAlloc(PyTypeObject *cls, Py_ssize_t items)
 
 from dataclasses import fields
 
@@ -41,7 +45,7 @@ for _cls, _names in ((TermHits, TERM_FIELDS), (Match, MATCH_FIELDS)):
 
 
 cdef object _built(type cls, tuple names, tuple values):
-    made = cls.__new__(cls)
+    made = PyType_GenericAlloc(<PyTypeObject *>cls, 0)  # what object.__new__(cls) does, less its checks
     for i in range(len(names)):
         PyObject_GenericSetAttr(made, names[i], values[i])
     return made
@@ -84,16 +88,20 @@ cdef class RefFound:
     cdef readonly double base  # Σ term weight × times counted (at most MAX_COUNTED)
     cdef list placed  # (source, hits as offsets) per term, when first asked
 
-    def __init__(self, list terms):
-        cdef Py_ssize_t counted
-        cdef double base = 0.0
-        for _, w, occs in terms:
-            counted = len(occs)
-            base += w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C)
-        self.terms, self.base, self.placed = terms, base, None
 
 
-cdef RefFound NOTHING = RefFound([])
+cdef RefFound _ref_found(list terms):
+    cdef RefFound made = RefFound.__new__(RefFound)
+    cdef Py_ssize_t counted
+    cdef double base = 0.0
+    for _, w, occs in terms:
+        counted = len(occs)
+        base += w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C)
+    made.terms, made.base, made.placed = terms, base, None
+    return made
+
+
+cdef RefFound NOTHING = _ref_found([])
 
 
 cdef class Found:
@@ -141,7 +149,7 @@ cdef class Found:
                 occs = [occ for occ in occs if self._kept(occ, mask, blocked)]
             if occs:
                 out.append((term.source, term.weight, sorted(occs)))
-        return RefFound(out) if out else NOTHING
+        return _ref_found(out) if out else NOTHING
 
     cdef bint _kept(self, tuple occ, int mask, list blocked):
         cdef int field = TITLE if <int>occ[0] < self.title_words else BODY
@@ -170,7 +178,7 @@ def decide(scanned, list plans, rule_ids, filtered):
     the article out (asked only of rules that have some)."""
     cdef Found found = Found(scanned)
     cdef RulePlan plan
-    cdef double score
+    cdef double score = 0.0
     out = []
     for i in rule_ids:
         plan = <RulePlan>plans[i]
@@ -206,7 +214,7 @@ cdef bint _matched(RulePlan plan, Found found, double *score):
 cdef object _match(RulePlan plan, Found found, double score):
     terms = _terms(plan, found)
     hits = [hit for term in terms for hit in (<object>term).hits]
-    text, highlights = snippet(found.scanned.article, hits)
+    text, highlights = _snippet(found.scanned.article, hits)
     values = (plan.watchlist, plan.name, score, terms, text, tuple(highlights))
     return _built(Match, MATCH_FIELDS, values)
 
@@ -274,6 +282,10 @@ def snippet(article, hits):
     The passage is taken from the body around its first hit, or is the title when
     only the title matched.
     """
+    return _snippet(article, hits if type(hits) is list else list(hits))
+
+
+cdef tuple _snippet(article, list hits):
     cdef list body_hits = sorted([(s, e) for f, s, e in hits if f == "body"])
     cdef Py_ssize_t first, start, end, shift
     cdef str text

@@ -45,6 +45,18 @@ cdef enum:
     PREFIX = 2
     MAX_CANDIDATES = 6  # per word of a NEAR term: the nearest few are enough
     MAX_WORDS = 64  # more than a term can hold (monitor.watchlist.terms.MAX_WORDS)
+    # A pattern's facts, side by side in Lexicon.pattern (one cache line for the few
+    # read about each term an anchor wakes): word count, anchor, NEAR window (-1:
+    # side by side), whole, case, first test, first need, need count.
+    P_N = 0
+    P_ANCHOR = 1
+    P_NEAR = 2
+    P_WHOLE = 3
+    P_CASE = 4
+    P_TEST = 5
+    P_NEED = 6
+    P_NEEDS = 7
+    PATTERN = 8  # ints per pattern
 
 KINDS = {"exact": EXACT, "stem": STEM, "prefix": PREFIX}
 
@@ -71,6 +83,21 @@ cdef int enlarge(IntVec *v) except -1:
     if grown == NULL:
         raise MemoryError()
     v.data, v.cap = grown, cap
+    return 0
+
+
+cdef int _push_pattern(
+    IntVec *v, int n, int anchor, int near, int whole, int keep_case, int test, int need,
+    int needs
+) except -1:
+    push(v, n)
+    push(v, anchor)
+    push(v, near)
+    push(v, whole)
+    push(v, keep_case)
+    push(v, test)
+    push(v, need)
+    push(v, needs)
     return 0
 
 
@@ -248,10 +275,8 @@ cdef class Lexicon:
     cdef dict written_ids, stem_ids, prefix_ids
     cdef tuple prefix_lengths
     cdef dict written_triggers, stem_triggers, prefix_triggers
-    # Per pattern: word count, anchor, NEAR window (-1: side by side), whole, case,
-    # first test, first need, need count.
-    cdef IntVec p_n, p_anchor, p_near, p_whole, p_case, p_test, p_need, p_needs
-    cdef IntVec t_kind, t_value, need_kind, need_value
+    cdef IntVec pattern  # PATTERN ints per pattern (P_N, P_ANCHOR, ...)
+    cdef IntVec tests, needs  # kind, value: two ints per word of a term, per need
     cdef list case_text  # per test: the word as written when its term keeps case
     cdef _Scan spare  # the buffers of the last scan, for the next one
 
@@ -267,52 +292,34 @@ cdef class Lexicon:
             EXACT: self.written_triggers, STEM: self.stem_triggers, PREFIX: self.prefix_triggers
         }
         for pid, spec in enumerate(patterns):
-            push(&self.p_test, self.t_kind.n)
-            push(&self.p_need, self.need_kind.n)
             if spec is None:  # a regular expression: run by monitor.match.scan when asked
-                push(&self.p_n, 0)
-                push(&self.p_anchor, 0)
-                push(&self.p_near, -1)
-                push(&self.p_whole, 0)
-                push(&self.p_case, 0)
-                push(&self.p_needs, 0)
+                _push_pattern(&self.pattern, 0, 0, -1, 0, 0, self.tests.n // 2, self.needs.n // 2, 0)
                 continue
             anchor, near, whole, match_case, words, needs = spec
             if len(words) > MAX_WORDS:
                 raise ValueError(f"a term has at most {MAX_WORDS} words")
-            push(&self.p_n, len(words))
-            push(&self.p_anchor, anchor)
-            push(&self.p_near, near)
-            push(&self.p_whole, 1 if whole else 0)
-            push(&self.p_case, 1 if match_case else 0)
-            push(&self.p_needs, len(needs))
+            _push_pattern(
+                &self.pattern, len(words), anchor, near, 1 if whole else 0,
+                1 if match_case else 0, self.tests.n // 2, self.needs.n // 2, len(needs),
+            )
             for i, (kind_name, value, text) in enumerate(words):
                 kind = KINDS[kind_name]
                 number = ids[kind].setdefault(value, len(ids[kind]))
-                push(&self.t_kind, kind)
-                push(&self.t_value, number)
+                push(&self.tests, kind)
+                push(&self.tests, number)
                 self.case_text.append(text if match_case else None)
                 if i == anchor:
                     triggers[kind].setdefault(number, []).append(pid)
             for kind_name, value in needs:
                 kind = KINDS[kind_name]
-                push(&self.need_kind, kind)
-                push(&self.need_value, ids[kind].setdefault(value, len(ids[kind])))
+                push(&self.needs, kind)
+                push(&self.needs, ids[kind].setdefault(value, len(ids[kind])))
         self.prefix_lengths = tuple(sorted({len(p) for p in self.prefix_ids}))
 
     def __dealloc__(self):
-        release(&self.p_n)
-        release(&self.p_anchor)
-        release(&self.p_near)
-        release(&self.p_whole)
-        release(&self.p_case)
-        release(&self.p_test)
-        release(&self.p_need)
-        release(&self.p_needs)
-        release(&self.t_kind)
-        release(&self.t_value)
-        release(&self.need_kind)
-        release(&self.need_value)
+        release(&self.pattern)
+        release(&self.tests)
+        release(&self.needs)
 
     @property
     def known_words(self):
@@ -548,8 +555,8 @@ cdef class _Scan:
         """Whether test ``t`` (a word of a term) holds at ``position``, case included."""
         if position < 0 or position >= self.tokens.n:
             return False
-        if not self.words.test(self.tokens.data[position], self.lex.t_kind.data[t],
-                               self.lex.t_value.data[t]):
+        if not self.words.test(self.tokens.data[position], self.lex.tests.data[2 * t],
+                               self.lex.tests.data[2 * t + 1]):
             return False
         return self.case_ok(t, position)
 
@@ -566,7 +573,7 @@ cdef class _Scan:
         if len(self.cased) != self.tokens.n:  # a fold that split words differently
             return False
         word = self.cased[position]
-        if self.lex.t_kind.data[t] == PREFIX:
+        if self.lex.tests.data[2 * t] == PREFIX:
             return word.startswith(text)
         return word == text
 
@@ -574,36 +581,36 @@ cdef class _Scan:
         """The occurrence of pattern ``pid`` whose anchor stands at ``at`` (its word
         positions written to ``occurrence``): how many words, 0 if none."""
         cdef Lexicon lex = self.lex
-        cdef int n = lex.p_n.data[pid], anchor = lex.p_anchor.data[pid]
-        cdef int t = lex.p_test.data[pid], start, j, k, end
-        if lex.p_whole.data[pid]:
+        cdef int *facts = lex.pattern.data + PATTERN * pid
+        cdef int n = facts[P_N], anchor = facts[P_ANCHOR], t = facts[P_TEST], start, j, k, end
+        if facts[P_WHOLE]:
             start = at - anchor
             if start < 0 or start + n > self.tokens.n:
                 return 0
             for j in range(n):
                 if j != anchor and not self.words.test(
-                    self.tokens.data[start + j], lex.t_kind.data[t + j], lex.t_value.data[t + j]
+                    self.tokens.data[start + j], lex.tests.data[2 * (t + j)], lex.tests.data[2 * (t + j) + 1]
                 ):
                     return 0
-            if lex.p_case.data[pid]:
+            if facts[P_CASE]:
                 for j in range(n):
                     if not self.case_ok(t + j, start + j):
                         return 0
             for j in range(n):
                 occurrence[j] = start + j
             return n
-        k = lex.p_need.data[pid]
-        end = k + lex.p_needs.data[pid]
+        k = facts[P_NEED]
+        end = k + facts[P_NEEDS]
         while k < end:  # the usual case for a common anchor: the other words are absent
-            if lex.need_kind.data[k] == STEM:
-                if self.stems_here[lex.need_value.data[k]] != self.stamp:
+            if lex.needs.data[2 * k] == STEM:
+                if self.stems_here[lex.needs.data[2 * k + 1]] != self.stamp:
                     return 0
-            elif self.written_here[lex.need_value.data[k]] != self.stamp:
+            elif self.written_here[lex.needs.data[2 * k + 1]] != self.stamp:
                 return 0
             k += 1
         if not self.is_(t + anchor, at):
             return 0
-        if lex.p_near.data[pid] < 0:
+        if facts[P_NEAR] < 0:
             start = at - anchor
             for j in range(n):
                 if not self.is_(t + j, start + j):
@@ -616,8 +623,8 @@ cdef class _Scan:
         """The narrowest choice of the nearest places of the other words that fits
         the NEAR window (the first such in the order of itertools.product)."""
         cdef Lexicon lex = self.lex
-        cdef int n = lex.p_n.data[pid], anchor = lex.p_anchor.data[pid]
-        cdef int near = lex.p_near.data[pid], t = lex.p_test.data[pid]
+        cdef int *facts = lex.pattern.data + PATTERN * pid
+        cdef int n = facts[P_N], anchor = facts[P_ANCHOR], near = facts[P_NEAR], t = facts[P_TEST]
         cdef int reach = near + n - 1, m = 0, i, j, d, q, side, width, lo, hi, best = -1
         cdef bint in_title = at < self.title_words, distinct
         cdef int candidates[MAX_WORDS][MAX_CANDIDATES]
@@ -635,8 +642,8 @@ cdef class _Scan:
                     if (
                         0 <= q < self.tokens.n
                         and (q < self.title_words) == in_title
-                        and self.words.test(self.tokens.data[q], lex.t_kind.data[t + i],
-                                            lex.t_value.data[t + i])
+                        and self.words.test(self.tokens.data[q], lex.tests.data[2 * (t + i)],
+                                            lex.tests.data[2 * (t + i) + 1])
                         and self.case_ok(t + i, q)
                     ):
                         candidates[m][counts[m]] = q
