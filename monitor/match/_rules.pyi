@@ -30,7 +30,6 @@ class Found:
 
 def decide(
     scanned: ScannedArticle,
-    plans: Sequence[RulePlan],
     rule_ids: Iterable[int],
     filtered: Callable[[ScannedArticle, CompiledRule], bool],
 ) -> list[Match]: ...

@@ -172,16 +172,19 @@ cdef class Found:
         return ref.placed
 
 
-def decide(scanned, list plans, rule_ids, filtered):
-    """The Matches of rules ``rule_ids`` (indexes of ``plans``) in a scanned article;
-    ``filtered(scanned, compiled)`` says whether a rule's languages or feeds leave
-    the article out (asked only of rules that have some)."""
+def decide(scanned, rule_ids, filtered):
+    """The Matches of rules ``rule_ids`` (indexes of the index's rules) in a scanned
+    article; ``filtered(scanned, compiled)`` says whether a rule's languages or
+    feeds leave the article out (asked only of rules that have some)."""
     cdef Found found = Found(scanned)
+    cdef list plans = scanned.index.plans, rules = scanned.index.rules
     cdef RulePlan plan
     cdef double score = 0.0
     out = []
     for i in rule_ids:
         plan = <RulePlan>plans[i]
+        if plan is None:  # planned when first woken: most rules never are
+            plan = plans[i] = RulePlan(rules[i])
         if plan.filters and filtered(scanned, plan.compiled):
             continue
         if _matched(plan, found, &score):

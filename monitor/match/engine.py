@@ -44,7 +44,7 @@ class Matcher:
 
     def match(self, article: ArticleText) -> list[Match]:
         scanned = ScannedArticle(article, self.index).scan()
-        return decide(scanned, self.index.plans, self._candidates(scanned), _filtered_out)
+        return decide(scanned, self._candidates(scanned), _filtered_out)
 
     def explain(self, article: ArticleText) -> list[Verdict]:
         """Every rule of every watchlist decided, matched or not, with reasons."""

@@ -105,7 +105,8 @@ class Index:
     refs: list[CompiledRef] = field(default_factory=list)
     pattern_refs: list[list[int]] = field(default_factory=list)
     rules: list[CompiledRule] = field(default_factory=list)
-    plans: list[RulePlan] = field(default_factory=list)  # the rules as decided, same order
+    # The rules as decided (monitor.match._rules), same order; each made when first woken
+    plans: list[RulePlan | None] = field(default_factory=list)
     rules_by_ref: dict[int, list[int]] = field(default_factory=dict)
     always: list[int] = field(default_factory=list)  # rules with no term to file them under
     stemmers: dict[str, Stems] = field(default_factory=dict)
@@ -160,7 +161,7 @@ class _Builder:
         index.wakeup = Wakeup(
             index.pattern_refs, index.rules_by_ref, required, any_of, index.always, len(index.refs)
         )
-        index.plans = [RulePlan(rule) for rule in index.rules]
+        index.plans = [None] * len(index.rules)
 
     def _ref(self, terms: tuple[Term, ...], exclude: tuple[Term, ...]) -> int:
         pids = tuple((self._pattern(term.pattern), term) for term in terms)
