@@ -57,6 +57,13 @@ cdef enum:
     P_NEED = 6
     P_NEEDS = 7
     PATTERN = 8  # ints per pattern
+    # A trigger (a term an anchor wakes) is four ints: the pattern, then one test
+    # that rules most of them out without reading the pattern: a word at an offset
+    # from the anchor (kind, value), or QUICK_NEED: a need (kind, value) of the
+    # article, or QUICK_NONE.
+    TRIGGER = 4
+    QUICK_NONE = 0
+    QUICK_NEED = 1000
 
 KINDS = {"exact": EXACT, "stem": STEM, "prefix": PREFIX}
 
@@ -151,7 +158,8 @@ cdef class _Words:
     cdef IntVec written  # id → its id among the written words of the terms, or -1
     cdef IntVec stem  # id → the id of its stem among the terms' stems, or -1
     cdef IntVec prefix_at, prefix_n, prefixes  # the prefixes of the terms it starts with
-    cdef IntVec trigger_at, trigger_n, triggers  # the patterns it anchors
+    cdef IntVec trigger_at, trigger_n  # the patterns it anchors: where, how many
+    cdef IntVec triggers  # TRIGGER ints each
     cdef IntVec letters_at, letters_n  # id → where its letters are in ``letters``
     cdef Py_UCS4 *letters
     cdef Py_ssize_t letters_size, letters_used
@@ -277,6 +285,7 @@ cdef class Lexicon:
     cdef dict written_triggers, stem_triggers, prefix_triggers
     cdef IntVec pattern  # PATTERN ints per pattern (P_N, P_ANCHOR, ...)
     cdef IntVec tests, needs  # kind, value: two ints per word of a term, per need
+    cdef IntVec quick  # per pattern: offset, kind, value (see TRIGGER)
     cdef list case_text  # per test: the word as written when its term keeps case
     cdef _Scan spare  # the buffers of the last scan, for the next one
 
@@ -294,6 +303,7 @@ cdef class Lexicon:
         for pid, spec in enumerate(patterns):
             if spec is None:  # a regular expression: run by monitor.match.scan when asked
                 _push_pattern(&self.pattern, 0, 0, -1, 0, 0, self.tests.n // 2, self.needs.n // 2, 0)
+                self.push_quick(pid)
                 continue
             anchor, near, whole, match_case, words, needs = spec
             if len(words) > MAX_WORDS:
@@ -314,9 +324,31 @@ cdef class Lexicon:
                 kind = KINDS[kind_name]
                 push(&self.needs, kind)
                 push(&self.needs, ids[kind].setdefault(value, len(ids[kind])))
+            self.push_quick(pid)
         self.prefix_lengths = tuple(sorted({len(p) for p in self.prefix_ids}))
 
+    cdef int push_quick(self, int pid) except -1:
+        """The quick test of pattern ``pid`` (see TRIGGER): the word next to the anchor
+        of a term found whole, else the first word the article needs."""
+        cdef int *facts = self.pattern.data + PATTERN * pid
+        cdef int n = facts[P_N], anchor = facts[P_ANCHOR], t = facts[P_TEST], j
+        if facts[P_WHOLE] and n > 1:
+            j = anchor + 1 if anchor + 1 < n else anchor - 1
+            push(&self.quick, j - anchor)
+            push(&self.quick, self.tests.data[2 * (t + j)])
+            push(&self.quick, self.tests.data[2 * (t + j) + 1])
+        elif not facts[P_WHOLE] and facts[P_NEEDS]:
+            push(&self.quick, QUICK_NEED)
+            push(&self.quick, self.needs.data[2 * facts[P_NEED]])
+            push(&self.quick, self.needs.data[2 * facts[P_NEED] + 1])
+        else:
+            push(&self.quick, QUICK_NONE)
+            push(&self.quick, 0)
+            push(&self.quick, 0)
+        return 0
+
     def __dealloc__(self):
+        release(&self.quick)
         release(&self.pattern)
         release(&self.tests)
         release(&self.needs)
@@ -327,7 +359,7 @@ cdef class Lexicon:
 
     cdef int learn(self, _Words words, const Py_UCS4 *letters, Py_ssize_t n, uint64_t h) except -2:
         """The id of a word met for the first time, its facts worked out."""
-        cdef int wid
+        cdef int wid, k
         word = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, letters, n)
         written = self.written_ids.get(word, -1)
         stem = self.stem_ids.get(self.stem_word(word), -1)
@@ -352,10 +384,12 @@ cdef class Lexicon:
         push(&words.prefix_n, len(prefixes))
         for p in prefixes:
             push(&words.prefixes, p)
-        push(&words.trigger_at, <int>words.triggers.n)
+        push(&words.trigger_at, <int>(words.triggers.n // TRIGGER))
         push(&words.trigger_n, len(triggers))
         for p in triggers:
             push(&words.triggers, p)
+            for k in range(3):
+                push(&words.triggers, self.quick.data[3 * p + k])
         words.file(letters, n, h)
         return wid
 
@@ -512,6 +546,7 @@ cdef class _Scan:
         cdef Py_ssize_t p, k, end
         cdef int wid, pid, count, w, s, i
         cdef int occurrence[MAX_WORDS]
+        cdef int *trigger
         cdef PyObject *found
         cdef unsigned int stamp = self.stamp
         if not lex.written_triggers and not lex.stem_triggers and not lex.prefix_triggers:
@@ -532,8 +567,11 @@ cdef class _Scan:
             k = words.trigger_at.data[wid]
             end = k + words.trigger_n.data[wid]
             while k < end:
-                pid = words.triggers.data[k]
+                trigger = words.triggers.data + TRIGGER * k
                 k += 1
+                if not self.quick_ok(trigger, <int>p):
+                    continue
+                pid = trigger[0]
                 count = self.around(pid, <int>p, occurrence)
                 if count:
                     places = PyTuple_New(count)
@@ -550,6 +588,20 @@ cdef class _Scan:
         return 0
 
     # Checking a term around its anchor ----------------------------------------
+
+    cdef inline bint quick_ok(self, const int *trigger, int at) noexcept:
+        """Whether the trigger's quick test (see TRIGGER) lets its term be checked."""
+        cdef int offset = trigger[1], q
+        if offset == QUICK_NONE:
+            return True
+        if offset == QUICK_NEED:
+            if trigger[2] == STEM:
+                return self.stems_here[trigger[3]] == self.stamp
+            return self.written_here[trigger[3]] == self.stamp
+        q = at + offset
+        if q < 0 or q >= self.tokens.n:
+            return False
+        return self.words.test(self.tokens.data[q], trigger[2], trigger[3])
 
     cdef inline bint is_(self, int t, int position) except -1:
         """Whether test ``t`` (a word of a term) holds at ``position``, case included."""
