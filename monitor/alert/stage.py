@@ -133,6 +133,8 @@ class AlertStage:
         period = schedules.next_period(route.schedule, state.last_end, state.last_key, now)
         backlog = len(candidates) >= MAX_CANDIDATES  # more wait beyond what was read
         if period is not None and not period.repeat:
+            if self._still_arriving(route, period.end, now):
+                return  # built at a later check, with what was on its way
             self._send_digest(route, candidates, period, now, report)
             candidates = []
         elif period is not None:
@@ -141,6 +143,17 @@ class AlertStage:
             self.repo.settle_only(route.name, digests.Digest((), 0), period.end, key)
         if not backlog:
             self._move_since(route, state.since, candidates, now)
+
+    def _still_arriving(self, route: Route, end: datetime, now: datetime) -> bool:
+        """Whether the digest of a period ending at ``end`` waits: polls that began
+        before it are in flight, or what they stored is not matched (and compared)
+        yet; another worker may be doing either. Never longer than NEAR_GRACE."""
+        if now >= end + NEAR_GRACE:
+            return False
+        if not self.repo.still_arriving(end, near=self.wait_for_near):
+            return False
+        log.info("digest.waiting", route=route.name, period_end=end.isoformat())
+        return True
 
     def _send_digest(
         self,

@@ -185,6 +185,26 @@ class AlertStorage:
         with Session(self._reader) as conn:
             return [_candidate(row) for row in conn.execute(query)]
 
+    def still_arriving(self, before: datetime, near: bool) -> bool:
+        """Whether news from before ``before`` is still on its way: a poll that began
+        then is in flight (its lease runs), or an article seen then is not matched
+        yet (or, with ``near``, not compared)."""
+        dialect = self.engine.dialect.name
+        polling = (
+            select(FeedRow.id)
+            .where(FeedRow.leased_at <= before, ~dbclock.expired(FeedRow.lease_until, dialect))
+            .limit(1)
+        )
+        waiting: Any = ArticleRow.matched_at.is_(None)
+        if near:
+            waiting = or_(waiting, ArticleRow.near_at.is_(None))
+        pending = select(ArticleRow.id).where(ArticleRow.first_seen_at <= before, waiting).limit(1)
+        try:
+            with self._reader.connect() as conn:
+                return any(conn.execute(query).first() is not None for query in (polling, pending))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not tell whether polls are in flight: {exc}") from exc
+
     def advance_since(self, route: str, since: datetime) -> None:
         """Matches before ``since`` are all settled: later queries need not look at them."""
         with self.engine.begin() as conn:

@@ -78,6 +78,7 @@ class FeedRow(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a worker polls it
+    leased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # since when (database clock)
 
 
 class ArticleRow(Base):

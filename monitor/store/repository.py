@@ -229,7 +229,10 @@ class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStora
                 claimed = conn.execute(
                     update(_FEEDS)
                     .where(c.id.in_(ids))
-                    .values(lease_until=dbclock.later(dialect, lease(len(ids))))
+                    .values(
+                        lease_until=dbclock.later(dialect, lease(len(ids))),
+                        leased_at=dbclock.now(dialect),
+                    )
                     .returning(*(c[name] for name in _FEED_COLUMNS))
                 )
                 feeds = [_feed(row, default) for row in claimed]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -9,8 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.alert.stage import NEAR_GRACE
 from monitor.app import App
 from tests.alerts.world import (
     SAMPLE_STORIES,
@@ -19,6 +22,7 @@ from tests.alerts.world import (
     ingest,
     open_app,
     sample_config,
+    write_feed,
 )
 from tests.conftest import FakeClock
 from tests.test_cli import monitor
@@ -150,3 +154,56 @@ def test_the_quick_start_daemon_writes_the_sample_digest_within_seconds(tmp_path
         assert daemon.wait(30) == 0
     html = latest.read_text()
     assert "4 stories" in html and "Also reported by 4" in html
+
+
+OPEC_STORY = (
+    "opec-1",
+    "OPEC+ extends production cuts as Saudi Aramco trims output",
+    "OPEC+ agreed on Sunday to extend its production cuts into next year, and Saudi "
+    "Aramco said it would trim output further. Brent crude rose two per cent on the news.",
+)
+
+
+def test_a_due_digest_waits_for_the_polls_another_worker_began_before_it(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Worker B is polling when worker A's digest falls due: the digest waits for B's
+    stories instead of leaving them to the next one, and never longer than NEAR_GRACE."""
+    start = datetime.now(UTC).replace(minute=10, second=0, microsecond=0)
+    clock = FakeClock(start)  # leases are on the database's (real) clock: so is this one
+    cfg = sample_config(tmp_path, db_url, route(tmp_path, "schedule: '0 * * * *'"))
+    with open_app(cfg, clock) as a, open_app(cfg, clock) as b:
+        cycle(a)  # the corpus, matched: the digest at the next full hour holds it
+        write_feed(tmp_path / "feeds" / "extra.rss", [(*OPEC_STORY, start)])
+        in_flight = b.repo.claim_feeds(clock.now(), 100, b.poller.policy, every=True)
+        clock.advance(minutes=51)  # the hour is over; B's polls began before it ended
+        assert alerts_only(a).digests == 0  # waits for them
+
+        async def finish() -> None:
+            for feed in in_flight:
+                await b.poller.poll(feed)
+            await b.compare_pending()
+            await b.match_pending()
+            await b.fetcher.aclose()
+
+        asyncio.run(finish())
+        assert alerts_only(a).digests == 1
+        (digest,) = a.repo.deliveries()
+    assert digest.subject.startswith(f"[monitor digest] {SAMPLE_STORIES + 1} stories")
+
+
+def test_a_due_digest_waits_no_longer_than_the_grace_for_a_stuck_poll(
+    tmp_path: Path, db_url: str
+) -> None:
+    start = datetime.now(UTC).replace(minute=10, second=0, microsecond=0)
+    clock = FakeClock(start)
+    cfg = sample_config(tmp_path, db_url, route(tmp_path, "schedule: '0 * * * *'"))
+    with open_app(cfg, clock) as a, open_app(cfg, clock) as b:
+        cycle(a)
+        b.repo.claim_feeds(clock.now(), 100, b.poller.policy, every=True, lease=lambda n: 3600)
+        clock.advance(minutes=51)
+        assert alerts_only(a).digests == 0
+        clock.advance(minutes=NEAR_GRACE.total_seconds() / 60)  # the poll never ends
+        assert alerts_only(a).digests == 1
+        (digest,) = a.repo.deliveries()
+    assert digest.subject.startswith(f"[monitor digest] {SAMPLE_STORIES} stories")
