@@ -840,6 +840,7 @@ def half_written(daemon: WatchlistDaemon) -> tuple[bool, bool]:
     """A new version written in two parts, the first left alone longer than a reload
     period but shorter than the settle time. Returns (never read half, whole in force)."""
     seen = len(daemon.events("watchlist.invalid"))
+    reloads = len(daemon.events("watchlists.loaded"))
     whole = KURSK_WATCHLIST + "  cobalt: {all: [cobalt]}\n"
     whole = whole.replace("rules:", "concepts:\n  cobalt: [cobalt]\nrules:")
     with daemon.file.open("w") as out:
@@ -847,7 +848,10 @@ def half_written(daemon: WatchlistDaemon) -> tuple[bool, bool]:
         out.flush()
         time.sleep(RELOAD_EVERY + 0.1)  # a look comes meanwhile, the 0.5 s settle does not
         out.write(whole[len(whole) // 2 :])
-    loaded = daemon.matched("Cobalt", "cobalt")
+    # An article polled before the new version is in force is matched by the rules
+    # then in force, as a user would expect: publish once the daemon has loaded it.
+    in_force = wait_until(lambda: len(daemon.events("watchlists.loaded")) > reloads, 20)
+    loaded = in_force and daemon.matched("Cobalt", "cobalt")
     clean = len(daemon.events("watchlist.invalid")) == seen
     daemon.file.write_text(KURSK_WATCHLIST)
     return clean, loaded
