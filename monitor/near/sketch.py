@@ -32,7 +32,7 @@ import calendar
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 from itertools import compress
 from operator import ne
 from typing import Any
@@ -79,25 +79,20 @@ class Sketch:
     story_weights: tuple[float, ...] = ()  # each name's rarity: 1 (common) to 3 (unknown)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Features:
     """An article's shingles and names in full: to verify a candidate pair exactly.
 
-    Held in memory only while a batch is decided (the sketch is what is stored).
+    Held in memory only while a batch is decided (the sketch is what is stored),
+    for the batch's articles and the stored texts they are compared with: thousands
+    at once. So only what ``similarity.exact`` reads is kept, each shingle set
+    sorted and once, not the shingles in text order as well (twice the bytes).
     """
 
     sketch: Sketch
-    word_shingles: Array
-    masked_shingles: Array
+    words: Array  # the word shingles, sorted, each once
+    masked: Array  # the masked shingles, sorted, each once
     names: frozenset[str]
-
-    @cached_property
-    def words(self) -> Array:
-        return distinct(self.word_shingles)
-
-    @cached_property
-    def masked(self) -> Array:
-        return distinct(self.masked_shingles)
 
 
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
@@ -122,7 +117,14 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
     )
-    return Features(summary, word_shingles, masked_shingles, frozenset(names))
+    return Features(summary, _set_of(word_shingles), _set_of(masked_shingles), frozenset(names))
+
+
+def _set_of(shingles: Array) -> Array:
+    found = distinct(shingles)
+    # ``distinct`` gives a view of the sorted copy: with repeats, the tail it leaves
+    # out would stay allocated as long as the view.
+    return found.copy() if len(found) < len(shingles) else found
 
 
 def _digits(names: set[str]) -> set[str]:
