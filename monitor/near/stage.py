@@ -44,7 +44,9 @@ class NearStore(Protocol):
         self, keys: Iterable[int], since: datetime
     ) -> tuple[dict[int, list[Known]], Counter[int]]: ...
 
-    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]: ...
+    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
+        """Stories using any of ``names``, with the counts of those names (at least)."""
+        ...
 
     def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
         """The stored texts of these articles (purged ones left out)."""
