@@ -160,6 +160,7 @@ def run(url: str, trace: bool) -> dict[str, Any]:
     from bench.neardup_db import near_stage, verdicts
     from monitor.config import DuplicateSettings
     from monitor.memory import limit_malloc_arenas
+    from monitor.near.sketch import features
     from monitor.store.repository import Repository
 
     limit_malloc_arenas()  # as monitor run does
@@ -176,6 +177,9 @@ def run(url: str, trace: bool) -> dict[str, Any]:
             flush=True,
         )
 
+    # What a worker has loaded before its first near run (the matcher reads the same
+    # word ranks): not the near stage's growth.
+    features("Warm up", "The word lists are loaded once per process.", "en")
     stage = near_stage(repo, DuplicateSettings(), datetime.now(UTC))
     stage.progress = progress
     sampler = Sampler()

@@ -143,7 +143,7 @@ def _names(a: Sketch, b: Sketch) -> float:
     return len(set(small).intersection(large)) / len(small) if small else 0.0
 
 
-def _cut_off(names: tuple[int, ...]) -> int:
+def _cut_off(names: Sequence[int]) -> int:
     return names[-1] if len(names) >= MAX_NAMES else 0xFFFF
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import compress
@@ -72,7 +72,7 @@ class Sketch:
     words: bytes  # BINS bytes
     masked: bytes  # BINS bytes
     keys: tuple[int, ...]  # signed 32-bit index keys, both views
-    names: tuple[int, ...]  # sorted 16-bit hashes of names and numbers
+    names: Sequence[int]  # sorted 16-bit hashes of names and numbers (a tuple, or an array)
     word_count: int  # word shingles: to estimate containment
     # The rarest names ("Rutte", "Kursk"): what stories are found by. Not stored here.
     story_names: tuple[str, ...] = ()

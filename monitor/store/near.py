@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -275,8 +276,13 @@ def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[i
     return known
 
 
-def _names(packed: bytes) -> tuple[int, ...]:
-    return tuple(np.frombuffer(packed, dtype=">u2").tolist())
+def _names(packed: bytes) -> array[int]:
+    # Thousands of candidates a batch, few of them compared on names: their 16-bit
+    # values in one buffer, not a tuple of int objects (a fifth of the bytes).
+    names = array("H", packed)
+    if sys.byteorder == "little":  # stored big-endian
+        names.byteswap()
+    return names
 
 
 def _sketch_values(decision: Decision) -> dict[str, Any]:
