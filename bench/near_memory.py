@@ -156,7 +156,7 @@ def mb(n: float) -> str:
     return f"{n / 2**20:.1f}"
 
 
-def run(url: str, trace: bool) -> dict[str, Any]:
+def run(url: str, trace: bool, batch: int | None = None) -> dict[str, Any]:
     from bench.neardup_db import near_stage, verdicts
     from monitor.config import DuplicateSettings
     from monitor.memory import limit_malloc_arenas
@@ -182,6 +182,8 @@ def run(url: str, trace: bool) -> dict[str, Any]:
     features("Warm up", "The word lists are loaded once per process.", "en")
     stage = near_stage(repo, DuplicateSettings(), datetime.now(UTC))
     stage.progress = progress
+    if batch:
+        stage.batch = batch
     sampler = Sampler()
     sampler.start()
     before = process.memory_info().rss
@@ -293,19 +295,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--entries", type=int, default=10)
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--batch", type=int, help="articles per batch (default: the stage's)")
     args = parser.parse_args(argv)
     template = build(args.db, args.stored, args.feeds, args.entries)
     if args.postgres:
         url = to_postgres(template)
         try:
-            run(url, args.tracemalloc)
+            run(url, args.tracemalloc, args.batch)
         finally:
             drop_postgres(url)
         return
     copy = args.db / f"run-{os.getpid()}.db"
     shutil.copyfile(template, copy)
     try:
-        run(f"sqlite:///{copy}", args.tracemalloc)
+        run(f"sqlite:///{copy}", args.tracemalloc, args.batch)
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
