@@ -80,7 +80,9 @@ class Batch:
     postings: dict[int, list[Known]]  # key -> sketches filed under it
     key_counts: Counter[int]  # key -> sketches filed under it, stored ones included
     stories: dict[int | str, StoryCandidate]
-    story_index: dict[str, set[int | str]]  # name -> stories using it
+    # name -> stories using it, each once (a list: a set costs four times the bytes,
+    # and thousands of names are indexed per batch)
+    story_index: dict[str, list[int | str]]
     limits: Thresholds
     story_limits: StoryLimits
     features: dict[str, Features] = field(default_factory=dict)  # article id -> its text's
@@ -244,6 +246,8 @@ class Batch:
         names = self._story_counts.get(decision.story)
         if names is None:
             names = self._story_counts[decision.story] = Counter(story.names if story else {})
+        # The story is listed under each of its names already: those it did not use yet.
+        unlisted = [name for name in sketch.story_names if name not in names]
         names.update(sketch.story_names)
         self.stories[decision.story] = StoryCandidate(
             decision.story,
@@ -252,8 +256,8 @@ class Batch:
             story.articles + 1 if story else 1,
         )
         index = self.story_index
-        for name in sketch.story_names:
-            index.setdefault(name, set()).add(decision.story)
+        for name in unlisted:
+            index.setdefault(name, []).append(decision.story)
 
 
 def _closeness(pair: Screened) -> tuple[float, float]:
@@ -282,10 +286,10 @@ def new_batch(
     limits: Thresholds,
     story_limits: StoryLimits,
 ) -> Batch:
-    index: dict[str, set[int | str]] = {}
+    index: dict[str, list[int | str]] = {}
     for story in stories:
         for name in story.names:
-            index.setdefault(name, set()).add(story.id)
+            index.setdefault(name, []).append(story.id)
     return Batch(
         {key: list(known) for key, known in postings.items()},
         Counter(key_counts),

@@ -119,7 +119,7 @@ class NearStorage:
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of these names whose latest article is since ``since``,
         each with the counts of these names only (see ``StoryCandidate``)."""
-        asked = set(names)
+        asked = {name: name for name in names}  # to share each name's one string
         with self._reader.connect() as conn:
             wanted = sorted({name_key(name) for name in asked})
             ids = {story for _, story in pairs_with(conn, _STORY_KEYS, "key", "story", wanted)}
@@ -240,10 +240,10 @@ def _story_info(conn: Session, story: StoryRow) -> StoryInfo:
     return StoryInfo(story.id, story.title, story.articles, story.updated_at, tuple(members))
 
 
-def _counts_of(names: str, asked: set[str]) -> dict[str, int]:
+def _counts_of(names: str, asked: dict[str, str]) -> dict[str, int]:
     # Near the end of a batch of 500 most stories of the window share a name with
     # it, and each keeps 64: all their counts were 30 MB per batch, few of them read.
-    return {name: count for name, count in json.loads(names).items() if name in asked}
+    return {asked[name]: count for name, count in json.loads(names).items() if name in asked}
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
