@@ -9,7 +9,7 @@ its copies links them exactly as if they had arrived one poll apart.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -24,7 +24,7 @@ from monitor.near.similarity import (
     plausible,
     screen,
 )
-from monitor.near.sketch import Features, Sketch
+from monitor.near.sketch import Features, Shingles, Sketch
 from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
 
 _T = TypeVar("_T")
@@ -85,7 +85,11 @@ class Batch:
     story_index: dict[str, list[int | str]]
     limits: Thresholds
     story_limits: StoryLimits
-    features: dict[str, Features] = field(default_factory=dict)  # article id -> its text's
+    features: dict[str, Shingles] = field(default_factory=dict)  # decided here: id -> its text's
+    # A stored candidate's text, featurised (None: not read, or purged); asked when an
+    # article is first compared with it, kept while articles still to decide may be:
+    # late in a large run a batch compares with thousands of stored texts.
+    texts: Callable[[str], Shingles | None] = field(default=lambda _: None)
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
     _stored_screen: dict[str, list[Screened]] = field(default_factory=dict)
     _decided_ids: set[str] = field(default_factory=set)
@@ -93,19 +97,23 @@ class Batch:
     _stored_ids: set[str] = field(default_factory=set)  # articles among the stored postings
     _redecided: bool = False  # one of them was decided again in this batch
     _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
+    _texts: dict[str, Shingles] = field(default_factory=dict)  # stored ones asked so far
+    _uses: Counter[str] = field(default_factory=Counter)  # stored id -> articles screening it
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
         """Stored candidates whose sketches pass the loose prefilter: texts worth reading.
 
-        Asked before anything is decided; ``decide`` reuses the answer and screens
-        only the articles decided since.
+        Asked of every article before any is decided; ``decide`` reuses the answer
+        and screens only the articles decided since. A stored text is let go once
+        the last article that screened it is decided.
         """
         screened = self._screen(self._candidates(article, sketch), sketch)
         self._stored_screen[article.article_id] = screened
+        self._uses.update(known.article_id for known, _ in screened)
         return {known.article_id for known, est in screened if not decisive(est, self.limits)}
 
     def _screened(self, article: NearArticle, sketch: Sketch) -> list[Screened]:
-        earlier = self._stored_screen.pop(article.article_id, None)
+        earlier = self._stored_screen.get(article.article_id)
         if earlier is None:
             return self._screen(self._candidates(article, sketch), sketch)
         merged = sorted(
@@ -153,6 +161,7 @@ class Batch:
     def decide(self, article: NearArticle, features: Features) -> Decision:
         sketch = features.sketch
         copy = self._best_copy(article, features)
+        self._compared(article)
         shared: tuple[str, ...] = ()
         adopts = None
         if copy is not None:
@@ -199,7 +208,7 @@ class Batch:
         for known, similarity in self._screened(article, features.sketch):
             if self.reroots.get(known.root, known.root) in judged:
                 continue
-            other = self.features.get(known.article_id)
+            other = self._text(known.article_id)
             if other is not None:  # its text is at hand (not purged): measure exactly
                 similarity = exact(features, other)
             reason = copy_reason(similarity, article.published, known.published, self.limits)
@@ -208,6 +217,22 @@ class Batch:
                 if best is None or _strength(similarity) > _strength(best[2]):
                     best = (known, reason, similarity)
         return best
+
+    def _text(self, article_id: str) -> Shingles | None:
+        found = self.features.get(article_id) or self._texts.get(article_id)
+        if found is None:
+            found = self.texts(article_id)
+            if found is not None:
+                self._texts[article_id] = found
+        return found
+
+    def _compared(self, article: NearArticle) -> None:
+        """Let go of the stored texts no article still to decide screened."""
+        for known, _ in self._stored_screen.pop(article.article_id, ()):
+            left = self._uses[known.article_id] = self._uses[known.article_id] - 1
+            if not left:
+                del self._uses[known.article_id]
+                self._texts.pop(known.article_id, None)
 
     def _story(self, article: NearArticle, sketch: Sketch) -> StoryChoice | None:
         # Only stories sharing enough names are worth scoring ("UK" alone meets hundreds).

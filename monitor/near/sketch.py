@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -80,19 +81,25 @@ class Sketch:
 
 
 @dataclass(frozen=True, slots=True)
-class Features:
+class Shingles:
     """An article's shingles and names in full: to verify a candidate pair exactly.
 
-    Held in memory only while a batch is decided (the sketch is what is stored),
-    for the batch's articles and the stored texts they are compared with: thousands
-    at once. So only what ``similarity.exact`` reads is kept, each shingle set
-    sorted and once, not the shingles in text order as well (twice the bytes).
+    Held in memory only while a batch is decided, for the batch's articles and the
+    stored texts they are compared with: thousands at once. So only what
+    ``similarity.exact`` reads is kept, each shingle set sorted and once, not the
+    shingles in text order as well (twice the bytes).
     """
 
-    sketch: Sketch
     words: Array  # the word shingles, sorted, each once
     masked: Array  # the masked shingles, sorted, each once
     names: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Features(Shingles):
+    """The shingles, and the sketch that summarises them (what is stored)."""
+
+    sketch: Sketch
 
 
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
@@ -104,7 +111,8 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
     text = body if len(body) >= len(title) else title
     cased_text = fold(text, keep_case=True).text
     words = cased_text.lower().split()
-    names = _names(cased_text.split(), words, vocabulary.common)
+    # One string per name across articles: thousands of texts' names are held at once.
+    names = set(map(sys.intern, _names(cased_text.split(), words, vocabulary.common)))
     # Shingles, bins and keys: compiled (monitor/near/_sketch.pyx), same bits as numpy gave.
     word_shingles, masked_shingles, word_bins, masked_bins, keys = views(
         vocabulary.codes(words), words, names
@@ -117,7 +125,8 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
     )
-    return Features(summary, _set_of(word_shingles), _set_of(masked_shingles), frozenset(names))
+    words_set, masked_set = _set_of(word_shingles), _set_of(masked_shingles)
+    return Features(words_set, masked_set, frozenset(names), summary)
 
 
 def _set_of(shingles: Array) -> Array:

@@ -18,10 +18,12 @@ picked up by the next run.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -30,11 +32,11 @@ from monitor.clock import Clock
 from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
-from monitor.near.sketch import Features, features
+from monitor.near.sketch import Features, Shingles, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
-RECENT_FEATURES = 1_000  # about 13 KB each (the shingles of a 400-word text, twice)
+RECENT_FEATURES = 1_000  # about 6 KB each (the shingle sets of a 400-word text)
 
 
 class NearStore(Protocol):
@@ -76,10 +78,10 @@ class NearStage:
         self.store, self.clock, self.batch = store, clock, batch
         self.limits, self.story_limits = limits, story_limits
         self.progress = progress
-        # The texts' features of recently decided articles: their copies tend to come
-        # in the next batches, and featurising a stored text again costs as much as
-        # the first time. Keyed by article, checked against the text read.
-        self._recent: OrderedDict[str, tuple[NearArticle, Features]] = OrderedDict()
+        # The shingles of recently decided articles: their copies tend to come in the
+        # next batches, and featurising a stored text again costs as much as the first
+        # time. Keyed by article, with a digest of the text to check the one read.
+        self._recent: OrderedDict[str, tuple[bytes, Shingles]] = OrderedDict()
 
     def run(self) -> NearReport:
         totals = Counter[str]()
@@ -111,22 +113,29 @@ class NearStage:
             earliest - self.story_limits.window,
         )
         batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
+        del postings, stories  # the batch has them; what it lets go of is freed
         wanted = {i for a, s in zip(pending, sketches, strict=True) for i in batch.plausible(a, s)}
-        for stored in self.store.near_texts(wanted - {a.article_id for a in pending}):
-            batch.features[stored.article_id] = self._stored_features(stored)
+        texts = self.store.near_texts(wanted - {a.article_id for a in pending})
+        # Featurised when first compared, and let go of when no article left needs
+        # them (thousands a batch): the text once featurised, the shingles after.
+        batch.texts = partial(self._stored_shingles, {t.article_id: t for t in texts})
+        del texts
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
         return decisions
 
-    def _stored_features(self, stored: NearArticle) -> Features:
-        recent = self._recent.get(stored.article_id)
-        if recent is not None and _same_text(recent[0], stored):
+    def _stored_shingles(self, texts: dict[str, NearArticle], article_id: str) -> Shingles | None:
+        stored = texts.pop(article_id, None)
+        if stored is None:  # not read (the sketches decide), or purged
+            return None
+        recent = self._recent.get(article_id)
+        if recent is not None and recent[0] == _text_digest(stored):
             return recent[1]
-        return _features(stored)
+        return _shingles(_features(stored))
 
     def _remember(self, pending: Sequence[NearArticle], found: Sequence[Features]) -> None:
         for article, its in zip(pending, found, strict=True):
-            self._recent[article.article_id] = (article, its)
+            self._recent[article.article_id] = (_text_digest(article), _shingles(its))
             self._recent.move_to_end(article.article_id)
         while len(self._recent) > RECENT_FEATURES:
             self._recent.popitem(last=False)
@@ -140,9 +149,20 @@ def _features(article: NearArticle) -> Features:
         return features("", "", None)
 
 
-def _same_text(a: NearArticle, b: NearArticle) -> bool:
-    """Whether features() would give the same for both (it reads nothing else)."""
-    return (a.title, a.body, a.language) == (b.title, b.body, b.language)
+def _shingles(found: Features) -> Shingles:
+    """The shingles alone: a stored text's sketch is the one stored."""
+    return Shingles(found.words, found.masked, found.names)
+
+
+def _text_digest(article: NearArticle) -> bytes:
+    """What features() reads (and nothing else), digested: equal digests, equal features."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (article.title, article.body, article.language or ""):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    digest.update(b"\x01" if article.language is None else b"\x00")
+    return digest.digest()
 
 
 def _outcome(decision: Decision) -> str:

@@ -253,21 +253,51 @@ def test_a_failed_save_loses_nothing_the_next_run_decides_again(
     assert repo.pending_near(10) == []
 
 
-def test_recent_features_are_reused_only_for_the_same_text() -> None:
-    from datetime import UTC, datetime
-
+def test_recent_shingles_are_reused_only_for_the_same_text() -> None:
     from monitor.near.decide import NearArticle
     from monitor.near.similarity import Thresholds
     from monitor.near.sketch import features
-    from monitor.near.stage import NearStage
     from monitor.near.story import StoryLimits
 
     stage = NearStage(None, None, Thresholds(), StoryLimits())  # type: ignore[arg-type]
-    at = datetime(2024, 1, 1, tzinfo=UTC)
-    first = NearArticle("a", "Title", "Rutte met officials in Kursk on Tuesday", "en", at)
-    kept = features(first.title, first.body, first.language)
-    stage._remember([first], [kept])
-    assert stage._stored_features(first) is kept
-    changed = NearArticle("a", "Title", "Rutte met officials in Kyiv on Tuesday", "en", at)
-    assert stage._stored_features(changed).sketch == features("Title", changed.body).sketch
-    assert stage._stored_features(changed) is not kept
+    first = NearArticle("a", "Title", "Rutte met officials in Kursk on Tuesday", "en", T0)
+    stage._remember([first], [features(first.title, first.body, first.language)])
+    kept = stage._recent["a"][1]
+    assert stage._stored_shingles({"a": first}, "a") is kept
+    changed = NearArticle("a", "Title", "Rutte met officials in Kyiv on Tuesday", "en", T0)
+    fresh = stage._stored_shingles({"a": changed}, "a")
+    assert fresh is not kept and fresh is not None
+    assert fresh.words.tolist() == features("Title", changed.body).words.tolist()
+    assert stage._stored_shingles({}, "a") is None  # not read: purged, or not needed
+
+
+def test_a_stored_text_is_featurised_once_and_let_go_after_its_last_comparison() -> None:
+    from collections import Counter
+
+    from monitor.near.decide import Known, NearArticle, new_batch
+    from monitor.near.sketch import Shingles, features
+
+    limits = near_limits(DuplicateSettings())
+    original = features("Wire story", WIRE)
+    known = Known("o", T0, original.sketch, "o", "o")
+    batch = new_batch({k: [known] for k in original.sketch.keys}, Counter(), [], *limits)
+    asked: list[str] = []
+
+    def texts(article_id: str) -> Shingles | None:
+        asked.append(article_id)
+        return original if article_id == "o" else None
+
+    batch.texts = texts
+    copies = [
+        NearArticle(f"c{i}", "Wire story", f"{WIRE}\n\nReporting by desk {i}.", "en", T0)
+        for i in range(2)
+    ]
+    found = [features(c.title, c.body) for c in copies]
+    for copy, its in zip(copies, found, strict=True):
+        batch.plausible(copy, its.sketch)
+    first = batch.decide(copies[0], found[0])
+    assert first.duplicate_of == "o" and asked == ["o"]
+    assert "o" in batch._texts  # the second copy screened it too
+    second = batch.decide(copies[1], found[1])
+    assert second.duplicate_of == "o" and asked == ["o"]
+    assert batch._texts == {}
