@@ -90,17 +90,32 @@ def _new_feed(repo: Any) -> int:
 
 
 def to_postgres(template: Path) -> str:
-    """A PostgreSQL database with the SQLite template's rows (for ``--postgres``)."""
+    """A fresh PostgreSQL database with the SQLite template's rows (for ``--postgres``):
+    a copy of a PostgreSQL template made once (``bench_near_memory_<file>``)."""
+    import psycopg
+
+    source_name = f"bench_near_memory_{template.stem.replace('-', '_')}"
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (source_name,))
+        if found.fetchone() is None:
+            _fill_postgres(template, source_name)
+        name = f"bench_near_memory_run_{os.getpid()}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source_name}"')
+    return f"{PG_SERVER}/{name}"
+
+
+def _fill_postgres(template: Path, name: str) -> None:
     import psycopg
     from sqlalchemy import MetaData, create_engine, insert, select, text
 
     from monitor.store.repository import Repository
 
-    name = f"bench_near_memory_{os.getpid()}"
+    partial = f"{name}_partial"
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_SERVER}/{name}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{partial}"')
+    url = f"{PG_SERVER}/{partial}"
     Repository.open(url).close()  # the schema, migrated
     source = create_engine(f"sqlite:///{template}")
     target = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -113,17 +128,15 @@ def to_postgres(template: Path) -> str:
             rows = [dict(r._mapping) for r in src.execute(select(table))]
             for start in range(0, len(rows), 5_000):
                 dst.execute(insert(table), rows[start : start + 5_000])
-        dst.execute(
-            text("SELECT setval(pg_get_serial_sequence('sketches', 'doc'), max(doc)) FROM sketches")
-        )
-        dst.execute(
-            text("SELECT setval(pg_get_serial_sequence('feeds', 'id'), max(id)) FROM feeds")
-        )
+        for table, column in (("sketches", "doc"), ("feeds", "id")):
+            serial = f"pg_get_serial_sequence('{table}', '{column}')"
+            dst.execute(text(f"SELECT setval({serial}, max({column})) FROM {table}"))
     with target.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     source.dispose()
     target.dispose()
-    return url
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
 
 
 def drop_postgres(url: str) -> None:

@@ -9,7 +9,7 @@ its copies links them exactly as if they had arrived one poll apart.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -305,19 +305,21 @@ def _story_order(story: int | str) -> tuple[bool, int, str]:
 
 
 def new_batch(
-    postings: Mapping[int, Sequence[Known]],
-    key_counts: Mapping[int, int],
+    postings: dict[int, list[Known]],
+    key_counts: Counter[int],
     stories: Sequence[StoryCandidate],
     limits: Thresholds,
     story_limits: StoryLimits,
 ) -> Batch:
+    """The batch takes ``postings`` and ``key_counts`` over (not copied: thousands of
+    candidates): it files the articles it decides in them."""
     index: dict[str, list[int | str]] = {}
     for story in stories:
         for name in story.names:
             index.setdefault(name, []).append(story.id)
     return Batch(
-        {key: list(known) for key, known in postings.items()},
-        Counter(key_counts),
+        postings,
+        key_counts,
         {story.id: story for story in stories},
         index,
         limits,

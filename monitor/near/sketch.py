@@ -166,13 +166,17 @@ def _names(cased: list[str], words: list[str], common: frozenset[str]) -> set[st
 
 
 def _word_hash(word: str) -> int:
+    """A name's hash (cached: a name comes back; the other words have their codes)."""
     found = _HASHES.get(word)
     if found is None:
         if len(_HASHES) > _HASH_CACHE_LIMIT:
             _HASHES.clear()
-        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-        found = _HASHES[word] = int.from_bytes(digest, "little")
+        found = _HASHES[word] = _hash(word)
     return found
+
+
+def _hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +200,8 @@ class _Vocabulary:
         if len(self._codes) > _HASH_CACHE_LIMIT:
             self._codes.clear()
         flags = (int(word in self.common) * _COMMON) | (int(word in self.function) * _FUNCTION)
-        code = self._codes[word] = (_word_hash(word) & ~3) | flags
+        # Not through the names' cache: every word would be in both.
+        code = self._codes[word] = (_hash(word) & ~3) | flags
         return code
 
 
