@@ -9,10 +9,10 @@ its copies links them exactly as if they had arrived one poll apart.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from monitor.near.similarity import (
     Similarity,
@@ -58,6 +58,27 @@ class Known:
 Screened = tuple[Known, Similarity]
 
 
+class StoredTexts(Protocol):
+    """The stored candidates' texts a batch compares with, featurised."""
+
+    def shingles(self, article_id: str) -> Shingles | None:
+        """The text's shingles; None when it was not read (the sketches decide) or is
+        purged, or once ``done_with`` it."""
+        ...
+
+    def done_with(self, article_id: str) -> None:
+        """No article left to decide compares with it."""
+        ...
+
+
+class _NoTexts:
+    def shingles(self, article_id: str) -> Shingles | None:
+        return None
+
+    def done_with(self, article_id: str) -> None:
+        pass
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     article: NearArticle
@@ -86,10 +107,9 @@ class Batch:
     limits: Thresholds
     story_limits: StoryLimits
     features: dict[str, Shingles] = field(default_factory=dict)  # decided here: id -> its text's
-    # A stored candidate's text, featurised (None: not read, or purged); asked when an
-    # article is first compared with it, kept while articles still to decide may be:
-    # late in a large run a batch compares with thousands of stored texts.
-    texts: Callable[[str], Shingles | None] = field(default=lambda _: None)
+    # Late in a large run a batch compares with thousands of stored texts: each is let
+    # go of once the last article that screened it is decided.
+    texts: StoredTexts = field(default_factory=_NoTexts)
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
     _stored_screen: dict[str, list[Screened]] = field(default_factory=dict)
     _decided_ids: set[str] = field(default_factory=set)
@@ -97,7 +117,6 @@ class Batch:
     _stored_ids: set[str] = field(default_factory=set)  # articles among the stored postings
     _redecided: bool = False  # one of them was decided again in this batch
     _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
-    _texts: dict[str, Shingles] = field(default_factory=dict)  # stored ones asked so far
     _uses: Counter[str] = field(default_factory=Counter)  # stored id -> articles screening it
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
@@ -219,12 +238,8 @@ class Batch:
         return best
 
     def _text(self, article_id: str) -> Shingles | None:
-        found = self.features.get(article_id) or self._texts.get(article_id)
-        if found is None:
-            found = self.texts(article_id)
-            if found is not None:
-                self._texts[article_id] = found
-        return found
+        found = self.features.get(article_id)  # decided in this batch
+        return found if found is not None else self.texts.shingles(article_id)
 
     def _compared(self, article: NearArticle) -> None:
         """Let go of the stored texts no article still to decide screened."""
@@ -232,7 +247,7 @@ class Batch:
             left = self._uses[known.article_id] = self._uses[known.article_id] - 1
             if not left:
                 del self._uses[known.article_id]
-                self._texts.pop(known.article_id, None)
+                self.texts.done_with(known.article_id)
 
     def _story(self, article: NearArticle, sketch: Sketch) -> StoryChoice | None:
         # Only stories sharing enough names are worth scoring ("UK" alone meets hundreds).

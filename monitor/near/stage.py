@@ -23,7 +23,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Protocol
 
 import structlog
@@ -36,7 +35,8 @@ from monitor.near.sketch import Features, Shingles, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
-RECENT_FEATURES = 1_000  # about 6 KB each (the shingle sets of a 400-word text)
+RECENT_FEATURES = 1_000  # about 8 KB each (the shingle sets of a 400-word text)
+READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
 
 
 class NearStore(Protocol):
@@ -114,21 +114,15 @@ class NearStage:
         )
         batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
         del postings, stories  # the batch has them; what it lets go of is freed
-        wanted = {i for a, s in zip(pending, sketches, strict=True) for i in batch.plausible(a, s)}
-        texts = self.store.near_texts(wanted - {a.article_id for a in pending})
-        # Featurised when first compared, and let go of when no article left needs
-        # them (thousands a batch): the text once featurised, the shingles after.
-        batch.texts = partial(self._stored_shingles, {t.article_id: t for t in texts})
-        del texts
+        ids = {a.article_id for a in pending}
+        wants = [batch.plausible(a, s) - ids for a, s in zip(pending, sketches, strict=True)]
+        batch.texts = _StoredTexts(self.store.near_texts, wants, self._stored_shingles)
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
         return decisions
 
-    def _stored_shingles(self, texts: dict[str, NearArticle], article_id: str) -> Shingles | None:
-        stored = texts.pop(article_id, None)
-        if stored is None:  # not read (the sketches decide), or purged
-            return None
-        recent = self._recent.get(article_id)
+    def _stored_shingles(self, stored: NearArticle) -> Shingles:
+        recent = self._recent.get(stored.article_id)
         if recent is not None and recent[0] == _text_digest(stored):
             return recent[1]
         return _shingles(_features(stored))
@@ -139,6 +133,45 @@ class NearStage:
             self._recent.move_to_end(article.article_id)
         while len(self._recent) > RECENT_FEATURES:
             self._recent.popitem(last=False)
+
+
+class _StoredTexts:
+    """The texts of a batch's stored candidates (thousands late in a large run), read a
+    few articles ahead of the decisions, featurised when first compared, and let go
+    of when the batch is done with them."""
+
+    def __init__(
+        self,
+        read: Callable[[Iterable[str]], list[NearArticle]],
+        wants: list[set[str]],
+        featurise: Callable[[NearArticle], Shingles],
+    ) -> None:
+        self._read, self._wants, self._featurise = read, wants, featurise
+        self._wanted = set().union(*wants)
+        self._ahead = 0  # articles whose texts were read
+        self._asked: set[str] = set()
+        self._texts: dict[str, NearArticle | Shingles] = {}
+
+    def shingles(self, article_id: str) -> Shingles | None:
+        if article_id not in self._wanted:
+            return None
+        while article_id not in self._asked and self._ahead < len(self._wants):
+            self._read_ahead()
+        found = self._texts.get(article_id)
+        if isinstance(found, NearArticle):
+            found = self._texts[article_id] = self._featurise(found)
+        return found
+
+    def done_with(self, article_id: str) -> None:
+        self._texts.pop(article_id, None)
+
+    def _read_ahead(self) -> None:
+        ids: set[str] = set()
+        while self._ahead < len(self._wants) and len(ids) < READ_AHEAD:
+            ids |= self._wants[self._ahead] - self._asked
+            self._ahead += 1
+        self._asked |= ids
+        self._texts.update((text.article_id, text) for text in self._read(ids))
 
 
 def _features(article: NearArticle) -> Features:
