@@ -9,10 +9,10 @@ its copies links them exactly as if they had arrived one poll apart.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from monitor.near.similarity import (
     Similarity,
@@ -24,7 +24,7 @@ from monitor.near.similarity import (
     plausible,
     screen,
 )
-from monitor.near.sketch import Features, Sketch
+from monitor.near.sketch import Features, Shingles, Sketch
 from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
 
 _T = TypeVar("_T")
@@ -58,6 +58,27 @@ class Known:
 Screened = tuple[Known, Similarity]
 
 
+class StoredTexts(Protocol):
+    """The stored candidates' texts a batch compares with, featurised."""
+
+    def shingles(self, article_id: str) -> Shingles | None:
+        """The text's shingles; None when it was not read (the sketches decide) or is
+        purged, or once ``done_with`` it."""
+        ...
+
+    def done_with(self, article_id: str) -> None:
+        """No article left to decide compares with it."""
+        ...
+
+
+class _NoTexts:
+    def shingles(self, article_id: str) -> Shingles | None:
+        return None
+
+    def done_with(self, article_id: str) -> None:
+        pass
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     article: NearArticle
@@ -80,10 +101,15 @@ class Batch:
     postings: dict[int, list[Known]]  # key -> sketches filed under it
     key_counts: Counter[int]  # key -> sketches filed under it, stored ones included
     stories: dict[int | str, StoryCandidate]
-    story_index: dict[str, set[int | str]]  # name -> stories using it
+    # name -> stories using it, each once (a list: a set costs four times the bytes,
+    # and thousands of names are indexed per batch)
+    story_index: dict[str, list[int | str]]
     limits: Thresholds
     story_limits: StoryLimits
-    features: dict[str, Features] = field(default_factory=dict)  # article id -> its text's
+    features: dict[str, Shingles] = field(default_factory=dict)  # decided here: id -> its text's
+    # Late in a large run a batch compares with thousands of stored texts: each is let
+    # go of once the last article that screened it is decided.
+    texts: StoredTexts = field(default_factory=_NoTexts)
     reroots: dict[str, str] = field(default_factory=dict)  # old original -> new one
     _stored_screen: dict[str, list[Screened]] = field(default_factory=dict)
     _decided_ids: set[str] = field(default_factory=set)
@@ -91,19 +117,22 @@ class Batch:
     _stored_ids: set[str] = field(default_factory=set)  # articles among the stored postings
     _redecided: bool = False  # one of them was decided again in this batch
     _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
+    _uses: Counter[str] = field(default_factory=Counter)  # stored id -> articles screening it
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
         """Stored candidates whose sketches pass the loose prefilter: texts worth reading.
 
-        Asked before anything is decided; ``decide`` reuses the answer and screens
-        only the articles decided since.
+        Asked of every article before any is decided; ``decide`` reuses the answer
+        and screens only the articles decided since. A stored text is let go once
+        the last article that screened it is decided.
         """
         screened = self._screen(self._candidates(article, sketch), sketch)
         self._stored_screen[article.article_id] = screened
+        self._uses.update(known.article_id for known, _ in screened)
         return {known.article_id for known, est in screened if not decisive(est, self.limits)}
 
     def _screened(self, article: NearArticle, sketch: Sketch) -> list[Screened]:
-        earlier = self._stored_screen.pop(article.article_id, None)
+        earlier = self._stored_screen.get(article.article_id)
         if earlier is None:
             return self._screen(self._candidates(article, sketch), sketch)
         merged = sorted(
@@ -151,6 +180,7 @@ class Batch:
     def decide(self, article: NearArticle, features: Features) -> Decision:
         sketch = features.sketch
         copy = self._best_copy(article, features)
+        self._compared(article)
         shared: tuple[str, ...] = ()
         adopts = None
         if copy is not None:
@@ -197,7 +227,7 @@ class Batch:
         for known, similarity in self._screened(article, features.sketch):
             if self.reroots.get(known.root, known.root) in judged:
                 continue
-            other = self.features.get(known.article_id)
+            other = self._text(known.article_id)
             if other is not None:  # its text is at hand (not purged): measure exactly
                 similarity = exact(features, other)
             reason = copy_reason(similarity, article.published, known.published, self.limits)
@@ -206,6 +236,18 @@ class Batch:
                 if best is None or _strength(similarity) > _strength(best[2]):
                     best = (known, reason, similarity)
         return best
+
+    def _text(self, article_id: str) -> Shingles | None:
+        found = self.features.get(article_id)  # decided in this batch
+        return found if found is not None else self.texts.shingles(article_id)
+
+    def _compared(self, article: NearArticle) -> None:
+        """Let go of the stored texts no article still to decide screened."""
+        for known, _ in self._stored_screen.pop(article.article_id, ()):
+            left = self._uses[known.article_id] = self._uses[known.article_id] - 1
+            if not left:
+                del self._uses[known.article_id]
+                self.texts.done_with(known.article_id)
 
     def _story(self, article: NearArticle, sketch: Sketch) -> StoryChoice | None:
         # Only stories sharing enough names are worth scoring ("UK" alone meets hundreds).
@@ -244,6 +286,8 @@ class Batch:
         names = self._story_counts.get(decision.story)
         if names is None:
             names = self._story_counts[decision.story] = Counter(story.names if story else {})
+        # The story is listed under each of its names already: those it did not use yet.
+        unlisted = [name for name in sketch.story_names if name not in names]
         names.update(sketch.story_names)
         self.stories[decision.story] = StoryCandidate(
             decision.story,
@@ -252,8 +296,8 @@ class Batch:
             story.articles + 1 if story else 1,
         )
         index = self.story_index
-        for name in sketch.story_names:
-            index.setdefault(name, set()).add(decision.story)
+        for name in unlisted:
+            index.setdefault(name, []).append(decision.story)
 
 
 def _closeness(pair: Screened) -> tuple[float, float]:
@@ -276,19 +320,21 @@ def _story_order(story: int | str) -> tuple[bool, int, str]:
 
 
 def new_batch(
-    postings: Mapping[int, Sequence[Known]],
-    key_counts: Mapping[int, int],
+    postings: dict[int, list[Known]],
+    key_counts: Counter[int],
     stories: Sequence[StoryCandidate],
     limits: Thresholds,
     story_limits: StoryLimits,
 ) -> Batch:
-    index: dict[str, set[int | str]] = {}
+    """The batch takes ``postings`` and ``key_counts`` over (not copied: thousands of
+    candidates): it files the articles it decides in them."""
+    index: dict[str, list[int | str]] = {}
     for story in stories:
         for name in story.names:
-            index.setdefault(name, set()).add(story.id)
+            index.setdefault(name, []).append(story.id)
     return Batch(
-        {key: list(known) for key, known in postings.items()},
-        Counter(key_counts),
+        postings,
+        key_counts,
         {story.id: story for story in stories},
         index,
         limits,

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitor.near import _sketch
-from monitor.near.sketch import MAX_NAMES, Array, Features, Sketch
+from monitor.near.sketch import MAX_NAMES, Array, Shingles, Sketch
 
 DECISIVE = 0.9
 
@@ -78,7 +78,7 @@ class Similarity:
         }
 
 
-def exact(a: Features, b: Features) -> Similarity:
+def exact(a: Shingles, b: Shingles) -> Similarity:
     """The same measures computed on the full shingle sets: what a verdict rests on."""
     words, containment = _overlap(a.words, b.words)
     masked, _ = _overlap(a.masked, b.masked)
@@ -143,7 +143,7 @@ def _names(a: Sketch, b: Sketch) -> float:
     return len(set(small).intersection(large)) / len(small) if small else 0.0
 
 
-def _cut_off(names: tuple[int, ...]) -> int:
+def _cut_off(names: Sequence[int]) -> int:
     return names[-1] if len(names) >= MAX_NAMES else 0xFFFF
 
 

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 from itertools import compress
 from operator import ne
 from typing import Any
@@ -72,32 +73,33 @@ class Sketch:
     words: bytes  # BINS bytes
     masked: bytes  # BINS bytes
     keys: tuple[int, ...]  # signed 32-bit index keys, both views
-    names: tuple[int, ...]  # sorted 16-bit hashes of names and numbers
+    names: Sequence[int]  # sorted 16-bit hashes of names and numbers (a tuple, or an array)
     word_count: int  # word shingles: to estimate containment
     # The rarest names ("Rutte", "Kursk"): what stories are found by. Not stored here.
     story_names: tuple[str, ...] = ()
     story_weights: tuple[float, ...] = ()  # each name's rarity: 1 (common) to 3 (unknown)
 
 
-@dataclass(frozen=True)
-class Features:
+@dataclass(frozen=True, slots=True)
+class Shingles:
     """An article's shingles and names in full: to verify a candidate pair exactly.
 
-    Held in memory only while a batch is decided (the sketch is what is stored).
+    Held in memory only while a batch is decided, for the batch's articles and the
+    stored texts they are compared with: thousands at once. So only what
+    ``similarity.exact`` reads is kept, each shingle set sorted and once, not the
+    shingles in text order as well (twice the bytes).
     """
 
-    sketch: Sketch
-    word_shingles: Array
-    masked_shingles: Array
+    words: Array  # the word shingles, sorted, each once
+    masked: Array  # the masked shingles, sorted, each once
     names: frozenset[str]
 
-    @cached_property
-    def words(self) -> Array:
-        return distinct(self.word_shingles)
 
-    @cached_property
-    def masked(self) -> Array:
-        return distinct(self.masked_shingles)
+@dataclass(frozen=True, slots=True)
+class Features(Shingles):
+    """The shingles, and the sketch that summarises them (what is stored)."""
+
+    sketch: Sketch
 
 
 def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
@@ -109,7 +111,8 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
     text = body if len(body) >= len(title) else title
     cased_text = fold(text, keep_case=True).text
     words = cased_text.lower().split()
-    names = _names(cased_text.split(), words, vocabulary.common)
+    # One string per name across articles: thousands of texts' names are held at once.
+    names = set(map(sys.intern, _names(cased_text.split(), words, vocabulary.common)))
     # Shingles, bins and keys: compiled (monitor/near/_sketch.pyx), same bits as numpy gave.
     word_shingles, masked_shingles, word_bins, masked_bins, keys = views(
         vocabulary.codes(words), words, names
@@ -122,7 +125,15 @@ def features(title: str, body: str, language: str | None = "en") -> Features:
         word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
         **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
     )
-    return Features(summary, word_shingles, masked_shingles, frozenset(names))
+    words_set, masked_set = _set_of(word_shingles), _set_of(masked_shingles)
+    return Features(words_set, masked_set, frozenset(names), summary)
+
+
+def _set_of(shingles: Array) -> Array:
+    found = distinct(shingles)
+    # ``distinct`` gives a view of the sorted copy: with repeats, the tail it leaves
+    # out would stay allocated as long as the view.
+    return found.copy() if len(found) < len(shingles) else found
 
 
 def _digits(names: set[str]) -> set[str]:
@@ -155,13 +166,17 @@ def _names(cased: list[str], words: list[str], common: frozenset[str]) -> set[st
 
 
 def _word_hash(word: str) -> int:
+    """A name's hash (cached: a name comes back; the other words have their codes)."""
     found = _HASHES.get(word)
     if found is None:
         if len(_HASHES) > _HASH_CACHE_LIMIT:
             _HASHES.clear()
-        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-        found = _HASHES[word] = int.from_bytes(digest, "little")
+        found = _HASHES[word] = _hash(word)
     return found
+
+
+def _hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +200,8 @@ class _Vocabulary:
         if len(self._codes) > _HASH_CACHE_LIMIT:
             self._codes.clear()
         flags = (int(word in self.common) * _COMMON) | (int(word in self.function) * _FUNCTION)
-        code = self._codes[word] = (_word_hash(word) & ~3) | flags
+        # Not through the names' cache: every word would be in both.
+        code = self._codes[word] = (_hash(word) & ~3) | flags
         return code
 
 

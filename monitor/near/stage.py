@@ -18,6 +18,7 @@ picked up by the next run.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,11 +31,12 @@ from monitor.clock import Clock
 from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
-from monitor.near.sketch import Features, features
+from monitor.near.sketch import Features, Shingles, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
-RECENT_FEATURES = 1_000  # about 13 KB each (the shingles of a 400-word text, twice)
+RECENT_FEATURES = 1_000  # about 8 KB each (the shingle sets of a 400-word text)
+READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
 
 
 class NearStore(Protocol):
@@ -44,7 +46,9 @@ class NearStore(Protocol):
         self, keys: Iterable[int], since: datetime
     ) -> tuple[dict[int, list[Known]], Counter[int]]: ...
 
-    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]: ...
+    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
+        """Stories using any of ``names``, with the counts of those names (at least)."""
+        ...
 
     def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
         """The stored texts of these articles (purged ones left out)."""
@@ -74,10 +78,10 @@ class NearStage:
         self.store, self.clock, self.batch = store, clock, batch
         self.limits, self.story_limits = limits, story_limits
         self.progress = progress
-        # The texts' features of recently decided articles: their copies tend to come
-        # in the next batches, and featurising a stored text again costs as much as
-        # the first time. Keyed by article, checked against the text read.
-        self._recent: OrderedDict[str, tuple[NearArticle, Features]] = OrderedDict()
+        # The shingles of recently decided articles: their copies tend to come in the
+        # next batches, and featurising a stored text again costs as much as the first
+        # time. Keyed by article, with a digest of the text to check the one read.
+        self._recent: OrderedDict[str, tuple[bytes, Shingles]] = OrderedDict()
 
     def run(self) -> NearReport:
         totals = Counter[str]()
@@ -109,25 +113,65 @@ class NearStage:
             earliest - self.story_limits.window,
         )
         batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
-        wanted = {i for a, s in zip(pending, sketches, strict=True) for i in batch.plausible(a, s)}
-        for stored in self.store.near_texts(wanted - {a.article_id for a in pending}):
-            batch.features[stored.article_id] = self._stored_features(stored)
+        del postings, stories  # the batch has them; what it lets go of is freed
+        ids = {a.article_id for a in pending}
+        wants = [batch.plausible(a, s) - ids for a, s in zip(pending, sketches, strict=True)]
+        batch.texts = _StoredTexts(self.store.near_texts, wants, self._stored_shingles)
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
         return decisions
 
-    def _stored_features(self, stored: NearArticle) -> Features:
+    def _stored_shingles(self, stored: NearArticle) -> Shingles:
         recent = self._recent.get(stored.article_id)
-        if recent is not None and _same_text(recent[0], stored):
+        if recent is not None and recent[0] == _text_digest(stored):
             return recent[1]
-        return _features(stored)
+        return _shingles(_features(stored))
 
     def _remember(self, pending: Sequence[NearArticle], found: Sequence[Features]) -> None:
         for article, its in zip(pending, found, strict=True):
-            self._recent[article.article_id] = (article, its)
+            self._recent[article.article_id] = (_text_digest(article), _shingles(its))
             self._recent.move_to_end(article.article_id)
         while len(self._recent) > RECENT_FEATURES:
             self._recent.popitem(last=False)
+
+
+class _StoredTexts:
+    """The texts of a batch's stored candidates (thousands late in a large run), read a
+    few articles ahead of the decisions, featurised when first compared, and let go
+    of when the batch is done with them."""
+
+    def __init__(
+        self,
+        read: Callable[[Iterable[str]], list[NearArticle]],
+        wants: list[set[str]],
+        featurise: Callable[[NearArticle], Shingles],
+    ) -> None:
+        self._read, self._wants, self._featurise = read, wants, featurise
+        self._wanted = set().union(*wants)
+        self._ahead = 0  # articles whose texts were read
+        self._asked: set[str] = set()
+        self._texts: dict[str, NearArticle | Shingles] = {}
+
+    def shingles(self, article_id: str) -> Shingles | None:
+        if article_id not in self._wanted:
+            return None
+        while article_id not in self._asked and self._ahead < len(self._wants):
+            self._read_ahead()
+        found = self._texts.get(article_id)
+        if isinstance(found, NearArticle):
+            found = self._texts[article_id] = self._featurise(found)
+        return found
+
+    def done_with(self, article_id: str) -> None:
+        self._texts.pop(article_id, None)
+
+    def _read_ahead(self) -> None:
+        ids: set[str] = set()
+        while self._ahead < len(self._wants) and len(ids) < READ_AHEAD:
+            ids |= self._wants[self._ahead] - self._asked
+            self._ahead += 1
+        self._asked |= ids
+        self._texts.update((text.article_id, text) for text in self._read(ids))
 
 
 def _features(article: NearArticle) -> Features:
@@ -138,9 +182,20 @@ def _features(article: NearArticle) -> Features:
         return features("", "", None)
 
 
-def _same_text(a: NearArticle, b: NearArticle) -> bool:
-    """Whether features() would give the same for both (it reads nothing else)."""
-    return (a.title, a.body, a.language) == (b.title, b.body, b.language)
+def _shingles(found: Features) -> Shingles:
+    """The shingles alone: a stored text's sketch is the one stored."""
+    return Shingles(found.words, found.masked, found.names)
+
+
+def _text_digest(article: NearArticle) -> bytes:
+    """What features() reads (and nothing else), digested: equal digests, equal features."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (article.title, article.body, article.language or ""):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    digest.update(b"\x01" if article.language is None else b"\x00")
+    return digest.digest()
 
 
 def _outcome(decision: Decision) -> str:

@@ -27,6 +27,13 @@ class StoryLimits:
 
 @dataclass(frozen=True, slots=True)
 class StoryCandidate:
+    """A story an article may join.
+
+    ``names`` may leave out names no article being decided uses: whether a name
+    is in the core depends on its own count alone, and an article is only
+    compared with the core on its own names.
+    """
+
     id: int | str  # a stored story's id, or the first article of one made in this run
     names: Mapping[str, int]  # name -> articles of the story naming it
     updated: datetime

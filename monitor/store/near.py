@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -116,17 +117,22 @@ class NearStorage:
         return postings, Counter(key for key, _ in filed)
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
-        """Stories using any of these names whose latest article is since ``since``."""
+        """Stories using any of these names whose latest article is since ``since``,
+        each with the counts of these names only (see ``StoryCandidate``)."""
+        asked = {name: name for name in names}  # to share each name's one string
         with self._reader.connect() as conn:
-            wanted = sorted({name_key(name) for name in names})
-            ids = {story for _, story in pairs_with(conn, _STORY_KEYS, "key", "story", wanted)}
+            wanted = sorted({name_key(name) for name in asked})
+            # Found in the database, not as (name, story) pairs brought over and
+            # counted here: late in a large run, most stories of the window, 140,000
+            # pairs a batch (25 MB) for the few thousand stories they name.
+            using = select(_STORY_KEYS.c.story).where(any_of(conn, _STORY_KEYS.c.key, wanted))
             rows = select(
                 StoryRow.id, StoryRow.names, StoryRow.updated_at, StoryRow.articles
-            ).where(any_of(conn, StoryRow.id, sorted(ids)), StoryRow.updated_at >= since)
+            ).where(StoryRow.id.in_(using), StoryRow.updated_at >= since)
             # In id order: which of two equally good stories an article joins depends on it.
             rows = rows.order_by(StoryRow.id)
             return [
-                StoryCandidate(story, json.loads(names), updated, count)
+                StoryCandidate(story, _counts_of(names, asked), updated, count)
                 for story, names, updated, count in conn.execute(rows)
             ]
 
@@ -237,6 +243,12 @@ def _story_info(conn: Session, story: StoryRow) -> StoryInfo:
     return StoryInfo(story.id, story.title, story.articles, story.updated_at, tuple(members))
 
 
+def _counts_of(names: str, asked: dict[str, str]) -> dict[str, int]:
+    # Near the end of a batch of 500 most stories of the window share a name with
+    # it, and each keeps 64: all their counts were 30 MB per batch, few of them read.
+    return {asked[name]: count for name, count in json.loads(names).items() if name in asked}
+
+
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
@@ -267,8 +279,13 @@ def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[i
     return known
 
 
-def _names(packed: bytes) -> tuple[int, ...]:
-    return tuple(np.frombuffer(packed, dtype=">u2").tolist())
+def _names(packed: bytes) -> array[int]:
+    # Thousands of candidates a batch, few of them compared on names: their 16-bit
+    # values in one buffer, not a tuple of int objects (a fifth of the bytes).
+    names = array("H", packed)
+    if sys.byteorder == "little":  # stored big-endian
+        names.byteswap()
+    return names
 
 
 def _sketch_values(decision: Decision) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -253,21 +253,79 @@ def test_a_failed_save_loses_nothing_the_next_run_decides_again(
     assert repo.pending_near(10) == []
 
 
-def test_recent_features_are_reused_only_for_the_same_text() -> None:
-    from datetime import UTC, datetime
-
+def test_recent_shingles_are_reused_only_for_the_same_text() -> None:
     from monitor.near.decide import NearArticle
     from monitor.near.similarity import Thresholds
     from monitor.near.sketch import features
-    from monitor.near.stage import NearStage
     from monitor.near.story import StoryLimits
 
     stage = NearStage(None, None, Thresholds(), StoryLimits())  # type: ignore[arg-type]
-    at = datetime(2024, 1, 1, tzinfo=UTC)
-    first = NearArticle("a", "Title", "Rutte met officials in Kursk on Tuesday", "en", at)
-    kept = features(first.title, first.body, first.language)
-    stage._remember([first], [kept])
-    assert stage._stored_features(first) is kept
-    changed = NearArticle("a", "Title", "Rutte met officials in Kyiv on Tuesday", "en", at)
-    assert stage._stored_features(changed).sketch == features("Title", changed.body).sketch
-    assert stage._stored_features(changed) is not kept
+    first = NearArticle("a", "Title", "Rutte met officials in Kursk on Tuesday", "en", T0)
+    stage._remember([first], [features(first.title, first.body, first.language)])
+    kept = stage._recent["a"][1]
+    assert stage._stored_shingles(first) is kept
+    changed = NearArticle("a", "Title", "Rutte met officials in Kyiv on Tuesday", "en", T0)
+    fresh = stage._stored_shingles(changed)
+    assert fresh is not kept
+    assert fresh.words.tolist() == features("Title", changed.body).words.tolist()
+
+
+def test_stored_texts_are_read_ahead_of_the_decisions_and_featurised_once() -> None:
+    from monitor.near.decide import NearArticle
+    from monitor.near.sketch import features
+    from monitor.near.stage import READ_AHEAD, _StoredTexts
+
+    reads: list[set[str]] = []
+
+    def read(ids: Iterable[str]) -> list[NearArticle]:
+        reads.append(set(ids))
+        # "purged" has no text any more: the store leaves it out.
+        return [NearArticle(i, "T", WIRE, "en", T0) for i in sorted(ids) if i != "purged"]
+
+    wants = [{f"s{i}", f"s{i + 1}"} for i in range(0, 2 * READ_AHEAD, 2)] + [{"purged"}]
+    texts = _StoredTexts(read, wants, lambda text: features(text.title, text.body))
+    first = texts.shingles("s0")
+    assert first is not None and texts.shingles("s0") is first  # featurised once
+    assert reads == [set().union(*wants[: READ_AHEAD // 2])]  # the next articles' texts
+    assert texts.shingles("never") is None and len(reads) == 1  # not wanted: nothing read
+    assert texts.shingles(f"s{2 * READ_AHEAD - 1}") is not None and len(reads) == 2
+    assert texts.shingles("purged") is None
+    texts.done_with("s0")
+    assert texts.shingles("s0") is None
+
+
+def test_a_stored_text_is_let_go_after_the_last_article_that_screened_it() -> None:
+    from collections import Counter
+
+    from monitor.near.decide import Known, NearArticle, new_batch
+    from monitor.near.sketch import Shingles, features
+
+    limits = near_limits(DuplicateSettings())
+    original = features("Wire story", WIRE)
+    known = Known("o", T0, original.sketch, "o", "o")
+    batch = new_batch({k: [known] for k in original.sketch.keys}, Counter(), [], *limits)
+
+    class Texts:
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+            self.done: list[str] = []
+
+        def shingles(self, article_id: str) -> Shingles | None:
+            self.asked.append(article_id)
+            return original if article_id == "o" else None
+
+        def done_with(self, article_id: str) -> None:
+            self.done.append(article_id)
+
+    batch.texts = texts = Texts()
+    copies = [
+        NearArticle(f"c{i}", "Wire story", f"{WIRE}\n\nReporting by desk {i}.", "en", T0)
+        for i in range(2)
+    ]
+    found = [features(c.title, c.body) for c in copies]
+    for copy, its in zip(copies, found, strict=True):
+        batch.plausible(copy, its.sketch)
+    assert batch.decide(copies[0], found[0]).duplicate_of == "o"
+    assert texts.asked == ["o"] and texts.done == []  # the second copy screened it too
+    assert batch.decide(copies[1], found[1]).duplicate_of == "o"
+    assert texts.done == ["o"]
