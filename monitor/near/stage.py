@@ -116,6 +116,7 @@ class NearStage:
         del postings, stories  # the batch has them; what it lets go of is freed
         ids = {a.article_id for a in pending}
         wants = [batch.plausible(a, s) - ids for a, s in zip(pending, sketches, strict=True)]
+        batch.all_screened()
         batch.texts = _StoredTexts(self.store.near_texts, wants, self._stored_shingles)
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
