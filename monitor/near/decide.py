@@ -118,6 +118,7 @@ class Batch:
     _redecided: bool = False  # one of them was decided again in this batch
     _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
     _uses: Counter[str] = field(default_factory=Counter)  # stored id -> articles screening it
+    _stored_dropped: bool = False  # see ``all_screened``
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
         """Stored candidates whose sketches pass the loose prefilter: texts worth reading.
@@ -131,9 +132,21 @@ class Batch:
         self._uses.update(known.article_id for known, _ in screened)
         return {known.article_id for known, est in screened if not decisive(est, self.limits)}
 
+    def all_screened(self) -> None:
+        """Every article of the batch was asked ``plausible``: the stored postings are let
+        go of (thousands of sketches late in a large run; the few each article kept
+        stay with it), unless an article filed among them is in the batch (stored
+        before, decided again: its stored entry stands in for it, see ``_fresh``).
+        """
+        if self._stored_ids.isdisjoint(self._stored_screen):
+            self.postings = {}
+            self._stored_dropped = True
+
     def _screened(self, article: NearArticle, sketch: Sketch) -> list[Screened]:
         earlier = self._stored_screen.get(article.article_id)
         if earlier is None:
+            if self._stored_dropped:  # its stored candidates are gone: a misuse
+                raise ValueError(f"article {article.article_id} was not screened first")
             return self._screen(self._candidates(article, sketch), sketch)
         merged = sorted(
             earlier + self._screen(self._fresh(article, sketch), sketch),
@@ -278,7 +291,8 @@ class Batch:
             decision.story,
         )
         for key in decision.index_keys:
-            self.postings.setdefault(key, []).append(known)
+            if not self._stored_dropped:  # else no one reads them (see ``all_screened``)
+                self.postings.setdefault(key, []).append(known)
             self._batch_postings.setdefault(key, []).append(known)
             self.key_counts[key] += 1
         story = self.stories.get(decision.story)

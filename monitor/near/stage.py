@@ -116,6 +116,7 @@ class NearStage:
         del postings, stories  # the batch has them; what it lets go of is freed
         ids = {a.article_id for a in pending}
         wants = [batch.plausible(a, s) - ids for a, s in zip(pending, sketches, strict=True)]
+        batch.all_screened()
         batch.texts = _StoredTexts(self.store.near_texts, wants, self._stored_shingles)
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
@@ -155,8 +156,8 @@ class _StoredTexts:
     def shingles(self, article_id: str) -> Shingles | None:
         if article_id not in self._wanted:
             return None
-        while article_id not in self._asked and self._ahead < len(self._wants):
-            self._read_ahead()
+        if article_id not in self._asked:
+            self._read_ahead(article_id)
         found = self._texts.get(article_id)
         if isinstance(found, NearArticle):
             found = self._texts[article_id] = self._featurise(found)
@@ -165,11 +166,19 @@ class _StoredTexts:
     def done_with(self, article_id: str) -> None:
         self._texts.pop(article_id, None)
 
-    def _read_ahead(self) -> None:
+    def _read_ahead(self, needed: str) -> None:
+        """The texts the next articles want, when ``needed`` is one of them; else it alone
+        (an article compares with a text a much later one wanted: read the rest now,
+        and they would wait in memory for most of the batch)."""
         ids: set[str] = set()
-        while self._ahead < len(self._wants) and len(ids) < READ_AHEAD:
-            ids |= self._wants[self._ahead] - self._asked
-            self._ahead += 1
+        ahead = self._ahead
+        while ahead < len(self._wants) and len(ids) < READ_AHEAD:
+            ids |= self._wants[ahead] - self._asked
+            ahead += 1
+        if needed in ids:
+            self._ahead = ahead
+        else:
+            ids = {needed}
         self._asked |= ids
         self._texts.update((text.article_id, text) for text in self._read(ids))
 

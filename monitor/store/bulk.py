@@ -31,16 +31,25 @@ def any_of(
     return column.in_(select(each.c.value))
 
 
-def pairs_with(
-    conn: Connection | Session, table: Table, key: str, value: str, keys: Sequence[int]
-) -> list[tuple[int, int]]:
-    """Every (key, value) row of ``table`` whose key is in ``keys``, in that order.
+PARTITION = 2_000  # rows fetched at once: a few round trips, never all the rows as objects
 
-    Ordered: the candidates' order breaks ties between equally close ones.
+
+def values_by_key(
+    conn: Connection | Session, table: Table, key: str, value: str, keys: Sequence[int]
+) -> dict[int, list[int]]:
+    """The values of ``table``'s rows whose key is in ``keys``, key by key, both in order.
+
+    Ordered: the candidates' order breaks ties between equally close ones. Read a
+    partition at a time: tens of thousands of pairs, each as a row and a tuple of
+    two ints, were several MB at once.
     """
     column, other = table.c[key], table.c[value]
     query = select(column, other).where(any_of(conn, column, keys)).order_by(column, other)
-    return [(k, v) for k, v in conn.execute(query).all()]  # all(): one fetch, not one a row
+    found: dict[int, list[int]] = {}
+    for rows in conn.execute(query).partitions(PARTITION):
+        for k, v in rows:
+            found.setdefault(k, []).append(v)
+    return found
 
 
 def add_pairs(

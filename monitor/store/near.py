@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
@@ -27,7 +26,7 @@ from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch
 from monitor.near.story import StoryCandidate
-from monitor.store.bulk import add_pairs, any_of, lock_articles, pairs_with
+from monitor.store.bulk import PARTITION, add_pairs, any_of, lock_articles, values_by_key
 from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
@@ -45,12 +44,21 @@ _STORY_KEYS = StoryKeyRow.metadata.tables[StoryKeyRow.__tablename__]
 STORY_NAMES_KEPT = 64  # a story remembers its most used names
 
 
-@lru_cache(maxsize=100_000)
+NAME_KEYS_KEPT = 50_000
+# A plain dict, emptied when full: an lru_cache entry costs twice the bytes, and
+# a batch asks for some 10,000 names, most of them asked before.
+_NAME_KEYS: dict[str, int] = {}
+
+
 def name_key(name: str) -> int:
     """A name as a signed 32-bit key (fits INTEGER on every database)."""
-    return int.from_bytes(
-        hashlib.blake2b(name.encode(), digest_size=4).digest(), "big", signed=True
-    )
+    found = _NAME_KEYS.get(name)
+    if found is None:
+        if len(_NAME_KEYS) >= NAME_KEYS_KEPT:
+            _NAME_KEYS.clear()
+        digest = hashlib.blake2b(name.encode(), digest_size=4).digest()
+        found = _NAME_KEYS[name] = int.from_bytes(digest, "big", signed=True)
+    return found
 
 
 _TEXT = (
@@ -108,13 +116,13 @@ class NearStorage:
         """(sketches filed under each key and published since ``since``, sketches per key)."""
         # Core, not the ORM: thousands of rows a batch, and the ORM's rows cost more.
         with self._reader.connect() as conn:
-            filed = pairs_with(conn, _KEYS, "key", "doc", sorted(set(keys)))
-            known = _known_sketches(conn, {doc for _, doc in filed}, since)
+            filed = values_by_key(conn, _KEYS, "key", "doc", sorted(set(keys)))
+            known = _known_sketches(conn, {doc for docs in filed.values() for doc in docs}, since)
         postings: dict[int, list[Known]] = {}
-        for key, doc in filed:
-            if doc in known:
-                postings.setdefault(key, []).append(known[doc])
-        return postings, Counter(key for key, _ in filed)
+        for key, docs in filed.items():
+            if found := [known[doc] for doc in docs if doc in known]:
+                postings[key] = found
+        return postings, Counter({key: len(docs) for key, docs in filed.items()})
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of these names whose latest article is since ``since``,
@@ -271,11 +279,11 @@ def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[i
         .where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
     )
     known: dict[int, Known] = {}
-    rows = conn.execute(query).all()  # one fetch, not one a row: thousands of them
-    for doc, article, published, words, masked, names, count, dup, story in rows:
-        sketch = Sketch(words, masked, (), _names(names), count)
-        story_ref = story if story is not None else article
-        known[doc] = Known(article, published, sketch, dup or article, story_ref)
+    for rows in conn.execute(query).partitions(PARTITION):  # thousands: not one at a time
+        for doc, article, published, words, masked, names, count, dup, story in rows:
+            sketch = Sketch(words, masked, (), _names(names), count)
+            story_ref = story if story is not None else article
+            known[doc] = Known(article, published, sketch, dup or article, story_ref)
     return known
 
 

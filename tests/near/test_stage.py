@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from monitor.app import near_limits
 from monitor.config import DuplicateSettings
 from monitor.dedup import with_hashes
-from monitor.near.decide import KEY_CAP
+from monitor.near.decide import KEY_CAP, Batch
 from monitor.near.stage import NearStage
 from monitor.store.models import SketchKeyRow
 from monitor.store.repository import Repository
@@ -288,8 +288,10 @@ def test_stored_texts_are_read_ahead_of_the_decisions_and_featurised_once() -> N
     assert first is not None and texts.shingles("s0") is first  # featurised once
     assert reads == [set().union(*wants[: READ_AHEAD // 2])]  # the next articles' texts
     assert texts.shingles("never") is None and len(reads) == 1  # not wanted: nothing read
-    assert texts.shingles(f"s{2 * READ_AHEAD - 1}") is not None and len(reads) == 2
-    assert texts.shingles("purged") is None
+    # Wanted by an article far ahead (asked by one that found it decisive): read alone.
+    assert texts.shingles("purged") is None and reads[1:] == [{"purged"}]
+    assert texts.shingles(f"s{2 * READ_AHEAD - 1}") is not None
+    assert reads[2:] == [set().union(*wants[READ_AHEAD // 2 : READ_AHEAD])]
     texts.done_with("s0")
     assert texts.shingles("s0") is None
 
@@ -329,3 +331,33 @@ def test_a_stored_text_is_let_go_after_the_last_article_that_screened_it() -> No
     assert texts.asked == ["o"] and texts.done == []  # the second copy screened it too
     assert batch.decide(copies[1], found[1]).duplicate_of == "o"
     assert texts.done == ["o"]
+
+
+def test_the_stored_postings_are_let_go_once_every_article_is_screened() -> None:
+    from collections import Counter
+
+    from monitor.near.decide import Known, NearArticle, new_batch
+    from monitor.near.sketch import features
+
+    limits = near_limits(DuplicateSettings())
+    original = features("Wire story", WIRE)
+
+    def batch_with(stored_id: str) -> Batch:
+        known = Known(stored_id, T0, original.sketch, stored_id, stored_id)
+        return new_batch({k: [known] for k in original.sketch.keys}, Counter(), [], *limits)
+
+    copy = NearArticle("c", "Wire story", f"{WIRE}\n\nReporting by the desk.", "en", T0)
+    its = features(copy.title, copy.body)
+    batch = batch_with("o")
+    batch.plausible(copy, its.sketch)
+    batch.all_screened()
+    assert batch.postings == {}
+    assert batch.decide(copy, its).duplicate_of == "o"  # from what it screened
+    late = NearArticle("late", "Wire story", WIRE, "en", T0)
+    with pytest.raises(ValueError, match="not screened"):
+        batch.decide(late, features(late.title, late.body))
+    # An article stored before and decided again stands among them: they stay.
+    again = batch_with("c")
+    again.plausible(copy, its.sketch)
+    again.all_screened()
+    assert again.postings != {}
