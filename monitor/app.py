@@ -21,6 +21,7 @@ from monitor.config import Config, DuplicateSettings, RouteSettings
 from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
 from monitor.match.stage import MatchReport, MatchStage
+from monitor.memory import release_free_memory
 from monitor.near.similarity import Thresholds
 from monitor.near.stage import NearReport, NearStage
 from monitor.near.story import StoryLimits
@@ -114,11 +115,13 @@ class App:
             return NearReport()
         # One worker at a time: two deciding at once could start two stories for one event.
         report = await asyncio.to_thread(self._exclusive, "near", self.near.run)
+        release_free_memory()  # what the run built is freed: let the pages go
         return report or NearReport()
 
     async def match_pending(self) -> MatchReport:
         """The match stage, off the event loop, on one worker at a time."""
         report = await asyncio.to_thread(self._exclusive, "match", self.matching.run)
+        release_free_memory()
         return report or MatchReport()
 
     async def purge_old_bodies(self) -> int:

@@ -1,4 +1,5 @@
-"""Keep a long-running worker's memory from creeping up: fewer glibc malloc arenas.
+"""Keep a long-running worker's memory from creeping up: fewer glibc malloc arenas,
+and the free pages handed back after each stage run.
 
 glibc gives each thread that allocates its own arena (up to 8 per core). The
 stages run in the event loop's thread pool (``asyncio.to_thread``), so the near
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 ARENAS = 2
@@ -25,11 +27,33 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
     """True when glibc took the limit; a no-op elsewhere, or when the user set their own."""
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
+    libc = _libc()
+    try:
+        return libc is not None and bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except AttributeError:  # not glibc (musl, macOS): nothing to tune
+        return False
+
+
+def release_free_memory() -> bool:
+    """Hand the pages malloc keeps free back to the system (glibc's ``malloc_trim``).
+
+    A near-stage run frees most of what it built, but glibc keeps the freed pages
+    in its heaps (17 MB after a 20,000-article run on bench/near_memory.py), and the
+    next stage starts from there. A few milliseconds; a no-op without glibc.
+    """
+    libc = _libc()
+    try:
+        return libc is not None and bool(libc.malloc_trim(0))
+    except AttributeError:
+        return False
+
+
+@functools.cache  # finding the library runs ldconfig: once per process
+def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
-        return False
+        return ctypes.CDLL(name)
+    except OSError:
+        return None
