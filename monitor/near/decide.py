@@ -104,6 +104,7 @@ class Batch:
     # name -> stories using it, each once (a list: a set costs four times the bytes,
     # and thousands of names are indexed per batch)
     story_index: dict[str, list[int | str]]
+    name_weights: dict[str, float]  # the weight of each name the batch's articles use
     limits: Thresholds
     story_limits: StoryLimits
     features: dict[str, Shingles] = field(default_factory=dict)  # decided here: id -> its text's
@@ -277,6 +278,7 @@ class Batch:
             article.published,
             candidates,
             self.story_limits,
+            self.name_weights,
         )
 
     def _remember(self, decision: Decision) -> None:
@@ -308,6 +310,7 @@ class Batch:
             names,
             max(story.updated, article.published) if story else article.published,
             story.articles + 1 if story else 1,
+            story.unnamed if story else 0.0,
         )
         index = self.story_index
         for name in unlisted:
@@ -337,11 +340,12 @@ def new_batch(
     postings: dict[int, list[Known]],
     key_counts: Counter[int],
     stories: Sequence[StoryCandidate],
+    sketches: Iterable[Sketch],
     limits: Thresholds,
     story_limits: StoryLimits,
 ) -> Batch:
-    """The batch takes ``postings`` and ``key_counts`` over (not copied: thousands of
-    candidates): it files the articles it decides in them."""
+    """The batch of ``sketches`` takes ``postings`` and ``key_counts`` over (not copied:
+    thousands of candidates): it files the articles it decides in them."""
     index: dict[str, list[int | str]] = {}
     for story in stories:
         for name in story.names:
@@ -351,6 +355,7 @@ def new_batch(
         key_counts,
         {story.id: story for story in stories},
         index,
+        {n: w for s in sketches for n, w in zip(s.story_names, s.story_weights, strict=True)},
         limits,
         story_limits,
         _stored_ids={k.article_id for known in postings.values() for k in known},

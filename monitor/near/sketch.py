@@ -148,8 +148,17 @@ def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
     words (rank 0: "the"), over RANKED_WORDS; a name no list knows weighs 3.
     """
     ordered = sorted(names, key=lambda name: (-rank.get(name, RANKED_WORDS), name))[:STORY_NAMES]
-    weights = tuple(1 + 2 * rank.get(name, RANKED_WORDS) / RANKED_WORDS for name in ordered)
+    weights = tuple(_weight(name, rank) for name in ordered)
     return {"story_names": tuple(ordered), "story_weights": weights}
+
+
+def name_weight(name: str, language: str | None = "en") -> float:
+    """A story name's weight (see ``_story_names``), for a name known without its article."""
+    return _weight(name, _vocabulary(language_code(language) or "en").rank)
+
+
+def _weight(name: str, rank: Mapping[str, int]) -> float:
+    return 1 + 2 * rank.get(name, RANKED_WORDS) / RANKED_WORDS
 
 
 def _names(cased: list[str], words: list[str], common: frozenset[str]) -> set[str]:

@@ -112,7 +112,7 @@ class NearStage:
             (name for s in sketches for name in s.story_names),
             earliest - self.story_limits.window,
         )
-        batch = new_batch(postings, counts, stories, self.limits, self.story_limits)
+        batch = new_batch(postings, counts, stories, sketches, self.limits, self.story_limits)
         del postings, stories  # the batch has them; what it lets go of is freed
         ids = {a.article_id for a in pending}
         wants = [batch.plausible(a, s) - ids for a, s in zip(pending, sketches, strict=True)]

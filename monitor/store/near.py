@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
-from monitor.near.sketch import Sketch
+from monitor.near.sketch import Sketch, name_weight
 from monitor.near.story import StoryCandidate
 from monitor.store.bulk import PARTITION, add_pairs, any_of, lock_articles, values_by_key
 from monitor.store.matches import article_body
@@ -139,10 +139,11 @@ class NearStorage:
             ).where(StoryRow.id.in_(using), StoryRow.updated_at >= since)
             # In id order: which of two equally good stories an article joins depends on it.
             rows = rows.order_by(StoryRow.id)
-            return [
-                StoryCandidate(story, _counts_of(names, asked), updated, count)
-                for story, names, updated, count in conn.execute(rows)
-            ]
+            found = []
+            for story, names, updated, count in conn.execute(rows):
+                counts, unnamed = _counts_of(names, asked, count)
+                found.append(StoryCandidate(story, counts, updated, count, unnamed))
+            return found
 
     def save_near(self, decisions: Sequence[Decision], now: datetime) -> None:
         """The batch's sketches, keys, stories and verdicts, in one transaction."""
@@ -251,10 +252,20 @@ def _story_info(conn: Session, story: StoryRow) -> StoryInfo:
     return StoryInfo(story.id, story.title, story.articles, story.updated_at, tuple(members))
 
 
-def _counts_of(names: str, asked: dict[str, str]) -> dict[str, int]:
-    # Near the end of a batch of 500 most stories of the window share a name with
-    # it, and each keeps 64: all their counts were 30 MB per batch, few of them read.
-    return {asked[name]: count for name, count in json.loads(names).items() if name in asked}
+def _counts_of(names: str, asked: dict[str, str], articles: int) -> tuple[dict[str, int], float]:
+    """The counts of the asked names; for a story of one article, the others' weight.
+
+    Near the end of a batch of 500 most stories of the window share a name with
+    it, and each keeps 64: all their counts were 30 MB per batch, few of them read.
+    """
+    counts: dict[str, int] = {}
+    unnamed = 0.0
+    for name, count in json.loads(names).items():
+        if name in asked:
+            counts[asked[name]] = count
+        elif articles == 1:  # see ``choose_story``
+            unnamed += name_weight(name)
+    return counts, unnamed
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.alerts.world import FEEDS, open_app, sample_config
+from tests.conftest import FakeClock
 from tests.match.test_watchlist_cli import EVENT, ROOT
 from tests.test_cli import monitor
 
@@ -102,3 +106,33 @@ def test_with_duplicates_disabled_articles_wait_and_are_compared_later(tmp_path:
     assert all(json.loads(line)["story_id"] is None for line in out.read_text().splitlines())
     on = monitor("run", "--once", cwd=ROOT, env=env)
     assert "Copies and stories: 18 articles compared; 3 copies" in on.stdout
+
+
+@pytest.mark.parametrize("first", sorted(FEEDS))
+def test_the_event_is_one_story_whichever_feed_is_read_first(
+    tmp_path: Path, db_url: str, first: str
+) -> None:
+    """Several workers poll feeds in any order; each poll's articles are compared before
+    the next feed's come in. A short analysis read before the wire report used to
+    start a story of its own that the report, naming far more, did not join."""
+    order = [first, *sorted(set(FEEDS) - {first})]
+    app = open_app(
+        sample_config(tmp_path, db_url, "  []"), FakeClock(datetime(2024, 11, 5, tzinfo=UTC))
+    )
+
+    async def poll_one_feed_at_a_time() -> None:
+        try:
+            claimed = app.repo.claim_feeds(app.clock.now(), 100, app.config.policy(), every=True)
+            by_file = {feed.url.rsplit("/", 1)[-1]: feed for feed in claimed}
+            for name in order:
+                await app.poller.poll(by_file[name])
+                await app.compare_pending()
+        finally:
+            await app.fetcher.aclose()
+            await app.alerts.aclose()
+
+    with app:
+        asyncio.run(poll_one_feed_at_a_time())
+        stories = {a["title"]: a["story_id"] for a in app.repo.export_articles()}
+    assert len({stories[title] for title in EVENT}) == 1
+    assert stories[OIL] not in {stories[title] for title in EVENT}

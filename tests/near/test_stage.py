@@ -305,7 +305,13 @@ def test_a_stored_text_is_let_go_after_the_last_article_that_screened_it() -> No
     limits = near_limits(DuplicateSettings())
     original = features("Wire story", WIRE)
     known = Known("o", T0, original.sketch, "o", "o")
-    batch = new_batch({k: [known] for k in original.sketch.keys}, Counter(), [], *limits)
+    copies = [
+        NearArticle(f"c{i}", "Wire story", f"{WIRE}\n\nReporting by desk {i}.", "en", T0)
+        for i in range(2)
+    ]
+    found = [features(c.title, c.body) for c in copies]
+    stored = {k: [known] for k in original.sketch.keys}
+    batch = new_batch(stored, Counter(), [], [f.sketch for f in found], *limits)
 
     class Texts:
         def __init__(self) -> None:
@@ -320,11 +326,6 @@ def test_a_stored_text_is_let_go_after_the_last_article_that_screened_it() -> No
             self.done.append(article_id)
 
     batch.texts = texts = Texts()
-    copies = [
-        NearArticle(f"c{i}", "Wire story", f"{WIRE}\n\nReporting by desk {i}.", "en", T0)
-        for i in range(2)
-    ]
-    found = [features(c.title, c.body) for c in copies]
     for copy, its in zip(copies, found, strict=True):
         batch.plausible(copy, its.sketch)
     assert batch.decide(copies[0], found[0]).duplicate_of == "o"
@@ -344,7 +345,8 @@ def test_the_stored_postings_are_let_go_once_every_article_is_screened() -> None
 
     def batch_with(stored_id: str) -> Batch:
         known = Known(stored_id, T0, original.sketch, stored_id, stored_id)
-        return new_batch({k: [known] for k in original.sketch.keys}, Counter(), [], *limits)
+        stored = {k: [known] for k in original.sketch.keys}
+        return new_batch(stored, Counter(), [], [original.sketch], *limits)
 
     copy = NearArticle("c", "Wire story", f"{WIRE}\n\nReporting by the desk.", "en", T0)
     its = features(copy.title, copy.body)
