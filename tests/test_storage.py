@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -64,9 +67,19 @@ def save(
 def test_migrations_create_the_schema_and_record_the_head(db_url: str) -> None:
     repo = Repository.open(db_url)
     try:
-        assert schema.current(repo.engine) == schema.head()
+        assert schema.current(repo.engine) == schema.head() == schema.HEAD
     finally:
         repo.close()
+
+
+def test_a_worker_on_a_current_database_does_not_load_the_migration_tools(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Each worker would keep alembic and mako in memory (about 10 MB) for nothing."""
+    Repository.open(db_url).close()  # migrated here
+    opened = f"from monitor.store.repository import Repository; Repository.open({db_url!r}).close()"
+    check = "import sys; assert 'alembic' not in sys.modules and 'mako' not in sys.modules"
+    subprocess.run([sys.executable, "-c", f"{opened}; {check}"], check=True, cwd=tmp_path)
 
 
 def test_a_database_from_a_newer_monitor_is_refused(db_url: str) -> None:
