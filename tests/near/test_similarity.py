@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from monitor.near.similarity import Thresholds, compare, copy_reason, exact
 from monitor.near.sketch import features, sketch
 
@@ -111,3 +113,21 @@ def test_sketches_are_the_same_in_every_process() -> None:
     here = repr(sketch("", "Rutte said on Monday").keys)
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == here
+
+
+def test_the_word_caches_of_a_long_running_worker_stay_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each article brings words never seen before (names, numbers, typos): a worker
+    reading for days must not keep them all, and a word's sketch is the same after
+    its cache was emptied."""
+    from monitor.near import sketch as sketching
+
+    monkeypatch.setattr(sketching, "_HASH_CACHE_LIMIT", 300)
+    before = sketch("", "Rutte met Zelenskyy in Kyiv on Monday").keys
+    for n in range(200):
+        words = " ".join(f"Word{n}x{i} {n * 100 + i}" for i in range(10))
+        sketch("", words)
+    cached = sketching._vocabulary("en")._codes
+    assert len(cached) <= 301 and len(sketching._HASHES) <= 301
+    assert sketch("", "Rutte met Zelenskyy in Kyiv on Monday").keys == before
