@@ -25,12 +25,15 @@ _BYTES = {
     + bytes(128)
     for keep_case in (False, True)
 }
-# For other text: one table per case mode, grown with each character met.
+# For other text: one table per case mode, grown with each character met, and
+# started again past TABLE_LIMIT characters (Chinese news uses about 5,000; a feed
+# holding every code point would otherwise cost 100 MB).
 _TABLES: dict[bool, dict[int, str]] = {
     keep_case: {ord(c): chr(b) for c, b in zip(_ASCII, _BYTES[keep_case], strict=False)}
     for keep_case in (False, True)
 }
 _ODD: dict[bool, set[str]] = {False: set(), True: set()}  # folds to other than one character
+TABLE_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,10 @@ def fold(text: str, keep_case: bool = False) -> Folded:
     if text.isascii():
         return Folded(text.encode("ascii").translate(_BYTES[keep_case]).decode("ascii"))
     table, odd = _TABLES[keep_case], _ODD[keep_case]
+    if len(table) > TABLE_LIMIT:
+        for code in [code for code in table if code >= len(_ASCII)]:
+            del table[code]
+        odd.clear()
     for ch in set(text):
         if ord(ch) not in table:
             table[ord(ch)] = folded_char = _fold_char(ch, keep_case)

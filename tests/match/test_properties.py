@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import unicodedata
 
+import pytest
 import Stemmer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,3 +97,20 @@ def test_matching_ignores_case_spacing_punctuation_and_accents(
     rules = concept(" ".join(term))
     plain = {m.rule for m in rules.match(article(text))}
     assert {m.rule for m in rules.match(article(_transformed(text, data)))} == plain
+
+
+def test_folding_keeps_no_more_characters_than_its_limit_and_folds_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hostile feed may hold every code point: the folding tables must not keep them
+    all, and a text folds the same after they were started again."""
+    from monitor.match import fold as folding
+
+    monkeypatch.setattr(folding, "TABLE_LIMIT", 500)
+    text = "Ærøskøbing — Straße, ﬁnal ½ İstanbul"
+    before = folding.fold(text, keep_case=True)
+    for start in range(0x4E00, 0x4E00 + 3000, 100):  # 3,000 Chinese characters
+        folding.fold("".join(map(chr, range(start, start + 100))))
+        folding.fold("".join(map(chr, range(start, start + 100))), keep_case=True)
+    assert all(len(table) <= 128 + 500 + 100 for table in folding._TABLES.values())
+    assert folding.fold(text, keep_case=True) == before
