@@ -33,6 +33,7 @@ from monitor.match.stage import MatchReport
 from monitor.types import CycleReport
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
+from monitor.web.status import watchlist_files
 
 log = structlog.get_logger("monitor.daemon")
 
@@ -125,6 +126,7 @@ class Daemon:
             self.app.clock,
             self.app.worker,
             lambda: self._scheduler is not None and self._scheduler.running,
+            lambda: watchlist_files(self.app.registry),
         )
         await server.start(http.host, http.port)
         return server

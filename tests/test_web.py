@@ -25,6 +25,7 @@ from tests.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROKEN_WATCHLIST = "name: draft\nactors:\n  iran: {any: [Iran, Tehran}\n"
 
 
 def free_port() -> int:
@@ -39,6 +40,8 @@ def daemon(tmp_path: Path) -> Iterator[str]:
     shutil.copy(ROOT / "monitor.yaml", tmp_path)
     shutil.copytree(ROOT / "corpus" / "feeds", tmp_path / "corpus" / "feeds")
     shutil.copytree(ROOT / "watchlists", tmp_path / "watchlists")
+    # A user's half-done edit: refused, named on the status page, the others run.
+    (tmp_path / "watchlists" / "draft.yaml").write_text(BROKEN_WATCHLIST)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     env |= {"MONITOR_HTTP_ENABLED": "true", "MONITOR_HTTP_PORT": str(port)}
@@ -106,6 +109,8 @@ def test_the_status_page_shows_feeds_and_deliveries_in_a_browser(
         [*browser, "--dump-dom", f"{daemon}/"], capture_output=True, text=True, timeout=60
     ).stdout
     for text in ("Global Wire", "NewsFarm Daily", "Digests and deliveries", "4 stories: NATO"):
+        assert text in dom
+    for text in ("1 watchlist file refused", "draft.yaml:3", "north-korea-russia", "in force"):
         assert text in dom
     shot = tmp_path / "status.png"
     subprocess.run([*browser, f"--screenshot={shot}", f"{daemon}/"], timeout=60, check=True)

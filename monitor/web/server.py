@@ -7,7 +7,7 @@ Everything it serves is read-only. Database reads run off the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 from aiohttp import web
@@ -17,7 +17,7 @@ from monitor.clock import Clock
 from monitor.errors import StorageError
 from monitor.store.repository import Repository
 from monitor.web.metrics import Metrics
-from monitor.web.status import page
+from monitor.web.status import WatchlistFile, page
 
 log = structlog.get_logger("monitor.web")
 
@@ -30,9 +30,10 @@ class OpsServer:
         clock: Clock,
         worker: str,
         scheduler_running: Callable[[], bool],
+        watchlists: Callable[[], Sequence[WatchlistFile]] = tuple,
     ) -> None:
         self.repo, self.metrics, self.clock, self.worker = repo, metrics, clock, worker
-        self.scheduler_running = scheduler_running
+        self.scheduler_running, self.watchlists = scheduler_running, watchlists
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -73,5 +74,6 @@ class OpsServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def status(self, request: web.Request) -> web.Response:
-        html = await asyncio.to_thread(page, self.repo, self.clock.now(), self.worker)
+        watchlists = self.watchlists()
+        html = await asyncio.to_thread(page, self.repo, self.clock.now(), self.worker, watchlists)
         return web.Response(text=html, content_type="text/html")

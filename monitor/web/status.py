@@ -1,4 +1,4 @@
-"""The status page: feeds, recent stories, recent deliveries, rendered on the server.
+"""The status page: feeds, watchlists, recent stories, recent deliveries, rendered on the server.
 
 Read-only: the page runs queries and a template, nothing else. Feed text is
 autoescaped like every HTML template of monitor.
@@ -6,6 +6,8 @@ autoescaped like every HTML template of monitor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from monitor import __version__
 from monitor.clock import when
 from monitor.store.repository import Repository
+from monitor.watchlist.registry import Registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 RECENT = timedelta(days=3)
@@ -25,11 +28,40 @@ _env = Environment(
 _env.filters["when"] = when
 
 
-def page(repo: Repository, now: datetime, worker: str) -> str:
-    return _env.get_template("status.html.j2").render(view(repo, now, worker))
+@dataclass(frozen=True, slots=True)
+class WatchlistFile:
+    """A watchlist file as this worker holds it: in force, refused, or both (an edit
+    was refused and the last good version keeps running)."""
+
+    file: str
+    name: str | None = None  # None: not in force
+    rules: int = 0
+    error: str | None = None
 
 
-def view(repo: Repository, now: datetime, worker: str) -> dict[str, Any]:
+def watchlist_files(registry: Registry) -> list[WatchlistFile]:
+    """The registry's files, refused ones first."""
+    # Copied first, each in one step: a reload may change them on another thread.
+    good, errors = dict(registry.good), dict(registry.errors)
+    files = {
+        path: WatchlistFile(path.name, watchlist.name, len(watchlist.rules))
+        for path, watchlist in good.items()
+    }
+    for path, error in errors.items():
+        kept = files.get(path, WatchlistFile(path.name))
+        files[path] = WatchlistFile(kept.file, kept.name, kept.rules, error)
+    return sorted(files.values(), key=lambda f: (f.error is None, f.file))
+
+
+def page(
+    repo: Repository, now: datetime, worker: str, watchlists: Sequence[WatchlistFile] = ()
+) -> str:
+    return _env.get_template("status.html.j2").render(view(repo, now, worker, watchlists))
+
+
+def view(
+    repo: Repository, now: datetime, worker: str, watchlists: Sequence[WatchlistFile] = ()
+) -> dict[str, Any]:
     feeds = repo.feeds()
     stories = repo.stories(now - RECENT, 50)
     matched = repo.matches_of([m[0] for s in stories for m in s.members])
@@ -41,6 +73,8 @@ def view(repo: Repository, now: datetime, worker: str) -> dict[str, Any]:
         "now": now,
         "feeds": sorted(feeds, key=lambda f: (f.error_count == 0, f.title or f.url)),
         "failing": sum(1 for f in feeds if f.error_count),
+        "watchlists": watchlists,
+        "refused": sum(1 for w in watchlists if w.error),
         "stories": [_story(s, matched) for s in shown[:15]],
         "deliveries": repo.deliveries(limit=20),
         "routes": repo.route_states(),
