@@ -2,7 +2,11 @@
 
     store.pending_near(batch)                   articles whose ``near_at`` is NULL
       | sketch(title, body, language)           Sketch (monitor.near.sketch)
-      | store.near_candidates(keys, since)      stored sketches sharing a key, in the window
+      | store.near_bins(keys, since)            bins of the stored sketches sharing a key,
+                                                in the window
+      | worth_reading(bins, sketches)           those passing the prefilter for some article
+                                                (monitor.near.candidates, pure)
+      | store.near_known(docs)                  those sketches whole: candidates
       | store.near_texts(plausible)              texts of the candidates whose sketches
                                                 agree: verdicts rest on exact measures
       | store.story_candidates(names, since)    recent stories sharing a name
@@ -29,9 +33,10 @@ import structlog
 
 from monitor.clock import Clock
 from monitor.errors import StorageError
+from monitor.near.candidates import StoredBins, worth_reading
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
-from monitor.near.sketch import Features, Shingles, features
+from monitor.near.sketch import Features, Shingles, Sketch, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
@@ -42,9 +47,13 @@ READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
 class NearStore(Protocol):
     def pending_near(self, limit: int) -> list[NearArticle]: ...
 
-    def near_candidates(
-        self, keys: Iterable[int], since: datetime
-    ) -> tuple[dict[int, list[Known]], Counter[int]]: ...
+    def near_bins(self, keys: Iterable[int], since: datetime) -> StoredBins:
+        """The bins of the sketches filed under ``keys`` and published since ``since``."""
+        ...
+
+    def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
+        """The stored sketches ``docs``, whole."""
+        ...
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of ``names``, with the counts of those names (at least)."""
@@ -105,9 +114,7 @@ class NearStage:
         found = [_features(article) for article in pending]
         sketches = [f.sketch for f in found]
         earliest = min(article.published for article in pending)
-        postings, counts = self.store.near_candidates(
-            (key for s in sketches for key in s.keys), earliest - self.limits.window
-        )
+        postings, counts = self._candidates(pending, sketches, earliest - self.limits.window)
         stories = self.store.story_candidates(
             (name for s in sketches for name in s.story_names),
             earliest - self.story_limits.window,
@@ -121,6 +128,22 @@ class NearStage:
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
         return decisions
+
+    def _candidates(
+        self, pending: Sequence[NearArticle], sketches: Sequence[Sketch], since: datetime
+    ) -> tuple[dict[int, list[Known]], Counter[int]]:
+        """The stored sketches sharing a key with the batch, read whole only when their
+        bins pass the prefilter for some article (see monitor.near.candidates)."""
+        stored = self.store.near_bins((key for s in sketches for key in s.keys), since)
+        wanted = worth_reading(stored, sketches, self.limits)
+        # An article decided before stands among its candidates (see ``Batch._fresh``).
+        wanted |= {article.doc for article in pending if article.doc is not None}
+        known = self.store.near_known(wanted & set(stored.docs.tolist()))
+        postings: dict[int, list[Known]] = {}
+        for key, rows in stored.filed.items():
+            if found := [known[doc] for doc in stored.docs[rows].tolist() if doc in known]:
+                postings[key] = found
+        return postings, stored.key_counts
 
     def _stored_shingles(self, stored: NearArticle) -> Shingles:
         recent = self._recent.get(stored.article_id)

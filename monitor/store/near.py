@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StorageError
+from monitor.near.candidates import StoredBins, stored_bins
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch, name_weight
 from monitor.near.story import StoryCandidate
@@ -110,19 +111,25 @@ class NearStorage:
             )
             return [_near_article(*row) for row in conn.execute(query)]
 
-    def near_candidates(
-        self, keys: Iterable[int], since: datetime
-    ) -> tuple[dict[int, list[Known]], Counter[int]]:
-        """(sketches filed under each key and published since ``since``, sketches per key)."""
-        # Core, not the ORM: thousands of rows a batch, and the ORM's rows cost more.
+    def near_bins(self, keys: Iterable[int], since: datetime) -> StoredBins:
+        """The bins of the sketches filed under ``keys`` and published since ``since``."""
+        # Core, not the ORM, and no datetimes: thousands of rows a batch.
         with self._reader.connect() as conn:
             filed = values_by_key(conn, _KEYS, "key", "doc", sorted(set(keys)))
-            known = _known_sketches(conn, {doc for docs in filed.values() for doc in docs}, since)
-        postings: dict[int, list[Known]] = {}
-        for key, docs in filed.items():
-            if found := [known[doc] for doc in docs if doc in known]:
-                postings[key] = found
-        return postings, Counter({key: len(docs) for key, docs in filed.items()})
+            docs = sorted({doc for docs in filed.values() for doc in docs})
+            query = select(
+                SketchRow.doc, SketchRow.words, SketchRow.masked, SketchRow.word_count
+            ).where(any_of(conn, SketchRow.doc, docs), SketchRow.published_at >= since)
+            bins = {
+                doc: (words, masked, count) for doc, words, masked, count in conn.execute(query)
+            }
+        counts = Counter({key: len(docs) for key, docs in filed.items()})
+        return stored_bins(filed, dict(sorted(bins.items())), counts)
+
+    def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
+        """The stored sketches ``docs``, whole: names, original and story."""
+        with self._reader.connect() as conn:
+            return _known_sketches(conn, set(docs))
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of these names whose latest article is since ``since``,
@@ -273,7 +280,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[int, Known]:
+def _known_sketches(conn: Connection, docs: set[int]) -> dict[int, Known]:
     query = (
         select(
             SketchRow.doc,
@@ -287,7 +294,7 @@ def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[i
             ArticleRow.story_id,
         )
         .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
-        .where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
+        .where(any_of(conn, SketchRow.doc, sorted(docs)))
     )
     known: dict[int, Known] = {}
     for rows in conn.execute(query).partitions(PARTITION):  # thousands: not one at a time

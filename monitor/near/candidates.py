@@ -1,0 +1,102 @@
+"""Which stored sketches sharing a key with a batch are worth reading in full.
+
+Pure: no I/O. Late in a large run a batch of 500 shares keys with some 8,000
+stored sketches, most of them under keys common enough to fill up (boilerplate,
+common shingles), and nearly all fail the prefilter on bins (``screen``). Their
+bins alone are read, screened against every article of the batch at once, and
+only the sketches that pass for some article are read whole (names, original,
+story) and become ``Known``. A sketch that fails for every article would have
+been screened out by each: the batch decides as if it had them all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.near.similarity import Thresholds, prefilter
+from monitor.near.sketch import BINS, Array, Sketch
+
+PAIRS_AT_ONCE = 50_000  # (article, sketch) pairs screened in one go: some 13 MB of bins
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBins:
+    """The stored sketches filed under a batch's keys and published in the window:
+    their bins and lengths, one row each."""
+
+    filed: Mapping[int, Array]  # key -> rows of the sketches filed under it, in doc order
+    key_counts: Counter[int]  # key -> sketches filed under it, window or not
+    docs: Array  # row -> doc
+    words: Array  # rows x BINS, uint8
+    masked: Array  # rows x BINS, uint8
+    word_counts: Array  # row -> word shingles, float64
+
+
+def stored_bins(
+    filed: Mapping[int, Sequence[int]],
+    bins: Mapping[int, tuple[bytes, bytes, int]],
+    key_counts: Counter[int],
+) -> StoredBins:
+    """``filed`` (key -> docs) and ``bins`` (doc -> words, masked, word count, only the
+    docs in the window) as one table of rows."""
+    docs = list(bins)
+    row = {doc: i for i, doc in enumerate(docs)}
+    return StoredBins(
+        {
+            key: np.array([row[d] for d in found if d in row], dtype=np.intp)
+            for key, found in filed.items()
+        },
+        key_counts,
+        np.array(docs, dtype=np.int64),
+        _matrix([b[0] for b in bins.values()]),
+        _matrix([b[1] for b in bins.values()]),
+        np.array([b[2] for b in bins.values()], dtype=np.float64),
+    )
+
+
+def worth_reading(stored: StoredBins, sketches: Sequence[Sketch], limits: Thresholds) -> set[int]:
+    """The docs that pass the prefilter on bins against at least one of ``sketches``."""
+    articles, rows = _pairs(stored, sketches)
+    words = _matrix([s.words for s in sketches])
+    masked = _matrix([s.masked for s in sketches])
+    lengths = np.array([s.word_count for s in sketches], dtype=np.float64)
+    passed: set[int] = set()
+    for start in range(0, len(rows), PAIRS_AT_ONCE):
+        mine, theirs = articles[start : start + PAIRS_AT_ONCE], rows[start : start + PAIRS_AT_ONCE]
+        keep, _ = prefilter(
+            _agreement(words[mine], stored.words[theirs]),
+            _agreement(masked[mine], stored.masked[theirs]),
+            stored.word_counts[theirs],
+            lengths[mine],
+            limits,
+        )
+        passed.update(stored.docs[np.unique(theirs[keep])].tolist())
+    return passed
+
+
+def _pairs(stored: StoredBins, sketches: Sequence[Sketch]) -> tuple[Array, Array]:
+    """(article, row) for every stored sketch sharing a key with an article (a pair
+    sharing several keys comes several times: it passes or fails alike)."""
+    rows = [
+        np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+        for found in ([stored.filed[k] for k in s.keys if k in stored.filed] for s in sketches)
+    ]
+    articles = np.repeat(np.arange(len(sketches)), [len(r) for r in rows])
+    return articles, np.concatenate(rows) if rows else np.empty(0, dtype=np.intp)
+
+
+def _matrix(views: Sequence[bytes]) -> Array:
+    return np.frombuffer(b"".join(views), dtype=np.uint8).reshape(len(views), BINS)
+
+
+def _agreement(mine: Array, theirs: Array) -> Array:
+    """``jaccard`` of each row pair: bins that agree among bins not empty in both."""
+    used = (mine | theirs) != 0
+    agree = np.count_nonzero((mine == theirs) & used, axis=1)
+    count = np.count_nonzero(used, axis=1)
+    estimate: Array = np.divide(agree, count, out=np.zeros(len(count)), where=count > 0)
+    return estimate
