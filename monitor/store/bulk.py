@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 
@@ -66,8 +66,10 @@ def add_pairs(
         )
         conn.execute(statement, {"keys": [p[0] for p in pairs], "values": [p[1] for p in pairs]})
         return
-    rows = [{key: k, value: v} for k, v in pairs]
-    conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+    # The driver's executemany over the tuples as they are: SQLAlchemy's own made a
+    # dict of each row and processed its parameters one by one, for plain integers.
+    insert = f"INSERT OR IGNORE INTO {table.name} ({key}, {value}) VALUES (?, ?)"  # noqa: S608
+    conn.exec_driver_sql(insert, list(pairs))
 
 
 def _dialect(conn: Connection | Session) -> str:

@@ -121,7 +121,8 @@ class NearStorage:
                 SketchRow.doc, SketchRow.words, SketchRow.masked, SketchRow.word_count
             ).where(any_of(conn, SketchRow.doc, docs), SketchRow.published_at >= since)
             bins = {
-                doc: (words, masked, count) for doc, words, masked, count in conn.execute(query)
+                doc: (words, masked, count)
+                for doc, words, masked, count in conn.execute(query).all()
             }
         counts = Counter({key: len(docs) for key, docs in filed.items()})
         return stored_bins(filed, dict(sorted(bins.items())), counts)
