@@ -1,22 +1,33 @@
 """Which stored sketches sharing a key with a batch are worth reading in full.
 
-Pure: no I/O. Late in a large run a batch of 500 shares keys with some 8,000
+Pure: no I/O. Late in a large run a batch of 500 shares keys with some 20,000
 stored sketches, most of them under keys common enough to fill up (boilerplate,
-common shingles), and nearly all fail the prefilter on bins (``screen``). Their
-bins alone are read, screened against every article of the batch at once, and
-only the sketches that pass for some article are read whole (names, original,
-story) and become ``Known``. A sketch that fails for every article would have
-been screened out by each: the batch decides as if it had them all.
+common shingles), and nearly all unrelated. Two sieves, before any is read whole:
+
+    worth_screening   the index entries alone: a sketch filed under a full key
+                      (KEY_CAP sketches: it says nothing) is screened only if it
+                      shares another key with the article too
+    worth_reading     the bins of those (``StoredBins``), screened against every
+                      article of the batch at once (``similarity.screen``'s
+                      prefilter)
+
+Only the sketches that pass both for some article are read whole (names,
+original, story) and become ``Known``. One that fails the prefilter for every
+article would have been screened out by each: the batch decides as if it had
+them all. One found through a full key alone is left out: on the evaluation
+sets (bench/neardup.py) not one verdict changed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
+from monitor.near.decide import KEY_CAP
 from monitor.near.similarity import Thresholds, prefilter
 from monitor.near.sketch import BINS, Array, Sketch
 
@@ -25,24 +36,37 @@ PAIRS_AT_ONCE = 50_000  # (article, sketch) pairs screened in one go: some 13 MB
 
 @dataclass(frozen=True, slots=True)
 class StoredBins:
-    """The stored sketches filed under a batch's keys and published in the window:
+    """The stored sketches worth screening for a batch and published in the window:
     their bins and lengths, one row each."""
 
     filed: Mapping[int, Array]  # key -> rows of the sketches filed under it, in doc order
-    key_counts: Counter[int]  # key -> sketches filed under it, window or not
     docs: Array  # row -> doc
     words: Array  # rows x BINS, uint8
     masked: Array  # rows x BINS, uint8
     word_counts: Array  # row -> word shingles, float64
 
 
+def worth_screening(
+    filed: Mapping[int, Sequence[int]], key_counts: Counter[int], sketches: Iterable[Sketch]
+) -> set[int]:
+    """The docs filed under a key of some sketch that still says something (not full),
+    or under two of its keys."""
+    wanted: set[int] = set()
+    for sketch in sketches:
+        found = [(key, filed[key]) for key in sketch.keys if key in filed]
+        full = [docs for key, docs in found if key_counts[key] >= KEY_CAP]
+        wanted.update(*(docs for key, docs in found if key_counts[key] < KEY_CAP))
+        if full:
+            shared = Counter(chain.from_iterable(docs for _, docs in found))
+            wanted.update(doc for doc in chain.from_iterable(full) if shared[doc] > 1)
+    return wanted
+
+
 def stored_bins(
-    filed: Mapping[int, Sequence[int]],
-    bins: Mapping[int, tuple[bytes, bytes, int]],
-    key_counts: Counter[int],
+    filed: Mapping[int, Sequence[int]], bins: Mapping[int, tuple[bytes, bytes, int]]
 ) -> StoredBins:
-    """``filed`` (key -> docs) and ``bins`` (doc -> words, masked, word count, only the
-    docs in the window) as one table of rows."""
+    """``filed`` (key -> docs) and ``bins`` (doc -> words, masked, word count: the docs
+    read, those worth screening in the window) as one table of rows."""
     docs = list(bins)
     row = {doc: i for i, doc in enumerate(docs)}
     return StoredBins(
@@ -50,7 +74,6 @@ def stored_bins(
             key: np.array([row[d] for d in found if d in row], dtype=np.intp)
             for key, found in filed.items()
         },
-        key_counts,
         np.array(docs, dtype=np.int64),
         _matrix([b[0] for b in bins.values()]),
         _matrix([b[1] for b in bins.values()]),

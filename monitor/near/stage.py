@@ -2,10 +2,10 @@
 
     store.pending_near(batch)                   articles whose ``near_at`` is NULL
       | sketch(title, body, language)           Sketch (monitor.near.sketch)
-      | store.near_bins(keys, since)            bins of the stored sketches sharing a key,
-                                                in the window
+      | store.near_filed(keys)                  the index entries under the batch's keys
+      | worth_screening(filed, sketches)        those that may matter (monitor.near.candidates)
+      | store.near_bins(docs, since)            their bins, in the window
       | worth_reading(bins, sketches)           those passing the prefilter for some article
-                                                (monitor.near.candidates, pure)
       | store.near_known(docs)                  those sketches whole: candidates
       | store.near_texts(plausible)              texts of the candidates whose sketches
                                                 agree: verdicts rest on exact measures
@@ -35,7 +35,7 @@ import structlog
 
 from monitor.clock import Clock
 from monitor.errors import StorageError
-from monitor.near.candidates import StoredBins, worth_reading
+from monitor.near.candidates import stored_bins, worth_reading, worth_screening
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
 from monitor.near.sketch import Features, Shingles, Sketch, features
@@ -49,8 +49,14 @@ READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
 class NearStore(Protocol):
     def pending_near(self, limit: int) -> list[NearArticle]: ...
 
-    def near_bins(self, keys: Iterable[int], since: datetime) -> StoredBins:
-        """The bins of the sketches filed under ``keys`` and published since ``since``."""
+    def near_filed(self, keys: Iterable[int]) -> tuple[dict[int, list[int]], Counter[int]]:
+        """(the docs filed under each of ``keys``, in order; how many each has)."""
+        ...
+
+    def near_bins(
+        self, docs: Iterable[int], since: datetime
+    ) -> dict[int, tuple[bytes, bytes, int]]:
+        """doc -> (word bins, masked bins, word count) of those published since ``since``."""
         ...
 
     def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
@@ -141,18 +147,20 @@ class NearStage:
     def _candidates(
         self, pending: Sequence[NearArticle], sketches: Sequence[Sketch], since: datetime
     ) -> tuple[dict[int, list[Known]], Counter[int]]:
-        """The stored sketches sharing a key with the batch, read whole only when their
-        bins pass the prefilter for some article (see monitor.near.candidates)."""
-        stored = self.store.near_bins((key for s in sketches for key in s.keys), since)
-        wanted = worth_reading(stored, sketches, self.limits)
+        """The stored sketches sharing a key with the batch that pass the sieves of
+        monitor.near.candidates, read whole; and how many sketches each key has."""
+        filed, counts = self.store.near_filed(key for s in sketches for key in s.keys)
         # An article decided before stands among its candidates (see ``Batch._fresh``).
-        wanted |= {article.doc for article in pending if article.doc is not None}
-        known = self.store.near_known(wanted & set(stored.docs.tolist()))
+        own = {article.doc for article in pending if article.doc is not None}
+        screened = worth_screening(filed, counts, sketches) | own
+        stored = stored_bins(filed, self.store.near_bins(screened, since))
+        wanted = (worth_reading(stored, sketches, self.limits) | own) & set(stored.docs.tolist())
+        known = self.store.near_known(wanted)
         postings: dict[int, list[Known]] = {}
         for key, rows in stored.filed.items():
             if found := [known[doc] for doc in stored.docs[rows].tolist() if doc in known]:
                 postings[key] = found
-        return postings, stored.key_counts
+        return postings, counts
 
     def _stored_shingles(self, stored: NearArticle) -> Shingles:
         recent = self._recent.get(stored.article_id)

@@ -23,7 +23,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StorageError
-from monitor.near.candidates import StoredBins, stored_bins
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch, name_weight
 from monitor.near.story import StoryCandidate
@@ -111,21 +110,23 @@ class NearStorage:
             )
             return [_near_article(*row) for row in conn.execute(query)]
 
-    def near_bins(self, keys: Iterable[int], since: datetime) -> StoredBins:
-        """The bins of the sketches filed under ``keys`` and published since ``since``."""
-        # Core, not the ORM, and no datetimes: thousands of rows a batch.
+    def near_filed(self, keys: Iterable[int]) -> tuple[dict[int, list[int]], Counter[int]]:
+        """(the docs filed under each of ``keys``, in order; how many each has)."""
         with self._reader.connect() as conn:
             filed = values_by_key(conn, _KEYS, "key", "doc", sorted(set(keys)))
-            docs = sorted({doc for docs in filed.values() for doc in docs})
+        return filed, Counter({key: len(docs) for key, docs in filed.items()})
+
+    def near_bins(
+        self, docs: Iterable[int], since: datetime
+    ) -> dict[int, tuple[bytes, bytes, int]]:
+        """doc -> (word bins, masked bins, word count) of those published since ``since``."""
+        # Core, not the ORM, and no datetimes: thousands of rows a batch.
+        with self._reader.connect() as conn:
             query = select(
                 SketchRow.doc, SketchRow.words, SketchRow.masked, SketchRow.word_count
-            ).where(any_of(conn, SketchRow.doc, docs), SketchRow.published_at >= since)
-            bins = {
-                doc: (words, masked, count)
-                for doc, words, masked, count in conn.execute(query).all()
-            }
-        counts = Counter({key: len(docs) for key, docs in filed.items()})
-        return stored_bins(filed, dict(sorted(bins.items())), counts)
+            ).where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
+            rows = conn.execute(query).all()
+        return {doc: (words, masked, count) for doc, words, masked, count in sorted(rows)}
 
     def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
         """The stored sketches ``docs``, whole: names, original and story."""
