@@ -27,11 +27,10 @@ from itertools import chain
 
 import numpy as np
 
+from monitor.near._sketch import jaccard_pairs
 from monitor.near.decide import KEY_CAP
 from monitor.near.similarity import Thresholds, prefilter
 from monitor.near.sketch import BINS, Array, Sketch
-
-PAIRS_AT_ONCE = 50_000  # (article, sketch) pairs screened in one go: some 13 MB of bins
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +83,14 @@ def stored_bins(
 def worth_reading(stored: StoredBins, sketches: Sequence[Sketch], limits: Thresholds) -> set[int]:
     """The docs that pass the prefilter on bins against at least one of ``sketches``."""
     articles, rows = _pairs(stored, sketches)
-    words = _matrix([s.words for s in sketches])
-    masked = _matrix([s.masked for s in sketches])
-    lengths = np.array([s.word_count for s in sketches], dtype=np.float64)
-    passed: set[int] = set()
-    for start in range(0, len(rows), PAIRS_AT_ONCE):
-        mine, theirs = articles[start : start + PAIRS_AT_ONCE], rows[start : start + PAIRS_AT_ONCE]
-        keep, _ = prefilter(
-            _agreement(words[mine], stored.words[theirs]),
-            _agreement(masked[mine], stored.masked[theirs]),
-            stored.word_counts[theirs],
-            lengths[mine],
-            limits,
-        )
-        passed.update(stored.docs[np.unique(theirs[keep])].tolist())
-    return passed
+    keep, _ = prefilter(
+        jaccard_pairs(_matrix([s.words for s in sketches]), stored.words, articles, rows),
+        jaccard_pairs(_matrix([s.masked for s in sketches]), stored.masked, articles, rows),
+        stored.word_counts[rows],
+        np.array([s.word_count for s in sketches], dtype=np.float64)[articles],
+        limits,
+    )
+    return set(stored.docs[np.unique(rows[keep])].tolist())
 
 
 def _pairs(stored: StoredBins, sketches: Sequence[Sketch]) -> tuple[Array, Array]:
@@ -108,18 +100,9 @@ def _pairs(stored: StoredBins, sketches: Sequence[Sketch]) -> tuple[Array, Array
         np.concatenate(found) if found else np.empty(0, dtype=np.intp)
         for found in ([stored.filed[k] for k in s.keys if k in stored.filed] for s in sketches)
     ]
-    articles = np.repeat(np.arange(len(sketches)), [len(r) for r in rows])
+    articles = np.repeat(np.arange(len(sketches), dtype=np.intp), [len(r) for r in rows])
     return articles, np.concatenate(rows) if rows else np.empty(0, dtype=np.intp)
 
 
 def _matrix(views: Sequence[bytes]) -> Array:
     return np.frombuffer(b"".join(views), dtype=np.uint8).reshape(len(views), BINS)
-
-
-def _agreement(mine: Array, theirs: Array) -> Array:
-    """``jaccard`` of each row pair: bins that agree among bins not empty in both."""
-    used = (mine | theirs) != 0
-    agree = np.count_nonzero((mine == theirs) & used, axis=1)
-    count = np.count_nonzero(used, axis=1)
-    estimate: Array = np.divide(agree, count, out=np.zeros(len(count)), where=count > 0)
-    return estimate

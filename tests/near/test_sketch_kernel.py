@@ -229,6 +229,21 @@ def test_bin_agreement_matches_numpy(one: bytes, many: list[bytes], zeros: int) 
     expected = [_reference_jaccard(one, other) for other in many]
     assert [_sketch.jaccard(one, other) for other in many] == expected
     assert _sketch.jaccards(one, many).tolist() == expected
+    # The same pairs picked out of two tables of rows.
+    mine = np.frombuffer(one + bytes(BINS), dtype=np.uint8).reshape(2, BINS)
+    theirs = np.frombuffer(b"".join(many), dtype=np.uint8).reshape(len(many), BINS)
+    left = np.zeros(len(many), dtype=np.intp)
+    right = np.arange(len(many), dtype=np.intp)
+    assert _sketch.jaccard_pairs(mine, theirs, left, right).tolist() == expected
+
+
+def test_bin_agreement_of_pairs_refuses_rows_out_of_range() -> None:
+    table = np.zeros((2, BINS), dtype=np.uint8)
+    inside, outside = np.array([1], dtype=np.intp), np.array([2], dtype=np.intp)
+    with pytest.raises(IndexError):
+        _sketch.jaccard_pairs(table, table, inside, outside)
+    with pytest.raises(ValueError, match="one right row"):
+        _sketch.jaccard_pairs(table, table, inside, np.array([0, 1], dtype=np.intp))
 
 
 def test_distinct_is_numpy_unique() -> None:
