@@ -165,7 +165,8 @@ class NearStorage:
                 keys = sorted(
                     (k, docs[d.article.article_id]) for d in decisions for k in d.index_keys
                 )
-                add_pairs(conn, _KEYS, "key", "doc", keys)
+                # New: a sketch saved again had its keys deleted first.
+                add_pairs(conn, _KEYS, "key", "doc", keys, new=True)
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
             # The database's own message, not the statement with its 500 rows of values.
