@@ -15,6 +15,7 @@ Built by ``pip install -e .`` (setup.py); run it again after editing this file.
 """
 
 from cpython.set cimport PySet_Contains
+from cpython.unicode cimport Py_UNICODE_ISDIGIT
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
@@ -234,6 +235,25 @@ cdef void _sort(int64_t* values, int n) noexcept:
             values[j + 1] = values[j]
             j -= 1
         values[j + 1] = value
+
+
+def names_of(list cased, list words, common):
+    """Capitalised words that are not in ``common``, and numbers: ``words`` (the folded
+    text's words, lower-cased) whose ``cased`` form differs, and those all digits.
+    When the two differ in length (a character that lower-cases to two words), the
+    numbers alone. One pass over the words (monitor.near.sketch says why)."""
+    cdef Py_ssize_t i, n = len(words)
+    cdef bint aligned = len(cased) == n
+    cdef set found = set()
+    cdef str word
+    for i in range(n):
+        word = words[i]
+        # A word is never empty (split): a number starts with a digit.
+        if Py_UNICODE_ISDIGIT(word[0]) and word.isdigit():
+            found.add(word)
+        if aligned and word != <str> cased[i] and word not in common:
+            found.add(word)
+    return found
 
 
 def shared(const uint64_t[::1] a, const uint64_t[::1] b):

@@ -116,13 +116,23 @@ def _least_per_bin(values: Any, bins: Any, count: int) -> Any:
     return least
 
 
+def reference_names(cased: list[str], words: list[str], common: frozenset[str]) -> set[str]:
+    """The names as the Python code found them, before the kernel did."""
+    numbers = set(filter(str.isdigit, set(words)))
+    if len(cased) != len(words):
+        return numbers
+    capitalised = {word for word, as_cased in zip(words, cased, strict=True) if word != as_cased}
+    return numbers | (capitalised - common)
+
+
 def inputs(title: str, body: str, language: str | None = "en") -> tuple[Any, ...]:
-    """The kernel's inputs as features() derives them."""
+    """The kernel's inputs as features() derives them (the names by the reference)."""
     vocabulary = _vocabulary(language_code(language) or "en")
     text = body if len(body) >= len(title) else title
     cased = fold(text, keep_case=True).text
     words = cased.lower().split()
-    names = _names(cased.split(), words, vocabulary.common)
+    names = reference_names(cased.split(), words, vocabulary.common)
+    assert _names(cased.split(), words, vocabulary.common) == names
     return vocabulary.codes(words), words, names
 
 
@@ -188,6 +198,24 @@ def test_kernel_matches_reference_on_any_text(title: str, body: str) -> None:
 @given(body=_word_texts, language=st.sampled_from([None, "en", "de", "fr", "xx"]))
 def test_kernel_matches_reference_in_any_language(body: str, language: str | None) -> None:
     assert_features_match("", body, language)
+
+
+@pytest.mark.parametrize(
+    ("cased", "expected"),
+    [
+        ("The Prime Minister Mark Rutte met 32 people in Kursk", {"mark", "rutte", "32", "kursk"}),
+        ("Superscript ² and Roman Ⅻ and 7a and ٣", {"superscript", "²", "roman", "ⅻ", "٣"}),
+        ("İstanbul and Ankara", {"i̇stanbul", "ankara"}),
+    ],
+)
+def test_names_are_capitalised_uncommon_words_and_numbers(cased: str, expected: set[str]) -> None:
+    words = cased.lower().split()
+    common = frozenset({"the", "prime", "minister", "and", "met", "in", "people"})
+    assert _sketch.names_of(cased.split(), words, common) == expected
+    assert reference_names(cased.split(), words, common) == expected
+    # Cased and lower-cased words out of step: the numbers alone.
+    numbers = {word for word in words if word.isdigit()}
+    assert _sketch.names_of(cased.split()[1:], words, common) == numbers
 
 
 def test_kernel_refuses_mismatched_inputs() -> None:
