@@ -15,6 +15,7 @@ Built by ``pip install -e .`` (setup.py); run it again after editing this file.
 """
 
 from cpython.set cimport PySet_Contains
+from cpython.unicode cimport Py_UNICODE_ISDIGIT
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
@@ -236,6 +237,25 @@ cdef void _sort(int64_t* values, int n) noexcept:
         values[j + 1] = value
 
 
+def names_of(list cased, list words, common):
+    """Capitalised words that are not in ``common``, and numbers: ``words`` (the folded
+    text's words, lower-cased) whose ``cased`` form differs, and those all digits.
+    When the two differ in length (a character that lower-cases to two words), the
+    numbers alone. One pass over the words (monitor.near.sketch says why)."""
+    cdef Py_ssize_t i, n = len(words)
+    cdef bint aligned = len(cased) == n
+    cdef set found = set()
+    cdef str word
+    for i in range(n):
+        word = words[i]
+        # A word is never empty (split): a number starts with a digit.
+        if Py_UNICODE_ISDIGIT(word[0]) and word.isdigit():
+            found.add(word)
+        if aligned and word != <str> cased[i] and word not in common:
+            found.add(word)
+    return found
+
+
 def shared(const uint64_t[::1] a, const uint64_t[::1] b):
     """How many values two sorted arrays of distinct values have in common."""
     cdef Py_ssize_t i = 0, j = 0, count = 0
@@ -265,7 +285,7 @@ def distinct(const uint64_t[::1] values):
     return result[:kept]
 
 
-cdef inline double _agreement(const unsigned char* x, const unsigned char* y) noexcept:
+cdef inline double _agreement(const unsigned char* x, const unsigned char* y) noexcept nogil:
     cdef int b, used = 0, agree = 0
     for b in range(BINS):
         if x[b] | y[b]:
@@ -279,6 +299,31 @@ def jaccard(bytes a, bytes b):
     if len(a) != BINS or len(b) != BINS:
         raise ValueError(f"a sketch view has {BINS} bins")
     return _agreement(a, b)
+
+
+def jaccard_pairs(
+    const unsigned char[:, ::1] mine,
+    const unsigned char[:, ::1] theirs,
+    const Py_ssize_t[::1] left,
+    const Py_ssize_t[::1] right,
+):
+    """``jaccard(mine[left[i]], theirs[right[i]])`` for each pair i, as a float64 array:
+    a batch's articles against the stored sketches they share a key with, the rows
+    picked in place (numpy's fancy indexing copied every pair's bins first)."""
+    if mine.shape[1] != BINS or theirs.shape[1] != BINS:
+        raise ValueError(f"a sketch view has {BINS} bins")
+    if left.shape[0] != right.shape[0]:
+        raise ValueError("one right row per left row")
+    cdef Py_ssize_t i, n = left.shape[0]
+    for i in range(n):
+        if not (0 <= left[i] < mine.shape[0] and 0 <= right[i] < theirs.shape[0]):
+            raise IndexError("row out of range")
+    result = np.empty(n, dtype=np.float64)
+    cdef double[::1] out = result
+    with nogil:
+        for i in range(n):
+            out[i] = _agreement(&mine[left[i], 0], &theirs[right[i], 0])
+    return result
 
 
 def jaccards(bytes one, list many):

@@ -105,16 +105,29 @@ def screen(sketch: Sketch, others: Sequence[Sketch], limits: Thresholds) -> list
     """
     if not others:
         return []
-    words = _sketch.jaccards(sketch.words, [o.words for o in others])
-    masked = _sketch.jaccards(sketch.masked, [o.masked for o in others])
-    counts = np.array([o.word_count for o in others], dtype=np.float64)
-    small = np.minimum(counts, sketch.word_count)
-    shared = words * (counts + sketch.word_count) / (1 + words)
+    keep, closeness = prefilter(
+        _sketch.jaccards(sketch.words, [o.words for o in others]),
+        _sketch.jaccards(sketch.masked, [o.masked for o in others]),
+        np.array([o.word_count for o in others], dtype=np.float64),
+        sketch.word_count,
+        limits,
+    )
+    kept = np.flatnonzero(keep)
+    return [int(i) for i in kept[np.argsort(-closeness[kept], kind="stable")]]
+
+
+def prefilter(
+    words: Array, masked: Array, counts: Array, length: Array | int, limits: Thresholds
+) -> tuple[Array, Array]:
+    """(which pairs pass, how close each is) from the bins' estimates of many pairs:
+    ``words`` and ``masked`` their Jaccard estimates, ``counts`` and ``length`` the
+    two sides' word shingles."""
+    small = np.minimum(counts, length)
+    shared = words * (counts + length) / (1 + words)
     containment = np.where(small > 0, shared / np.maximum(small, 1), 0.0)
     floor = limits.prefilter
-    keep = np.flatnonzero((words >= floor) | (masked >= floor) | (containment >= 2 * floor))
-    closest = keep[np.argsort(-np.maximum(words, containment)[keep], kind="stable")]
-    return [int(i) for i in closest]
+    keep = (words >= floor) | (masked >= floor) | (containment >= 2 * floor)
+    return keep, np.maximum(words, containment)
 
 
 # One-permutation MinHash estimate: bins that agree among bins not empty in both

@@ -34,8 +34,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import compress
-from operator import ne
 from typing import Any
 
 import numpy.typing as npt
@@ -43,7 +41,7 @@ import numpy.typing as npt
 from monitor.match.fold import fold
 from monitor.match.rarity import TOP, ranks
 from monitor.match.stems import language_code
-from monitor.near._sketch import distinct, views
+from monitor.near._sketch import distinct, names_of, views
 
 BINS = 64
 KEYS_PER_VIEW = 6
@@ -151,9 +149,10 @@ def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
     name weighs 1 plus twice its rank among the RANKED_WORDS most frequent
     words (rank 0: "the"), over RANKED_WORDS; a name no list knows weighs 3.
     """
-    ordered = sorted(names, key=lambda name: (-rank.get(name, RANKED_WORDS), name))[:STORY_NAMES]
-    weights = tuple(_weight(name, rank) for name in ordered)
-    return {"story_names": tuple(ordered), "story_weights": weights}
+    # Sorted as (minus rank, name) pairs: a key function was called once per name.
+    ranked = sorted([(-rank.get(name, RANKED_WORDS), name) for name in names])[:STORY_NAMES]
+    weights = tuple(1 + 2 * -minus / RANKED_WORDS for minus, _ in ranked)
+    return {"story_names": tuple(name for _, name in ranked), "story_weights": weights}
 
 
 def name_weight(name: str, language: str | None = "en") -> float:
@@ -166,16 +165,15 @@ def _weight(name: str, rank: Mapping[str, int]) -> float:
 
 
 def _names(cased: list[str], words: list[str], common: frozenset[str]) -> set[str]:
-    """Capitalised words that are not common words ("Rutte", "Kursk", not "The"), and numbers.
+    """Capitalised words that are not common words ("Rutte", "Kursk", not "The"), and numbers
+    (compiled: a quarter of the sketch's time as set operations in Python).
 
     No sentence splitting: a capitalised common word opening a sentence is left out
-    by the common-word test, and a rare one ("Analysts") is harmless.
+    by the common-word test, and a rare one ("Analysts") is harmless. When the cased
+    and lower-cased words differ in number (a character that lower-cases to two
+    words), the numbers alone.
     """
-    numbers = set(filter(str.isdigit, set(words)))
-    if len(cased) != len(words):  # a character that lower-cases to two words
-        return numbers
-    capitalised = set(compress(words, map(ne, words, cased)))
-    return numbers | (capitalised - common)
+    return names_of(cased, words, common)
 
 
 def _word_hash(word: str) -> int:

@@ -2,7 +2,11 @@
 
     store.pending_near(batch)                   articles whose ``near_at`` is NULL
       | sketch(title, body, language)           Sketch (monitor.near.sketch)
-      | store.near_candidates(keys, since)      stored sketches sharing a key, in the window
+      | store.near_filed(keys)                  the index entries under the batch's keys
+      | worth_screening(filed, sketches)        those that may matter (monitor.near.candidates)
+      | store.near_bins(docs, since)            their bins, in the window
+      | worth_reading(bins, sketches)           those passing the prefilter for some article
+      | store.near_known(docs)                  those sketches whole: candidates
       | store.near_texts(plausible)              texts of the candidates whose sketches
                                                 agree: verdicts rest on exact measures
       | store.story_candidates(names, since)    recent stories sharing a name
@@ -18,9 +22,11 @@ picked up by the next run.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -30,9 +36,10 @@ import structlog
 from monitor.clock import Clock
 from monitor.errors import StorageError
 from monitor.memory import release_free_memory
+from monitor.near.candidates import stored_bins, worth_reading, worth_screening
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
-from monitor.near.sketch import Features, Shingles, features
+from monitor.near.sketch import Features, Shingles, Sketch, features
 from monitor.near.story import StoryCandidate, StoryLimits
 
 log = structlog.get_logger("monitor.near")
@@ -45,9 +52,19 @@ READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
 class NearStore(Protocol):
     def pending_near(self, limit: int) -> list[NearArticle]: ...
 
-    def near_candidates(
-        self, keys: Iterable[int], since: datetime
-    ) -> tuple[dict[int, list[Known]], Counter[int]]: ...
+    def near_filed(self, keys: Iterable[int]) -> tuple[dict[int, list[int]], Counter[int]]:
+        """(the docs filed under each of ``keys``, in order; how many each has)."""
+        ...
+
+    def near_bins(
+        self, docs: Iterable[int], since: datetime
+    ) -> dict[int, tuple[bytes, bytes, int]]:
+        """doc -> (word bins, masked bins, word count) of those published since ``since``."""
+        ...
+
+    def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
+        """The stored sketches ``docs``, whole."""
+        ...
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of ``names``, with the counts of those names (at least)."""
@@ -94,12 +111,10 @@ class NearStage:
         """
         totals = Counter[str]()
         while pending := self.store.pending_near(self.batch):
-            decisions = self.decide(pending)
-            try:
-                self.store.save_near(decisions, self.clock.now())
-            except StorageError as exc:
-                # Nothing of the batch was saved: the next run decides it again.
-                log.error("near.save_failed", articles=len(decisions), error=str(exc))
+            with _collector_paused():
+                decisions = self.decide(pending)
+                saved = self._save(decisions)
+            if not saved:
                 break
             totals.update(_outcome(d) for d in decisions)
             totals["articles"] += len(decisions)
@@ -109,15 +124,22 @@ class NearStage:
             release_free_memory()  # see ``run``'s docstring
         return NearReport(totals["articles"], totals["copy"], totals["new"], totals["joined"])
 
+    def _save(self, decisions: Sequence[Decision]) -> bool:
+        try:
+            self.store.save_near(decisions, self.clock.now())
+        except StorageError as exc:
+            # Nothing of the batch was saved: the next run decides it again.
+            log.error("near.save_failed", articles=len(decisions), error=str(exc))
+            return False
+        return True
+
     def decide(self, pending: Sequence[NearArticle]) -> list[Decision]:
         # Articles of one batch arrived together: the earliest published is the original.
         pending = sorted(pending, key=lambda a: (a.published, a.article_id))
         found = [_features(article) for article in pending]
         sketches = [f.sketch for f in found]
         earliest = min(article.published for article in pending)
-        postings, counts = self.store.near_candidates(
-            (key for s in sketches for key in s.keys), earliest - self.limits.window
-        )
+        postings, counts = self._candidates(pending, sketches, earliest - self.limits.window)
         stories = self.store.story_candidates(
             (name for s in sketches for name in s.story_names),
             earliest - self.story_limits.window,
@@ -131,6 +153,24 @@ class NearStage:
         decisions = [batch.decide(a, f) for a, f in zip(pending, found, strict=True)]
         self._remember(pending, found)
         return decisions
+
+    def _candidates(
+        self, pending: Sequence[NearArticle], sketches: Sequence[Sketch], since: datetime
+    ) -> tuple[dict[int, list[Known]], Counter[int]]:
+        """The stored sketches sharing a key with the batch that pass the sieves of
+        monitor.near.candidates, read whole; and how many sketches each key has."""
+        filed, counts = self.store.near_filed(key for s in sketches for key in s.keys)
+        # An article decided before stands among its candidates (see ``Batch._fresh``).
+        own = {article.doc for article in pending if article.doc is not None}
+        screened = worth_screening(filed, counts, sketches) | own
+        stored = stored_bins(filed, self.store.near_bins(screened, since))
+        wanted = (worth_reading(stored, sketches, self.limits) | own) & set(stored.docs.tolist())
+        known = self.store.near_known(wanted)
+        postings: dict[int, list[Known]] = {}
+        for key, rows in stored.filed.items():
+            if found := [known[doc] for doc in stored.docs[rows].tolist() if doc in known]:
+                postings[key] = found
+        return postings, counts
 
     def _stored_shingles(self, stored: NearArticle) -> Shingles:
         recent = self._recent.get(stored.article_id)
@@ -191,6 +231,22 @@ class _StoredTexts:
             ids = {needed}
         self._asked |= ids
         self._texts.update((text.article_id, text) for text in self._read(ids))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Full collections while a batch is decided and saved look at its own objects only.
+
+    A batch makes some hundred thousand short-lived containers (rows, sketches,
+    candidates), which set off full collections, and each walked every object of
+    the process (a tenth of the run). The older objects are set aside (frozen)
+    until the batch is done; its own cycles are still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _features(article: NearArticle) -> Features:

@@ -286,3 +286,11 @@ class LeaseRow(Base):
 
 Index("ix_route_matches_story", RouteMatchRow.route, RouteMatchRow.story_key)
 Index("ix_articles_published_at", ArticleRow.published_at)
+# The articles the near stage still has to compare, in the order it takes them.
+Index(
+    "ix_articles_near_pending",
+    ArticleRow.first_seen_at,
+    ArticleRow.id,
+    postgresql_where=ArticleRow.near_at.is_(None),
+    sqlite_where=ArticleRow.near_at.is_(None),
+)

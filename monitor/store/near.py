@@ -110,19 +110,28 @@ class NearStorage:
             )
             return [_near_article(*row) for row in conn.execute(query)]
 
-    def near_candidates(
-        self, keys: Iterable[int], since: datetime
-    ) -> tuple[dict[int, list[Known]], Counter[int]]:
-        """(sketches filed under each key and published since ``since``, sketches per key)."""
-        # Core, not the ORM: thousands of rows a batch, and the ORM's rows cost more.
+    def near_filed(self, keys: Iterable[int]) -> tuple[dict[int, list[int]], Counter[int]]:
+        """(the docs filed under each of ``keys``, in order; how many each has)."""
         with self._reader.connect() as conn:
             filed = values_by_key(conn, _KEYS, "key", "doc", sorted(set(keys)))
-            known = _known_sketches(conn, {doc for docs in filed.values() for doc in docs}, since)
-        postings: dict[int, list[Known]] = {}
-        for key, docs in filed.items():
-            if found := [known[doc] for doc in docs if doc in known]:
-                postings[key] = found
-        return postings, Counter({key: len(docs) for key, docs in filed.items()})
+        return filed, Counter({key: len(docs) for key, docs in filed.items()})
+
+    def near_bins(
+        self, docs: Iterable[int], since: datetime
+    ) -> dict[int, tuple[bytes, bytes, int]]:
+        """doc -> (word bins, masked bins, word count) of those published since ``since``."""
+        # Core, not the ORM, and no datetimes: thousands of rows a batch.
+        with self._reader.connect() as conn:
+            query = select(
+                SketchRow.doc, SketchRow.words, SketchRow.masked, SketchRow.word_count
+            ).where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
+            rows = conn.execute(query).all()
+        return {doc: (words, masked, count) for doc, words, masked, count in sorted(rows)}
+
+    def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
+        """The stored sketches ``docs``, whole: names, original and story."""
+        with self._reader.connect() as conn:
+            return _known_sketches(conn, set(docs))
 
     def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
         """Stories using any of these names whose latest article is since ``since``,
@@ -156,7 +165,8 @@ class NearStorage:
                 keys = sorted(
                     (k, docs[d.article.article_id]) for d in decisions for k in d.index_keys
                 )
-                add_pairs(conn, _KEYS, "key", "doc", keys)
+                # New: a sketch saved again had its keys deleted first.
+                add_pairs(conn, _KEYS, "key", "doc", keys, new=True)
                 _save_verdicts(conn, decisions, story_ids, now)
         except SQLAlchemyError as exc:
             # The database's own message, not the statement with its 500 rows of values.
@@ -273,7 +283,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[int, Known]:
+def _known_sketches(conn: Connection, docs: set[int]) -> dict[int, Known]:
     query = (
         select(
             SketchRow.doc,
@@ -287,7 +297,7 @@ def _known_sketches(conn: Connection, docs: set[int], since: datetime) -> dict[i
             ArticleRow.story_id,
         )
         .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
-        .where(any_of(conn, SketchRow.doc, sorted(docs)), SketchRow.published_at >= since)
+        .where(any_of(conn, SketchRow.doc, sorted(docs)))
     )
     known: dict[int, Known] = {}
     for rows in conn.execute(query).partitions(PARTITION):  # thousands: not one at a time

@@ -116,13 +116,23 @@ def _least_per_bin(values: Any, bins: Any, count: int) -> Any:
     return least
 
 
+def reference_names(cased: list[str], words: list[str], common: frozenset[str]) -> set[str]:
+    """The names as the Python code found them, before the kernel did."""
+    numbers = set(filter(str.isdigit, set(words)))
+    if len(cased) != len(words):
+        return numbers
+    capitalised = {word for word, as_cased in zip(words, cased, strict=True) if word != as_cased}
+    return numbers | (capitalised - common)
+
+
 def inputs(title: str, body: str, language: str | None = "en") -> tuple[Any, ...]:
-    """The kernel's inputs as features() derives them."""
+    """The kernel's inputs as features() derives them (the names by the reference)."""
     vocabulary = _vocabulary(language_code(language) or "en")
     text = body if len(body) >= len(title) else title
     cased = fold(text, keep_case=True).text
     words = cased.lower().split()
-    names = _names(cased.split(), words, vocabulary.common)
+    names = reference_names(cased.split(), words, vocabulary.common)
+    assert _names(cased.split(), words, vocabulary.common) == names
     return vocabulary.codes(words), words, names
 
 
@@ -190,6 +200,24 @@ def test_kernel_matches_reference_in_any_language(body: str, language: str | Non
     assert_features_match("", body, language)
 
 
+@pytest.mark.parametrize(
+    ("cased", "expected"),
+    [
+        ("The Prime Minister Mark Rutte met 32 people in Kursk", {"mark", "rutte", "32", "kursk"}),
+        ("Superscript ² and Roman Ⅻ and 7a and ٣", {"superscript", "²", "roman", "ⅻ", "٣"}),
+        ("İstanbul and Ankara", {"i̇stanbul", "ankara"}),
+    ],
+)
+def test_names_are_capitalised_uncommon_words_and_numbers(cased: str, expected: set[str]) -> None:
+    words = cased.lower().split()
+    common = frozenset({"the", "prime", "minister", "and", "met", "in", "people"})
+    assert _sketch.names_of(cased.split(), words, common) == expected
+    assert reference_names(cased.split(), words, common) == expected
+    # Cased and lower-cased words out of step: the numbers alone.
+    numbers = {word for word in words if word.isdigit()}
+    assert _sketch.names_of(cased.split()[1:], words, common) == numbers
+
+
 def test_kernel_refuses_mismatched_inputs() -> None:
     with pytest.raises(ValueError, match="one code per word"):
         _sketch.views([1, 2], ["a"], set())
@@ -229,6 +257,21 @@ def test_bin_agreement_matches_numpy(one: bytes, many: list[bytes], zeros: int) 
     expected = [_reference_jaccard(one, other) for other in many]
     assert [_sketch.jaccard(one, other) for other in many] == expected
     assert _sketch.jaccards(one, many).tolist() == expected
+    # The same pairs picked out of two tables of rows.
+    mine = np.frombuffer(one + bytes(BINS), dtype=np.uint8).reshape(2, BINS)
+    theirs = np.frombuffer(b"".join(many), dtype=np.uint8).reshape(len(many), BINS)
+    left = np.zeros(len(many), dtype=np.intp)
+    right = np.arange(len(many), dtype=np.intp)
+    assert _sketch.jaccard_pairs(mine, theirs, left, right).tolist() == expected
+
+
+def test_bin_agreement_of_pairs_refuses_rows_out_of_range() -> None:
+    table = np.zeros((2, BINS), dtype=np.uint8)
+    inside, outside = np.array([1], dtype=np.intp), np.array([2], dtype=np.intp)
+    with pytest.raises(IndexError):
+        _sketch.jaccard_pairs(table, table, inside, outside)
+    with pytest.raises(ValueError, match="one right row"):
+        _sketch.jaccard_pairs(table, table, inside, np.array([0, 1], dtype=np.intp))
 
 
 def test_distinct_is_numpy_unique() -> None:
