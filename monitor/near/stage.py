@@ -22,11 +22,9 @@ picked up by the next run.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -111,10 +109,8 @@ class NearStage:
         """
         totals = Counter[str]()
         while pending := self.store.pending_near(self.batch):
-            with _collector_paused():
-                decisions = self.decide(pending)
-                saved = self._save(decisions)
-            if not saved:
+            decisions = self.decide(pending)
+            if not self._save(decisions):
                 break
             totals.update(_outcome(d) for d in decisions)
             totals["articles"] += len(decisions)
@@ -231,22 +227,6 @@ class _StoredTexts:
             ids = {needed}
         self._asked |= ids
         self._texts.update((text.article_id, text) for text in self._read(ids))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Full collections while a batch is decided and saved look at its own objects only.
-
-    A batch makes some hundred thousand short-lived containers (rows, sketches,
-    candidates), which set off full collections, and each walked every object of
-    the process (a tenth of the run). The older objects are set aside (frozen)
-    until the batch is done; its own cycles are still collected.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _features(article: NearArticle) -> Features:
