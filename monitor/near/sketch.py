@@ -157,7 +157,12 @@ def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
 
 def name_weight(name: str, language: str | None = "en") -> float:
     """A story name's weight (see ``_story_names``), for a name known without its article."""
-    return _weight(name, _vocabulary(language_code(language) or "en").rank)
+    return _weight(name, _rank_of(language))
+
+
+@cache  # stored stories' names are weighed by the thousand a batch: look the list up once
+def _rank_of(language: str | None) -> Mapping[str, int]:
+    return _vocabulary(language_code(language) or "en").rank
 
 
 def _weight(name: str, rank: Mapping[str, int]) -> float:
