@@ -8,6 +8,7 @@ another process wrote in between. Read-only work asks for ``readonly=True``.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -16,8 +17,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from monitor.errors import ConfigError
+from monitor.store.checkpoint import Checkpointer
 
 BUSY_TIMEOUT_MS = 60_000
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
 
 
 def normalise_url(url: str) -> str:
@@ -38,8 +41,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+def close_engine(engine: Engine) -> None:
+    """The engine's connections closed, and its checkpoints done."""
+    checkpointer = _CHECKPOINTERS.pop(engine, None)
+    if checkpointer is not None:
+        checkpointer.close()
+    engine.dispose()
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        _checkpoint_in_background(engine, Checkpointer(path))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -58,3 +72,18 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _checkpoint_in_background(engine: Engine, checkpointer: Checkpointer) -> None:
+    """Writers never checkpoint the log: ``checkpointer`` does, after their commits
+    (monitor.store.checkpoint says why)."""
+    _CHECKPOINTERS[engine] = checkpointer
+
+    @event.listens_for(engine, "connect")
+    def _no_checkpoints(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
+
+    @event.listens_for(engine, "commit")
+    def _committed(connection: Any) -> None:
+        if not connection.get_execution_options().get("readonly", False):
+            checkpointer.committed()

@@ -35,7 +35,7 @@ from monitor.errors import StorageError
 from monitor.netguard import to_policy
 from monitor.store import dbclock, schema
 from monitor.store.alerts import AlertStorage
-from monitor.store.engine import make_engine
+from monitor.store.engine import close_engine, make_engine
 from monitor.store.leases import LeaseStorage
 from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
@@ -86,15 +86,15 @@ class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStora
         try:
             schema.upgrade(engine)
         except OperationalError as exc:
-            engine.dispose()
+            close_engine(engine)
             raise StorageError(f"cannot open the database {engine.url!r}: {exc.orig}") from exc
         except BaseException:
-            engine.dispose()
+            close_engine(engine)
             raise
         return cls(engine)
 
     def close(self) -> None:
-        self.engine.dispose()
+        close_engine(self.engine)
 
     # Feeds ---------------------------------------------------------------
 
