@@ -15,10 +15,10 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -341,11 +341,41 @@ def _save_sketches(conn: Connection, decisions: Sequence[Decision]) -> dict[str,
             docs[decision.article.article_id] = doc
     new = [_sketch_values(d) for d in decisions if d.article.doc is None]
     if new:
-        added = insert(SketchRow).returning(
-            SketchRow.article_id, SketchRow.doc, sort_by_parameter_order=True
-        )
-        docs.update((a, doc) for a, doc in conn.execute(added, new))
+        docs.update(_add_sketches(conn, new))
     return docs
+
+
+_ADD_SKETCHES = text(
+    "INSERT INTO sketches (article_id, published_at, words, masked, names, word_count) "
+    "SELECT * FROM unnest(CAST(:article_id AS varchar[]), CAST(:published_at AS timestamp[]), "
+    "CAST(:words AS bytea[]), CAST(:masked AS bytea[]), CAST(:names AS bytea[]), "
+    "CAST(:word_count AS integer[])) RETURNING article_id, doc"
+)
+
+
+def _add_sketches(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """New sketches, and the doc number each got.
+
+    Not one INSERT … RETURNING over 500 rows of VALUES: SQLAlchemy and psycopg each
+    parsed that statement again, for 85 µs a sketch on PostgreSQL and 25 on SQLite.
+    PostgreSQL takes the columns as arrays; SQLite an executemany, and the numbers
+    are read back (a writer holds the file: they are the ones just given).
+    """
+    if conn.dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        columns["published_at"] = [_naive_utc(at) for at in columns["published_at"]]
+        return [(article, doc) for article, doc in conn.execute(_ADD_SKETCHES, columns)]
+    conn.execute(insert(SketchRow), rows)
+    ids = [row["article_id"] for row in rows]
+    query = select(SketchRow.article_id, SketchRow.doc).where(
+        any_of(conn, SketchRow.article_id, ids)
+    )
+    return [(article, doc) for article, doc in conn.execute(query)]
+
+
+def _naive_utc(at: datetime) -> datetime:
+    """As UTCDateTime stores it (a text() statement's parameters skip the type)."""
+    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _save_stories(
