@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import sys
 from array import array
 from collections import Counter
@@ -317,6 +318,11 @@ def _names(packed: bytes) -> array[int]:
     return names
 
 
+def _packed(names: Sequence[int]) -> bytes:
+    """``_names`` the other way: big-endian 16-bit values."""
+    return struct.pack(f">{len(names)}H", *names)
+
+
 def _sketch_values(decision: Decision) -> dict[str, Any]:
     sketch = decision.sketch
     return {
@@ -324,7 +330,7 @@ def _sketch_values(decision: Decision) -> dict[str, Any]:
         "published_at": decision.article.published,
         "words": sketch.words,
         "masked": sketch.masked,
-        "names": b"".join(n.to_bytes(2, "big") for n in sketch.names),
+        "names": _packed(sketch.names),
         "word_count": sketch.word_count,
     }
 
