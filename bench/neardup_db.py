@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -96,10 +98,47 @@ def _article(feed_id: int, doc: Doc, seen: datetime) -> dict[str, Any]:
     }
 
 
-def near_stage(repo: Repository, settings: DuplicateSettings, at: datetime) -> NearStage:
+def near_stage(
+    repo: Repository | TimedStore, settings: DuplicateSettings, at: datetime
+) -> NearStage:
     from monitor.app import near_limits
 
     return NearStage(repo, FixedClock(at), *near_limits(settings))
+
+
+class TimedStore:
+    """The repository, each of its calls timed: where the stage's time goes.
+
+    ``reads`` sums the stage's queries (articles to compare, index entries, bins,
+    sketches, stories, stored texts), ``saves`` its one write a batch; the rest of
+    the stage's time is computing (sketching, screening, deciding).
+    """
+
+    WRITES = frozenset({"save_near"})
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self.seconds: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.repo, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+
+        return timed
+
+    @property
+    def reads(self) -> float:
+        return sum(s for name, s in self.seconds.items() if name not in self.WRITES)
+
+    @property
+    def saves(self) -> float:
+        return sum(s for name, s in self.seconds.items() if name in self.WRITES)
 
 
 def verdicts(repo: Repository) -> dict[str, tuple[str | None, int | None]]:
