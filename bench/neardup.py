@@ -37,6 +37,7 @@ from bench.neardup_db import (
     load_docs,
     near_stage,
     prefill,
+    settle,
     verdicts,
 )
 from bench.neardup_metrics import Scores, evaluate, markdown_rows, markdown_summary
@@ -288,6 +289,7 @@ def _speed_one(
         pool = _real_keys(repo, feed, real, progress)
         progress.update(f"filling the index to {size:,} articles")
         prefill(repo, feed, max(0, size - len(real)), pool, seed=size)
+        settle(repo)
         load_docs(repo, feed, fresh, datetime(2024, 6, 1, tzinfo=UTC))
         # The word lists are loaded once per process (0.5 s): a worker has them.
         features("Warm up", "The word lists are loaded before the clock starts.", "en")

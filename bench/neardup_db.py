@@ -180,6 +180,16 @@ def prefill(repo: Repository, feed_id: int, count: int, pool: Mapping[int, int],
             conn.execute(text(_MOVE_SERIAL))
 
 
+def settle(repo: Repository) -> None:
+    """On PostgreSQL, what autovacuum does on its own with the corpus stored long ago
+    (this machine's PostgreSQL has it off): without the visibility map every index
+    lookup of the candidate index also read the table (near_filed: 57 -> 37 ms a batch
+    at 100,000 indexed)."""
+    if repo.engine.dialect.name == "postgresql":
+        with repo.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+
+
 def _next_doc(repo: Repository) -> int:
     with repo.engine.connect() as conn:
         return int(conn.execute(select(func.coalesce(func.max(SketchRow.doc), 0))).scalar_one()) + 1
