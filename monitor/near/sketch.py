@@ -23,7 +23,12 @@ Names and numbers (rarely touched by a spinner) are kept too, as 16-bit hashes.
 Pure: no I/O. Hashes are stable across processes and machines (blake2b). The
 arithmetic on the shingles (hashing, bins, keys) is compiled: monitor/near/_sketch.pyx,
 which holds its own copy of the constants above (tests/near/test_sketch_kernel.py
-checks both agree, and that it gives what the numpy version gave).
+checks both agree, and that it gives what the numpy version gave). So is reading a
+text that folds to Latin-1 (most news) into its words' codes and its names, in one
+pass instead of folding, splitting and looking up here, which ``_folded_views`` still
+does for other text (tests/near/test_sketch_reader.py checks both read alike); and so
+are ranking the story names and sorting the names' hashes. This module keeps the
+vocabulary and the word caches, and decides what a name and a word's code are.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import numpy.typing as npt
 from monitor.match.fold import fold
 from monitor.match.rarity import TOP, ranks
 from monitor.match.stems import language_code
-from monitor.near._sketch import distinct, names_of, views
+from monitor.near._sketch import Reader, distinct, name_hashes, names_of, story_names, views
 
 BINS = 64
 KEYS_PER_VIEW = 6
@@ -61,6 +66,7 @@ FUNCTION_WORDS = 150  # the most frequent words of the language, kept by the mas
 MASK = 0
 
 Array = npt.NDArray[Any]
+Views = tuple[Array, Array, bytes, bytes, tuple[int, ...]]  # what ``views`` gives
 _COMMON, _FUNCTION = 1, 2  # flags in a word's code; _sketch.pyx reads them
 _HASHES: dict[str, int] = {}
 # Words cached with their hashes, per cache (emptied when full): about 130 B each.
@@ -68,6 +74,8 @@ _HASHES: dict[str, int] = {}
 # vocabulary (a cache too small to hold it costs 20 % of sketching); 500,000 let a
 # daemon reading new words for days grow by 130 MB.
 _HASH_CACHE_LIMIT = 50_000
+# Reads a text as monitor.match.fold folds it, one character at a time.
+_READER = Reader(lambda character: fold(character, keep_case=True).text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,24 +119,29 @@ def sketch(title: str, body: str, language: str | None = "en") -> Sketch:
 def features(title: str, body: str, language: str | None = "en") -> Features:
     vocabulary = _vocabulary(language_code(language) or "en")
     text = body if len(body) >= len(title) else title
+    # Most news is read in one compiled pass; the rest (see Reader) as folded here.
+    read = vocabulary.read(text) or _folded_views(text, vocabulary)
+    names, (word_shingles, masked_shingles, word_bins, masked_bins, keys) = read
+    summary = Sketch(
+        words=word_bins,
+        masked=masked_bins,
+        keys=keys,
+        names=name_hashes(names, _HASHES, _word_hash),  # the MAX_NAMES least, sorted
+        word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
+        **_story_names(names, vocabulary.rank),
+    )
+    words_set, masked_set = _set_of(word_shingles), _set_of(masked_shingles)
+    return Features(words_set, masked_set, frozenset(names), summary)
+
+
+def _folded_views(text: str, vocabulary: _Vocabulary) -> tuple[set[str], Views]:
+    """``Reader.views`` for any text: the names and ``views`` of the folded text's words."""
     cased_text = fold(text, keep_case=True).text
     words = cased_text.lower().split()
     # One string per name across articles: thousands of texts' names are held at once.
     names = set(map(sys.intern, _names(cased_text.split(), words, vocabulary.common)))
     # Shingles, bins and keys: compiled (monitor/near/_sketch.pyx), same bits as numpy gave.
-    word_shingles, masked_shingles, word_bins, masked_bins, keys = views(
-        vocabulary.codes(words), words, names
-    )
-    summary = Sketch(
-        words=word_bins,
-        masked=masked_bins,
-        keys=keys,
-        names=tuple(sorted({_word_hash(name) & 0xFFFF for name in names}))[:MAX_NAMES],
-        word_count=len(word_shingles),  # repeats are rare: no need to count distinct ones
-        **_story_names(names - _digits(names) - _CALENDAR, vocabulary.rank),
-    )
-    words_set, masked_set = _set_of(word_shingles), _set_of(masked_shingles)
-    return Features(words_set, masked_set, frozenset(names), summary)
+    return names, views(vocabulary.codes(words), words, names)
 
 
 def _set_of(shingles: Array) -> Array:
@@ -138,10 +151,6 @@ def _set_of(shingles: Array) -> Array:
     return found.copy() if len(found) < len(shingles) else found
 
 
-def _digits(names: set[str]) -> set[str]:
-    return {name for name in names if name.isdigit()}
-
-
 def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
     """Up to STORY_NAMES names, the rarest first, each with its weight.
 
@@ -149,10 +158,8 @@ def _story_names(names: set[str], rank: Mapping[str, int]) -> dict[str, Any]:
     name weighs 1 plus twice its rank among the RANKED_WORDS most frequent
     words (rank 0: "the"), over RANKED_WORDS; a name no list knows weighs 3.
     """
-    # Sorted as (minus rank, name) pairs: a key function was called once per name.
-    ranked = sorted([(-rank.get(name, RANKED_WORDS), name) for name in names])[:STORY_NAMES]
-    weights = tuple(1 + 2 * -minus / RANKED_WORDS for minus, _ in ranked)
-    return {"story_names": tuple(name for _, name in ranked), "story_weights": weights}
+    ranked, weights = story_names(names, rank, _CALENDAR)  # numbers and days left out
+    return {"story_names": ranked, "story_weights": weights}
 
 
 def name_weight(name: str, language: str | None = "en") -> float:
@@ -203,6 +210,11 @@ class _Vocabulary:
     # word -> its hash with two flags in the low bits (_COMMON, _FUNCTION), so one
     # lookup per word gives all, and the flags come out of the array vectorised.
     _codes: dict[str, int] = field(default_factory=dict)
+
+    def read(self, text: str) -> tuple[set[str], Views] | None:
+        """The names and ``views`` of ``text``, read in one compiled pass (see Reader);
+        None for a text the reader leaves to ``_folded_views``."""
+        return _READER.views(text, self._codes, self._code)
 
     def codes(self, words: list[str]) -> list[int]:
         found = list(map(self._codes.get, words))
