@@ -1,14 +1,16 @@
-"""The malloc arena limit a worker sets on itself (monitor.memory)."""
+"""A worker's memory and its collector (monitor.memory)."""
 
 from __future__ import annotations
 
+import gc
 import platform
 import subprocess
 import sys
+import threading
 
 import pytest
 
-from monitor.memory import limit_malloc_arenas
+from monitor.memory import YOUNG_OBJECTS, fewer_collections, limit_malloc_arenas
 
 _GLIBC = platform.libc_ver()[0] == "glibc"
 
@@ -48,3 +50,32 @@ def test_freed_memory_goes_back_to_the_system_after_a_stage_run() -> None:
     released, mb = out.stdout.split()
     assert released == "True"
     assert int(mb) >= 50  # of the ~100 MB freed
+
+
+def test_the_collector_runs_less_often_inside_and_as_before_once_everyone_left() -> None:
+    before = gc.get_threshold()
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_stage() -> None:
+        with fewer_collections(5_000):
+            entered.set()
+            leave.wait()
+
+    thread = threading.Thread(target=other_stage)
+    thread.start()
+    entered.wait()
+    assert gc.get_threshold()[0] == 5_000
+    with fewer_collections():
+        assert gc.get_threshold() == (5_000, *before[1:])  # the first one's setting holds
+    assert gc.get_threshold()[0] == 5_000  # the other stage is still inside
+    leave.set()
+    thread.join()
+    assert gc.get_threshold() == before
+
+
+def test_a_failing_stage_puts_the_collector_back() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), fewer_collections():
+        assert gc.get_threshold()[0] == YOUNG_OBJECTS
+        raise RuntimeError("the stage failed")
+    assert gc.get_threshold() == before

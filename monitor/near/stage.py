@@ -33,7 +33,7 @@ import structlog
 
 from monitor.clock import Clock
 from monitor.errors import StorageError
-from monitor.memory import release_free_memory
+from monitor.memory import fewer_collections, release_free_memory
 from monitor.near.candidates import stored_bins, worth_reading, worth_screening
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
@@ -107,6 +107,10 @@ class NearStage:
         Each batch's pages are handed back once it is saved: glibc would keep them,
         and a long run's resident memory would grow by the pieces each batch left.
         """
+        with fewer_collections():  # see monitor.memory
+            return self._run()
+
+    def _run(self) -> NearReport:
         totals = Counter[str]()
         while pending := self.store.pending_near(self.batch):
             decisions = self.decide(pending)
