@@ -1,10 +1,11 @@
-from collections.abc import Callable, Mapping, Set
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 LAYOUT: dict[str, int]
+_E = TypeVar("_E")
 
 _Views = tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], bytes, bytes, tuple[int, ...]]
 
@@ -32,4 +33,8 @@ def jaccard_pairs(
     left: npt.NDArray[np.intp],
     right: npt.NDArray[np.intp],
 ) -> npt.NDArray[np.float64]: ...
-def jaccards(one: bytes, many: list[bytes]) -> npt.NDArray[np.float64]: ...
+def closest(
+    words: bytes, masked: bytes, length: float, others: list[Any], floor: float
+) -> list[int]: ...
+def names_share(a: Sequence[int], b: Sequence[int]) -> float: ...
+def filed_under(postings: dict[int, list[_E]], keys: Iterable[int], leave: str) -> list[_E]: ...

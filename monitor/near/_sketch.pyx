@@ -14,14 +14,17 @@ Python path does through monitor.match.fold; and it ranks the story names and so
 hashes (the sketch's Python did each with a sort of Python objects).
 
 Also here: counting the values two sorted arrays share, the exact measures'
-inner loop (monitor.near.similarity).
+inner loop (monitor.near.similarity); and what monitor.near.decide asks of every
+article against each of its few dozen candidates (gathering them from the postings,
+the prefilter on their bins, their names' share), where Python's or numpy's overhead
+per call outweighed the work.
 
 Built by ``pip install -e .`` (setup.py); run it again after editing this file.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetDefault
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.set cimport PySet_Contains
@@ -37,7 +40,7 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport int64_t, uint16_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -725,17 +728,141 @@ def jaccard_pairs(
     return result
 
 
-def jaccards(bytes one, list many):
-    """``jaccard(one, other)`` for each of ``many``, as a float64 array."""
-    if len(one) != BINS:
+cdef struct _Close:
+    double closeness
+    Py_ssize_t index
+
+
+def closest(bytes words, bytes masked, double length, list others, double floor):
+    """Which of ``others`` (sketches: ``words``, ``masked``, ``word_count``) pass the
+    prefilter against the sketch of bins ``words``, ``masked`` and ``length`` word
+    shingles, the closest first (ties in their order): their indexes.
+
+    What monitor.near.similarity.prefilter decides of each pair, and orders by,
+    in the same float64 operations; one call an article, where numpy spent more
+    on its dozen calls than on the few dozen pairs.
+    """
+    if len(words) != BINS or len(masked) != BINS:
         raise ValueError(f"a sketch view has {BINS} bins")
-    result = np.empty(len(many), dtype=np.float64)
-    cdef double[::1] out = result
+    cdef Py_ssize_t i, kept = 0, n = len(others)
+    cdef _Close* found = <_Close*> malloc((n + 1) * sizeof(_Close))
+    if found == NULL:
+        raise MemoryError()
+    cdef bytes their_words, their_masked
+    cdef double count, word_j, masked_j, small, containment
+    try:
+        for i in range(n):
+            other = others[i]
+            their_words, their_masked = other.words, other.masked
+            if len(their_words) != BINS or len(their_masked) != BINS:
+                raise ValueError(f"a sketch view has {BINS} bins")
+            count = other.word_count
+            word_j = _agreement(words, their_words)
+            masked_j = _agreement(masked, their_masked)
+            small = count if count < length else length
+            # |A ∩ B| = J (|A| + |B|) / (1 + J); its share of the smaller set.
+            containment = (
+                word_j * (count + length) / (1 + word_j) / (small if small > 1 else 1.0)
+                if small > 0
+                else 0.0
+            )
+            if word_j >= floor or masked_j >= floor or containment >= 2 * floor:
+                found[kept].closeness = word_j if word_j >= containment else containment
+                found[kept].index = i
+                kept += 1
+        qsort(found, kept, sizeof(_Close), _closer_first)
+        return [found[i].index for i in range(kept)]
+    finally:
+        free(found)
+
+
+cdef int _closer_first(const void* a, const void* b) noexcept nogil:
+    cdef const _Close* x = <const _Close*> a
+    cdef const _Close* y = <const _Close*> b
+    if x.closeness != y.closeness:
+        return -1 if x.closeness > y.closeness else 1
+    return (x.index > y.index) - (x.index < y.index)
+
+
+def names_share(a, b):
+    """The share of one side's names found in the other's, below both sides' cut-offs
+    (each keeps only its MAX_NAMES least hashes, sorted: a tuple or an array of 16-bit
+    values), of the side with fewer there; 1.0 when one side names nothing.
+
+    monitor.near.similarity's former Python (two bisects, a set and an intersection),
+    step for step, for every pair an article screens.
+    """
+    cdef Py_ssize_t n = len(a), m = len(b)
+    if n == 0 or m == 0:
+        return 1.0
+    cdef uint16_t* mine = <uint16_t*> malloc((n + m) * sizeof(uint16_t))
+    if mine == NULL:
+        raise MemoryError()
+    cdef uint16_t* theirs = mine + n
     cdef Py_ssize_t i
-    cdef bytes other
-    for i in range(len(many)):
-        other = many[i]
-        if len(other) != BINS:
-            raise ValueError(f"a sketch view has {BINS} bins")
-        out[i] = _agreement(one, other)
-    return result
+    cdef long cut
+    try:
+        for i in range(n):
+            mine[i] = a[i]
+        for i in range(m):
+            theirs[i] = b[i]
+        cut = min(_cut_off(mine, n), _cut_off(theirs, m))
+        n, m = _bisect_right(mine, n, cut), _bisect_right(theirs, m, cut)
+        if n <= m:
+            return _found_share(mine, n, theirs, m)
+        return _found_share(theirs, m, mine, n)
+    finally:
+        free(mine)
+
+
+cdef inline long _cut_off(const uint16_t* names, Py_ssize_t n) noexcept nogil:
+    return names[n - 1] if n >= MAX_NAMES else 0xFFFF
+
+
+cdef Py_ssize_t _bisect_right(const uint16_t* names, Py_ssize_t n, long x) noexcept nogil:
+    """Python's ``bisect.bisect_right``, the same steps."""
+    cdef Py_ssize_t low = 0, high = n, middle
+    while low < high:
+        middle = (low + high) // 2
+        if x < names[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+cdef double _found_share(
+    const uint16_t* small, Py_ssize_t n, const uint16_t* large, Py_ssize_t m
+) noexcept nogil:
+    """``len(set(small) & set(large)) / len(small)``, 0.0 when ``small`` is empty."""
+    if n == 0:
+        return 0.0
+    cdef uint64_t[1024] present  # a bit for each 16-bit value
+    cdef Py_ssize_t i, found = 0
+    memset(present, 0, sizeof(present))
+    for i in range(m):
+        present[large[i] >> 6] |= (<uint64_t> 1) << (large[i] & 63)
+    for i in range(n):
+        if present[small[i] >> 6] & ((<uint64_t> 1) << (small[i] & 63)):
+            found += 1
+            present[small[i] >> 6] &= ~((<uint64_t> 1) << (small[i] & 63))  # counted once
+    return found / <double> n
+
+
+def filed_under(dict postings, keys, str leave):
+    """The entries of ``postings`` (key -> list of entries, each with an ``article_id``)
+    under ``keys``, each article once (its first entry), in the order the keys give
+    them, but for the article ``leave``: an article's candidates, some hundreds
+    late in a large run, most of them under several of its keys."""
+    cdef dict first = {}
+    cdef PyObject* filed
+    cdef list entries
+    for key in keys:
+        filed = PyDict_GetItemWithError(postings, key)
+        if filed == NULL:
+            continue
+        entries = <list> filed
+        for entry in entries:
+            PyDict_SetDefault(first, entry.article_id, entry)
+    first.pop(leave, None)
+    return list(first.values())

@@ -12,8 +12,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Protocol
 
+from monitor.near._sketch import filed_under
 from monitor.near.similarity import (
     Similarity,
     Thresholds,
@@ -27,7 +28,6 @@ from monitor.near.similarity import (
 from monitor.near.sketch import Features, Shingles, Sketch
 from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_story
 
-_T = TypeVar("_T")
 KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
 PER_ORIGINAL = 2  # members of one copy cluster verified against a new article
 
@@ -130,8 +130,13 @@ class Batch:
         """
         screened = self._screen(self._candidates(article, sketch), sketch)
         self._stored_screen[article.article_id] = screened
-        self._uses.update(known.article_id for known, _ in screened)
-        return {known.article_id for known, est in screened if not decisive(est, self.limits)}
+        uses, limits = self._uses, self.limits
+        worth: set[str] = set()
+        for known, estimate in screened:
+            uses[known.article_id] += 1
+            if not decisive(estimate, limits):
+                worth.add(known.article_id)
+        return worth
 
     def all_screened(self) -> None:
         """Every article of the batch was asked ``plausible``: the stored postings are let
@@ -167,28 +172,37 @@ class Batch:
         if self._redecided:
             fresh = self._candidates(article, sketch)
             return [known for known in fresh if known.article_id in self._decided_ids]
-        found = _unique(k for key in sketch.keys for k in self._batch_postings.get(key, ()))
-        return [known for known in found if known.article_id != article.article_id]
+        return filed_under(self._batch_postings, sketch.keys, article.article_id)
 
     def _screen(self, candidates: list[Known], sketch: Sketch) -> list[Screened]:
         """The candidates that pass the prefilter, closest first, with their estimates."""
-        closest = [
-            candidates[i] for i in screen(sketch, [k.sketch for k in candidates], self.limits)
-        ]
-        capped = self._per_original([(known, None) for known in closest])
-        estimates = [(known, compare(sketch, known.sketch)) for known, _ in capped]
-        return [(known, est) for known, est in estimates if plausible(est, self.limits)]
+        if not candidates:
+            return []
+        limits = self.limits
+        passed = [candidates[i] for i in screen(sketch, [k.sketch for k in candidates], limits)]
+        kept = []
+        for known in map(passed.__getitem__, self._per_root(passed)):
+            estimate = compare(sketch, known.sketch)
+            if plausible(estimate, limits):
+                kept.append((known, estimate))
+        return kept
 
-    def _per_original(self, ordered: list[tuple[Known, _T]]) -> list[tuple[Known, _T]]:
+    def _per_original(self, ordered: list[Screened]) -> list[Screened]:
         """Every member of a copy cluster leads to the same original: the two that look
         closest are enough to judge it (a wire story may have hundreds of copies)."""
-        tried: Counter[str] = Counter()
+        return [ordered[i] for i in self._per_root([known for known, _ in ordered])]
+
+    def _per_root(self, ordered: list[Known]) -> list[int]:
+        """``_per_original``'s choice among sketches: the indexes of those kept."""
+        tried: dict[str, int] = {}
         kept = []
-        for known, value in ordered:
-            root = self.reroots.get(known.root, known.root)
-            if tried[root] < PER_ORIGINAL:
-                tried[root] += 1
-                kept.append((known, value))
+        reroots = self.reroots
+        for i, known in enumerate(ordered):
+            root = reroots.get(known.root, known.root)
+            count = tried.get(root, 0)
+            if count < PER_ORIGINAL:
+                tried[root] = count + 1
+                kept.append(i)
         return kept
 
     def decide(self, article: NearArticle, features: Features) -> Decision:
@@ -220,7 +234,7 @@ class Batch:
             similarity,
             story,
             shared,
-            tuple(k for k in sketch.keys if self.key_counts[k] < KEY_CAP),
+            self._open_keys(sketch.keys),
             adopts,
         )
         if adopts:
@@ -229,9 +243,13 @@ class Batch:
         self._remember(decision)
         return decision
 
+    def _open_keys(self, keys: tuple[int, ...]) -> tuple[int, ...]:
+        """The keys not full yet: those more sketches are filed under."""
+        counts = self.key_counts
+        return tuple([key for key in keys if counts.get(key, 0) < KEY_CAP])
+
     def _candidates(self, article: NearArticle, sketch: Sketch) -> list[Known]:
-        found = _unique(k for key in sketch.keys for k in self.postings.get(key, ()))
-        return [known for known in found if known.article_id != article.article_id]
+        return filed_under(self.postings, sketch.keys, article.article_id)
 
     def _best_copy(
         self, article: NearArticle, features: Features
@@ -292,11 +310,27 @@ class Batch:
             decision.duplicate_of or article.article_id,
             decision.story,
         )
-        for key in decision.index_keys:
-            if not self._stored_dropped:  # else no one reads them (see ``all_screened``)
-                self.postings.setdefault(key, []).append(known)
-            self._batch_postings.setdefault(key, []).append(known)
-            self.key_counts[key] += 1
+        self._file(known, decision.index_keys)
+        self._grow_story(decision)
+
+    def _file(self, known: Known, keys: tuple[int, ...]) -> None:
+        """Filed under ``keys``, for the articles after it to find."""
+        counts = self.key_counts
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        found_in = [self._batch_postings]
+        if not self._stored_dropped:  # else no one reads them (see ``all_screened``)
+            found_in.append(self.postings)
+        for postings in found_in:
+            for key in keys:
+                filed = postings.get(key)
+                if filed is None:
+                    postings[key] = [known]
+                else:
+                    filed.append(known)
+
+    def _grow_story(self, decision: Decision) -> None:
+        article, sketch = decision.article, decision.sketch
         story = self.stories.get(decision.story)
         # The stored counts are copied once, the first time the batch grows the story.
         names = self._story_counts.get(decision.story)
@@ -323,13 +357,6 @@ def _closeness(pair: Screened) -> tuple[float, float]:
 
 def _strength(similarity: Similarity) -> tuple[float, float]:
     return (max(similarity.words, similarity.containment), similarity.masked)
-
-
-def _unique(items: Iterable[Known]) -> list[Known]:
-    seen: dict[str, Known] = {}
-    for item in items:
-        seen.setdefault(item.article_id, item)
-    return list(seen.values())
 
 
 def _story_order(story: int | str) -> tuple[bool, int, str]:

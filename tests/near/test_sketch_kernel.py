@@ -7,6 +7,10 @@ The reference below is that numpy code, kept here as the definition.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,7 @@ from hypothesis import strategies as st
 from monitor.match.fold import fold
 from monitor.match.stems import language_code
 from monitor.near import _sketch
+from monitor.near.similarity import Thresholds, prefilter
 from monitor.near.sketch import (
     BINS,
     KEYS_PER_VIEW,
@@ -24,8 +29,10 @@ from monitor.near.sketch import (
     LEAD_WORDS,
     MASK,
     MASKED_SHINGLE,
+    MAX_NAMES,
     WORD_SHINGLE,
     Features,
+    Sketch,
     _names,
     _vocabulary,
     features,
@@ -256,7 +263,6 @@ def test_bin_agreement_matches_numpy(one: bytes, many: list[bytes], zeros: int) 
     many = [*many, one, bytes(BINS)]
     expected = [_reference_jaccard(one, other) for other in many]
     assert [_sketch.jaccard(one, other) for other in many] == expected
-    assert _sketch.jaccards(one, many).tolist() == expected
     # The same pairs picked out of two tables of rows.
     mine = np.frombuffer(one + bytes(BINS), dtype=np.uint8).reshape(2, BINS)
     theirs = np.frombuffer(b"".join(many), dtype=np.uint8).reshape(len(many), BINS)
@@ -279,3 +285,78 @@ def test_distinct_is_numpy_unique() -> None:
     for size in (0, 1, 5, 400):
         values = rng.integers(0, 50, size=size, dtype=np.uint64)
         assert _sketch.distinct(values).tolist() == np.unique(values).tolist()
+
+
+def _reference_screen(sketch: Sketch, others: list[Sketch], floor: float) -> list[int]:
+    """The former numpy screen: bins' estimates, ``prefilter``, a stable sort."""
+    keep, closeness = prefilter(
+        np.array([_reference_jaccard(sketch.words, o.words) for o in others]),
+        np.array([_reference_jaccard(sketch.masked, o.masked) for o in others]),
+        np.array([o.word_count for o in others], dtype=np.float64),
+        sketch.word_count,
+        Thresholds(prefilter=floor),
+    )
+    kept = np.flatnonzero(keep)
+    return [int(i) for i in kept[np.argsort(-closeness[kept], kind="stable")]]
+
+
+_few_bins = st.binary(min_size=BINS, max_size=BINS).map(lambda b: bytes(x % 4 for x in b))
+_bins_sketch = st.builds(
+    lambda words, masked, count: Sketch(words, masked, (), (), count),
+    _few_bins,
+    _few_bins,
+    st.integers(0, 600),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sketch=_bins_sketch, others=st.lists(_bins_sketch, max_size=40))
+def test_closest_is_the_numpy_screen(sketch: Sketch, others: list[Sketch]) -> None:
+    # Few distinct bin values: many pairs agree alike, and their ties keep their order.
+    others = [*others, sketch, *others[:3]]
+    for floor in (0.1, 0.3):
+        expected = _reference_screen(sketch, others, floor)
+        assert _sketch.closest(sketch.words, sketch.masked, sketch.word_count, others, floor) == (
+            expected
+        )
+    assert _sketch.closest(sketch.words, sketch.masked, sketch.word_count, [], 0.1) == []
+
+
+def _reference_names_share(a: Sequence[int], b: Sequence[int]) -> float:
+    """The former Python: below both cut-offs, the share of the side with fewer there."""
+    if not a or not b:
+        return 1.0
+
+    def cut_off(names: Sequence[int]) -> int:
+        return names[-1] if len(names) >= MAX_NAMES else 0xFFFF
+
+    cut = min(cut_off(a), cut_off(b))
+    mine, theirs = a[: bisect_right(a, cut)], b[: bisect_right(b, cut)]
+    small, large = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+    return len(set(small).intersection(large)) / len(small) if small else 0.0
+
+
+_hashes = st.lists(st.integers(0, 0xFFFF), max_size=MAX_NAMES, unique=True).map(sorted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=_hashes, b=_hashes, common=st.lists(st.integers(0, 0xFFFF), max_size=30))
+def test_names_share_is_the_former_python(a: list[int], b: list[int], common: list[int]) -> None:
+    a = sorted(set(a) | set(common))[:MAX_NAMES]  # names in common, as copies have
+    b = sorted(set(b) | set(common))[:MAX_NAMES]
+    expected = _reference_names_share(tuple(a), tuple(b))
+    assert _sketch.names_share(tuple(a), tuple(b)) == expected
+    assert _sketch.names_share(array("H", a), array("H", b)) == expected  # as stored
+
+
+def test_filed_under_gives_each_article_once_in_key_order() -> None:
+    @dataclass(frozen=True)
+    class Entry:
+        article_id: str
+        n: int
+
+    a1, b, a2, c = Entry("a", 1), Entry("b", 2), Entry("a", 3), Entry("c", 4)
+    postings = {1: [b, a1], 2: [a2, c], 3: []}
+    assert _sketch.filed_under(postings, (2, 9, 1, 3), "z") == [a2, c, b]
+    assert _sketch.filed_under(postings, (1, 2), "a") == [b, c]
+    assert _sketch.filed_under({}, (1,), "a") == []
