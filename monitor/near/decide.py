@@ -9,9 +9,9 @@ its copies links them exactly as if they had arrived one poll apart.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from monitor.near._sketch import filed_under
@@ -30,6 +30,7 @@ from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_
 
 KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
 PER_ORIGINAL = 2  # members of one copy cluster verified against a new article
+REFILE_AFTER = timedelta(days=1)  # a copy this much later than its cluster is filed anew
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,9 @@ class Batch:
     _story_counts: dict[int | str, Counter[str]] = field(default_factory=dict)  # grown here
     _uses: Counter[str] = field(default_factory=Counter)  # stored id -> articles screening it
     _stored_dropped: bool = False  # see ``all_screened``
+    # key -> the copy clusters (their originals) filed under it among the stored
+    # postings, each with its latest member there: see ``_keys_to_file``
+    _roots_under: dict[int, dict[str, datetime]] = field(default_factory=dict)
 
     def plausible(self, article: NearArticle, sketch: Sketch) -> set[str]:
         """Stored candidates whose sketches pass the loose prefilter: texts worth reading.
@@ -144,6 +148,10 @@ class Batch:
         stay with it), unless an article filed among them is in the batch (stored
         before, decided again: its stored entry stands in for it, see ``_fresh``).
         """
+        batch = self._stored_screen  # an article decided again leaves its old entries
+        self._roots_under = {
+            key: _latest_by_root(filed, batch) for key, filed in self.postings.items()
+        }
         if self._stored_ids.isdisjoint(self._stored_screen):
             self.postings = {}
             self._stored_dropped = True
@@ -234,7 +242,7 @@ class Batch:
             similarity,
             story,
             shared,
-            self._open_keys(sketch.keys),
+            self._keys_to_file(sketch.keys, duplicate_of, article.published),
             adopts,
         )
         if adopts:
@@ -243,10 +251,35 @@ class Batch:
         self._remember(decision)
         return decision
 
-    def _open_keys(self, keys: tuple[int, ...]) -> tuple[int, ...]:
-        """The keys not full yet: those more sketches are filed under."""
+    def _keys_to_file(
+        self, keys: tuple[int, ...], original: str | None, published: datetime
+    ) -> tuple[int, ...]:
+        """The keys not full yet (more sketches are filed under them), less, for a copy,
+        those its cluster has a member under, published at most REFILE_AFTER before it.
+
+        A later copy finds the cluster there through that member; filing each copy
+        again added only rows (three in four of a copy's keys are its original's, on
+        the evaluation set) and filled a wire story's keys to the cap, after which
+        they said nothing. The member leaves the window (``Thresholds.window``) that
+        much before the copy would: a copy of the copy published in between, at the
+        window's end, is not found there.
+        """
         counts = self.key_counts
-        return tuple([key for key in keys if counts.get(key, 0) < KEY_CAP])
+        open_keys = [key for key in keys if counts.get(key, 0) < KEY_CAP]
+        if original is None:
+            return tuple(open_keys)
+        since = published - REFILE_AFTER
+        return tuple([key for key in open_keys if not self._cluster_under(key, original, since)])
+
+    def _cluster_under(self, key: int, original: str, since: datetime) -> bool:
+        reroots = self.reroots
+        for root, latest in self._roots_under.get(key, {}).items():
+            if latest >= since and reroots.get(root, root) == original:
+                return True
+        return any(
+            known.published >= since and reroots.get(known.root, known.root) == original
+            for known in self._batch_postings.get(key, ())
+        )
 
     def _candidates(self, article: NearArticle, sketch: Sketch) -> list[Known]:
         return filed_under(self.postings, sketch.keys, article.article_id)
@@ -357,6 +390,17 @@ def _closeness(pair: Screened) -> tuple[float, float]:
 
 def _strength(similarity: Similarity) -> tuple[float, float]:
     return (max(similarity.words, similarity.containment), similarity.masked)
+
+
+def _latest_by_root(filed: list[Known], leave: Container[str]) -> dict[str, datetime]:
+    """Each cluster among ``filed`` (but the articles in ``leave``), with its latest member."""
+    latest: dict[str, datetime] = {}
+    for known in filed:
+        if known.article_id not in leave:
+            found = latest.get(known.root)
+            if found is None or known.published > found:
+                latest[known.root] = known.published
+    return latest
 
 
 def _story_order(story: int | str) -> tuple[bool, int, str]:

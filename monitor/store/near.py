@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch, name_weight
+from monitor.near.sketch import sketch as sketch_of
 from monitor.near.story import StoryCandidate
 from monitor.store.bulk import PARTITION, add_pairs, any_of, lock_articles, values_by_key
 from monitor.store.matches import article_body
@@ -316,6 +317,32 @@ def _names(packed: bytes) -> array[int]:
     if sys.byteorder == "little":  # stored big-endian
         names.byteswap()
     return names
+
+
+def refile_keys_of(conn: Connection, article_id: str) -> None:
+    """Before ``article_id`` is deleted: its index keys, filed for its earliest copy.
+
+    A copy published soon after its original is not filed where the original is
+    (monitor.near.decide, ``REFILE_AFTER``): without this, a later copy would find
+    neither. A purged body cannot be sketched again: then nothing is filed.
+    """
+    text = select(ArticleRow.title, ArticleRow.summary, ArticleRow.content, ArticleRow.language)
+    row = conn.execute(
+        text.where(ArticleRow.id == article_id, ArticleRow.purged_at.is_(None))
+    ).first()
+    earliest = (
+        select(SketchRow.doc)
+        .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
+        .where(ArticleRow.duplicate_of == article_id)
+        .order_by(ArticleRow.published_at, ArticleRow.id)
+        .limit(1)
+    )
+    copy = conn.execute(earliest).scalar()
+    if row is None or copy is None:
+        return
+    title, summary, content, language = row
+    keys = sketch_of(title, article_body(summary, content), language).keys
+    add_pairs(conn, _KEYS, "key", "doc", sorted((key, copy) for key in set(keys)))
 
 
 def _packed(names: Sequence[int]) -> bytes:

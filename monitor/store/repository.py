@@ -39,7 +39,7 @@ from monitor.store.engine import close_engine, make_engine
 from monitor.store.leases import LeaseStorage
 from monitor.store.matches import MatchStorage
 from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
-from monitor.store.near import NearStorage
+from monitor.store.near import NearStorage, refile_keys_of
 from monitor.store.ops import OpsStorage
 from monitor.text import digest
 from monitor.types import (
@@ -304,6 +304,7 @@ class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStora
                 .values(article_id=None)
             )
             conn.execute(delete(CopyRow).where(CopyRow.article_id == article_id))
+            refile_keys_of(conn, article_id)
             return conn.execute(delete(ArticleRow).where(ArticleRow.id == article_id)).rowcount > 0
 
     def count_articles(self) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from monitor.app import near_limits
 from monitor.config import DuplicateSettings
 from monitor.dedup import with_hashes
-from monitor.near.decide import KEY_CAP, Batch
+from monitor.near.decide import KEY_CAP, REFILE_AFTER, Batch
 from monitor.near.stage import NearStage
 from monitor.store.models import SketchKeyRow
 from monitor.store.repository import Repository
@@ -93,6 +93,7 @@ def edited(text: str) -> str:
 
 
 T0 = datetime(2024, 10, 28, 14, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
 
 
 def test_a_copy_arriving_in_a_later_run_of_a_restarted_monitor_is_linked(
@@ -191,20 +192,89 @@ def test_purged_bodies_keep_their_sketches_so_an_old_story_is_not_new(
 def test_a_key_shared_by_too_many_sketches_stops_growing(
     repo: Repository, clock: FakeClock
 ) -> None:
-    # Reprints of one story, each with its own footer: their keys saturate.
+    # Reprints of one story, each with its own footer and days after the one before
+    # (so each is filed where the others are, see the next test): their keys saturate.
     entries = [
-        entry(f"c{i}", f"Copy {i}", f"{WIRE}\n\nFooter {i}.", T0 + timedelta(minutes=i))
+        entry(f"c{i}", f"Copy {i}", f"{WIRE}\n\nFooter {i}.", T0 + i * (REFILE_AFTER + MINUTE))
         for i in range(KEY_CAP + 5)
     ]
     store(repo, clock, "https://farm.example/feed", *entries)
-    stage(repo, clock).run()
-    with repo.engine.connect() as conn:
-        most = conn.execute(
-            select(func.count()).select_from(SketchKeyRow).group_by(SketchKeyRow.key)
-        ).scalars()
-        assert max(most) == KEY_CAP
+    stage(repo, clock, window=90 * 86400).run()
+    assert max(_rows_per_key(repo)) == KEY_CAP
     found = verdicts(repo)
     assert all(found[f"Copy {i}"][0] == "Copy 0" for i in range(1, KEY_CAP + 5))
+
+
+def _rows_per_key(repo: Repository) -> list[int]:
+    with repo.engine.connect() as conn:
+        query = select(func.count()).select_from(SketchKeyRow).group_by(SketchKeyRow.key)
+        return list(conn.execute(query).scalars())
+
+
+def _filed(repo: Repository) -> int:
+    with repo.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(SketchKeyRow)).scalar_one())
+
+
+def test_the_same_day_copies_of_a_wire_story_add_no_index_rows_and_are_all_found(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w", "Wire story", WIRE, T0))
+    stage(repo, clock).run()
+    original = _filed(repo)
+    # Reprints with a footer each (the same text would be linked before, by its hash).
+    copies = [
+        entry(f"c{i}", f"Copy {i}", f"{WIRE}\n\nFooter {i}.", T0 + i * MINUTE)
+        for i in range(1, KEY_CAP + 5)
+    ]
+    store(repo, clock, "https://farm.example/feed", *copies)
+    stage(repo, clock).run()
+    # Each adds the keys of its footer at most, not the story's again: none fills up.
+    assert _filed(repo) - original < 2 * len(copies)
+    assert max(_rows_per_key(repo)) < KEY_CAP
+    # A copy in a later run still finds the story through the original.
+    late = [entry("r", "Reprint", edited(WIRE), T0 + 2 * REFILE_AFTER)]
+    store(repo, clock, "https://late.example/feed", *late)
+    stage(repo, clock).run()
+    found = verdicts(repo)
+    assert {found[f"Copy {i}"][0] for i in range(1, KEY_CAP + 5)} == {"Wire story"}
+    assert found["Reprint"][0] == "Wire story"
+
+
+def test_a_copy_days_after_its_original_is_filed_so_the_story_outlives_the_original(
+    repo: Repository, clock: FakeClock
+) -> None:
+    window = timedelta(days=30)
+    store(repo, clock, "https://wire.example/feed", entry("w", "Wire story", WIRE, T0))
+    stage(repo, clock).run()
+    later = T0 + 20 * REFILE_AFTER
+    reprint = entry("s", "Reprint", f"{WIRE}\n\nFooter.", later)
+    store(repo, clock, "https://site.example/feed", reprint)
+    stage(repo, clock).run()
+    # Past the original's window, within the reprint's: found through the reprint.
+    last = T0 + window + 5 * REFILE_AFTER
+    store(repo, clock, "https://late.example/feed", entry("l", "Late copy", edited(WIRE), last))
+    stage(repo, clock).run()
+    found = verdicts(repo)
+    assert found["Reprint"][0] == "Wire story"
+    assert found["Late copy"][0] == "Wire story"
+
+
+def test_a_deleted_original_leaves_its_keys_to_its_copy_so_the_story_is_not_new_again(
+    repo: Repository, clock: FakeClock
+) -> None:
+    store(repo, clock, "https://wire.example/feed", entry("w", "Wire story", WIRE, T0))
+    reprint = entry("s", "Reprint", f"{WIRE}\n\nFooter.", T0 + MINUTE)
+    store(repo, clock, "https://site.example/feed", reprint)
+    stage(repo, clock).run()
+    wire = next(a["id"] for a in repo.export_articles() if a["title"] == "Wire story")
+    assert repo.delete_article(wire)
+    late = entry("l", "Late copy", edited(WIRE), T0 + 2 * REFILE_AFTER)
+    store(repo, clock, "https://late.example/feed", late)
+    stage(repo, clock).run()
+    found = verdicts(repo)
+    assert found["Late copy"][1] == "reprint"  # a copy of the story, through the reprint
+    assert found["Late copy"][2] == found["Reprint"][2]
 
 
 def test_explain_information_names_the_original_and_the_story(
