@@ -99,9 +99,9 @@ def test_four_workers_share_one_database_exactly_once(
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(tmp_path / f"worker-{i}.log").open("w"),
         )
-        for _ in range(WORKERS)
+        for i in range(WORKERS)
     ]
     repo = Repository.open(postgres_url)
     try:
@@ -118,7 +118,7 @@ def test_four_workers_share_one_database_exactly_once(
         deliveries = repo.deliveries()
     finally:
         repo.close()
-    assert codes == [0] * WORKERS
+    assert codes == [0] * WORKERS, _logs_of(tmp_path, codes)
     assert {path: feeds.hits[path] for path in feeds.routes} == dict.fromkeys(feeds.routes, 1)
     assert len(smtp.messages) == 1 and len(deliveries) == 1
     assert len(articles) == 18 + 3 * OTHER_FEEDS
@@ -143,3 +143,11 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None
             return
         time.sleep(0.2)
     pytest.fail(f"not within {timeout}s: {what}")
+
+
+def _logs_of(tmp_path: Path, codes: list[int]) -> str:
+    """The end of the log of each worker that failed: why it did."""
+    failed = [i for i, code in enumerate(codes) if code != 0]
+    return "\n".join(
+        f"worker {i}: {(tmp_path / f'worker-{i}.log').read_text()[-3000:]}" for i in failed
+    )
