@@ -189,7 +189,7 @@ class Batch:
         limits = self.limits
         passed = [candidates[i] for i in screen(sketch, [k.sketch for k in candidates], limits)]
         kept = []
-        for known in map(passed.__getitem__, self._per_root(passed)):
+        for known in [passed[i] for i in self._per_root(passed)]:
             estimate = compare(sketch, known.sketch)
             if plausible(estimate, limits):
                 kept.append((known, estimate))

@@ -16,7 +16,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text, update
@@ -38,6 +38,7 @@ from monitor.store.models import (
     SketchRow,
     StoryKeyRow,
     StoryRow,
+    UTCDateTime,
 )
 
 CHUNK = 500
@@ -326,9 +327,9 @@ def refile_keys_of(conn: Connection, article_id: str) -> None:
     (monitor.near.decide, ``REFILE_AFTER``): without this, a later copy would find
     neither. A purged body cannot be sketched again: then nothing is filed.
     """
-    text = select(ArticleRow.title, ArticleRow.summary, ArticleRow.content, ArticleRow.language)
+    body = select(ArticleRow.title, ArticleRow.summary, ArticleRow.content, ArticleRow.language)
     row = conn.execute(
-        text.where(ArticleRow.id == article_id, ArticleRow.purged_at.is_(None))
+        body.where(ArticleRow.id == article_id, ArticleRow.purged_at.is_(None))
     ).first()
     earliest = (
         select(SketchRow.doc)
@@ -396,7 +397,9 @@ def _add_sketches(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[st
     """
     if conn.dialect.name == "postgresql":
         columns = {name: [row[name] for row in rows] for name in rows[0]}
-        columns["published_at"] = [_naive_utc(at) for at in columns["published_at"]]
+        # A text() statement's parameters skip the column's type: stored as it stores them.
+        stored = UTCDateTime().process_bind_param
+        columns["published_at"] = [stored(at, conn.dialect) for at in columns["published_at"]]
         return [(article, doc) for article, doc in conn.execute(_ADD_SKETCHES, columns)]
     conn.execute(insert(SketchRow), rows)
     ids = [row["article_id"] for row in rows]
@@ -404,11 +407,6 @@ def _add_sketches(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[st
         any_of(conn, SketchRow.article_id, ids)
     )
     return [(article, doc) for article, doc in conn.execute(query)]
-
-
-def _naive_utc(at: datetime) -> datetime:
-    """As UTCDateTime stores it (a text() statement's parameters skip the type)."""
-    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _save_stories(
