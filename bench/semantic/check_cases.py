@@ -54,6 +54,8 @@ SUFFIXES = (
     "ation",
     "ments",
     "ment",
+    "ions",
+    "ion",
     "ings",
     "ing",
     "ies",
