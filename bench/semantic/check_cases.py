@@ -56,6 +56,8 @@ SUFFIXES = (
     "ment",
     "ions",
     "ion",
+    "ancies",
+    "ancy",
     "ings",
     "ing",
     "ies",
@@ -64,6 +66,7 @@ SUFFIXES = (
     "er",
     "es",
     "ed",
+    "ant",
     "ly",
     "s",
 )
@@ -246,10 +249,12 @@ def table(cases: list[dict[str, str]], concepts: dict[str, list[Term]]) -> list[
         row = rows[case["concept"]]
         row[case["label"]] += 1
         row[case["split"]] += 1
+        terms = concepts[case["concept"]]
+        has_term = any(t.found_in(fold(case["text"])) for t in terms)
         if case["label"] == "positive":
-            terms = concepts[case["concept"]]
-            tokens = fold(case["text"])
-            row["free"] += not any(t.found_in(tokens) for t in terms)
+            row["free"] += not has_term
+        if case["label"] == "trap":
+            row["trap_terms"] += has_term
         if case["kind"] == "denied":
             row["denied"] += 1
     return [{"concept": name, **rows[name]} for name in concepts if name in rows]
@@ -288,7 +293,7 @@ def main() -> int:
 
 
 def print_table(rows: list[dict[str, object]], markdown: bool) -> None:
-    columns = ("positive", "free", "trap", "denied", "negative", "tune", "heldout")
+    columns = ("positive", "free", "trap", "trap_terms", "denied", "negative", "tune", "heldout")
     totals: Counter[str] = Counter()
     lines = []
     for row in rows:
@@ -296,7 +301,7 @@ def print_table(rows: list[dict[str, object]], markdown: bool) -> None:
         totals.update(dict(zip(columns, values, strict=True)))
         lines.append([str(row["concept"]), *values])
     lines.append(["total", *(totals[c] for c in columns)])
-    header = ["concept", "positives", "without terms", "traps", "of them denied"]
+    header = ["concept", "positives", "without terms", "traps", "with terms", "denied"]
     header += ["negatives", "tune", "heldout", "% without terms"]
     out = []
     for line in lines:
