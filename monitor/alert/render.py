@@ -55,6 +55,7 @@ class Renderer:
         # Chat formats read markup in plain text: a feed's "<!channel>" or "[x](url)"
         # must arrive as text, not as a mention or a link.
         self._text.filters["slack"] = slack_text
+        self._text.filters["slack_url"] = slack_url
         self._text.filters["markdown"] = markdown_text
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
@@ -152,6 +153,12 @@ def _when(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
 def slack_text(text: str) -> str:
     """Slack's mrkdwn escapes: no mentions, links or markup from feeds."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_url(url: str) -> str:
+    """A link target for ``<url|text>``: Slack ends the target at the first ``|``, so a
+    bar in the URL would make the rest of it the visible text; it is percent-encoded."""
+    return slack_text(url.replace("|", "%7C"))
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]()!#@<>|~])")
