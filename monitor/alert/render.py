@@ -57,6 +57,8 @@ class Renderer:
         self._text.filters["slack"] = slack_text
         self._text.filters["slack_url"] = slack_url
         self._text.filters["markdown"] = markdown_text
+        # Chat services limit a message's size: templates measure what they add.
+        self._text.filters["json_size"] = json_size
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
         return Rendered(
@@ -148,6 +150,11 @@ def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
 def _when(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
     local = moment.astimezone(zone)
     return {"iso": moment.isoformat(), "local": local.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as the compact UTF-8 JSON that is posted."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def slack_text(text: str) -> str:
