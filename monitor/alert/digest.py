@@ -41,6 +41,7 @@ class Source:
     name: str
     title: str
     url: str | None
+    article: str | None = None  # the stored article (an exact copy: the one it copies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,10 @@ class Entry:
     def watchlist(self) -> str:
         return self.rules[0][0]
 
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.article.source, *(s.name for s in self.also))))
+
 
 @dataclass(frozen=True, slots=True)
 class Group:
@@ -76,6 +81,8 @@ class Digest:
     # folded into a story sent before.
     settled: tuple[tuple[int, str], ...] = ()
     stories: frozenset[str] = frozenset()
+    outlets: frozenset[str] = frozenset()  # every story's, past the cap too
+    articles: int = 0  # every story's reports: its best article and the others
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -105,6 +112,8 @@ def build(
         more=more,
         settled=tuple(sorted((c.match_id, c.story_key) for c in candidates)),
         stories=frozenset(e.story_key for e in entries),
+        outlets=frozenset(name for e in entries for name in e.outlets),
+        articles=sum(1 + len(e.also) for e in entries),
     )
 
 
@@ -135,19 +144,17 @@ def _entry(
         rules[(c.watchlist, c.rule)] = max(c.score, rules.get((c.watchlist, c.rule), 0.0))
     ranked = sorted(((w, r, s) for (w, r), s in rules.items()), key=lambda x: (-x[2], x[0], x[1]))
     terms = dict.fromkeys(t for c in fresh for t in c.terms)
-    also = tuple(s for s in sources if s.name != best.source or s.url != best.url)
-    return Entry(key, best, tuple(ranked), tuple(terms), _distinct(also, best.source), update)
+    also = [s for s in sources if s.name != best.source or s.url != best.url]
+    return Entry(key, best, tuple(ranked), tuple(terms), _by_outlet(also), update)
 
 
-def _distinct(sources: Iterable[Source], own: str) -> tuple[Source, ...]:
-    """One line per outlet (a feed that carried the story twice counts once)."""
-    seen = {own}
-    kept = []
+def _by_outlet(sources: Iterable[Source]) -> tuple[Source, ...]:
+    """Every other report, each once, an outlet's together (in order of first sight):
+    a second article of the same outlet is news too."""
+    outlets: dict[str, dict[tuple[str, str | None], Source]] = {}
     for source in sources:
-        if source.name not in seen:
-            seen.add(source.name)
-            kept.append(source)
-    return tuple(kept)
+        outlets.setdefault(source.name, {}).setdefault((source.title, source.url), source)
+    return tuple(s for reports in outlets.values() for s in reports.values())
 
 
 def _grouped(entries: Sequence[Entry]) -> tuple[Group, ...]:

@@ -122,7 +122,8 @@ def context(
         "count": count,
         "more": digest.more,
         "groups": groups,
-        "sources": sum(1 + len(e.also) for e in digest.entries),
+        "sources": len(digest.outlets),
+        "articles": digest.articles,
     }
 
 
@@ -141,9 +142,15 @@ def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
         "score": round(entry.score, 2),
         "is_update": entry.update,
         "also": [
-            {"name": one_line(s.name), "title": one_line(s.title), "url": safe_url(s.url)}
+            {
+                "name": one_line(s.name),
+                "title": one_line(s.title),
+                "url": safe_url(s.url),
+                "article": s.article,
+            }
             for s in entry.also
         ],
+        "also_outlets": len({s.name for s in entry.also}),
     }
 
 

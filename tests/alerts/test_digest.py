@@ -78,3 +78,23 @@ def test_urgent_stories_are_those_reaching_the_threshold() -> None:
     found = [candidate(1, "s1", score=40), candidate(2, "s2", score=10)]
     assert urgent(found, 30) == ["s1"]
     assert urgent(found, None) == []
+
+
+def test_every_other_report_is_listed_once_an_outlets_together() -> None:
+    own = candidate(1, "s1")
+    sources = {
+        "s1": [
+            Source("feed 1", "title 1", own.url, "art1"),  # the entry's own article
+            Source("wire", "first report", "https://wire.example/1", "w1"),
+            Source("daily", "reprint", "https://daily.example/1", "w1"),
+            Source("wire", "second report", "https://wire.example/2", "w2"),
+            Source("wire", "first report", "https://wire.example/1", "w1"),  # seen twice
+        ]
+    }
+    (entry,) = build([own], {}, sources, cap=10).entries
+    assert [(s.name, s.title) for s in entry.also] == [
+        ("wire", "first report"),
+        ("wire", "second report"),
+        ("daily", "reprint"),
+    ]
+    assert entry.outlets == ("feed 1", "wire", "daily")
