@@ -8,9 +8,16 @@ had not matched before matches now; a new source for the same rules is not news.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+Span = tuple[int, int]
+# What may separate two matched words of one phrase: "North Korea", "Kim Jong-un",
+# "People's"; a comma, a full stop or another word ends the phrase.
+_JOINER = re.compile(r"[\s\-\u2010\u2011'\u2019]*")
+_MATCHED_MAX = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,8 @@ class Entry:
     terms: tuple[str, ...]
     also: tuple[Source, ...] = ()
     update: bool = False  # the story was sent before; a new rule matched it
+    highlights: tuple[Span, ...] = ()  # the matched phrases in the article's snippet
+    matched: tuple[str, ...] = ()  # the article's words that matched, as written there
 
     @property
     def score(self) -> float:
@@ -145,7 +154,43 @@ def _entry(
     ranked = sorted(((w, r, s) for (w, r), s in rules.items()), key=lambda x: (-x[2], x[0], x[1]))
     terms = dict.fromkeys(t for c in fresh for t in c.terms)
     also = [s for s in sources if s.name != best.source or s.url != best.url]
-    return Entry(key, best, tuple(ranked), tuple(terms), _by_outlet(also), update)
+    # Every rule's hits in the best article's passage (each rule's match has its own).
+    spans = [
+        h
+        for c in found
+        if c.article_id == best.article_id and c.snippet == best.snippet
+        for h in c.highlights
+    ]
+    marked = phrases(best.snippet, spans)
+    # What it marks first, in the order read; then what the story's other matches found.
+    passages = [(best.snippet, marked), *((c.snippet, c.highlights) for c in fresh)]
+    return Entry(
+        key, best, tuple(ranked), tuple(terms), _by_outlet(also), update, marked, _matched(passages)
+    )
+
+
+def phrases(text: str, spans: Iterable[Span]) -> tuple[Span, ...]:
+    """The matched words of ``text`` joined into phrases: "North Korea" is one span,
+    not "North" and "Korea". Spans out of range are left out."""
+    joined: list[Span] = []
+    for start, end in sorted(s for s in spans if 0 <= s[0] < s[1] <= len(text)):
+        if joined and (
+            start <= joined[-1][1] or _JOINER.fullmatch(text, joined[-1][1], start) is not None
+        ):
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return tuple(joined)
+
+
+def _matched(passages: Iterable[tuple[str, Sequence[Span]]]) -> tuple[str, ...]:
+    """What matched, in the articles' own words (never the watchlist's syntax)."""
+    seen: dict[str, str] = {}
+    for text, spans in passages:
+        for start, end in phrases(text, spans):
+            words = " ".join(text[start:end].split())
+            seen.setdefault(words.casefold(), words)
+    return tuple(seen.values())[:_MATCHED_MAX]
 
 
 def _by_outlet(sources: Iterable[Source]) -> tuple[Source, ...]:

@@ -130,15 +130,19 @@ def context(
 def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
     article = entry.article
     return {
-        "story": entry.story_key,
+        # One scheme: "s<id>", the story `monitor stories list` shows as #<id>; None
+        # for an article in no story (duplicates off, or not compared yet).
+        "story": entry.story_key if entry.story_key.startswith("s") else None,
+        "article": article.article_id,  # what `monitor explain` takes
         "title": one_line(article.title) or "(untitled)",
         "url": safe_url(article.url),
         "source": one_line(article.source),
         "published": _when(article.published, zone),
         "snippet": article.snippet,
-        "snippet_html": highlight(article.snippet, article.highlights),
+        "snippet_html": highlight(article.snippet, entry.highlights),
         "rules": [{"watchlist": w, "rule": r, "score": round(s, 2)} for w, r, s in entry.rules],
-        "terms": list(entry.terms[:12]),
+        "matched": list(entry.matched),
+        "terms": list(entry.terms[:12]),  # the watchlist's syntax: for programs, not readers
         "score": round(entry.score, 2),
         "is_update": entry.update,
         "also": [
@@ -150,7 +154,7 @@ def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
             }
             for s in entry.also
         ],
-        "also_outlets": len({s.name for s in entry.also}),
+        "also_outlets": len({s.name for s in entry.also} - {article.source}),
     }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.alert.digest import Candidate, Source, build, urgent
+import pytest
+
+from monitor.alert.digest import Candidate, Source, build, phrases, urgent
 
 T0 = datetime(2024, 10, 28, 12, tzinfo=UTC)
 
@@ -98,3 +100,29 @@ def test_every_other_report_is_listed_once_an_outlets_together() -> None:
         ("daily", "reprint"),
     ]
     assert entry.outlets == ("feed 1", "wire", "daily")
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "marked"),
+    [
+        ("North Korea sent troops", ["North", "Korea"], ["North Korea"]),
+        ("troops deployed to Kursk", ["troops", "deployed", "Kursk"], ["troops deployed", "Kursk"]),
+        ("Kim Jong-un met Putin", ["Kim", "Jong", "un", "Putin"], ["Kim Jong-un", "Putin"]),
+        ("the People's Army", ["People", "s", "Army"], ["People's Army"]),
+        ("Russia, North Korea", ["Russia", "North", "Korea"], ["Russia", "North Korea"]),
+        ("Russia's troops", ["Russia", "troops"], ["Russia", "troops"]),  # 's is a word
+    ],
+)
+def test_matched_words_are_marked_as_phrases(
+    text: str, words: list[str], marked: list[str]
+) -> None:
+    spans, at = [], 0
+    for word in words:
+        at = text.index(word, at)
+        spans.append((at, at + len(word)))
+        at += len(word)
+    assert [text[a:b] for a, b in phrases(text, spans)] == marked
+
+
+def test_spans_out_of_the_passage_are_left_out() -> None:
+    assert phrases("North Korea", [(0, 5), (6, 11), (9, 40), (3, 3)]) == ((0, 11),)
