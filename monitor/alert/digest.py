@@ -8,9 +8,16 @@ had not matched before matches now; a new source for the same rules is not news.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+Span = tuple[int, int]
+# What may separate two matched words of one phrase: "North Korea", "Kim Jong-un",
+# "People's"; a comma, a full stop or another word ends the phrase.
+_JOINER = re.compile(r"[\s\-\u2010\u2011'\u2019]*")
+_MATCHED_MAX = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,7 @@ class Source:
     name: str
     title: str
     url: str | None
+    article: str | None = None  # the stored article (an exact copy: the one it copies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,8 @@ class Entry:
     terms: tuple[str, ...]
     also: tuple[Source, ...] = ()
     update: bool = False  # the story was sent before; a new rule matched it
+    highlights: tuple[Span, ...] = ()  # the matched phrases in the article's snippet
+    matched: tuple[str, ...] = ()  # the article's words that matched, as written there
 
     @property
     def score(self) -> float:
@@ -59,6 +69,10 @@ class Entry:
     @property
     def watchlist(self) -> str:
         return self.rules[0][0]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.article.source, *(s.name for s in self.also))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +90,8 @@ class Digest:
     # folded into a story sent before.
     settled: tuple[tuple[int, str], ...] = ()
     stories: frozenset[str] = frozenset()
+    outlets: frozenset[str] = frozenset()  # every story's, past the cap too
+    articles: int = 0  # every story's reports: its best article and the others
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -105,6 +121,8 @@ def build(
         more=more,
         settled=tuple(sorted((c.match_id, c.story_key) for c in candidates)),
         stories=frozenset(e.story_key for e in entries),
+        outlets=frozenset(name for e in entries for name in e.outlets),
+        articles=sum(1 + len(e.also) for e in entries),
     )
 
 
@@ -135,19 +153,53 @@ def _entry(
         rules[(c.watchlist, c.rule)] = max(c.score, rules.get((c.watchlist, c.rule), 0.0))
     ranked = sorted(((w, r, s) for (w, r), s in rules.items()), key=lambda x: (-x[2], x[0], x[1]))
     terms = dict.fromkeys(t for c in fresh for t in c.terms)
-    also = tuple(s for s in sources if s.name != best.source or s.url != best.url)
-    return Entry(key, best, tuple(ranked), tuple(terms), _distinct(also, best.source), update)
+    also = [s for s in sources if s.name != best.source or s.url != best.url]
+    # Every rule's hits in the best article's passage (each rule's match has its own).
+    spans = [
+        h
+        for c in found
+        if c.article_id == best.article_id and c.snippet == best.snippet
+        for h in c.highlights
+    ]
+    marked = phrases(best.snippet, spans)
+    # What it marks first, in the order read; then what the story's other matches found.
+    passages = [(best.snippet, marked), *((c.snippet, c.highlights) for c in fresh)]
+    return Entry(
+        key, best, tuple(ranked), tuple(terms), _by_outlet(also), update, marked, _matched(passages)
+    )
 
 
-def _distinct(sources: Iterable[Source], own: str) -> tuple[Source, ...]:
-    """One line per outlet (a feed that carried the story twice counts once)."""
-    seen = {own}
-    kept = []
+def phrases(text: str, spans: Iterable[Span]) -> tuple[Span, ...]:
+    """The matched words of ``text`` joined into phrases: "North Korea" is one span,
+    not "North" and "Korea". Spans out of range are left out."""
+    joined: list[Span] = []
+    for start, end in sorted(s for s in spans if 0 <= s[0] < s[1] <= len(text)):
+        if joined and (
+            start <= joined[-1][1] or _JOINER.fullmatch(text, joined[-1][1], start) is not None
+        ):
+            joined[-1] = (joined[-1][0], max(end, joined[-1][1]))
+        else:
+            joined.append((start, end))
+    return tuple(joined)
+
+
+def _matched(passages: Iterable[tuple[str, Sequence[Span]]]) -> tuple[str, ...]:
+    """What matched, in the articles' own words (never the watchlist's syntax)."""
+    seen: dict[str, str] = {}
+    for text, spans in passages:
+        for start, end in phrases(text, spans):
+            words = " ".join(text[start:end].split())
+            seen.setdefault(words.casefold(), words)
+    return tuple(seen.values())[:_MATCHED_MAX]
+
+
+def _by_outlet(sources: Iterable[Source]) -> tuple[Source, ...]:
+    """Every other report, each once, an outlet's together (in order of first sight):
+    a second article of the same outlet is news too."""
+    outlets: dict[str, dict[tuple[str, str | None], Source]] = {}
     for source in sources:
-        if source.name not in seen:
-            seen.add(source.name)
-            kept.append(source)
-    return tuple(kept)
+        outlets.setdefault(source.name, {}).setdefault((source.title, source.url), source)
+    return tuple(s for reports in outlets.values() for s in reports.values())
 
 
 def _grouped(entries: Sequence[Entry]) -> tuple[Group, ...]:

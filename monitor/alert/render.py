@@ -55,7 +55,10 @@ class Renderer:
         # Chat formats read markup in plain text: a feed's "<!channel>" or "[x](url)"
         # must arrive as text, not as a mention or a link.
         self._text.filters["slack"] = slack_text
+        self._text.filters["slack_url"] = slack_url
         self._text.filters["markdown"] = markdown_text
+        # Chat services limit a message's size: templates measure what they add.
+        self._text.filters["json_size"] = json_size
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
         return Rendered(
@@ -119,28 +122,39 @@ def context(
         "count": count,
         "more": digest.more,
         "groups": groups,
-        "sources": sum(1 + len(e.also) for e in digest.entries),
+        "sources": len(digest.outlets),
+        "articles": digest.articles,
     }
 
 
 def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
     article = entry.article
     return {
-        "story": entry.story_key,
+        # One scheme: "s<id>", the story `monitor stories list` shows as #<id>; None
+        # for an article in no story (duplicates off, or not compared yet).
+        "story": entry.story_key if entry.story_key.startswith("s") else None,
+        "article": article.article_id,  # what `monitor explain` takes
         "title": one_line(article.title) or "(untitled)",
         "url": safe_url(article.url),
         "source": one_line(article.source),
         "published": _when(article.published, zone),
         "snippet": article.snippet,
-        "snippet_html": highlight(article.snippet, article.highlights),
+        "snippet_html": highlight(article.snippet, entry.highlights),
         "rules": [{"watchlist": w, "rule": r, "score": round(s, 2)} for w, r, s in entry.rules],
-        "terms": list(entry.terms[:12]),
+        "matched": list(entry.matched),
+        "terms": list(entry.terms[:12]),  # the watchlist's syntax: for programs, not readers
         "score": round(entry.score, 2),
         "is_update": entry.update,
         "also": [
-            {"name": one_line(s.name), "title": one_line(s.title), "url": safe_url(s.url)}
+            {
+                "name": one_line(s.name),
+                "title": one_line(s.title),
+                "url": safe_url(s.url),
+                "article": s.article,
+            }
             for s in entry.also
         ],
+        "also_outlets": len({s.name for s in entry.also} - {article.source}),
     }
 
 
@@ -149,9 +163,20 @@ def _when(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
     return {"iso": moment.isoformat(), "local": local.strftime("%Y-%m-%d %H:%M %Z")}
 
 
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as the compact UTF-8 JSON that is posted."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
 def slack_text(text: str) -> str:
     """Slack's mrkdwn escapes: no mentions, links or markup from feeds."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_url(url: str) -> str:
+    """A link target for ``<url|text>``: Slack ends the target at the first ``|``, so a
+    bar in the URL would make the rest of it the visible text; it is percent-encoded."""
+    return slack_text(url.replace("|", "%7C"))
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]()!#@<>|~])")

@@ -266,7 +266,8 @@ class AlertStorage:
                 for article_id, story, title, url, feed_title, feed_url in conn.execute(query):
                     key = stories[story]
                     articles.setdefault(article_id, key)
-                    found.setdefault(key, []).append(Source(feed_title or feed_url, title, url))
+                    source = Source(feed_title or feed_url, title, url, article_id)
+                    found.setdefault(key, []).append(source)
             _add_copies(conn, articles, found)
         return found
 
@@ -538,7 +539,7 @@ def _add_copies(conn: Session, articles: dict[str, str], found: dict[str, list[S
         )
         for article_id, title, url, feed_title, feed_url in conn.execute(query):
             key = articles[article_id]
-            found.setdefault(key, []).append(Source(feed_title or feed_url, title, url))
+            found.setdefault(key, []).append(Source(feed_title or feed_url, title, url, article_id))
 
 
 def _advance(conn: Any, route: str, end: datetime, key: str) -> None:

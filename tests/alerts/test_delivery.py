@@ -38,14 +38,16 @@ def test_the_first_digest_holds_one_entry_per_story_with_its_other_sources(
     # The wire story leads (whichever of its three exact copies was read first),
     # never the spun copy; every other outlet is listed once.
     assert event["source"] in {"Global Wire", "The Daily Courier", "Eurasia Monitor"}
-    assert len(event["also"]) == 4
+    # Four other outlets, and every report: Eurasia Monitor has three.
+    assert len({s["name"] for s in event["also"]} - {event["source"]}) == 4
+    assert len(event["also"]) == 6
     assert {event["source"]} | {s["name"] for s in event["also"]} == set(FEEDS.values())
     assert payload["groups"][0]["watchlist"] == "north-korea-russia"  # best first
     html = (tmp_path / "digests" / "latest.html").read_text()
     headings = re.findall(r"<h3>(.*?)</h3>", html)
     assert len(headings) == SAMPLE_STORIES
     assert sum(str(escape(EVENT_TITLE)) in h for h in headings) == 1
-    assert "<mark>" in html and "Also reported by 4" in html
+    assert "<mark>" in html and "Also reported by 4 outlets (6 articles)" in html
 
 
 def test_no_story_is_sent_twice_across_restarts_and_later_copies(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.alert.digest import Candidate, Source, build, urgent
+import pytest
+
+from monitor.alert.digest import Candidate, Source, build, phrases, urgent
 
 T0 = datetime(2024, 10, 28, 12, tzinfo=UTC)
 
@@ -78,3 +80,49 @@ def test_urgent_stories_are_those_reaching_the_threshold() -> None:
     found = [candidate(1, "s1", score=40), candidate(2, "s2", score=10)]
     assert urgent(found, 30) == ["s1"]
     assert urgent(found, None) == []
+
+
+def test_every_other_report_is_listed_once_an_outlets_together() -> None:
+    own = candidate(1, "s1")
+    sources = {
+        "s1": [
+            Source("feed 1", "title 1", own.url, "art1"),  # the entry's own article
+            Source("wire", "first report", "https://wire.example/1", "w1"),
+            Source("daily", "reprint", "https://daily.example/1", "w1"),
+            Source("wire", "second report", "https://wire.example/2", "w2"),
+            Source("wire", "first report", "https://wire.example/1", "w1"),  # seen twice
+        ]
+    }
+    (entry,) = build([own], {}, sources, cap=10).entries
+    assert [(s.name, s.title) for s in entry.also] == [
+        ("wire", "first report"),
+        ("wire", "second report"),
+        ("daily", "reprint"),
+    ]
+    assert entry.outlets == ("feed 1", "wire", "daily")
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "marked"),
+    [
+        ("North Korea sent troops", ["North", "Korea"], ["North Korea"]),
+        ("troops deployed to Kursk", ["troops", "deployed", "Kursk"], ["troops deployed", "Kursk"]),
+        ("Kim Jong-un met Putin", ["Kim", "Jong", "un", "Putin"], ["Kim Jong-un", "Putin"]),
+        ("the People's Army", ["People", "s", "Army"], ["People's Army"]),
+        ("Russia, North Korea", ["Russia", "North", "Korea"], ["Russia", "North Korea"]),
+        ("Russia's troops", ["Russia", "troops"], ["Russia", "troops"]),  # 's is a word
+    ],
+)
+def test_matched_words_are_marked_as_phrases(
+    text: str, words: list[str], marked: list[str]
+) -> None:
+    spans, at = [], 0
+    for word in words:
+        at = text.index(word, at)
+        spans.append((at, at + len(word)))
+        at += len(word)
+    assert [text[a:b] for a, b in phrases(text, spans)] == marked
+
+
+def test_spans_out_of_the_passage_are_left_out() -> None:
+    assert phrases("North Korea", [(0, 5), (6, 11), (9, 40), (3, 3)]) == ((0, 11),)
