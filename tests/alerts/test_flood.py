@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.alert.flood import plan
 from monitor.store.alerts import DeliveryInfo
@@ -130,3 +132,29 @@ def test_the_plan_never_passes_the_room_left_and_leaves_no_story_out_but_for_wai
     assert (len(made.alone), len(made.together)) == (alone, together)
     assert len(made.alone) + bool(made.together) <= max(room, 0)
     assert list(made.alone) + list(made.together) == (keys if room > 0 else [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), min_size=1, max_size=40),  # stories arriving per check
+    st.integers(1, 25),
+    st.integers(1, 20),  # the window, in checks
+)
+def test_planned_alerts_never_pass_the_cap_in_any_window_and_tell_every_story_once(
+    arrivals: list[int], cap: int, window: int
+) -> None:
+    """Checks one after another, as the stage runs them: room is the cap less the
+    messages of the last ``window`` checks; what waits is planned again next time."""
+    waiting: list[str] = []
+    made: list[int] = []  # the check each message was made in
+    told: Counter[str] = Counter()
+    for check, count in enumerate([*arrivals, *[0] * (len(arrivals) * window + 1)]):
+        waiting += [f"s{check}-{i}" for i in range(count)]
+        room = cap - sum(1 for at in made if at > check - window)
+        done = plan(waiting, room)
+        made += [check] * (len(done.alone) + bool(done.together))
+        told.update([*done.alone, *done.together])
+        waiting = [key for key in waiting if key not in told]
+    assert not waiting
+    assert told == Counter(f"s{c}-{i}" for c, n in enumerate(arrivals) for i in range(n))
+    assert all(sum(1 for at in made if start <= at < start + window) <= cap for start in made)
