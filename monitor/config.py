@@ -229,6 +229,10 @@ class RouteSettings(_Section):
     quiet_hours: Annotated[str, AfterValidator(_quiet)] | None = None
     urgent_score: Annotated[float, BeforeValidator(_number)] | None = None  # sent at once
     max_entries: Annotated[Count, Field(ge=1, le=10000)] = 50
+    # At most max_alerts instant messages in any alert_window; the stories past the
+    # cap go together in one message (see monitor.alert.flood for the default's why).
+    max_alerts: Annotated[Count, Field(ge=1, le=1_000_000)] = 20
+    alert_window: Annotated[Seconds, Field(le=7 * 86400)] = 600
     title: str | None = None
     send_empty: bool = False
 

@@ -28,6 +28,7 @@ from typing import Literal
 import structlog
 
 from monitor.alert import digest as digests
+from monitor.alert import flood
 from monitor.alert import schedule as schedules
 from monitor.alert.message import compose, new_id
 from monitor.alert.render import Rendered, Renderer, context
@@ -188,18 +189,52 @@ class AlertStage:
     def _send_urgent(
         self, route: Route, candidates: list[digests.Candidate], now: datetime, report: AlertReport
     ) -> list[digests.Candidate]:
-        """Alerts for the urgent stories; returns the candidates left for the digest."""
-        threshold = float("-inf") if route.schedule.instant else route.settings.urgent_score
+        """Alerts for the urgent stories, at most ``max_alerts`` messages per
+        ``alert_window`` (``flood``); returns the candidates left for later."""
+        s = route.settings
+        threshold = float("-inf") if route.schedule.instant else s.urgent_score
         keys = set(digests.urgent(candidates, threshold))
-        for key in sorted(keys):
-            found = [c for c in candidates if c.story_key == key]
-            made = self._digest(route, found)
-            period = f"alert:{key}:{found[0].match_id}"
-            if made:
-                self._save(route, made, "alert", period, None, now, report)
-            else:
-                self.repo.settle_only(route.name, made, None, period)
-        return [c for c in candidates if c.story_key not in keys]
+        if not keys:
+            return candidates
+        room = s.max_alerts - self.repo.instant_messages(
+            route.name, now - timedelta(seconds=s.alert_window)
+        )
+        if room <= 0:
+            log.debug("alerts.waiting", route=route.name, stories=len(keys))
+            return candidates  # the window is full: they wait for it, unsettled
+        urgent = [c for c in candidates if c.story_key in keys]
+        news = self._digest(route, urgent).stories
+        if stale := [c for c in urgent if c.story_key not in news]:
+            # Sent before, nothing new: settled, and no message spent on them.
+            self.repo.settle_only(route.name, self._digest(route, stale), None, "")
+        made = flood.plan(flood.rank(urgent, news), room)
+        for key in made.alone:
+            self._send_alert(route, [c for c in urgent if c.story_key == key], "alert", now, report)
+        if made.together:
+            together = set(made.together)
+            found = [c for c in urgent if c.story_key in together]
+            log.info("alerts.capped", route=route.name, alone=len(made.alone), together=len(found))
+            self._send_alert(route, found, "alerts", now, report)
+        done = (keys - news) | set(made.alone) | set(made.together)
+        return [c for c in candidates if c.story_key not in done]
+
+    def _send_alert(
+        self,
+        route: Route,
+        found: list[digests.Candidate],
+        kind: str,
+        now: datetime,
+        report: AlertReport,
+    ) -> None:
+        """One instant message; its period names its first match (settled with it, so
+        no later message can have the same)."""
+        first = min(found, key=lambda c: c.match_id)
+        period = f"{kind}:{first.story_key}:{first.match_id}"
+        made = self._digest(route, found)
+        if made:
+            self._save(route, made, kind, period, None, now, report)
+        else:
+            self.repo.settle_only(route.name, made, None, period)
 
     def _digest(self, route: Route, candidates: list[digests.Candidate]) -> digests.Digest:
         keys = sorted({c.story_key for c in candidates})
@@ -233,7 +268,7 @@ class AlertStage:
         if self.repo.save_digest(new, end, now) is None:
             log.info("digest.built_elsewhere", route=route.name, period=period)
             return
-        if kind == "alert":
+        if kind != "digest":
             report.alerts += 1
         else:
             report.digests += 1

@@ -47,6 +47,8 @@ MAX_CANDIDATES = 20_000  # per build; a larger backlog goes into the next digest
 # A new route (or one whose selection changed) starts with the matches of the
 # last day, not the whole history: its first digest is "what you missed today".
 BACKFILL = timedelta(days=1)
+# An instant alert of one story, and the one message that carries a flood's overflow.
+INSTANT_KINDS = ("alert", "alerts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ class DeliveryInfo:
 @dataclass(frozen=True, slots=True)
 class NewDigest:
     route: str
-    kind: str  # digest, alert
+    kind: str  # digest, alert, alerts (the stories past a route's max_alerts, together)
     period: str
     subject: str
     digest: Digest
@@ -213,6 +215,20 @@ class AlertStorage:
                 .where(RouteRow.name == route, RouteRow.since < since)
                 .values(since=since)
             )
+
+    def instant_messages(self, route: str, since: datetime) -> int:
+        """How many instant messages (alerts, and the overflow of a flood) the route
+        has made since ``since``: the count its ``max_alerts`` caps."""
+        query = select(func.count(DigestRow.id)).where(
+            DigestRow.route == route,
+            DigestRow.kind.in_(INSTANT_KINDS),
+            DigestRow.created_at > since,
+        )
+        try:
+            with self._reader.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StorageError(f"route {route}: could not count its alerts: {exc}") from exc
 
     def sent_rules(self, route: str, keys: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
         """The (watchlist, rule) pairs already sent per story key of this route.

@@ -174,6 +174,7 @@ PUBLISH_EVERY = 0.25  # a new article on a loopback feed this often while daemon
 # run must outlast both, then send every alert (each held 0.15 s by the receiver).
 DRAIN_BASE = 75.0
 DRAIN_PER_ARTICLE = 0.3
+ALERT_CAP, ALERT_WINDOW = 4, timedelta(seconds=2)  # instant alerts of the hook route
 
 
 @dataclass
@@ -182,6 +183,8 @@ class KillRun:
     served: list[str] = field(default_factory=list)
     stored: Counter[str] = field(default_factory=Counter)
     hooks: Counter[str] = field(default_factory=Counter)  # webhook-id → copies received
+    alerted: Counter[str] = field(default_factory=Counter)  # title → alerts that told it
+    busiest: int = 0  # the most alerts made in any one ALERT_WINDOW
     mails: Counter[str] = field(default_factory=Counter)  # Message-ID → copies received
     outbox: dict[str, str] = field(default_factory=dict)  # message id → state
     digested: int = 0  # stories in the mail route's digests
@@ -254,6 +257,11 @@ def _kill_config(
             {
                 "name": "hook",
                 "schedule": "instant",
+                # A flood's overflow (the stories past the cap, in one message) is
+                # killed mid-way too: counted by the stories each alert tells.
+                "max_alerts": ALERT_CAP,
+                "alert_window": f"{ALERT_WINDOW.total_seconds()}s",
+                "max_entries": 10_000,
                 "webhook": {"url": hook.url(), "timeout": "2s"},
             },
             {
@@ -297,7 +305,7 @@ def _drained(db_url: str, run: KillRun, smtp: SmtpReceiver, hook: WebhookReceive
     served = len(run.served)
     return (
         sum(run.stored.values()) >= served
-        and len(run.hooks) >= served
+        and sum(run.alerted.values()) >= served
         and run.digested >= served
         and set(run.outbox.values()) == {"sent"}
     )
@@ -306,10 +314,17 @@ def _drained(db_url: str, run: KillRun, smtp: SmtpReceiver, hook: WebhookReceive
 def _read_outcome(db_url: str, run: KillRun, smtp: SmtpReceiver, hook: WebhookReceiver) -> None:
     run.stored = stored_titles(db_url)
     run.hooks = Counter(r.headers["webhook-id"] for r in hook.accepted())
+    bodies = {r.headers["webhook-id"]: json.loads(r.body) for r in hook.accepted()}
+    run.alerted = Counter(
+        e["title"] for body in bodies.values() for g in body["groups"] for e in g["entries"]
+    )
     run.mails = Counter(str(m.message["Message-ID"]) for m in smtp.messages)
     repo = Repository.open(db_url)
     try:
-        run.outbox = {d.message_id: d.state for d in repo.deliveries(limit=100_000)}
+        deliveries = repo.deliveries(limit=100_000)
+        run.outbox = {d.message_id: d.state for d in deliveries}
+        made = sorted(d.created_at for d in deliveries if d.route == "hook")
+        run.busiest = max((sum(t <= u < t + ALERT_WINDOW for u in made) for t in made), default=0)
         with Session(repo.engine) as session:
             stories = func.coalesce(func.sum(DigestRow.entries + DigestRow.more), 0)
             run.digested = int(
@@ -325,7 +340,8 @@ def kill_losses(run: KillRun) -> int:
     unsent = sum(1 for message_id in run.outbox if message_id not in received)
     served = len(run.served)
     unstored = len(set(run.served) - set(run.stored))
-    return unstored + max(0, served - len(run.hooks)) + max(0, served - run.digested) + unsent
+    unalerted = len(set(run.served) - set(run.alerted))
+    return unstored + unalerted + max(0, served - run.digested) + unsent
 
 
 def kills_met(run: KillRun) -> bool:
@@ -335,7 +351,8 @@ def kills_met(run: KillRun) -> bool:
         and kill_losses(run) == 0
         and run.stored == Counter(run.served)  # each served article stored exactly once
         and received == set(run.outbox)  # a repeat carries the id of a delivery we made
-        and len(run.hooks) == len(run.served)  # one alert per article
+        and run.alerted == Counter(run.served)  # each article alerted once
+        and run.busiest <= ALERT_CAP  # a flood's overflow goes together, in one alert
         and run.digested == len(run.served)  # every article in one digest
     )
 
@@ -346,7 +363,8 @@ def describe_kills(run: KillRun) -> str:
     foreign = len((set(run.hooks) | set(run.mails)) - set(run.outbox))
     return (
         f"{len(run.served)} articles served, {sum(run.stored.values())} stored "
-        f"({twice} twice); {len(run.hooks)} alerts and {len(run.mails)} digests "
+        f"({twice} twice); {len(run.hooks)} alerts (at most {run.busiest} in "
+        f"{ALERT_WINDOW.total_seconds():g} s) and {len(run.mails)} digests "
         f"({run.digested} stories) delivered, lost {kill_losses(run)}, repeated {repeats}, "
         f"repeats with an unknown id {foreign}" + ("" if run.drained else "; never drained")
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from tests.reliability import faults, fetching
+from tests.reliability import faults, fetching, mail
 from tests.reliability.figures import Scenario
 from tests.reliability.fuzzing import fuzz_figures
 
 SUITES: dict[str, tuple[Scenario, ...]] = {
     "fetching": fetching.SCENARIOS,
     "faults": faults.SCENARIOS,
+    "mail": mail.SCENARIOS,
     "fuzzing": (fuzz_figures,),
 }
