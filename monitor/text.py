@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 import lxml.etree
+import lxml.html
 from html_text.html_text import etree_to_text, parse_html
 
 FINGERPRINT_VERSION = "v1"
@@ -26,7 +27,12 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _NOT_WORD = re.compile(r"[\W_]+")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#\w]+;")
 # Never shown as text. (Cheaper than a full HTML cleaner, which also rewrites links.)
-_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
+_INVISIBLE = ("script", "style", "noscript", "template", "svg", "param")
+# Embedded content: the element is no text, but what the parser put inside it may
+# be. lxml's HTML 4 parser does not know <embed> is empty and nests the rest of the
+# document in it; <object> holds fallback content meant for readers; an unclosed
+# <iframe> swallows the rest of the document as raw text.
+_EMBEDDED = ("embed", "object", "iframe")
 
 
 def clean(value: str | None, limit: int) -> str:
@@ -52,6 +58,7 @@ def html_to_text(value: str | None, limit: int) -> str:
     value = value[: limit * 4]
     try:
         tree = parse_html(value)
+        _unwrap_embedded(tree, value)
         lxml.etree.strip_elements(
             tree, *_INVISIBLE, lxml.etree.Comment, lxml.etree.PI, with_tail=False
         )
@@ -59,6 +66,24 @@ def html_to_text(value: str | None, limit: int) -> str:
     except (lxml.etree.LxmlError, ValueError):
         text = re.sub(r"<[^>]*>", " ", value)
     return clean(text, limit)
+
+
+def _unwrap_embedded(tree: lxml.etree._Element, source: str) -> None:
+    """Embedded elements replaced by their content, keeping the text that follows them."""
+    for frame in list(tree.iter("iframe")):
+        swallowed = frame.text or ""
+        frame.text = None  # a closed frame's content is fallback no browser shows
+        if swallowed.strip() and source.rstrip().endswith(swallowed.rstrip()):
+            _adopt(frame, swallowed)  # unclosed: its "content" is the rest of the document
+    lxml.etree.strip_tags(tree, *_EMBEDDED)
+
+
+def _adopt(parent: lxml.etree._Element, html: str) -> None:
+    """The nodes of the HTML fragment ``html`` as the content of ``parent``."""
+    nodes = lxml.html.fragments_fromstring(html)
+    if nodes and isinstance(nodes[0], str):
+        parent.text, nodes = nodes[0], nodes[1:]
+    parent.extend(nodes)
 
 
 def normalise(text: str) -> str:
