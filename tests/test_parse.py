@@ -243,3 +243,22 @@ def test_a_refused_document_names_the_feed_and_what_was_found(
     assert message.startswith("not a feed: https://news.example/feed.xml")
     assert found in message
     assert "<unknown>" not in message
+
+
+def test_json_feed_authors_as_written_in_the_wild() -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "authors": [{"name": "Feed Desk"}],
+        "items": [
+            {"id": "1", "authors": {"name": "Example Author"}},  # an object, not a list
+            {"id": "2", "authors": [{"url": "mailto:joe@example.com"}]},  # named nobody
+        ],
+    }
+    assert [e.authors for e in parse(json.dumps(doc)).entries] == [("Example Author",), ()]
+
+
+def test_a_later_json_feed_version_url_is_read_and_other_versions_are_not() -> None:
+    later = {"version": "https://jsonfeed.org/version/1234", "items": [{"id": "1"}]}
+    assert len(parse(json.dumps(later)).entries) == 1
+    with pytest.raises(ParseError, match=r"'2\.0'"):
+        parse(json.dumps({"version": "2.0", "items": []}))

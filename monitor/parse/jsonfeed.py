@@ -15,8 +15,9 @@ from typing import Any
 from monitor.errors import ParseError
 from monitor.parse.entries import RawEntry, http_link, plain_to_html
 
-# "https://jsonfeed.org/version/1.1", the http spelling, or a bare "1", "1.0", "1.1".
-_VERSION = re.compile(r"(?:https?://jsonfeed\.org/version/)?1(?:\.[01])?/?", re.IGNORECASE)
+# "https://jsonfeed.org/version/1.1" (or a later one: its items are read the same way),
+# the http spelling, or a bare "1", "1.0", "1.1".
+_VERSION = re.compile(r"https?://jsonfeed\.org/version/\S+|1(?:\.[01])?", re.IGNORECASE)
 
 
 def read_json_feed(body: bytes, base_url: str) -> tuple[dict[str, Any], list[RawEntry]]:
@@ -77,7 +78,9 @@ def _item(
         summary_html=plain_to_html(_text(item.get("summary"))),
         content_html=_text(item.get("content_html"))
         or plain_to_html(_text(item.get("content_text"))),
-        authors=_authors(item) or feed_authors,
+        # The feed's authors are those of items that name none (a list of unnamed
+        # authors still says "not the feed's").
+        authors=_authors(item) if _has_authors(item) else feed_authors,
         language=_text(item.get("language")) or feed_language,
         published=_rfc3339(item.get("date_published")) or _rfc3339(item.get("date_modified")),
     )
@@ -85,9 +88,18 @@ def _item(
 
 def _authors(owner: dict[str, Any]) -> tuple[str, ...]:
     """1.1's ``authors`` list, then 1.0's ``author`` (feeds write both for old readers)."""
+    return tuple(dict.fromkeys(_names(_people(owner))))
+
+
+def _has_authors(owner: dict[str, Any]) -> bool:
+    return any(isinstance(person, dict) for person in _people(owner))
+
+
+def _people(owner: dict[str, Any]) -> list[Any]:
     listed = owner.get("authors")
-    people = [*(listed if isinstance(listed, list) else []), owner.get("author")]
-    return tuple(dict.fromkeys(_names(people)))
+    # An "authors" object instead of a list is one author (written so in the wild).
+    listed = [listed] if isinstance(listed, dict) else listed
+    return [*(listed if isinstance(listed, list) else []), owner.get("author")]
 
 
 def _names(people: Iterable[Any]) -> Iterable[str]:
