@@ -262,3 +262,11 @@ def test_a_later_json_feed_version_url_is_read_and_other_versions_are_not() -> N
     assert len(parse(json.dumps(later)).entries) == 1
     with pytest.raises(ParseError, match=r"'2\.0'"):
         parse(json.dumps({"version": "2.0", "items": []}))
+
+
+def test_the_entry_title_wins_over_a_title_nested_after_it() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>1</id>'
+        "<title>Correct Value</title><image><title>Incorrect Value</title></image></entry></feed>"
+    )
+    assert parse(atom).entries[0].title == "Correct Value"

@@ -161,13 +161,22 @@ def _from_feedparser(
     return RawEntry(
         guid=entry.get("id"),
         link=http_link(_link_candidates(entry), base),
-        title=_as_html(entry.get("title_detail")) or entry.get("title"),
+        title=_title(entry),
         summary_html=_as_html(summary),
         content_html=_as_html(content) if content else None,
         authors=_authors(entry, atom) or feed_authors,
         language=detail.get("language") or feed_language,
         published=_from_struct(stamp),
     )
+
+
+def _title(entry: Any) -> str | None:
+    """The title as HTML: escaped when the feed declares it plain text (Atom type="text")."""
+    title, detail = entry.get("title"), entry.get("title_detail") or {}
+    # feedparser's detail can be another element's (an <image><title> after the entry's).
+    if isinstance(title, str) and detail.get("value") == title:
+        return _as_html(detail)
+    return title if isinstance(title, str) else None
 
 
 def _link_candidates(entry: Any) -> Iterable[Any]:
