@@ -270,3 +270,13 @@ def test_the_entry_title_wins_over_a_title_nested_after_it() -> None:
         "<title>Correct Value</title><image><title>Incorrect Value</title></image></entry></feed>"
     )
     assert parse(atom).entries[0].title == "Correct Value"
+
+
+def test_a_feed_with_no_entries_yet_is_an_empty_feed() -> None:
+    rss090 = (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns="http://channel.netscape.com/rdf/simple/0.9/"></rdf:RDF>'
+    )
+    assert parse(rss090).entries == ()
+    with pytest.raises(ParseError, match="<note>"):
+        parse('<note xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><to>x</to></note>')
