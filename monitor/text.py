@@ -11,7 +11,6 @@ import re
 import unicodedata
 
 import lxml.etree
-import lxml.html
 from html_text.html_text import etree_to_text, parse_html
 
 FINGERPRINT_VERSION = "v1"
@@ -33,6 +32,7 @@ _INVISIBLE = ("script", "style", "noscript", "template", "svg", "param")
 # document in it; <object> holds fallback content meant for readers; an unclosed
 # <iframe> swallows the rest of the document as raw text.
 _EMBEDDED = ("embed", "object", "iframe")
+_MAX_REPARSED = 8
 
 
 def clean(value: str | None, limit: int) -> str:
@@ -70,20 +70,22 @@ def html_to_text(value: str | None, limit: int) -> str:
 
 def _unwrap_embedded(tree: lxml.etree._Element, source: str) -> None:
     """Embedded elements replaced by their content, keeping the text that follows them."""
-    for frame in list(tree.iter("iframe")):
+    frames, reparsed = list(tree.iter("iframe")), 0
+    while frames:
+        frame = frames.pop()
         swallowed = frame.text or ""
         frame.text = None  # a closed frame's content is fallback no browser shows
-        if swallowed.strip() and source.rstrip().endswith(swallowed.rstrip()):
-            _adopt(frame, swallowed)  # unclosed: its "content" is the rest of the document
+        unclosed = swallowed.strip() and source.rstrip().endswith(swallowed.rstrip())
+        # Unclosed, its "content" is the rest of the document. Each one costs a parse
+        # of that rest, so a few are read again and a pile of them is not.
+        if unclosed and reparsed < _MAX_REPARSED:
+            reparsed += 1
+            body = parse_html(swallowed).find("body")
+            if body is not None:
+                frame.text = body.text
+                frame.extend(list(body))
+                frames.extend(frame.iterdescendants("iframe"))
     lxml.etree.strip_tags(tree, *_EMBEDDED)
-
-
-def _adopt(parent: lxml.etree._Element, html: str) -> None:
-    """The nodes of the HTML fragment ``html`` as the content of ``parent``."""
-    nodes = lxml.html.fragments_fromstring(html)
-    if nodes and isinstance(nodes[0], str):
-        parent.text, nodes = nodes[0], nodes[1:]
-    parent.extend(nodes)
 
 
 def normalise(text: str) -> str:

@@ -115,6 +115,12 @@ def test_an_unclosed_embedded_element_keeps_the_text_after_it(tag: str) -> None:
     assert entry.entries[0].summary == "Watch this:\n\nThe minister said no."
 
 
+def test_text_after_several_unclosed_frames_is_kept_once() -> None:
+    summary = "<p>One</p><iframe src=a><p>Two</p><IFRAME src=b><p>Three &amp; four</p>"
+    entry = parse(rss_item(f"<title>t</title><description><![CDATA[{summary}]]></description>"))
+    assert entry.entries[0].summary == "One\n\nTwo\n\nThree & four"
+
+
 def test_embedded_elements_themselves_are_still_not_text() -> None:
     summary = (
         "<p>Before</p><iframe src='https://x.example/'>Your browser cannot show frames</iframe>"
