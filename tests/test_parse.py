@@ -286,3 +286,12 @@ def test_a_feed_with_no_entries_yet_is_an_empty_feed() -> None:
     assert parse(rss090).entries == ()
     with pytest.raises(ParseError, match="<note>"):
         parse('<note xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><to>x</to></note>')
+
+
+def test_titles_without_a_declared_type_still_decode_leftover_entities() -> None:
+    """RSS says nothing of a title's type and JSON Feeds in the wild escape theirs twice
+    ("It&#8217;s", "AT&amp;T"): brackets stay text, leftover entities are decoded."""
+    rss = rss_item("<title>AT&amp;amp;T buys std::vector&lt;int&gt;</title>")
+    assert parse(rss).entries[0].title == "AT&T buys std::vector<int>"
+    doc = {"version": "1.1", "items": [{"id": "1", "title": "It&#8217;s <blink> time"}]}
+    assert parse(json.dumps(doc)).entries[0].title == "It\u2019s <blink> time"

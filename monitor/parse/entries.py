@@ -133,8 +133,15 @@ def absolute(link: object, base_url: str) -> str | None:
     return link.strip()
 
 
-def plain_to_html(value: str | None) -> str | None:
-    """Plain text made safe to read as HTML: its brackets are text, not tags."""
+def plain_to_html(value: str | None, *, declared: bool = True) -> str | None:
+    """Plain text made safe to read as HTML: its brackets are text, not tags.
+
+    Text only ``declared`` plain (Atom's type="text") keeps its ampersands too; a
+    title whose type nobody declared (RSS, JSON Feed in the wild) is often escaped
+    twice ("AT&amp;T", "It&#8217;s"), so its leftover entities are decoded.
+    """
     if value is None:
         return None
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if declared:
+        value = value.replace("&", "&amp;")
+    return value.replace("<", "&lt;").replace(">", "&gt;")

@@ -161,7 +161,7 @@ def _from_feedparser(
     return RawEntry(
         guid=entry.get("id"),
         link=http_link(_link_candidates(entry), base),
-        title=_title(entry),
+        title=_title(entry, atom),
         summary_html=_as_html(summary),
         content_html=_as_html(content) if content else None,
         authors=_authors(entry, atom) or feed_authors,
@@ -170,12 +170,12 @@ def _from_feedparser(
     )
 
 
-def _title(entry: Any) -> str | None:
-    """The title as HTML: escaped when the feed declares it plain text (Atom type="text")."""
+def _title(entry: Any, atom: bool) -> str | None:
+    """The title as HTML: escaped when plain text (declared so only in Atom)."""
     title, detail = entry.get("title"), entry.get("title_detail") or {}
     # feedparser's detail can be another element's (an <image><title> after the entry's).
     if isinstance(title, str) and detail.get("value") == title:
-        return _as_html(detail)
+        return _as_html(detail, declared=atom)
     return title if isinstance(title, str) else None
 
 
@@ -213,12 +213,14 @@ def _from_struct(stamp: Any) -> datetime | None:
         return None
 
 
-def _as_html(detail: Any) -> str | None:
+def _as_html(detail: Any, declared: bool = True) -> str | None:
     """feedparser's value as HTML: plain-text constructs are escaped first."""
     value = detail.get("value") if detail else None
     if value is None:
         return None
-    return plain_to_html(value) if detail.get("type") == "text/plain" else str(value)
+    if detail.get("type") == "text/plain":
+        return plain_to_html(value, declared=declared)
+    return str(value)
 
 
 def _ttl_seconds(value: Any) -> float | None:

@@ -74,8 +74,8 @@ def _item(
     return RawEntry(
         guid=str(guid) if isinstance(guid, str) or numeric else None,
         link=http_link((_text(item.get("url")), _text(item.get("external_url"))), base),
-        title=plain_to_html(_text(item.get("title"))),
-        summary_html=plain_to_html(_text(item.get("summary"))),
+        title=plain_to_html(_text(item.get("title")), declared=False),
+        summary_html=plain_to_html(_text(item.get("summary")), declared=False),
         content_html=_text(item.get("content_html"))
         or plain_to_html(_text(item.get("content_text"))),
         # The feed's authors are those of items that name none (a list of unnamed
