@@ -58,7 +58,9 @@ def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_our_parser_agrees_with_the_other_parsers_suites(
-    outcomes: list[Outcome], tmp_path_factory: pytest.TempPathFactory
+    outcomes: list[Outcome],
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     choices = load_choices(CHOICES)
     judged = apply_choices(outcomes, choices)
@@ -70,10 +72,11 @@ def test_our_parser_agrees_with_the_other_parsers_suites(
             line = {**o.__dict__, "reason": o.choice or o.reason, "choice": bool(o.choice)}
             report.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
     with_choices, strict = agreement(judged), agreement(outcomes)
-    print(f"\nfeed conformance, {len({o.doc for o in outcomes})} documents")
-    print("agreement (documented choices count as agreement):\n" + table(with_choices))
-    print("strict agreement:\n" + table(strict))
-    print(f"{len(differences)} differences with their reasons: {path}")
+    with capsys.disabled():  # shown by every run, CI's included, not only on failure
+        print(f"\nfeed conformance, {len({o.doc for o in outcomes})} documents")
+        print("agreement (documented choices count as agreement):\n" + table(with_choices))
+        print("strict agreement:\n" + table(strict))
+        print(f"{len(differences)} differences with their reasons: {path}")
 
     unexplained = [o for o in judged if not o.ok]
     refusals = [o for o in unexplained if o.field in ("accepted", "count")]
