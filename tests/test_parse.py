@@ -235,6 +235,7 @@ def test_creation_dates_are_publication_dates_when_nothing_better_is_given() -> 
         (b"<?xml version='1.0'?>\n<<<", None, "line 2"),
         (b"<note><to>Tove</to></note>", None, "<note>"),
         (b"<!DOCTYPE html><html><body>Hello</body></html>", "text/html", "an HTML page"),
+        (b"<!doctype html>\n<html><body><p>Hi<br></body></html>", "text/html", "an HTML page"),
         (b'{"version": "2.0", "items": []}', None, "'2.0'"),
         (b'{"hello": 1}', "application/json", "no version"),
         (b"", None, "an empty document"),

@@ -110,13 +110,13 @@ def _what_was_found(body: bytes, error: object) -> str:
     """Where the document stops being XML, or what its root element is."""
     if not body.strip():
         return "an empty document"
-    if isinstance(error, SAXParseException):
-        where = f"line {error.getLineNumber()}, column {error.getColumnNumber()}"
-        return f"XML that is not well-formed ({where}: {error.getMessage()})"
     root = _ROOT.search(body[:4096])
     name = root[1].decode("ascii", "replace") if root else None
     if name and name.lower() == "html":
         return "an HTML page, not RSS, Atom or JSON Feed"
+    if isinstance(error, SAXParseException):
+        where = f"line {error.getLineNumber()}, column {error.getColumnNumber()}"
+        return f"XML that is not well-formed ({where}: {error.getMessage()})"
     if name:
         return f"<{name}>, not RSS, Atom or JSON Feed"
     return "no RSS, Atom or JSON Feed"
