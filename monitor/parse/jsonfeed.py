@@ -1,7 +1,8 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1) to raw entries.
 
-Titles and summaries are plain text in JSON Feed, so they are escaped before they
-meet the HTML-to-text step; ``content_text`` likewise.
+Titles and summaries are plain text in JSON Feed: their brackets are escaped before
+they meet the HTML-to-text step, while entities left by publishers who escape twice
+are decoded; ``content_text`` is escaped whole.
 """
 
 from __future__ import annotations

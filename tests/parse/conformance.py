@@ -142,7 +142,8 @@ def compare_document(row: dict[str, Any], parsed: ParsedFeed | ParseError) -> It
     total = len(parsed.entries) + parsed.dropped_entries
     if row.get("count") is not None:
         ok = total == row["count"]
-        yield Outcome(doc, suite, "count", None, ok, row["count"], total, "" if ok else "count")
+        reason = "" if ok else f"{total} entries, upstream {row['count']}"
+        yield Outcome(doc, suite, "count", None, ok, row["count"], total, reason)
     for index, expected in enumerate(row.get("entries") or []):
         entry = parsed.entries[index] if index < len(parsed.entries) else None
         for field, want in expected.items():
