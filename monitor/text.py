@@ -26,7 +26,13 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _NOT_WORD = re.compile(r"[\W_]+")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&[#\w]+;")
 # Never shown as text. (Cheaper than a full HTML cleaner, which also rewrites links.)
-_INVISIBLE = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
+_INVISIBLE = ("script", "style", "noscript", "template", "svg", "param")
+# Embedded content: the element is no text, but what the parser put inside it may
+# be. lxml's HTML 4 parser does not know <embed> is empty and nests the rest of the
+# document in it; <object> holds fallback content meant for readers; an unclosed
+# <iframe> swallows the rest of the document as raw text.
+_EMBEDDED = ("embed", "object", "iframe")
+_MAX_REPARSED = 8
 
 
 def clean(value: str | None, limit: int) -> str:
@@ -52,6 +58,7 @@ def html_to_text(value: str | None, limit: int) -> str:
     value = value[: limit * 4]
     try:
         tree = parse_html(value)
+        _unwrap_embedded(tree, value)
         lxml.etree.strip_elements(
             tree, *_INVISIBLE, lxml.etree.Comment, lxml.etree.PI, with_tail=False
         )
@@ -59,6 +66,26 @@ def html_to_text(value: str | None, limit: int) -> str:
     except (lxml.etree.LxmlError, ValueError):
         text = re.sub(r"<[^>]*>", " ", value)
     return clean(text, limit)
+
+
+def _unwrap_embedded(tree: lxml.etree._Element, source: str) -> None:
+    """Embedded elements replaced by their content, keeping the text that follows them."""
+    frames, reparsed = list(tree.iter("iframe")), 0
+    while frames:
+        frame = frames.pop()
+        swallowed = frame.text or ""
+        frame.text = None  # a closed frame's content is fallback no browser shows
+        unclosed = swallowed.strip() and source.rstrip().endswith(swallowed.rstrip())
+        # Unclosed, its "content" is the rest of the document. Each one costs a parse
+        # of that rest, so a few are read again and a pile of them is not.
+        if unclosed and reparsed < _MAX_REPARSED:
+            reparsed += 1
+            body = parse_html(swallowed).find("body")
+            if body is not None:
+                frame.text = body.text
+                frame.extend(list(body))
+                frames.extend(frame.iterdescendants("iframe"))
+    lxml.etree.strip_tags(tree, *_EMBEDDED)
 
 
 def normalise(text: str) -> str:

@@ -90,3 +90,209 @@ def test_a_parse_that_runs_too_long_is_stopped_and_the_pool_recovers() -> None:
     elapsed, entries = asyncio.run(go())
     assert elapsed < 1.5 + 1.5
     assert entries == 1
+
+
+# Regressions found by the conformance run over other parsers' fixtures (issue 17).
+
+
+def parse(body: str | bytes, content_type: str | None = None) -> Any:
+    raw = body.encode() if isinstance(body, str) else body
+    return parse_feed(raw, content_type, "https://news.example/feed.xml", NOW, Limits())
+
+
+def rss_item(item: str, channel: str = "") -> str:
+    return (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>News</title>'
+        f"{channel}<item>{item}</item></channel></rss>"
+    )
+
+
+@pytest.mark.parametrize("tag", ["embed", "object", "iframe"])
+def test_an_unclosed_embedded_element_keeps_the_text_after_it(tag: str) -> None:
+    summary = f'<p>Watch this:</p><{tag} src="https://video.example/x"><p>The minister said no.</p>'
+    entry = parse(rss_item(f"<title>t</title><description><![CDATA[{summary}]]></description>"))
+    assert entry.entries[0].summary == "Watch this:\n\nThe minister said no."
+
+
+def test_text_after_several_unclosed_frames_is_kept_once() -> None:
+    summary = "<p>One</p><iframe src=a><p>Two</p><IFRAME src=b><p>Three &amp; four</p>"
+    entry = parse(rss_item(f"<title>t</title><description><![CDATA[{summary}]]></description>"))
+    assert entry.entries[0].summary == "One\n\nTwo\n\nThree & four"
+
+
+def test_embedded_elements_themselves_are_still_not_text() -> None:
+    summary = (
+        "<p>Before</p><iframe src='https://x.example/'>Your browser cannot show frames</iframe>"
+        "<object data='x'><param name='movie' value='flash.swf'></object><p>After</p>"
+    )
+    entry = parse(rss_item(f"<title>t</title><description><![CDATA[{summary}]]></description>"))
+    assert entry.entries[0].summary == "Before\n\nAfter"
+
+
+def test_a_title_declared_plain_text_keeps_its_brackets() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        '<entry><id>1</id><title type="text">History of the &lt;blink&gt; tag</title></entry>'
+        '<entry><id>2</id><title type="text">std::vector&lt;int&gt; in depth</title></entry>'
+        '<entry><id>3</id><title type="html">Bold &lt;b&gt;move&lt;/b&gt;</title></entry>'
+        "</feed>"
+    )
+    titles = [e.title for e in parse(atom).entries]
+    assert titles == ["History of the <blink> tag", "std::vector<int> in depth", "Bold move"]
+    json_feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [{"id": "1", "title": "History of the <blink> tag"}],
+    }
+    assert parse(json.dumps(json_feed)).entries[0].title == "History of the <blink> tag"
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("energy@globalwire.example (Global Wire energy desk)", "Global Wire energy desk"),
+        ("Simon St.Laurent (mailto:simonstl@simonstl.com)", "Simon St.Laurent"),
+        ("Jane Roe <jane@courier.example>", "Jane Roe"),
+        ("desk@courier.example", "desk@courier.example"),
+        ("Jane Roe", "Jane Roe"),
+    ],
+)
+def test_an_author_written_with_an_email_is_stored_by_name(written: str, name: str) -> None:
+    escaped = written.replace("<", "&lt;").replace(">", "&gt;")
+    for element in ("author", "dc:creator"):
+        entry = parse(rss_item(f"<title>t</title><{element}>{escaped}</{element}>")).entries[0]
+        assert entry.authors == (name,)
+
+
+def test_an_atom_author_with_only_an_email_is_named_by_it() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        "<entry><id>1</id><title>x</title><author><email>me@localhost</email></author></entry>"
+        "</feed>"
+    )
+    assert parse(atom).entries[0].authors == ("me@localhost",)
+
+
+def test_the_feed_author_is_the_author_of_entries_without_one() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        "<author><name>Feed Desk</name></author>"
+        "<entry><id>1</id><title>a</title></entry>"
+        "<entry><id>2</id><title>b</title><author><name>Jane Roe</name></author></entry></feed>"
+    )
+    assert [e.authors for e in parse(atom).entries] == [("Feed Desk",), ("Jane Roe",)]
+    rss = rss_item("<title>a</title>", channel="<dc:creator>Channel Desk</dc:creator>")
+    assert parse(rss).entries[0].authors == ("Channel Desk",)
+    for version, authors in (
+        ("1.1", {"authors": [{"name": "Feed Desk"}]}),
+        ("1", {"author": {"name": "Feed Desk"}}),
+    ):
+        doc = {"version": f"https://jsonfeed.org/version/{version}", **authors}
+        doc["items"] = [{"id": "1", "title": "a"}, {"id": "2", "author": {"name": "Jane Roe"}}]
+        assert [e.authors for e in parse(json.dumps(doc)).entries] == [
+            ("Feed Desk",),
+            ("Jane Roe",),
+        ]
+
+
+@pytest.mark.parametrize("version", ["http://jsonfeed.org/version/1", "1.0", "1.1"])
+def test_json_feed_versions_written_other_ways_are_read(version: str) -> None:
+    doc = {"version": version, "items": [{"id": "a", "title": "Hello"}]}
+    assert [e.title for e in parse(json.dumps(doc)).entries] == ["Hello"]
+
+
+def test_a_numeric_json_feed_id_becomes_a_string_and_null_is_an_empty_feed() -> None:
+    doc = {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": 42}, {"id": 3.5}]}
+    assert [e.guid for e in parse(json.dumps(doc)).entries] == ["42", "3.5"]
+    assert parse(b"null", "application/feed+json").entries == ()
+
+
+def test_a_link_that_is_not_http_falls_back_to_the_next_candidate() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>1</id>'
+        '<title>x</title><link rel="alternate" href="at://did:plc:abc/app.bsky.feed.post/1"/>'
+        '<link rel="alternate" href="https://bsky.example/post/1"/></entry></feed>'
+    )
+    assert parse(atom).entries[0].url == "https://bsky.example/post/1"
+    only_at = rss_item("<title>x</title><link>at://did:plc:abc/app.bsky.feed.post/1</link>")
+    assert parse(only_at).entries[0].url is None
+
+
+def test_creation_dates_are_publication_dates_when_nothing_better_is_given() -> None:
+    atom03 = (
+        '<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
+        "<entry><id>1</id><title>x</title><created>2024-11-01T10:14:55Z</created></entry></feed>"
+    )
+    created = datetime(2024, 11, 1, 10, 14, 55, tzinfo=UTC)
+    assert parse(atom03).entries[0].published == created
+    dcterms = rss_item("<title>x</title><dcterms:created>2024-11-01T10:14:55Z</dcterms:created>")
+    assert parse(dcterms).entries[0].published == created
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "found"),
+    [
+        (b"<?xml version='1.0'?>\n<<<", None, "line 2"),
+        (b"<note><to>Tove</to></note>", None, "<note>"),
+        (b"<!DOCTYPE html><html><body>Hello</body></html>", "text/html", "an HTML page"),
+        (b"<!doctype html>\n<html><body><p>Hi<br></body></html>", "text/html", "an HTML page"),
+        (b'{"version": "2.0", "items": []}', None, "'2.0'"),
+        (b'{"hello": 1}', "application/json", "no version"),
+        (b"", None, "an empty document"),
+    ],
+)
+def test_a_refused_document_names_the_feed_and_what_was_found(
+    body: bytes, content_type: str | None, found: str
+) -> None:
+    with pytest.raises(ParseError) as refused:
+        parse(body, content_type)
+    message = str(refused.value)
+    assert message.startswith("not a feed: https://news.example/feed.xml")
+    assert found in message
+    assert "<unknown>" not in message
+
+
+def test_json_feed_authors_as_written_in_the_wild() -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "authors": [{"name": "Feed Desk"}],
+        "items": [
+            {"id": "1", "authors": {"name": "Example Author"}},  # an object, not a list
+            {"id": "2", "authors": [{"url": "mailto:joe@example.com"}]},  # named nobody
+        ],
+    }
+    assert [e.authors for e in parse(json.dumps(doc)).entries] == [("Example Author",), ()]
+
+
+def test_a_later_json_feed_version_url_is_read_and_other_versions_are_not() -> None:
+    later = {"version": "https://jsonfeed.org/version/1234", "items": [{"id": "1"}]}
+    assert len(parse(json.dumps(later)).entries) == 1
+    with pytest.raises(ParseError, match=r"'2\.0'"):
+        parse(json.dumps({"version": "2.0", "items": []}))
+
+
+def test_the_entry_title_wins_over_a_title_nested_after_it() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>1</id>'
+        "<title>Correct Value</title><image><title>Incorrect Value</title></image></entry></feed>"
+    )
+    assert parse(atom).entries[0].title == "Correct Value"
+
+
+def test_a_feed_with_no_entries_yet_is_an_empty_feed() -> None:
+    rss090 = (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns="http://channel.netscape.com/rdf/simple/0.9/"></rdf:RDF>'
+    )
+    assert parse(rss090).entries == ()
+    with pytest.raises(ParseError, match="<note>"):
+        parse('<note xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><to>x</to></note>')
+
+
+def test_titles_without_a_declared_type_still_decode_leftover_entities() -> None:
+    """RSS says nothing of a title's type and JSON Feeds in the wild escape theirs twice
+    ("It&#8217;s", "AT&amp;T"): brackets stay text, leftover entities are decoded."""
+    rss = rss_item("<title>AT&amp;amp;T buys std::vector&lt;int&gt;</title>")
+    assert parse(rss).entries[0].title == "AT&T buys std::vector<int>"
+    doc = {"version": "1.1", "items": [{"id": "1", "title": "It&#8217;s <blink> time"}]}
+    assert parse(json.dumps(doc)).entries[0].title == "It\u2019s <blink> time"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin
 
 from monitor.dedup import with_hashes
 from monitor.text import clean, html_to_text
@@ -15,6 +17,11 @@ OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 # A BCP 47 tag ("en", "pt-BR", "zh-Hant-TW"): anything else says nothing usable.
 _LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
+# "desk@wire.example (Wire desk)", "Jane Roe (mailto:jane@x.example)", "Jane <jane@x>":
+# RSS writes authors as e-mail addresses with the name beside them; we keep the name.
+_EMAIL = r"(?:mailto:)?[^\s@()<>]+@[^\s@()<>]+"
+_EMAIL_THEN_NAME = re.compile(rf"{_EMAIL}\s*\(\s*([^()]+?)\s*\)")
+_NAME_THEN_EMAIL = re.compile(rf"([^()<>]+?)\s*[(<]\s*{_EMAIL}\s*[)>]")
 
 
 @dataclass(frozen=True)
@@ -88,5 +95,53 @@ def sane_date(value: datetime | None, now: datetime) -> datetime | None:
 
 
 def _authors(names: tuple[str, ...], limits: Limits) -> tuple[str, ...]:
-    cleaned = (html_to_text(name, limits.author) for name in names[: limits.authors])
+    cleaned = (person_name(html_to_text(n, limits.author)) for n in names[: limits.authors])
     return tuple(dict.fromkeys(name for name in cleaned if name))
+
+
+def person_name(written: str) -> str:
+    """The name in "email (Name)" or "Name (email)"; anything else as written.
+
+    ``written`` is short (capped before): the patterns are anchored and linear there.
+    """
+    found = _EMAIL_THEN_NAME.fullmatch(written) or _NAME_THEN_EMAIL.fullmatch(written)
+    return found[1].strip() if found else written
+
+
+def http_link(candidates: Iterable[object], base_url: str) -> str | None:
+    """The first candidate that is an http(s) URL once made absolute.
+
+    An ``at://`` or ``mailto:`` link is no article to open, and an entry often
+    offers a better one next (an alternate link, the URL beside an external one).
+    """
+    for candidate in candidates:
+        url = absolute(candidate, base_url)
+        if url and url.lower().startswith(("http://", "https://")):
+            return url
+    return None
+
+
+def absolute(link: object, base_url: str) -> str | None:
+    """A relative link made absolute against an http(s) feed URL."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    if base_url.startswith(("http://", "https://")):
+        try:
+            return urljoin(base_url, link.strip())
+        except ValueError:  # "http://[::1" and other links no URL parser accepts
+            return None
+    return link.strip()
+
+
+def plain_to_html(value: str | None, *, declared: bool = True) -> str | None:
+    """Plain text made safe to read as HTML: its brackets are text, not tags.
+
+    Text only ``declared`` plain (Atom's type="text") keeps its ampersands too; a
+    title whose type nobody declared (RSS, JSON Feed in the wild) is often escaped
+    twice ("AT&amp;T", "It&#8217;s"), so its leftover entities are decoded.
+    """
+    if value is None:
+        return None
+    if declared:
+        value = value.replace("&", "&amp;")
+    return value.replace("<", "&lt;").replace(">", "&gt;")

@@ -1,4 +1,4 @@
-"""RSS 0.9x/1.0/2.0 and Atom through feedparser; JSON Feed 1.x read here.
+"""RSS 0.9x/1.0/2.0 and Atom through feedparser; JSON Feed in ``jsonfeed``.
 
 feedparser only ever gets bytes: given a string it would open local paths and URLs.
 """
@@ -6,18 +6,26 @@ feedparser only ever gets bytes: given a string it would open local paths and UR
 from __future__ import annotations
 
 import calendar
-import json
 import re
 import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from xml.sax import SAXParseException
 
 import feedparser
 
 from monitor.errors import ParseError
-from monitor.parse.entries import Limits, RawEntry, language_tag, normalise_entry
+from monitor.parse.entries import (
+    Limits,
+    RawEntry,
+    http_link,
+    language_tag,
+    normalise_entry,
+    plain_to_html,
+)
+from monitor.parse.jsonfeed import read_json_feed
+from monitor.redact import redact_url
 from monitor.text import clean
 from monitor.types import ParsedFeed
 
@@ -26,15 +34,27 @@ from monitor.types import ParsedFeed
 warnings.filterwarnings(
     "ignore", message="To avoid breaking existing software", category=DeprecationWarning
 )
+# A feed with no entries yet is still a feed when its root says so (RSS 0.90, RSS 1.0, Atom).
+_FEED_NAMESPACES = {
+    "http://channel.netscape.com/rdf/simple/0.9/",
+    "http://purl.org/rss/1.0/",
+    "http://www.w3.org/2005/Atom",
+    "http://purl.org/atom/ns#",
+}
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]{0,39})")
 
 
 def parse_feed(
     body: bytes, content_type: str | None, base_url: str, now: datetime, limits: Limits
 ) -> ParsedFeed:
-    if _is_json(body, content_type):
-        meta, raws = read_json_feed(body, base_url)
-    else:
-        meta, raws = read_xml_feed(body, content_type, base_url)
+    """Raises ParseError naming the feed and what was found when it is none."""
+    try:
+        if _is_json(body, content_type):
+            meta, raws = read_json_feed(body, base_url)
+        else:
+            meta, raws = read_xml_feed(body, content_type, base_url)
+    except ParseError as exc:
+        raise ParseError(f"not a feed: {redact_url(base_url)}: found {exc}") from exc
     kept = raws[: limits.max_entries]
     return ParsedFeed(
         title=clean(meta.get("title"), 1000) or None,
@@ -49,7 +69,8 @@ def parse_feed(
 def _is_json(body: bytes, content_type: str | None) -> bool:
     if content_type and "json" in content_type.lower():
         return True
-    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+    start = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start[:1] in (b"{", b"[") or start.rstrip() == b"null"
 
 
 def read_xml_feed(
@@ -67,10 +88,12 @@ def read_xml_feed(
             resolve_relative_uris=False,
         )
     except (ValueError, OverflowError) as exc:  # feedparser's own bugs: one feed, not the cycle
-        raise ParseError(f"not a feed: the parser failed: {exc}") from exc
-    if not parsed.get("version") and not parsed.entries:
-        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed found"
-        raise ParseError(f"not a feed: {reason}")
+        raise ParseError(f"a document the parser failed on ({exc})") from exc
+    namespaces = set((parsed.get("namespaces") or {}).values())
+    if not parsed.get("version") and not parsed.entries and not namespaces & _FEED_NAMESPACES:
+        raise ParseError(_what_was_found(body, parsed.get("bozo_exception")))
+    atom = str(parsed.get("version") or "").startswith("atom")
+    feed_authors = _authors(parsed.feed, atom)
     language = parsed.feed.get("language")
     meta = {
         "title": parsed.feed.get("title"),
@@ -78,7 +101,25 @@ def read_xml_feed(
         "language": language,
         "ttl": parsed.feed.get("ttl"),
     }
-    return meta, [_from_feedparser(entry, language, base_url) for entry in parsed.entries]
+    return meta, [
+        _from_feedparser(entry, atom, feed_authors, language, base_url) for entry in parsed.entries
+    ]
+
+
+def _what_was_found(body: bytes, error: object) -> str:
+    """Where the document stops being XML, or what its root element is."""
+    if not body.strip():
+        return "an empty document"
+    root = _ROOT.search(body[:4096])
+    name = root[1].decode("ascii", "replace") if root else None
+    if name and name.lower() == "html":
+        return "an HTML page, not RSS, Atom or JSON Feed"
+    if isinstance(error, SAXParseException):
+        where = f"line {error.getLineNumber()}, column {error.getColumnNumber()}"
+        return f"XML that is not well-formed ({where}: {error.getMessage()})"
+    if name:
+        return f"<{name}>, not RSS, Atom or JSON Feed"
+    return "no RSS, Atom or JSON Feed"
 
 
 _CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
@@ -101,25 +142,65 @@ def _charref(found: re.Match[bytes]) -> bytes:
     return found[0] if valid else b"&#xFFFD;"
 
 
-def _from_feedparser(entry: Any, feed_language: str | None, base_url: str) -> RawEntry:
+def _from_feedparser(
+    entry: Any, atom: bool, feed_authors: tuple[str, ...], feed_language: str | None, base: str
+) -> RawEntry:
     contents = entry.get("content") or []
     content = max(contents, key=lambda c: len(c.get("value") or ""), default=None)
     summary = entry.get("summary_detail") or {}
     detail = content or summary
-    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-    link = entry.get("link")
-    if entry.get("guidislink") and not str(link).startswith(("http://", "https://")):
-        link = None  # a GUID such as "4411" is no link, whatever RSS's default says
+    # dict.get: feedparser's own get() answers published_parsed with updated_parsed.
+    stamp = next(
+        (
+            dict.get(entry, k)
+            for k in ("published_parsed", "created_parsed", "updated_parsed")
+            if dict.get(entry, k)
+        ),
+        None,
+    )
     return RawEntry(
         guid=entry.get("id"),
-        link=absolute(link, base_url),
-        title=entry.get("title"),
+        link=http_link(_link_candidates(entry), base),
+        title=_title(entry, atom),
         summary_html=_as_html(summary),
         content_html=_as_html(content) if content else None,
-        authors=tuple(_names(entry.get("authors") or [])) or _single(entry.get("author")),
+        authors=_authors(entry, atom) or feed_authors,
         language=detail.get("language") or feed_language,
         published=_from_struct(stamp),
     )
+
+
+def _title(entry: Any, atom: bool) -> str | None:
+    """The title as HTML: escaped when plain text (declared so only in Atom)."""
+    title, detail = entry.get("title"), entry.get("title_detail") or {}
+    # feedparser's detail can be another element's (an <image><title> after the entry's).
+    if isinstance(title, str) and detail.get("value") == title:
+        return _as_html(detail, declared=atom)
+    return title if isinstance(title, str) else None
+
+
+def _link_candidates(entry: Any) -> Iterable[Any]:
+    """FeedBurner's original link, the link, then the other alternate links."""
+    yield entry.get("feedburner_origlink")
+    link = entry.get("link")
+    # A GUID such as "4411" is no link, whatever RSS's default says; only a full URL is.
+    if not entry.get("guidislink") or str(link).lower().startswith(("http://", "https://")):
+        yield link
+    for other in entry.get("links") or []:
+        if isinstance(other, dict) and other.get("rel", "alternate") == "alternate":
+            yield other.get("href")
+
+
+def _authors(owner: Any, atom: bool) -> tuple[str, ...]:
+    """The names of an entry's (or a feed's) authors, an address when there is no name."""
+    people = [a for a in owner.get("authors") or [] if isinstance(a, dict)]
+    written = owner.get("author")
+    if not atom and len(people) <= 1 and isinstance(written, str) and written.strip():
+        # RSS: feedparser's own split of "desk@wire.example (Wire desk)" cuts the
+        # address short and keeps the rest as the name; we split it ourselves.
+        return (written,)
+    names = (p.get("name") or p.get("email") for p in people)
+    return tuple(name for name in names if isinstance(name, str) and name.strip())
 
 
 def _from_struct(stamp: Any) -> datetime | None:
@@ -132,93 +213,14 @@ def _from_struct(stamp: Any) -> datetime | None:
         return None
 
 
-def _as_html(detail: Any) -> str | None:
+def _as_html(detail: Any, declared: bool = True) -> str | None:
     """feedparser's value as HTML: plain-text constructs are escaped first."""
     value = detail.get("value") if detail else None
     if value is None:
         return None
-    return _escape(value) if detail.get("type") == "text/plain" else str(value)
-
-
-def _names(authors: Iterable[Any]) -> Iterable[str]:
-    for author in authors:
-        name = author.get("name") if isinstance(author, dict) else None
-        if isinstance(name, str):
-            yield name
-
-
-def _single(value: Any) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) and value else ()
-
-
-def read_json_feed(body: bytes, base_url: str) -> tuple[dict[str, Any], list[RawEntry]]:
-    try:
-        doc = json.loads(body.decode("utf-8-sig"))
-    # ValueError: JSONDecodeError, and a number of more than 4,300 digits.
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ParseError(f"not a feed: invalid JSON: {exc}") from exc
-    version = doc.get("version") if isinstance(doc, dict) else None
-    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/1"):
-        raise ParseError("not a feed: JSON without a JSON Feed 1.x version")
-    items = doc.get("items")
-    if not isinstance(items, list):
-        raise ParseError("not a feed: JSON Feed without an items list")
-    language = _text(doc.get("language"))
-    meta = {
-        "title": _text(doc.get("title")),
-        "link": _text(doc.get("home_page_url")),
-        "language": language,
-    }
-    return meta, [
-        _from_json_item(item, language, base_url) for item in items if isinstance(item, dict)
-    ]
-
-
-def _from_json_item(item: dict[str, Any], feed_language: str | None, base_url: str) -> RawEntry:
-    authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
-    guid = item.get("id")
-    return RawEntry(
-        guid=str(guid) if isinstance(guid, str | int) else None,
-        link=absolute(_text(item.get("url")) or _text(item.get("external_url")), base_url),
-        title=_text(item.get("title")),
-        summary_html=_text(item.get("summary")),
-        content_html=_text(item.get("content_html")) or _escape(_text(item.get("content_text"))),
-        authors=tuple(_names(a for a in authors or [] if isinstance(a, dict))),
-        language=_text(item.get("language")) or feed_language,
-        published=_rfc3339(item.get("date_published")) or _rfc3339(item.get("date_modified")),
-    )
-
-
-def absolute(link: Any, base_url: str) -> str | None:
-    """A relative link made absolute against an http(s) feed URL."""
-    if not isinstance(link, str) or not link.strip():
-        return None
-    if base_url.startswith(("http://", "https://")):
-        try:
-            return urljoin(base_url, link.strip())
-        except ValueError:  # "http://[::1" and other links no URL parser accepts
-            return None
-    return link.strip()
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _escape(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _rfc3339(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if detail.get("type") == "text/plain":
+        return plain_to_html(value, declared=declared)
+    return str(value)
 
 
 def _ttl_seconds(value: Any) -> float | None:
