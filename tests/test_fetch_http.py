@@ -9,6 +9,7 @@ import time
 import tracemalloc
 from ipaddress import ip_network
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -232,3 +233,25 @@ def test_per_host_concurrency_is_bounded(server: FeedServer) -> None:
     results = asyncio.run(go())
     assert all(r.status == "ok" for r in results)
     assert peak == 2
+
+
+def test_the_connection_itself_is_guarded_for_ip_literals(forbidden: FeedServer) -> None:
+    # check_hop refuses early with a clear message; underneath it, no socket opens
+    # to a forbidden address either, although aiohttp asks no resolver for a literal.
+    forbidden.routes["/feed"] = feed(BODY)
+
+    async def go() -> str:
+        fetcher = HttpFetcher(HttpSettings(timeout_s=5), FakeClock())
+        try:
+            await fetcher._client(ONLY_TEST_SERVER).get(forbidden.url("/feed"))
+        except httpx.TransportError as exc:
+            causes = [exc]
+            while causes[-1].__cause__ or causes[-1].__context__:
+                causes.append(causes[-1].__cause__ or causes[-1].__context__)  # type: ignore[arg-type]
+            return " / ".join(str(cause) for cause in causes)
+        finally:
+            await fetcher.aclose()
+        return "connected"
+
+    assert "refused: 127.0.0.1 is a non-global address" in asyncio.run(go())
+    assert sum(forbidden.hits.values()) == 0

@@ -33,8 +33,10 @@ from monitor import __version__
 from monitor.clock import Clock, retry_after
 from monitor.errors import BlockedAddressError, FeedError, FetchTimeoutError, TooLargeError
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
-from monitor.fetch.resolver import GuardedResolver, RefusedAddress
+from monitor.fetch.resolver import GuardedResolver, RefusedAddress, guarded_sockets
 from monitor.netguard import ip_allowed, literal_address
+from monitor.printable import one_line
+from monitor.redact import redact_text
 from monitor.types import AddressPolicy, Feed, FetchResult
 
 USER_AGENT = f"monitor/{__version__} (news monitor; +https://github.com/monitor-news/monitor)"
@@ -122,7 +124,8 @@ class HttpFetcher:
         raise FeedError(f"more than {self.settings.max_redirects} redirects")
 
     async def _send(self, url: str, feed: Feed) -> httpx.Response:
-        check_hop(url, feed.policy)
+        # The URL object checked is the one requested: no second parse to differ.
+        checked = check_hop(url, feed.policy)
         headers = list(self._headers)
         if feed.etag:
             headers.append(("If-None-Match", feed.etag))
@@ -130,14 +133,10 @@ class HttpFetcher:
             headers.append(("If-Modified-Since", feed.last_modified))
         client = self._client(feed.policy)
         try:
-            request = httpx.Request("GET", url, headers=headers, extensions=self._extensions)
+            request = httpx.Request("GET", checked, headers=headers, extensions=self._extensions)
             if client.cookies:
                 client.cookies.set_cookie_header(request)
             return await client.send(request, stream=True)
-        except httpx.InvalidURL as exc:
-            # Not an httpx.HTTPError: uncaught, it escaped fetch() and the pipeline
-            # recorded an internal error (0177.0.0.1, 127.000.000.001, full-width digits).
-            raise FeedError(f"refused: not a valid URL ({exc}): {url}") from exc
         except httpx.HTTPError as exc:
             raise _wrap(exc, url) from exc
 
@@ -166,7 +165,8 @@ class HttpFetcher:
                 gone = "HTTP 410 Gone: the publisher removed this feed; polling stopped"
                 return replace(base, status="gone", error=gone, error_kind="gone")
             if not 200 <= status < 300:
-                error = f"HTTP {status} {response.reason_phrase or ''}".strip()
+                # The reason phrase is the server's text: no escapes reach a terminal.
+                error = error_text(f"HTTP {status} {response.reason_phrase or ''}")
                 return replace(base, error=error, error_kind=f"http_{status}")
             return replace(
                 base,
@@ -210,6 +210,8 @@ class HttpFetcher:
     def _session(self, policy: AddressPolicy) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(policy, self._dns()),
+            # aiohttp resolves no IP literal: each socket is checked as it is made.
+            socket_factory=guarded_sockets(policy),
             limit=self.settings.concurrency,
             limit_per_host=self.settings.per_host,
             ttl_dns_cache=60,
@@ -281,22 +283,47 @@ async def _close(response: httpx.Response) -> None:
     response.stream = _CLOSED
 
 
-def check_hop(url: str, policy: AddressPolicy) -> None:
-    """Scheme and literal-address check for one hop; names are checked by the resolver."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        scheme = parts.scheme or "a bare path"
+def check_hop(url: str, policy: AddressPolicy) -> httpx.URL:
+    """Scheme and literal-address check for one hop; names are checked by the resolver.
+
+    The host judged is the one the client connects to: httpx's own parse, which
+    applies IDNA (UTS 46) and so reads ``169。254．169｡254`` as 169.254.169.254.
+    urllib's reading of the same URL is a name, which slipped past this check.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        # The client could not send it either (0177.0.0.1, full-width digits).
+        raise FeedError(f"refused: not a valid URL ({exc}): {url}") from exc
+    if parsed.scheme not in ("http", "https"):
+        scheme = parsed.scheme or "a bare path"
         raise BlockedAddressError(f"refused: only http and https are fetched, not {scheme}: {url}")
-    host = parts.hostname
+    host = parsed.host
     if not host:
-        raise FeedError(f"no host in URL: {url}")
+        raise FeedError(f"refused: no host in URL: {url}")
     literal = literal_address(host)
     if literal is not None and not ip_allowed(literal, policy):
         raise BlockedAddressError(f"refused: {host} is a non-global address")
+    return parsed
+
+
+def refusal(url: str, policy: AddressPolicy) -> str | None:
+    """Why ``url`` would not be fetched before any connection, or None: for
+    ``feeds add`` and OPML import, so a refused URL is never stored."""
+    try:
+        check_hop(url, policy)
+    except FeedError as exc:
+        return error_text(exc.message)
+    return None
+
+
+def error_text(message: str) -> str:
+    """A fetch error as stored and shown: one line, no control characters, no secrets."""
+    return one_line(redact_text(message))
 
 
 def _failed(error: FeedError) -> FetchResult:
-    return FetchResult(status="error", error=error.message, error_kind=error.kind)
+    return FetchResult(status="error", error=error_text(error.message), error_kind=error.kind)
 
 
 def _wrap(exc: httpx.HTTPError, url: str) -> FeedError:
