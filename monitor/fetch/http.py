@@ -15,6 +15,7 @@ response sets a cookie, and the response headers decoded once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import ssl
 from collections import defaultdict
@@ -131,6 +132,11 @@ class HttpFetcher:
             headers.append(("If-None-Match", feed.etag))
         if feed.last_modified:
             headers.append(("If-Modified-Since", feed.last_modified))
+        if checked.userinfo:
+            # httpx made a header of them and left them in the URL as well, which
+            # aiohttp refuses: the header alone, to the hop whose URL carries them.
+            headers.append(("Authorization", _basic_auth(checked)))
+            checked = checked.copy_with(userinfo=b"")
         client = self._client(feed.policy)
         try:
             request = httpx.Request("GET", checked, headers=headers, extensions=self._extensions)
@@ -320,6 +326,11 @@ def refusal(url: str, policy: AddressPolicy) -> str | None:
 def error_text(message: str) -> str:
     """A fetch error as stored and shown: one line, no control characters, no secrets."""
     return one_line(redact_text(message))
+
+
+def _basic_auth(url: httpx.URL) -> str:
+    credentials = f"{url.username}:{url.password}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
 
 
 def _failed(error: FeedError) -> FetchResult:
