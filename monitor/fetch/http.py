@@ -35,7 +35,7 @@ from monitor.clock import Clock, retry_after
 from monitor.errors import BlockedAddressError, FeedError, FetchTimeoutError, TooLargeError
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
 from monitor.fetch.resolver import GuardedResolver, RefusedAddress, guarded_sockets
-from monitor.netguard import ip_allowed, literal_address
+from monitor.netguard import host_address, ip_allowed
 from monitor.printable import one_line
 from monitor.redact import redact_text
 from monitor.types import AddressPolicy, Feed, FetchResult
@@ -307,9 +307,13 @@ def check_hop(url: str, policy: AddressPolicy) -> httpx.URL:
     host = parsed.host
     if not host:
         raise FeedError(f"refused: no host in URL: {url}")
-    literal = literal_address(host)
-    if literal is not None and not ip_allowed(literal, policy):
-        raise BlockedAddressError(f"refused: {host} is a non-global address")
+    address = host_address(host)
+    if address is None and "%" in host:
+        # No DNS name has one; browsers decode it (%31%32%37.0.0.1 is 127.0.0.1).
+        raise FeedError(f"refused: not a valid host name: {url}")
+    if address is not None and not ip_allowed(address, policy):
+        spelled = host if host.strip("[]") == str(address) else f"{host} ({address})"
+        raise BlockedAddressError(f"refused: {spelled} is a non-global address")
     return parsed
 
 
