@@ -262,7 +262,7 @@ class HttpSettings(_Section):
     # Host: names served besides the bind address, localhost and 127.0.0.1 ("*": any).
     allowed_hosts: Annotated[list[str], BeforeValidator(_codes)] = []
     # Bearer token for / and /metrics (/healthz, /readyz stay open): MONITOR_HTTP_TOKEN.
-    # No length rule: its error would print the secret; README asks for 16+ characters.
+    # No length rule: its error message would print the secret (README: long, random).
     token: Annotated[str, Field(min_length=1)] | None = None
 
 

@@ -290,7 +290,10 @@ async def _close(response: httpx.Response) -> None:
 
 
 def check_hop(url: str, policy: AddressPolicy) -> httpx.URL:
-    """Scheme and literal-address check for one hop; names are checked by the resolver.
+    """Scheme and address check for one hop, before any connection.
+
+    IP literals, numeric IPv4 forms and localhost names are judged here; other
+    names by the resolver, and every socket again as it is opened.
 
     The host judged is the one the client connects to: httpx's own parse, which
     applies IDNA (UTS 46) and so reads ``169。254．169｡254`` as 169.254.169.254.
