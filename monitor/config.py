@@ -263,6 +263,11 @@ class HttpSettings(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"  # 0.0.0.0 in a container, behind your own access control
     port: Annotated[Count, Field(ge=1, le=65535)] = 8080
+    # Host: names served besides the bind address, localhost and 127.0.0.1 ("*": any).
+    allowed_hosts: Annotated[list[str], BeforeValidator(_codes)] = []
+    # Bearer token for / and /metrics (/healthz, /readyz stay open): MONITOR_HTTP_TOKEN.
+    # No length rule: its error message would print the secret (README: long, random).
+    token: Annotated[str, Field(min_length=1)] | None = None
 
 
 class AlertSettings(_Section):

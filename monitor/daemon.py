@@ -31,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.app import App
 from monitor.match.stage import MatchReport
 from monitor.types import CycleReport
+from monitor.web.access import Access
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
 from monitor.web.status import watchlist_files
@@ -127,6 +128,7 @@ class Daemon:
             self.app.worker,
             lambda: self._scheduler is not None and self._scheduler.running,
             lambda: watchlist_files(self.app.registry),
+            Access.of(http.host, http.allowed_hosts, http.token),
         )
         await server.start(http.host, http.port)
         return server

@@ -9,6 +9,7 @@ address checked is the address connected to (no DNS rebinding window).
 from __future__ import annotations
 
 import ipaddress
+import socket
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from monitor.types import AddressPolicy, Network
@@ -86,6 +87,32 @@ def literal_address(host: str) -> IPAddress | None:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
         return None
+
+
+def host_address(host: str) -> IPAddress | None:
+    """The address a connection to ``host`` reaches whatever DNS says, else None.
+
+    ``host`` as the HTTP client normalised it. Besides IP literals: the legacy
+    numeric IPv4 forms (decimal ``2130706433``, hex, octal, short ``127.1``) that
+    inet_aton, and so the system resolver, reads as an address; and the
+    ``localhost`` names, loopback by RFC 6761. Known without a lookup, they are
+    refused before anything is stored or connected.
+    """
+    literal = literal_address(host)
+    if literal is not None:
+        return literal
+    bare = (host[:-1] if host.endswith(".") else host).lower()
+    if bare == "localhost" or bare.endswith(".localhost"):
+        return IPv4Address("127.0.0.1")
+    if bare and set(bare) <= _NUMERIC_CHARS:
+        try:
+            return IPv4Address(socket.inet_aton(bare))
+        except OSError:
+            return None
+    return None
+
+
+_NUMERIC_CHARS = frozenset("0123456789abcdefx.")
 
 
 def to_policy(value: bool | list[str]) -> AddressPolicy:

@@ -1,4 +1,9 @@
-"""OPML subscription lists in and out. Only http(s) feeds are taken from a file."""
+"""OPML subscription lists in and out.
+
+Only http(s) feeds the fetcher would fetch are taken from a file: an address the
+configured ``network.allow_private`` forbids, however it is spelled, is skipped
+with the reason, never stored.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.errors import ConfigError
-from monitor.types import FeedInfo
+from monitor.fetch.http import refusal
+from monitor.types import AddressPolicy, FeedInfo
 
 MAX_BYTES = 10 * 2**20
 
@@ -25,7 +31,7 @@ class Rejected:
     reason: str
 
 
-def read(path: Path) -> tuple[list[Outline], list[Rejected]]:
+def read(path: Path, policy: AddressPolicy) -> tuple[list[Outline], list[Rejected]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -45,6 +51,10 @@ def read(path: Path) -> tuple[list[Outline], list[Rejected]]:
             continue
         if not url.lower().startswith(("http://", "https://")):
             rejected.append(Rejected(url, "only http and https feeds can be imported"))
+            continue
+        refused = refusal(url, policy)
+        if refused is not None:
+            rejected.append(Rejected(url, refused))
             continue
         found.setdefault(url, Outline(url, node.get("title") or node.get("text")))
     return list(found.values()), rejected

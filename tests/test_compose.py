@@ -46,11 +46,24 @@ def _mounts(service: dict[str, Any]) -> dict[str, Path]:
     return found
 
 
+def _published(port: str) -> tuple[str, str, str]:
+    """(host address, host port, container port) of a ``[ADDRESS:]HOST:CONTAINER`` mapping."""
+    parts = port.split(":")
+    address = parts[0] if len(parts) == 3 else "0.0.0.0"  # what Docker does
+    return address, parts[-2], parts[-1]
+
+
 def test_compose_runs_two_workers_on_one_postgres_with_mailpit() -> None:
     assert {"postgres", "mailpit"} <= set(SERVICES)
     assert len(WORKERS) >= 2
-    published = [p.split(":")[0] for w in WORKERS.values() for p in w["ports"]]
+    published = [_published(p)[1] for w in WORKERS.values() for p in w["ports"]]
     assert len(set(published)) == len(published)  # each status page on its own host port
+
+
+def test_published_ports_listen_on_loopback_only() -> None:
+    # Without an address Docker publishes on every interface, firewall rules bypassed.
+    ports = [port for service in SERVICES.values() for port in service.get("ports", [])]
+    assert ports and all(_published(port)[0] == "127.0.0.1" for port in ports), ports
 
 
 @pytest.mark.parametrize("name", sorted(WORKERS))
@@ -71,7 +84,7 @@ def test_each_worker_is_consistent_with_the_package(name: str) -> None:
     )
     # The status page listens where the port mapping and the Dockerfile say.
     assert settings.http.enabled and settings.http.host == "0.0.0.0"
-    assert {p.split(":")[1] for p in worker["ports"]} == {str(settings.http.port)}
+    assert {_published(p)[2] for p in worker["ports"]} == {str(settings.http.port)}
     assert f"EXPOSE {settings.http.port}" in DOCKERFILE
     # Email goes to Mailpit on the compose network.
     emails = [r.email for r in settings.routes if r.email]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import ssl
 import time
 import tracemalloc
 from ipaddress import ip_network
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -232,3 +234,44 @@ def test_per_host_concurrency_is_bounded(server: FeedServer) -> None:
     results = asyncio.run(go())
     assert all(r.status == "ok" for r in results)
     assert peak == 2
+
+
+def test_the_connection_itself_is_guarded_for_ip_literals(forbidden: FeedServer) -> None:
+    # check_hop refuses early with a clear message; underneath it, no socket opens
+    # to a forbidden address either, although aiohttp asks no resolver for a literal.
+    forbidden.routes["/feed"] = feed(BODY)
+
+    async def go() -> str:
+        fetcher = HttpFetcher(HttpSettings(timeout_s=5), FakeClock())
+        try:
+            await fetcher._client(ONLY_TEST_SERVER).get(forbidden.url("/feed"))
+        except httpx.TransportError as exc:
+            causes = [exc]
+            while causes[-1].__cause__ or causes[-1].__context__:
+                causes.append(causes[-1].__cause__ or causes[-1].__context__)  # type: ignore[arg-type]
+            return " / ".join(str(cause) for cause in causes)
+        finally:
+            await fetcher.aclose()
+        return "connected"
+
+    assert "refused: 127.0.0.1 is a non-global address" in asyncio.run(go())
+    assert sum(forbidden.hits.values()) == 0
+
+
+def test_credentials_in_the_feed_url_are_sent_as_basic_auth(server: FeedServer) -> None:
+    # httpx made an Authorization header of them and left them in the URL too,
+    # which aiohttp refused: every such feed ended in an internal error.
+    server.routes["/private"] = feed(BODY)
+    url = server.url("/private").replace("http://", "http://reader:S3cr%3At@")
+    result = fetch(url + "?token=abc")
+    assert result.status == "ok"
+    [request] = server.requests
+    assert request["Authorization"] == "Basic " + base64.b64encode(b"reader:S3cr:t").decode()
+
+
+def test_credentials_are_sent_only_to_the_url_that_carries_them(server: FeedServer) -> None:
+    server.routes["/feed"] = redirect(server.url("/next"))
+    server.routes["/next"] = feed(BODY)
+    result = fetch(server.url("/feed").replace("http://", "http://reader:pw@"))
+    assert result.status == "ok"
+    assert [("Authorization" in r) for r in server.requests] == [True, False]

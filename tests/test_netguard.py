@@ -6,7 +6,13 @@ from ipaddress import IPv4Address, ip_address, ip_network
 
 import pytest
 
-from monitor.netguard import address_allowed, embedded_ipv4, is_global, literal_address
+from monitor.netguard import (
+    address_allowed,
+    embedded_ipv4,
+    host_address,
+    is_global,
+    literal_address,
+)
 from monitor.types import AddressPolicy
 
 DEFAULT = AddressPolicy()
@@ -197,3 +203,33 @@ def test_is_global_looks_inside_wrapped_addresses() -> None:
 def test_literal_address(host: str, expected: str | None) -> None:
     result = literal_address(host)
     assert result == (ip_address(expected) if expected else None)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("::ffff:7f00:1", "::ffff:7f00:1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0x7f.0.0.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("017700000001", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("127.0.0.1.", "127.0.0.1"),
+        ("0", "0.0.0.0"),
+        ("2852039166", "169.254.169.254"),
+        ("localhost", "127.0.0.1"),
+        ("localhost.", "127.0.0.1"),
+        ("app.localhost", "127.0.0.1"),
+        ("example.com", None),
+        ("cafe.be", None),
+        ("localhost.example.com", None),
+        ("1.2.3.4.5", None),
+        ("4294967296", None),
+        ("", None),
+    ],
+)
+def test_host_address_reads_what_the_system_resolver_would(host: str, expected: str | None) -> None:
+    # Without DNS: so feeds add and OPML import refuse them before anything is stored.
+    assert host_address(host) == (ip_address(expected) if expected else None)

@@ -11,16 +11,21 @@ from monitor import opml
 from monitor.cli.render import feeds_table
 from monitor.cli.state import State
 from monitor.errors import ConfigError
-from monitor.types import FeedSpec
+from monitor.fetch.http import refusal
+from monitor.types import AddressPolicy, FeedSpec
 
 console = Console(soft_wrap=True)
 
 
-def remote_url(url: str) -> str:
+def remote_url(url: str, policy: AddressPolicy) -> str:
     if not url.strip().lower().startswith(("http://", "https://")):
         raise ConfigError(
             f"{url}: only http and https feeds can be added here (local files go in monitor.yaml)"
         )
+    # Judged as the fetcher judges it: 127。0。0。1 is 127.0.0.1 (network.allow_private).
+    refused = refusal(url.strip(), policy)
+    if refused is not None:
+        raise ConfigError(refused)
     return url.strip()
 
 
@@ -52,7 +57,7 @@ def list_feeds(state: State, everything: bool) -> None:
 @click.pass_obj
 def add(state: State, url: str, title: str | None, interval: int | None) -> None:
     """Follow a feed (http or https)."""
-    spec = FeedSpec(url=remote_url(url), title=title, interval_s=interval)
+    spec = FeedSpec(url=remote_url(url, state.config.policy()), title=title, interval_s=interval)
     repo = state.repo()
     try:
         added = repo.add_feed(spec, "cli", state.clock.now())
@@ -84,7 +89,7 @@ def remove(state: State, url: str) -> None:
 @click.pass_obj
 def import_opml(state: State, path: Path) -> None:
     """Follow every http(s) feed of an OPML file."""
-    outlines, rejected = opml.read(path)
+    outlines, rejected = opml.read(path, state.config.policy())
     repo = state.repo()
     try:
         now = state.clock.now()

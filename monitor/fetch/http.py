@@ -15,6 +15,7 @@ response sets a cookie, and the response headers decoded once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import ssl
 from collections import defaultdict
@@ -33,8 +34,10 @@ from monitor import __version__
 from monitor.clock import Clock, retry_after
 from monitor.errors import BlockedAddressError, FeedError, FetchTimeoutError, TooLargeError
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
-from monitor.fetch.resolver import GuardedResolver, RefusedAddress
-from monitor.netguard import ip_allowed, literal_address
+from monitor.fetch.resolver import GuardedResolver, RefusedAddress, guarded_sockets
+from monitor.netguard import host_address, ip_allowed
+from monitor.printable import one_line
+from monitor.redact import redact_text
 from monitor.types import AddressPolicy, Feed, FetchResult
 
 USER_AGENT = f"monitor/{__version__} (news monitor; +https://github.com/monitor-news/monitor)"
@@ -122,22 +125,24 @@ class HttpFetcher:
         raise FeedError(f"more than {self.settings.max_redirects} redirects")
 
     async def _send(self, url: str, feed: Feed) -> httpx.Response:
-        check_hop(url, feed.policy)
+        # The URL object checked is the one requested: no second parse to differ.
+        checked = check_hop(url, feed.policy)
         headers = list(self._headers)
         if feed.etag:
             headers.append(("If-None-Match", feed.etag))
         if feed.last_modified:
             headers.append(("If-Modified-Since", feed.last_modified))
+        if checked.userinfo:
+            # httpx made a header of them and left them in the URL as well, which
+            # aiohttp refuses: the header alone, to the hop whose URL carries them.
+            headers.append(("Authorization", _basic_auth(checked)))
+            checked = checked.copy_with(userinfo=b"")
         client = self._client(feed.policy)
         try:
-            request = httpx.Request("GET", url, headers=headers, extensions=self._extensions)
+            request = httpx.Request("GET", checked, headers=headers, extensions=self._extensions)
             if client.cookies:
                 client.cookies.set_cookie_header(request)
             return await client.send(request, stream=True)
-        except httpx.InvalidURL as exc:
-            # Not an httpx.HTTPError: uncaught, it escaped fetch() and the pipeline
-            # recorded an internal error (0177.0.0.1, 127.000.000.001, full-width digits).
-            raise FeedError(f"refused: not a valid URL ({exc}): {url}") from exc
         except httpx.HTTPError as exc:
             raise _wrap(exc, url) from exc
 
@@ -166,7 +171,8 @@ class HttpFetcher:
                 gone = "HTTP 410 Gone: the publisher removed this feed; polling stopped"
                 return replace(base, status="gone", error=gone, error_kind="gone")
             if not 200 <= status < 300:
-                error = f"HTTP {status} {response.reason_phrase or ''}".strip()
+                # The reason phrase is the server's text: no escapes reach a terminal.
+                error = error_text(f"HTTP {status} {response.reason_phrase or ''}")
                 return replace(base, error=error, error_kind=f"http_{status}")
             return replace(
                 base,
@@ -210,6 +216,8 @@ class HttpFetcher:
     def _session(self, policy: AddressPolicy) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(policy, self._dns()),
+            # aiohttp resolves no IP literal: each socket is checked as it is made.
+            socket_factory=guarded_sockets(policy),
             limit=self.settings.concurrency,
             limit_per_host=self.settings.per_host,
             ttl_dns_cache=60,
@@ -281,22 +289,59 @@ async def _close(response: httpx.Response) -> None:
     response.stream = _CLOSED
 
 
-def check_hop(url: str, policy: AddressPolicy) -> None:
-    """Scheme and literal-address check for one hop; names are checked by the resolver."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        scheme = parts.scheme or "a bare path"
+def check_hop(url: str, policy: AddressPolicy) -> httpx.URL:
+    """Scheme and address check for one hop, before any connection.
+
+    IP literals, numeric IPv4 forms and localhost names are judged here; other
+    names by the resolver, and every socket again as it is opened.
+
+    The host judged is the one the client connects to: httpx's own parse, which
+    applies IDNA (UTS 46) and so reads ``169。254．169｡254`` as 169.254.169.254.
+    urllib's reading of the same URL is a name, which slipped past this check.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        # The client could not send it either (0177.0.0.1, full-width digits).
+        raise FeedError(f"refused: not a valid URL ({exc}): {url}") from exc
+    if parsed.scheme not in ("http", "https"):
+        scheme = parsed.scheme or "a bare path"
         raise BlockedAddressError(f"refused: only http and https are fetched, not {scheme}: {url}")
-    host = parts.hostname
+    host = parsed.host
     if not host:
-        raise FeedError(f"no host in URL: {url}")
-    literal = literal_address(host)
-    if literal is not None and not ip_allowed(literal, policy):
-        raise BlockedAddressError(f"refused: {host} is a non-global address")
+        raise FeedError(f"refused: no host in URL: {url}")
+    address = host_address(host)
+    if address is None and "%" in host:
+        # No DNS name has one; browsers decode it (%31%32%37.0.0.1 is 127.0.0.1).
+        raise FeedError(f"refused: not a valid host name: {url}")
+    if address is not None and not ip_allowed(address, policy):
+        spelled = host if host.strip("[]") == str(address) else f"{host} ({address})"
+        raise BlockedAddressError(f"refused: {spelled} is a non-global address")
+    return parsed
+
+
+def refusal(url: str, policy: AddressPolicy) -> str | None:
+    """Why ``url`` would not be fetched before any connection, or None: for
+    ``feeds add`` and OPML import, so a refused URL is never stored."""
+    try:
+        check_hop(url, policy)
+    except FeedError as exc:
+        return error_text(exc.message)
+    return None
+
+
+def error_text(message: str) -> str:
+    """A fetch error as stored and shown: one line, no control characters, no secrets."""
+    return one_line(redact_text(message))
+
+
+def _basic_auth(url: httpx.URL) -> str:
+    credentials = f"{url.username}:{url.password}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
 
 
 def _failed(error: FeedError) -> FetchResult:
-    return FetchResult(status="error", error=error.message, error_kind=error.kind)
+    return FetchResult(status="error", error=error_text(error.message), error_kind=error.kind)
 
 
 def _wrap(exc: httpx.HTTPError, url: str) -> FeedError:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for
 from monitor.errors import StorageError
 from monitor.netguard import to_policy
+from monitor.printable import one_line_or_none
 from monitor.store import dbclock, schema
 from monitor.store.alerts import AlertStorage
 from monitor.store.engine import close_engine, make_engine
@@ -511,7 +512,7 @@ def _state_params(u: PollUpdate, has_new: bool) -> dict[str, Any]:
         "p_id": u.feed_id,
         "p_status": u.status,
         "p_http_status": u.http_status,
-        "p_error": u.error,
+        "p_error": one_line_or_none(u.error),  # often the server's words: no terminal escapes
         "p_error_count": u.error_count,
         "p_polled_at": u.polled_at,
         "p_next_poll_at": u.next_poll_at,

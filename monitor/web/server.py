@@ -2,6 +2,8 @@
 
 Off unless ``http.enabled``; it listens on localhost unless told otherwise.
 Everything it serves is read-only. Database reads run off the event loop.
+Who may read it (``Host:`` names, the optional token) and the headers of every
+response are ``monitor.web.access``'s.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from monitor.clock import Clock
 from monitor.errors import StorageError
 from monitor.store.repository import Repository
+from monitor.web.access import Access, middleware, security_headers, style_nonce
 from monitor.web.metrics import Metrics
 from monitor.web.status import WatchlistFile, page
 
@@ -31,13 +34,17 @@ class OpsServer:
         worker: str,
         scheduler_running: Callable[[], bool],
         watchlists: Callable[[], Sequence[WatchlistFile]] = tuple,
+        access: Access | None = None,
     ) -> None:
         self.repo, self.metrics, self.clock, self.worker = repo, metrics, clock, worker
         self.scheduler_running, self.watchlists = scheduler_running, watchlists
+        # None: the names of a server bound to localhost, and no token.
+        self.access = access
         self._runner: web.AppRunner | None = None
 
-    def app(self) -> web.Application:
-        app = web.Application()
+    def app(self, bind: str = "127.0.0.1") -> web.Application:
+        app = web.Application(middlewares=[middleware(self.access or Access.of(bind))])
+        app.on_response_prepare.append(security_headers)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.prometheus)
@@ -45,7 +52,7 @@ class OpsServer:
         return app
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(self.app(host), handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         log.info("http.started", url=f"http://{host}:{port}/")
@@ -75,5 +82,7 @@ class OpsServer:
 
     async def status(self, request: web.Request) -> web.Response:
         watchlists = self.watchlists()
-        html = await asyncio.to_thread(page, self.repo, self.clock.now(), self.worker, watchlists)
+        html = await asyncio.to_thread(
+            page, self.repo, self.clock.now(), self.worker, watchlists, style_nonce(request)
+        )
         return web.Response(text=html, content_type="text/html")

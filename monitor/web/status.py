@@ -1,7 +1,9 @@
 """The status page: feeds, watchlists, recent stories, recent deliveries, rendered on the server.
 
 Read-only: the page runs queries and a template, nothing else. Feed text is
-autoescaped like every HTML template of monitor.
+autoescaped like every HTML template of monitor; URLs and errors are shown with
+their passwords and token parameters masked (the page may be read by more
+people than the configuration).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from monitor import __version__
 from monitor.clock import when
+from monitor.printable import one_line
+from monitor.redact import redact_text, redact_url
 from monitor.store.repository import Repository
 from monitor.watchlist.registry import Registry
 
@@ -26,6 +30,9 @@ _env = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, trim_blocks=True
 )
 _env.filters["when"] = when
+_env.filters["redact_url"] = redact_url
+# Errors (a delivery's too, with its receiver's reason phrase): no secrets, no controls.
+_env.filters["redact"] = lambda text: one_line(redact_text(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +61,16 @@ def watchlist_files(registry: Registry) -> list[WatchlistFile]:
 
 
 def page(
-    repo: Repository, now: datetime, worker: str, watchlists: Sequence[WatchlistFile] = ()
+    repo: Repository,
+    now: datetime,
+    worker: str,
+    watchlists: Sequence[WatchlistFile] = (),
+    nonce: str = "",
 ) -> str:
-    return _env.get_template("status.html.j2").render(view(repo, now, worker, watchlists))
+    """The page; ``nonce`` marks its style for the response's Content-Security-Policy."""
+    return _env.get_template("status.html.j2").render(
+        view(repo, now, worker, watchlists), nonce=nonce
+    )
 
 
 def view(
@@ -90,6 +104,7 @@ def _story(story: Any, matched: dict[str, list[dict[str, Any]]]) -> dict[str, An
         "title": story.title,
         "articles": story.articles,
         "updated": story.updated,
-        "sources": sorted({feed for _, _, feed, _ in story.members}),
+        # A feed without a title is shown by its URL.
+        "sources": sorted({redact_url(feed) for _, _, feed, _ in story.members}),
         "rules": [f"{w}/{r}" for w, r in rules],
     }
