@@ -76,6 +76,7 @@ class CompiledPattern:
 class CompiledRef:
     terms: tuple[tuple[int, Term], ...]  # pattern id, the term (its source and weight)
     exclude: tuple[int, ...]
+    excluded: tuple[str, ...] = ()  # the exclusions as written, same order, for explanations
     # pattern id → indexes in ``terms``; regular expressions under -1
     slots: dict[int, tuple[int, ...]] = field(default_factory=dict, compare=False, hash=False)
 
@@ -171,6 +172,7 @@ class _Builder:
         ref = CompiledRef(
             pids,
             tuple(self._pattern(term.pattern) for term in exclude),
+            tuple(term.source for term in exclude),
             {pid: tuple(places) for pid, places in slots.items()},
         )
         rid = self.ref_ids.get(ref)

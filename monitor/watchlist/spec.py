@@ -74,7 +74,8 @@ class ActorObject(_Strict):
     )
     exclude: list[TermObject] = Field(
         default_factory=list,
-        description="Phrases that cancel an alias found inside them ('South Korea').",
+        description="Phrases that cancel an alias found inside them ('South Korea'); "
+        "one inside a longer alias does not cancel it.",
     )
 
     @model_validator(mode="before")

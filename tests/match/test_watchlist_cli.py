@@ -163,3 +163,39 @@ def test_the_daemon_reloads_an_edited_watchlist_and_survives_a_broken_one(tmp_pa
     invalid = next(e for e in events if e["event"] == "watchlist.invalid")
     assert invalid["outcome"] == "the last good version keeps running"
     assert "w.yaml" in invalid["error"]
+
+
+def test_explain_counts_names_as_a_reader_does_and_shows_what_an_exclusion_vetoed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "watchlists").mkdir()
+    example = ROOT / "watchlists" / "north-korea-russia.yaml"
+    (tmp_path / "watchlists" / example.name).write_bytes(example.read_bytes())
+    body = (
+        "North Korea has sent troops to Russia, officials said. North Korea denied it. "
+        "South Korea objected. " + STORY
+    )
+    (tmp_path / "corpus" / "feed.rss").write_bytes(
+        rss({"guid": "one", "title": "North Korea sends troops", "description": body})
+    )
+    (tmp_path / "monitor.yaml").write_text(
+        "polling: {parse_workers: 0}\nfeeds:\n  - url: corpus/feed.rss\n"
+    )
+    monitor("run", "--once", cwd=tmp_path)
+    out = tmp_path / "export.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=tmp_path)
+    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+
+    explained = monitor("explain", str(stored["id"]), cwd=tmp_path).stdout
+    assert "matches north-korea-russia / troops_for_russia" in explained
+    assert "north_korea: North Korea ×3  (title 0-11, body 0-11, body 55-66)" in explained
+    assert "Korea ×" not in explained.replace("North Korea ×", "")
+    assert (
+        "north_korea: Korea at body 84-89 vetoed by the exclusion South Korea (body 78-89)"
+        in explained
+    )
+
+    draft = tmp_path / "watchlists" / example.name
+    replay = monitor("watchlist", "test", str(draft), "--since", "3000w", cwd=tmp_path).stdout
+    assert "north-korea-russia: 1 article replayed" in replay
