@@ -163,7 +163,10 @@ cdef class Found:
         regex = -1 in slots
         terms = []
         for pid, term in present:
-            occs = found[pid] if not regex or term.pattern.regex is None else scanned.occurrences(pid)
+            if not regex or term.pattern.regex is None:
+                occs = found[pid]
+            else:  # a regular expression runs when first asked
+                occs = scanned.occurrences(pid)
             if occs:
                 terms.append((term, occs))
         exclude = ref.exclude
