@@ -8,7 +8,11 @@
 
 A rule's score adds, for each actor or concept it names in ``all`` and ``any``,
 the rule's weight for it times the weight of each term found (each term counted
-at most three times, so one name repeated does not drown the others).
+at most three times, so one name repeated does not drown the others). Where
+the terms of one actor or concept overlap, the longer hit wins: a bare "Korea"
+inside "North Korea" is not counted again, and an exclusion ("Republic of Korea")
+inside a longer hit of a term ("Democratic People's Republic of Korea") cancels
+nothing; an exclusion cancels the hits it overlaps, and ``explain`` says which.
 """
 
 from __future__ import annotations
