@@ -17,7 +17,7 @@ from monitor.cli.state import State
 from monitor.cli.stories import describe
 from monitor.match.engine import Matcher, Verdict
 from monitor.match.index import compile_index
-from monitor.types import ArticleText, Match
+from monitor.types import ArticleText, Hit, Match
 from monitor.watchlist.load import load_watchlist
 from monitor.watchlist.registry import Registry
 from monitor.watchlist.spec import json_schema
@@ -71,7 +71,8 @@ def _print_replay(
     name: str, rules: list[str], checked: int, found: list[tuple[ArticleText, Match]]
 ) -> None:
     per_rule = Counter(match.rule for _, match in found)
-    table = Table(title=f"{name}: {checked} articles replayed", title_justify="left")
+    replayed = f"{checked} article{'' if checked == 1 else 's'} replayed"
+    table = Table(title=f"{name}: {replayed}", title_justify="left")
     table.add_column("rule")
     table.add_column("articles", justify="right")
     for rule in rules:
@@ -136,5 +137,18 @@ def _print_verdict(verdict: Verdict) -> None:
     for reason in verdict.reasons:
         console.print(f"    because {escape(reason)}")
     for term in verdict.terms:
-        places = ", ".join(f"{field} {start}-{end}" for field, start, end in term.hits[:5])
-        console.print(f"    [dim]{term.ref}:[/] {escape(term.term)} ×{len(term.hits)}  ({places})")
+        places = ", ".join(_where(span) for span in term.spans[:5])
+        more = ", …" if len(term.spans) > 5 else ""
+        console.print(
+            f"    [dim]{term.ref}:[/] {escape(term.term)} ×{term.times}  ({places}{more})"
+        )
+    for veto in verdict.vetoes:
+        console.print(
+            f"    [dim]{veto.ref}:[/] {escape(veto.term)} at {_where(veto.span)} vetoed by "
+            f"the exclusion {escape(veto.exclusion)} ({_where(veto.at)})"
+        )
+
+
+def _where(span: Hit) -> str:
+    field, start, end = span
+    return f"{field} {start}-{end}"

@@ -55,6 +55,30 @@ cdef inline bint _overlap(tuple occurrence, tuple blocker):
     return occurrence[0] <= blocker[-1] and occurrence[-1] >= blocker[0]
 
 
+cdef bint _inside_any(tuple occurrence, list longer):
+    """Whether the words of ``occurrence`` are all words of a longer occurrence."""
+    cdef Py_ssize_t n = len(occurrence)
+    for other in longer:
+        if len(<tuple>other) > n and other[0] <= occurrence[0] and other[-1] >= occurrence[-1]:
+            if all([p in other for p in occurrence]):
+                return True
+    return False
+
+
+cdef list _outermost(list terms):
+    """Each term's occurrences without those inside a longer occurrence of another
+    term of the same ref: a bare "Korea" inside "North Korea" is not counted twice."""
+    longer = [occ for _, _, occs in terms for occ in occs if len(occ) > 1]
+    if not longer:
+        return terms
+    out = []
+    for source, weight, occs in terms:
+        kept = [occ for occ in occs if not _inside_any(occ, longer)]
+        if kept:
+            out.append((source, weight, kept))
+    return out
+
+
 cdef class RulePlan:
     """A CompiledRule as the decision reads it: no attribute or name lookups left."""
 
@@ -86,6 +110,7 @@ cdef class RefFound:
 
     cdef readonly list terms  # (source, weight, sorted occurrences)
     cdef readonly double base  # Σ term weight × times counted (at most MAX_COUNTED)
+    cdef readonly list vetoes  # (source, occurrence, exclusion index, its occurrence)
     cdef list placed  # (source, hits as offsets) per term, when first asked
 
 
@@ -97,7 +122,7 @@ cdef RefFound _ref_found(list terms):
     for _, w, occs in terms:
         counted = len(occs)
         base += w * (counted if counted < MAX_COUNTED_C else MAX_COUNTED_C)
-    made.terms, made.base, made.placed = terms, base, None
+    made.terms, made.base, made.placed, made.vetoes = terms, base, None, []
     return made
 
 
@@ -135,30 +160,59 @@ cdef class Found:
         present = _present(ref.terms, slots, found)
         if not present:
             return NOTHING
-        exclude = ref.exclude
-        blocked = [occ for pid in exclude for occ in scanned.occurrences(pid)] if exclude else []
-        anywhere = not blocked and mask == TITLE | BODY
         regex = -1 in slots
-        out = []
+        terms = []
         for pid, term in present:
             if not regex or term.pattern.regex is None:
                 occs = found[pid]
-            else:
+            else:  # a regular expression runs when first asked
                 occs = scanned.occurrences(pid)
-            if not anywhere:
-                occs = [occ for occ in occs if self._kept(occ, mask, blocked)]
             if occs:
-                out.append((term.source, term.weight, sorted(occs)))
-        return _ref_found(out) if out else NOTHING
+                terms.append((term, occs))
+        exclude = ref.exclude
+        if not exclude and len(terms) == 1 and mask == TITLE | BODY:  # the usual case
+            term, occs = terms[0]
+            return _ref_found([(term.source, term.weight, sorted(occs))])
+        out, vetoes = self._kept(terms, mask, self._blockers(exclude, terms) if exclude else [])
+        if len(out) > 1:
+            out = _outermost(out)
+        if not out and not vetoes:
+            return NOTHING
+        made = _ref_found(out)
+        made.vetoes = vetoes
+        return made
 
-    cdef bint _kept(self, tuple occ, int mask, list blocked):
-        cdef int field = TITLE if <int>occ[0] < self.title_words else BODY
-        if not field & mask:
-            return False
-        for b in blocked:
-            if _overlap(occ, b):
-                return False
-        return True
+    cdef list _blockers(self, tuple exclude, list terms):
+        """(exclusion index, occurrence) of each exclusion hit that is not inside a
+        longer hit of the ref's own terms: "Republic of Korea" does not cancel
+        "Democratic People's Republic of Korea", whose words it is."""
+        longer = [occ for _, occs in terms for occ in occs if len(occ) > 1]
+        return [
+            (i, blocker)
+            for i, pid in enumerate(exclude)
+            for blocker in self.scanned.occurrences(pid)
+            if not _inside_any(blocker, longer)
+        ]
+
+    cdef tuple _kept(self, list terms, int mask, list blocked):
+        """The terms' occurrences in the fields of ``mask`` that no exclusion hit
+        overlaps (source, weight, sorted occurrences), and the vetoed ones (source,
+        occurrence, exclusion index, the exclusion's occurrence)."""
+        out, vetoes = [], []
+        for term, occs in terms:
+            kept = []
+            for occ in sorted(occs):
+                if not (TITLE if <int>occ[0] < self.title_words else BODY) & mask:
+                    continue
+                for i, blocker in blocked:
+                    if _overlap(occ, blocker):
+                        vetoes.append((term.source, occ, i, blocker))
+                        break
+                else:
+                    kept.append(occ)
+            if kept:
+                out.append((term.source, term.weight, kept))
+        return out, vetoes
 
     cdef list placed(self, RefFound ref):
         """(source, hits) per term of ``ref``: word positions as offsets."""
@@ -251,6 +305,11 @@ cdef class Evaluation:
         """The terms of actor/concept ``name`` found in the rule's fields, exclusions
         applied: (source, weight, occurrences)."""
         return self.found.get(self.compiled.refs[name], self.plan.mask).terms
+
+    def vetoes(self, name):
+        """The hits of actor/concept ``name`` in the rule's fields that an exclusion
+        cancelled: (source, occurrence, exclusion index, the exclusion's occurrence)."""
+        return self.found.get(self.compiled.refs[name], self.plan.mask).vetoes
 
     def _score(self, name):
         return self.compiled.weights.get(name, 1.0) * self.found.get(

@@ -8,7 +8,11 @@
 
 A rule's score adds, for each actor or concept it names in ``all`` and ``any``,
 the rule's weight for it times the weight of each term found (each term counted
-at most three times, so one name repeated does not drown the others).
+at most three times, so one name repeated does not drown the others). Where
+the terms of one actor or concept overlap, the longer hit wins: a bare "Korea"
+inside "North Korea" is not counted again, and an exclusion ("Republic of Korea")
+inside a longer hit of a term ("Democratic People's Republic of Korea") cancels
+nothing; an exclusion cancels the hits it overlaps, and ``explain`` says which.
 """
 
 from __future__ import annotations
@@ -19,11 +23,33 @@ from fnmatch import fnmatchcase
 
 from monitor.match._rules import MAX_COUNTED, Evaluation, Found, decide
 from monitor.match.index import CompiledRule, Index
-from monitor.match.scan import ScannedArticle
+from monitor.match.scan import Occurrence, ScannedArticle
 from monitor.match.stems import language_code
-from monitor.types import ArticleText, Match, TermHits
+from monitor.types import ArticleText, Hit, Match
 
-__all__ = ["MAX_COUNTED", "Matcher", "Verdict"]
+__all__ = ["MAX_COUNTED", "Matcher", "TermFound", "Verdict", "Veto"]
+
+
+@dataclass(frozen=True, slots=True)
+class TermFound:
+    """A term found in an article, for explanations: how many times (occurrences, as a
+    reader counts them: "North Korea" twice is 2, not 4 words) and where each is."""
+
+    ref: str
+    term: str
+    times: int
+    spans: tuple[Hit, ...]  # per occurrence: its field, where it starts and ends
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """A hit of a term that an exclusion cancelled ("Korea" inside "South Korea")."""
+
+    ref: str
+    term: str
+    span: Hit
+    exclusion: str
+    at: Hit  # where the exclusion was found
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +60,9 @@ class Verdict:
     rule: str
     matched: bool
     score: float
-    terms: tuple[TermHits, ...]
+    terms: tuple[TermFound, ...]
     reasons: tuple[str, ...] = ()
+    vetoes: tuple[Veto, ...] = ()
 
 
 class Matcher:
@@ -74,21 +101,45 @@ class _Evaluation(Evaluation):
         score = sum(self._score(name) for name in self.rule.positive)
         if not reasons and score < self.rule.min_score:
             reasons.append(f"score {score:g} is below min_score {self.rule.min_score:g}")
-        terms = self._terms() if with_terms or not reasons else ()
+        terms = tuple(self._found()) if with_terms or not reasons else ()
         name = self.compiled.watchlist.name
-        return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons))
+        vetoes = tuple(self._vetoes())
+        return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons), vetoes)
+
+    def _found(self) -> Iterator[TermFound]:
+        for name in self.rule.positive:
+            for source, _, occurrences in self.hits(name):
+                spans = tuple(self._span(occurrence) for occurrence in occurrences)
+                yield TermFound(name, source, len(occurrences), spans)
+
+    def _vetoes(self) -> Iterator[Veto]:
+        for name in dict.fromkeys((*self.rule.positive, *self.rule.none)):
+            excluded = self.scanned.index.refs[self.compiled.refs[name]].excluded
+            for source, occurrence, exclusion, at in self.vetoes(name):
+                yield Veto(
+                    name, source, self._span(occurrence), excluded[exclusion], self._span(at)
+                )
+
+    def _span(self, occurrence: Occurrence) -> Hit:
+        """Where an occurrence is: from the start of its first word to the end of its last."""
+        places = self.scanned.places(occurrence)
+        return places[0][0], places[0][1], places[-1][2]
 
     def _missing(self) -> Iterator[str]:
         rule = self.rule
         for name in rule.all:
             if not self.hits(name):
-                yield f"'{name}' (all) does not occur"
+                yield f"'{name}' (all) does not occur{self._vetoed(name)}"
         if rule.any and not any(self.hits(name) for name in rule.any):
-            yield f"none of {', '.join(rule.any)} (any) occurs"
+            why = next(filter(None, map(self._vetoed, rule.any)), "")
+            yield f"none of {', '.join(rule.any)} (any) occurs{why}"
         for name in rule.none:
             found = self.hits(name)
             if found:
                 yield f"'{name}' (none) occurs: {found[0][0]}"
+
+    def _vetoed(self, name: str) -> str:
+        return " (every hit is inside an exclusion)" if self.vetoes(name) else ""
 
     def _filtered(self) -> Iterator[str]:
         return _filters(self.scanned, self.compiled)

@@ -13,7 +13,6 @@ of rules (the idea of Lucene's Monitor and the Elasticsearch percolator).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 from monitor.match._rules import RulePlan
 from monitor.match._scan import Lexicon, Wakeup
 from monitor.match.rarity import commonness
+from monitor.match.regex import Regex, compile_regex
 from monitor.match.stems import SUPPORTED, Stems
 from monitor.watchlist.model import Pattern, Rule, Term, Watchlist, Word
 
@@ -60,7 +60,7 @@ class CompiledPattern:
     pattern: Pattern
     words: tuple[CompiledWord, ...]
     anchor: int  # the word looked for, when the keys do not find the whole term
-    regex: re.Pattern[str] | None = None
+    regex: Regex | None = None  # RE2 (monitor.match.regex)
     whole: bool = False  # the keys find the whole term: nothing left to check
     # By language: the stems and the written words the article must contain for the
     # other words to be there; checked before looking closer.
@@ -76,6 +76,7 @@ class CompiledPattern:
 class CompiledRef:
     terms: tuple[tuple[int, Term], ...]  # pattern id, the term (its source and weight)
     exclude: tuple[int, ...]
+    excluded: tuple[str, ...] = ()  # the exclusions as written, same order, for explanations
     # pattern id → indexes in ``terms``; regular expressions under -1
     slots: dict[int, tuple[int, ...]] = field(default_factory=dict, compare=False, hash=False)
 
@@ -171,6 +172,7 @@ class _Builder:
         ref = CompiledRef(
             pids,
             tuple(self._pattern(term.pattern) for term in exclude),
+            tuple(term.source for term in exclude),
             {pid: tuple(places) for pid, places in slots.items()},
         )
         rid = self.ref_ids.get(ref)
@@ -191,8 +193,8 @@ class _Builder:
 
     def _compiled(self, pattern: Pattern) -> CompiledPattern:
         if pattern.regex is not None:
-            flags = 0 if pattern.match_case else re.IGNORECASE
-            return CompiledPattern(pattern, (), 0, re.compile(pattern.regex, flags))
+            regex = compile_regex(pattern.regex, pattern.match_case)
+            return CompiledPattern(pattern, (), 0, regex)
         words = tuple(self._word(word, pattern.match_case) for word in pattern.words)
         return CompiledPattern(pattern, words, 0)  # the anchor is chosen when all are known
 

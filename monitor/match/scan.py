@@ -47,10 +47,9 @@ class ScannedArticle:
         compiled = self.index.patterns[pid]
         if compiled.regex is not None and pid not in self._regex_hits:
             self._regex_hits[pid] = [
-                (name, m.start(), m.end())
+                (name, start, end)
                 for name, text in (("title", self.article.title), ("body", self.article.body))
-                for m in compiled.regex.finditer(text)
-                if m.end() > m.start()
+                for start, end in compiled.regex.spans(text)
             ]
             positions = {self._position(hit) for hit in self._regex_hits[pid]}
             if positions:

@@ -1,9 +1,14 @@
 """The watchlists in force: loaded from a directory, reloaded when a file changes.
 
 A file that fails to load keeps its last good version running (or none, if it
-never loaded) and its error is reported; the other files are not affected. A
-file is read only once it has been still for ``settle`` seconds, so a file half
-way through being written is not taken for the whole.
+never loaded) and its error is reported; the other files are not affected; when
+it loads again, that is reported too (``watchlist.recovered``). A file is read
+only once it has been still for ``settle`` seconds, so a file half way through
+being written is not taken for the whole.
+
+What is in force (``watchlists.loaded``) is said at info by ``monitor check``
+(``announce``) and by the daemon, which watches the files: from its second look
+on. A command that reads them once says it at debug, so its stderr stays quiet.
 """
 
 from __future__ import annotations
@@ -43,18 +48,22 @@ class Registry:
         default_language: str = "en",
         settle: float = 0.5,
         wall_time: Callable[[], float] = time.time,
+        announce: bool = False,
     ) -> None:
         self.directory = directory
         self.languages, self.default_language = tuple(languages), default_language
         self.settle, self.wall_time = settle, wall_time
         self.good: dict[Path, Watchlist] = {}
         self.errors: dict[Path, str] = {}
+        self.clashing: dict[Path, Watchlist] = {}  # refused: another file has their name
         self._seen: dict[Path, Signature] = {}
         self.matcher = Matcher(compile_index([], self.languages, default_language))
         self.reloads = 0
         # File versions refused so far: a bad edit changes nothing in force, so
         # refresh() says False, yet the daemon's reload metric must count it.
         self.rejected = 0
+        self.announce = announce
+        self.looks = 0
 
     @property
     def watchlists(self) -> list[Watchlist]:
@@ -64,28 +73,38 @@ class Registry:
         """Look at the files again; True when the watchlists in force changed."""
         settle = self.settle if settle is None else settle
         files = watchlist_files(self.directory) if self.directory.is_dir() else []
+        refused = set(self.errors)
         changed = self._forget_removed(files)
         for path in files:
             changed |= self._look_at(path, settle)
         changed |= self._check_names()
+        for path in sorted(refused & self.good.keys()):
+            log.info("watchlist.recovered", file=str(path), watchlist=self.good[path].name)
+        self.looks += 1
         if changed:
             self.matcher = Matcher(
                 compile_index(self.good.values(), self.languages, self.default_language)
             )
             self.reloads += 1
-            log.info(
-                "watchlists.loaded",
-                watchlists=len(self.good),
-                rules=len(self.matcher.index.rules),
-                errors=len(self.errors),
-            )
+        if changed or (self.looks == 2 and not self.announce):  # the daemon's first watch
+            self._log_loaded()
         return changed
+
+    def _log_loaded(self) -> None:
+        say = log.info if self.announce or self.looks > 1 else log.debug
+        say(
+            "watchlists.loaded",
+            watchlists=len(self.good),
+            rules=len(self.matcher.index.rules),
+            errors=len(self.errors),
+        )
 
     def _forget_removed(self, files: list[Path]) -> bool:
         gone = set(self._seen) - set(files)
         for path in gone:
             self._seen.pop(path, None)
             self.errors.pop(path, None)
+            self.clashing.pop(path, None)
             if self.good.pop(path, None):
                 log.info("watchlist.removed", file=str(path))
         return bool(gone)
@@ -110,30 +129,34 @@ class Registry:
             log.error("watchlist.invalid", file=str(path), error=exc.message, outcome=kept)
             return False
         self.errors.pop(path, None)
+        self.clashing.pop(path, None)
         old = self.good.get(path)
         self.good[path] = watchlist
         return old is None or old.digest != watchlist.digest
 
     def _check_names(self) -> bool:
-        """Two files may not give one name; the second (in file order) is refused."""
+        """Two files may not give one name: the first (in file order) has it; the
+        others are refused, and kept aside (not read again) until the name is free."""
         owners: dict[str, Path] = {}
-        refused = False
-        for path in sorted(self.good):
-            name = self.good[path].name
-            if name in owners:
-                self.errors[path] = (
-                    f"{path}: the watchlist name '{name}' is already used by {owners[name]}"
-                )
-                del self.good[path]
-                self._seen.pop(path, None)
-                refused = True
-            else:
-                owners[name] = path
-        return refused
+        changed = False
+        for path in sorted(self.good.keys() | self.clashing.keys()):
+            watchlist = self.good.get(path) or self.clashing[path]
+            owner = owners.setdefault(watchlist.name, path)
+            if owner != path and path in self.good:
+                self.clashing[path] = self.good.pop(path)
+                error = f"{path}: the watchlist name '{watchlist.name}' is already used by {owner}"
+                self.errors[path] = error
+                log.error("watchlist.invalid", file=str(path), error=error, outcome="not loaded")
+                changed = True
+            elif owner == path and path in self.clashing:
+                self.good[path] = self.clashing.pop(path)
+                self.errors.pop(path, None)
+                changed = True
+        return changed
 
 
 def load_all(directory: Path) -> tuple[list[Watchlist], dict[Path, str]]:
     """Every watchlist file read once, for ``monitor check``: the good ones and the errors."""
-    registry = Registry(directory)
+    registry = Registry(directory, announce=True)
     registry.refresh(settle=0.0)
     return registry.watchlists, registry.errors

@@ -34,7 +34,11 @@ class TermObject(_Strict):
         default=None,
         description='Words (stemmed), "an exact phrase", prefix* wildcards, NEAR/n.',
     )
-    regex: str | None = Field(default=None, description="A Python regular expression.")
+    regex: str | None = Field(
+        default=None,
+        description="A regular expression in RE2 syntax (no lookaround, no backreferences), "
+        "on the stored text; ignores case unless 'case' is true.",
+    )
     weight: float = Field(default=1.0, gt=0, description="Score of each occurrence.")
     case: bool = Field(default=False, description="Match the case exactly (acronyms: US, WHO).")
     stem: bool | None = Field(
@@ -70,7 +74,8 @@ class ActorObject(_Strict):
     )
     exclude: list[TermObject] = Field(
         default_factory=list,
-        description="Phrases that cancel an alias found inside them ('South Korea').",
+        description="Phrases that cancel an alias found inside them ('South Korea'); "
+        "one inside a longer alias does not cancel it.",
     )
 
     @model_validator(mode="before")

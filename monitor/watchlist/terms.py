@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Literal
 
 from monitor.match.fold import fold_words
+from monitor.match.regex import compile_regex
 from monitor.watchlist.model import Pattern, Term, Word
 from monitor.watchlist.spec import TermSpec
 
@@ -94,8 +95,5 @@ def _checked(pattern: Pattern, text: str) -> Pattern:
 
 
 def _regex(regex: str, case: bool) -> Pattern:
-    try:
-        re.compile(regex, 0 if case else re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"bad regular expression: {exc}") from exc
+    compile_regex(regex, case)  # a ValueError saying why RE2 cannot run it
     return Pattern((), None, case, regex)

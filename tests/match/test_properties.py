@@ -114,3 +114,22 @@ def test_folding_keeps_no_more_characters_than_its_limit_and_folds_the_same(
         folding.fold("".join(map(chr, range(start, start + 100))), keep_case=True)
     assert all(len(table) <= 128 + 500 + 100 for table in folding._TABLES.values())
     assert folding.fold(text, keep_case=True) == before
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.lists(st.sampled_from(VOCABULARY), min_size=2, max_size=5),
+    cut=st.tuples(st.integers(0, 4), st.integers(1, 4)),
+    before=words,
+    after=words,
+)
+def test_an_exclusion_inside_an_alias_never_cancels_the_alias(
+    name: list[str], cut: tuple[int, int], before: list[str], after: list[str]
+) -> None:
+    """The longer name wins: "Republic of Korea" excluded, "Democratic People's
+    Republic of Korea" still counts, wherever it stands and whatever is around it."""
+    start = min(cut[0], len(name) - 1)
+    part = name[start : start + min(cut[1], len(name) - 1)]  # a proper part of the name
+    names = actor(" ".join(name), part[-1], exclude=(" ".join(part),))
+    text = " ".join([*before, ".", *name, ".", *after])
+    assert names.match(article(text))

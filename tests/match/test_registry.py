@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from monitor.watchlist.registry import Registry
 from tests.match.helpers import article
 
@@ -76,3 +78,34 @@ def test_two_files_may_not_use_one_name(tmp_path: Path) -> None:
     registry.refresh()
     assert [w.source for w in registry.watchlists] == [str(tmp_path / "a.yaml")]
     assert "already used by" in registry.errors[tmp_path / "b.yaml"]
+    assert not registry.refresh()  # the refused file is not read and refused again and again
+
+
+def test_a_file_that_loads_again_is_reported_by_name(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    write(tmp_path / "w.yaml", V1 + "  broken: {all: [nobody]}\n")
+    registry.refresh()
+    with capture_logs() as logs:
+        write(tmp_path / "w.yaml", V1)
+        assert registry.refresh()
+        assert not registry.refresh()
+    recovered = [e for e in logs if e["event"] == "watchlist.recovered"]
+    assert recovered == [
+        {"event": "watchlist.recovered", "file": str(tmp_path / "w.yaml"), "watchlist": "w",
+         "log_level": "info"}
+    ]  # fmt: skip
+
+
+def test_a_name_freed_lets_the_refused_file_in_and_says_so(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    write(tmp_path / "a.yaml", "name: same\n" + V1)
+    write(tmp_path / "b.yaml", "name: same\n" + V2)
+    registry.refresh()
+    with capture_logs() as logs:
+        (tmp_path / "a.yaml").unlink()
+        assert registry.refresh()
+    assert rules(registry, "North Korea and Russia") == ["nk", "russia"]
+    assert registry.errors == {}
+    assert [e["file"] for e in logs if e["event"] == "watchlist.recovered"] == [
+        str(tmp_path / "b.yaml")
+    ]

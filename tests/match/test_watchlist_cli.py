@@ -149,7 +149,7 @@ def test_the_daemon_reloads_an_edited_watchlist_and_survives_a_broken_one(tmp_pa
         watchlist.write_text(V2[: len(V2) - 30])  # an editor half way through saving
         wait_for(lambda: "watchlist.invalid" in log.read_text(), "the error to be reported")
         watchlist.write_text(V2)
-        wait_for(lambda: log.read_text().count("watchlists.loaded") >= 2, "the reload")
+        wait_for(lambda: "watchlist.recovered" in log.read_text(), "the file to recover")
         items.append({"guid": "two", "title": "Kursk", "description": "Russia in Kursk. " + STORY})
         feed_file.write_bytes(rss(*items))
         wait_for(lambda: {("two", "russia"), ("two", "kursk")} <= matched(db), "new matches")
@@ -163,3 +163,64 @@ def test_the_daemon_reloads_an_edited_watchlist_and_survives_a_broken_one(tmp_pa
     invalid = next(e for e in events if e["event"] == "watchlist.invalid")
     assert invalid["outcome"] == "the last good version keeps running"
     assert "w.yaml" in invalid["error"]
+    recovered = next(e for e in events if e["event"] == "watchlist.recovered")
+    assert recovered["file"] == str(watchlist)
+    loaded = [e for e in events if e["event"] == "watchlists.loaded"]
+    assert loaded and all(e["level"] == "info" for e in loaded)
+
+
+def test_explain_counts_names_as_a_reader_does_and_shows_what_an_exclusion_vetoed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "watchlists").mkdir()
+    example = ROOT / "watchlists" / "north-korea-russia.yaml"
+    (tmp_path / "watchlists" / example.name).write_bytes(example.read_bytes())
+    body = (
+        "North Korea has sent troops to Russia, officials said. North Korea denied it. "
+        "South Korea objected. " + STORY
+    )
+    (tmp_path / "corpus" / "feed.rss").write_bytes(
+        rss({"guid": "one", "title": "North Korea sends troops", "description": body})
+    )
+    (tmp_path / "monitor.yaml").write_text(
+        "polling: {parse_workers: 0}\nfeeds:\n  - url: corpus/feed.rss\n"
+    )
+    monitor("run", "--once", cwd=tmp_path)
+    out = tmp_path / "export.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=tmp_path)
+    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+
+    explained = monitor("explain", str(stored["id"]), cwd=tmp_path).stdout
+    assert "matches north-korea-russia / troops_for_russia" in explained
+    assert "north_korea: North Korea ×3  (title 0-11, body 0-11, body 55-66)" in explained
+    assert "Korea ×" not in explained.replace("North Korea ×", "")
+    assert (
+        "north_korea: Korea at body 84-89 vetoed by the exclusion South Korea (body 78-89)"
+        in explained
+    )
+
+    draft = tmp_path / "watchlists" / example.name
+    replay = monitor("watchlist", "test", str(draft), "--since", "3000w", cwd=tmp_path).stdout
+    assert "north-korea-russia: 1 article replayed" in replay
+
+
+def test_only_check_and_the_daemon_announce_the_watchlists_loaded(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "watchlists").mkdir()
+    (tmp_path / "watchlists" / "w.yaml").write_text(V1)
+    (tmp_path / "corpus" / "feed.rss").write_bytes(
+        rss({"guid": "one", "title": "Russia acts", "description": "Russia said. " + STORY})
+    )
+    (tmp_path / "monitor.yaml").write_text(
+        "polling: {parse_workers: 0}\nfeeds:\n  - url: corpus/feed.rss\n"
+    )
+    once = monitor("run", "--once", cwd=tmp_path)
+    assert "watchlists.loaded" not in once.stderr
+    out = tmp_path / "export.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=tmp_path)
+    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+    explained = monitor("explain", str(stored["id"]), cwd=tmp_path)
+    assert "matches w / russia" in explained.stdout
+    assert "watchlists.loaded" not in explained.stderr
+    assert "watchlists.loaded" in monitor("check", cwd=tmp_path).stderr

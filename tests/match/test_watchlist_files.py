@@ -38,7 +38,7 @@ def error_of(text: str) -> str:
         ),
         (
             "concepts:\n  c:\n    - {regex: 'T-(72'}\nrules:\n  r: {all: [c]}\n",
-            "w.yaml:3:7: bad regular expression: missing ), unterminated subpattern",
+            "w.yaml:3:7: bad regular expression (RE2 syntax): missing ): T-(72",
         ),
         (
             "actors:\n  nk:\n    aliasses: [x]\nrules:\n  r: {all: [nk]}\n",
