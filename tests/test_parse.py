@@ -218,6 +218,38 @@ def test_a_link_that_is_not_http_falls_back_to_the_next_candidate() -> None:
     assert parse(only_at).entries[0].url is None
 
 
+@pytest.mark.parametrize("attribute", ["uri", "url", "href"])
+def test_an_rss_link_with_an_at_uri_attribute_falls_back_to_its_own_text(attribute: str) -> None:
+    """gofeed's rss_channel_item_uri_at_protocol.xml: feedparser keeps only the attribute."""
+    at = "at://did:plc:abc/app.bsky.feed.post/1"
+    items = (
+        f"<guid>{n}</guid><title>Post {n}</title>"
+        f'<link {attribute}="{at}{n}">https://bsky.example/post/{n}?a=1&amp;b=2</link>'
+        for n in (1, 2)
+    )
+    urls = [e.url for e in parse(rss_item("</item><item>".join(items))).entries]
+    assert urls == [f"https://bsky.example/post/{n}?a=1&b=2" for n in (1, 2)]
+
+
+def test_a_link_text_that_is_not_http_either_leaves_no_url() -> None:
+    at = "at://did:plc:abc/app.bsky.feed.post/1"
+    for text in ("", "javascript:alert(1)", at + "/again"):
+        feed = rss_item(f'<title>x</title><link uri="{at}">{text}</link>')
+        assert parse(feed).entries[0].url is None
+
+
+def test_a_link_text_read_again_expands_no_entity_and_reads_no_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("https://leak.example/secret", encoding="utf-8")
+    laughs = '<!ENTITY a "https://x.example/aaaaaaaaaaaaaaaaaaaaaaaa">' + "".join(
+        f'<!ENTITY {c} "{f"&{p};" * 10}">' for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    for declared, used in ((f'<!ENTITY x SYSTEM "{secret.as_uri()}">', "&x;"), (laughs, "&i;")):
+        feed = rss_item(f'<title>x</title><link uri="at://did:plc:abc/p/1">{used}</link>')
+        feed = f"<?xml version='1.0'?><!DOCTYPE rss [{declared}]>{feed}"
+        assert [e.url for e in parse(feed).entries] == [None]
+
+
 def test_creation_dates_are_publication_dates_when_nothing_better_is_given() -> None:
     atom03 = (
         '<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
