@@ -227,6 +227,20 @@ COMPARE = {
 }
 
 
+def overreach(choices: list[Choice], outcomes: list[Outcome]) -> list[str]:
+    """Each glob of a choice that matches no document, or a document where the
+    choice explains no difference: such a glob would absorb a future bug there."""
+    documents = sorted({o.doc for o in outcomes})
+    explained = {(id(c), o.doc) for c in choices for o in outcomes if not o.ok and c.covers(o)}
+    found = []
+    for choice in choices:
+        for pattern in choice.documents:
+            named = [d for d in documents if fnmatch.fnmatchcase(d, pattern)]
+            found += [] if named else [f"{pattern}: matches no document"]
+            found += [f"{pattern}: {d}" for d in named if (id(choice), d) not in explained]
+    return found
+
+
 def apply_choices(outcomes: Iterable[Outcome], choices: list[Choice]) -> list[Outcome]:
     result = []
     for outcome in outcomes:
