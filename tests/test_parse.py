@@ -130,6 +130,19 @@ def test_embedded_elements_themselves_are_still_not_text() -> None:
     assert entry.entries[0].summary == "Before\n\nAfter"
 
 
+def test_markup_inside_a_word_does_not_split_it() -> None:
+    """Found when the conformance test stopped reading expected values with our own code."""
+    summary = (
+        "<p><b>Bold</b>er claims: H<sub>2</sub>O on <a href='x'>Mar</a>s, "
+        "i<em>Phone</em> sales &amp; <span>co</span>st<wbr>ing</p>"
+        "<table><tr><td>cell</td><td>cell</td></tr></table><p>one<br>two</p>"
+    )
+    entry = parse(rss_item(f"<title>t</title><description><![CDATA[{summary}]]></description>"))
+    assert entry.entries[0].summary == (
+        "Bolder claims: H2O on Mars, iPhone sales & costing\n\ncell cell\n\none\ntwo"
+    )
+
+
 def test_a_title_declared_plain_text_keeps_its_brackets() -> None:
     atom = (
         '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
