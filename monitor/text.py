@@ -33,6 +33,14 @@ _INVISIBLE = ("script", "style", "noscript", "template", "svg", "param")
 # <iframe> swallows the rest of the document as raw text.
 _EMBEDDED = ("embed", "object", "iframe")
 _MAX_REPARSED = 8
+# Phrasing elements: a browser sets no space around them, so "<b>Bold</b>er" is one
+# word and "H<sub>2</sub>O" is "H2O". html_text guesses a space between the text of any
+# two elements; merged into their parent first, they leave it nothing to guess.
+_INLINE = (
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "blink", "cite", "code", "data",
+    "del", "dfn", "em", "font", "i", "ins", "kbd", "mark", "nobr", "q", "s", "samp",
+    "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
+)  # fmt: skip
 
 
 def clean(value: str | None, limit: int) -> str:
@@ -62,6 +70,7 @@ def html_to_text(value: str | None, limit: int) -> str:
         lxml.etree.strip_elements(
             tree, *_INVISIBLE, lxml.etree.Comment, lxml.etree.PI, with_tail=False
         )
+        lxml.etree.strip_tags(tree, *_INLINE)
         text = etree_to_text(tree, guess_layout=True)
     except (lxml.etree.LxmlError, ValueError):
         text = re.sub(r"<[^>]*>", " ", value)

@@ -130,6 +130,19 @@ def test_embedded_elements_themselves_are_still_not_text() -> None:
     assert entry.entries[0].summary == "Before\n\nAfter"
 
 
+def test_markup_inside_a_word_does_not_split_it() -> None:
+    """Found when the conformance test stopped reading expected values with our own code."""
+    summary = (
+        "<p><b>Bold</b>er claims: H<sub>2</sub>O on <a href='x'>Mar</a>s, "
+        "i<em>Phone</em> sales &amp; <span>co</span>st<wbr>ing</p>"
+        "<table><tr><td>cell</td><td>cell</td></tr></table><p>one<br>two</p>"
+    )
+    entry = parse(rss_item(f"<title>t</title><description><![CDATA[{summary}]]></description>"))
+    assert entry.entries[0].summary == (
+        "Bolder claims: H2O on Mars, iPhone sales & costing\n\ncell cell\n\none\ntwo"
+    )
+
+
 def test_a_title_declared_plain_text_keeps_its_brackets() -> None:
     atom = (
         '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
@@ -216,6 +229,38 @@ def test_a_link_that_is_not_http_falls_back_to_the_next_candidate() -> None:
     assert parse(atom).entries[0].url == "https://bsky.example/post/1"
     only_at = rss_item("<title>x</title><link>at://did:plc:abc/app.bsky.feed.post/1</link>")
     assert parse(only_at).entries[0].url is None
+
+
+@pytest.mark.parametrize("attribute", ["uri", "url", "href"])
+def test_an_rss_link_with_an_at_uri_attribute_falls_back_to_its_own_text(attribute: str) -> None:
+    """gofeed's rss_channel_item_uri_at_protocol.xml: feedparser keeps only the attribute."""
+    at = "at://did:plc:abc/app.bsky.feed.post/1"
+    items = (
+        f"<guid>{n}</guid><title>Post {n}</title>"
+        f'<link {attribute}="{at}{n}">https://bsky.example/post/{n}?a=1&amp;b=2</link>'
+        for n in (1, 2)
+    )
+    urls = [e.url for e in parse(rss_item("</item><item>".join(items))).entries]
+    assert urls == [f"https://bsky.example/post/{n}?a=1&b=2" for n in (1, 2)]
+
+
+def test_a_link_text_that_is_not_http_either_leaves_no_url() -> None:
+    at = "at://did:plc:abc/app.bsky.feed.post/1"
+    for text in ("", "javascript:alert(1)", at + "/again"):
+        feed = rss_item(f'<title>x</title><link uri="{at}">{text}</link>')
+        assert parse(feed).entries[0].url is None
+
+
+def test_a_link_text_read_again_expands_no_entity_and_reads_no_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("https://leak.example/secret", encoding="utf-8")
+    laughs = '<!ENTITY a "https://x.example/aaaaaaaaaaaaaaaaaaaaaaaa">' + "".join(
+        f'<!ENTITY {c} "{f"&{p};" * 10}">' for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    for declared, used in ((f'<!ENTITY x SYSTEM "{secret.as_uri()}">', "&x;"), (laughs, "&i;")):
+        feed = rss_item(f'<title>x</title><link uri="at://did:plc:abc/p/1">{used}</link>')
+        feed = f"<?xml version='1.0'?><!DOCTYPE rss [{declared}]>{feed}"
+        assert [e.url for e in parse(feed).entries] == [None]
 
 
 def test_creation_dates_are_publication_dates_when_nothing_better_is_given() -> None:

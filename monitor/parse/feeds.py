@@ -25,6 +25,7 @@ from monitor.parse.entries import (
     plain_to_html,
 )
 from monitor.parse.jsonfeed import read_json_feed
+from monitor.parse.linktext import LinkTexts
 from monitor.redact import redact_url
 from monitor.text import clean
 from monitor.types import ParsedFeed
@@ -80,9 +81,10 @@ def read_xml_feed(
     # and a feed that moves would see every GUID change. No sanitising: we keep
     # plain text only (HTML meant for people is sanitised with nh3 where it is shown).
     headers = {"content-type": content_type} if content_type else {}
+    body = _valid_charrefs(body)
     try:
         parsed = feedparser.parse(
-            _valid_charrefs(body),
+            body,
             response_headers=headers,
             sanitize_html=False,
             resolve_relative_uris=False,
@@ -101,8 +103,10 @@ def read_xml_feed(
         "language": language,
         "ttl": parsed.feed.get("ttl"),
     }
+    link_texts = LinkTexts(body)
     return meta, [
-        _from_feedparser(entry, atom, feed_authors, language, base_url) for entry in parsed.entries
+        _from_feedparser(entry, atom, feed_authors, language, base_url, link_texts)
+        for entry in parsed.entries
     ]
 
 
@@ -143,7 +147,12 @@ def _charref(found: re.Match[bytes]) -> bytes:
 
 
 def _from_feedparser(
-    entry: Any, atom: bool, feed_authors: tuple[str, ...], feed_language: str | None, base: str
+    entry: Any,
+    atom: bool,
+    feed_authors: tuple[str, ...],
+    feed_language: str | None,
+    base: str,
+    link_texts: LinkTexts,
 ) -> RawEntry:
     contents = entry.get("content") or []
     content = max(contents, key=lambda c: len(c.get("value") or ""), default=None)
@@ -160,7 +169,7 @@ def _from_feedparser(
     )
     return RawEntry(
         guid=entry.get("id"),
-        link=http_link(_link_candidates(entry), base),
+        link=http_link(_link_candidates(entry, link_texts), base),
         title=_title(entry, atom),
         summary_html=_as_html(summary),
         content_html=_as_html(content) if content else None,
@@ -179,16 +188,24 @@ def _title(entry: Any, atom: bool) -> str | None:
     return title if isinstance(title, str) else None
 
 
-def _link_candidates(entry: Any) -> Iterable[Any]:
-    """FeedBurner's original link, the link, then the other alternate links."""
+def _link_candidates(entry: Any, link_texts: LinkTexts) -> Iterable[Any]:
+    """FeedBurner's original link, the link, then the other alternate links, each
+    followed by its element's own text.
+
+    Lazy: http_link stops at the first http(s) one, so the document is read again for
+    link texts only when an entry has none before them.
+    """
     yield entry.get("feedburner_origlink")
     link = entry.get("link")
     # A GUID such as "4411" is no link, whatever RSS's default says; only a full URL is.
     if not entry.get("guidislink") or str(link).lower().startswith(("http://", "https://")):
         yield link
+        # <link uri="at://…">https://…</link>: feedparser keeps the attribute only.
+        yield link_texts.text_beside(link)
     for other in entry.get("links") or []:
         if isinstance(other, dict) and other.get("rel", "alternate") == "alternate":
             yield other.get("href")
+            yield link_texts.text_beside(other.get("href"))
 
 
 def _authors(owner: Any, atom: bool) -> tuple[str, ...]:

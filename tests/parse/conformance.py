@@ -5,7 +5,8 @@ suites of gofeed, feedparser, miniflux and reader. Each document goes through
 ``parse_feed`` with what the fetcher hands it: the body, the Content-Type header the
 upstream test served it with, and the URL it was fetched from (``peer_base``, else
 the URL of the upstream test server) as the base for relative links. Each asserted
-field is then compared after both sides are turned into text the same way.
+field is then compared as text: ours as stored, upstream's read by the standard
+library's HTML tokenizer, never by our own converter (see ``text``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,6 @@ import yaml
 from monitor.errors import ParseError
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
-from monitor.text import html_to_text
 from monitor.types import Entry, ParsedFeed
 
 # Late enough for every fixture's dates, fixed so the run does not depend on the day.
@@ -54,7 +55,6 @@ VARIANTS = {
     "authors": ("authors", "author_joined", "authors_raw"),
     "body": ("body", "body_content", "body_any"),
 }
-BIG = 10**7
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,16 @@ class Choice:
     ours_empty: bool = False  # covers only differences where we store nothing
 
     def covers(self, outcome: Outcome) -> bool:
-        if self.ours_empty and outcome.got not in ("", None, []):
+        if self.ours_empty and not _empty(outcome.got):
             return False
         return outcome.field in self.fields and any(
             fnmatch.fnmatchcase(outcome.doc, pattern) for pattern in self.documents
         )
+
+
+def _empty(got: Any) -> bool:
+    """Nothing stored: no value, no author, or bodies that are all spaces."""
+    return got is None or got == [] or (isinstance(got, str) and not got.strip())
 
 
 def load_choices(path: Path) -> list[Choice]:
@@ -166,8 +171,54 @@ def _compare_field(
 
 
 def text(value: Any) -> str:
-    """Markup to text and every run of spaces to one, as both sides are compared."""
-    return " ".join(html_to_text(str(value), BIG).split()) if value is not None else ""
+    """An expected value as text, every run of spaces as one.
+
+    Not our own ``html_to_text``: a bug there would then turn up on both sides and
+    cancel out wherever upstream expects markup. The standard library's HTML
+    tokenizer reads it instead: tags dropped (a block or a line break is a space),
+    entities decoded, scripts and styles unread.
+    """
+    if value is None:
+        return ""
+    reader = _TextOnly()
+    reader.feed(str(value))
+    reader.close()
+    return " ".join("".join(reader.parts).split())
+
+
+class _TextOnly(HTMLParser):
+    UNREAD = frozenset({"script", "style"})
+    # HTML's block-level and line-breaking elements: a boundary between words.
+    BLOCKS = frozenset((
+        "address", "article", "aside", "blockquote", "br", "dd", "details", "dialog", "div",
+        "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+        "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
+        "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    ))  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.unread = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.unread += tag in self.UNREAD
+        self._boundary(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._boundary(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.unread -= tag in self.UNREAD and self.unread > 0
+        self._boundary(tag)
+
+    def handle_data(self, data: str) -> None:
+        if not self.unread:
+            self.parts.append(data)
+
+    def _boundary(self, tag: str) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append(" ")
 
 
 def _plain(value: Any) -> str:
@@ -225,6 +276,20 @@ COMPARE = {
     "body_content": _contains("content"),
     "body_any": _contains("title", "summary", "content"),
 }
+
+
+def overreach(choices: list[Choice], outcomes: list[Outcome]) -> list[str]:
+    """Each glob of a choice that matches no document, or a document where the
+    choice explains no difference: such a glob would absorb a future bug there."""
+    documents = sorted({o.doc for o in outcomes})
+    explained = {(id(c), o.doc) for c in choices for o in outcomes if not o.ok and c.covers(o)}
+    found = []
+    for choice in choices:
+        for pattern in choice.documents:
+            named = [d for d in documents if fnmatch.fnmatchcase(d, pattern)]
+            found += [] if named else [f"{pattern}: matches no document"]
+            found += [f"{pattern}: {d}" for d in named if (id(choice), d) not in explained]
+    return found
 
 
 def apply_choices(outcomes: Iterable[Outcome], choices: list[Choice]) -> list[Outcome]:

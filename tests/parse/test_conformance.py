@@ -24,6 +24,7 @@ from tests.parse.conformance import (
     compare_document,
     load_choices,
     manifest,
+    overreach,
     parse_document,
     table,
 )
@@ -87,3 +88,5 @@ def test_our_parser_agrees_with_the_other_parsers_suites(
         assert seen and good / seen >= TARGET, f"{key[1]}: {good}/{seen} agree (see {path})"
     unused = [c.reason[:60] for c in choices if not any(c.covers(o) for o in outcomes if not o.ok)]
     assert not unused, f"documented choices that explain no difference: {unused}"
+    broad = overreach(choices, outcomes)
+    assert not broad, f"choices naming documents they explain nothing in: {broad[:10]}"
