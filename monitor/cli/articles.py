@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from monitor.cli.state import State
+from monitor.cli.term import err, markup
 from monitor.clock import as_utc
 
-console = Console(stderr=True, soft_wrap=True)
+console = err
 
 
 def parse_since(value: str, now: datetime) -> datetime:
@@ -57,7 +57,7 @@ def export(state: State, fmt: str, since: str | None, output: Path | None) -> No
                 count += 1
     finally:
         repo.close()
-    console.print(f"exported {count} articles" + (f" to {output}" if output else ""))
+    console.print(markup("exported {} articles" + (" to {}" if output else ""), count, output))
 
 
 @articles.command("delete")
@@ -72,7 +72,7 @@ def delete(state: State, article_id: str) -> None:
         repo.close()
     if not found:
         raise click.ClickException(f"no article {article_id}")
-    console.print(f"deleted {article_id} (a tombstone keeps it from coming back)")
+    console.print(markup("deleted {} (a tombstone keeps it from coming back)", article_id))
 
 
 @articles.command("purge")
@@ -93,4 +93,6 @@ def purge(state: State, older_than: str) -> None:
         count = repo.purge_bodies(before, now)
     finally:
         repo.close()
-    console.print(f"purged the bodies of {count} articles first seen before {before:%Y-%m-%d}")
+    console.print(
+        markup("purged the bodies of {} articles first seen before {:%Y-%m-%d}", count, before)
+    )

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from monitor import opml
 from monitor.cli.render import feeds_table
 from monitor.cli.state import State
+from monitor.cli.term import markup, out
 from monitor.errors import ConfigError
 from monitor.types import FeedSpec
 
-console = Console(soft_wrap=True)
+console = out
 
 
 def remote_url(url: str) -> str:
@@ -58,7 +58,7 @@ def add(state: State, url: str, title: str | None, interval: int | None) -> None
         added = repo.add_feed(spec, "cli", state.clock.now())
     finally:
         repo.close()
-    console.print(f"added {spec.url}" if added else f"already followed: {spec.url}")
+    console.print(markup("added {}" if added else "already followed: {}", spec.url))
 
 
 @feeds.command("remove")
@@ -76,7 +76,7 @@ def remove(state: State, url: str) -> None:
         repo.remove_feed(url)
     finally:
         repo.close()
-    console.print(f"stopped following {url}")
+    console.print(markup("stopped following {}", url))
 
 
 @feeds.command("import")
@@ -94,10 +94,15 @@ def import_opml(state: State, path: Path) -> None:
     finally:
         repo.close()
     for item in rejected:
-        console.print(f"[yellow]skipped[/] {item.url}: {item.reason}")
+        console.print(markup("[yellow]skipped[/] {}: {}", item.url, item.reason))
     console.print(
-        f"imported {path}: {added} new, {len(outlines) - added} already followed, "
-        f"{len(rejected)} skipped"
+        markup(
+            "imported {}: {} new, {} already followed, {} skipped",
+            path,
+            added,
+            len(outlines) - added,
+            len(rejected),
+        )
     )
 
 
@@ -115,4 +120,4 @@ def export_opml(state: State, path: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         path.write_text(text, encoding="utf-8")
-        console.print(f"wrote {path}")
+        console.print(markup("wrote {}", path))
