@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from monitor.app import alert_stage
+from monitor.cli.params import LIMIT, ROW_ID
 from monitor.cli.render import deliveries_table
 from monitor.cli.state import State
 from monitor.cli.term import err, markup, out
@@ -66,7 +67,7 @@ def deliveries() -> None:
     type=click.Choice(["pending", "sent", "parked", "held"]),
     help="Only deliveries in this state.",
 )
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", type=LIMIT, default=30, show_default=True, help="Deliveries shown.")
 @click.pass_obj
 def list_deliveries(state: State, wanted: str | None, limit: int) -> None:
     """Deliveries, the newest first: state, attempts, next try and last error."""
@@ -89,7 +90,7 @@ def list_deliveries(state: State, wanted: str | None, limit: int) -> None:
 
 
 @deliveries.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ROW_ID)
 @click.pass_obj
 def retry(state: State, delivery_id: int) -> None:
     """Send a parked (or waiting) delivery again at the next check; re-enables its route."""

@@ -45,11 +45,8 @@ def report(exc: BaseException) -> NoReturn:
     raise exc
 
 
-def database_failure(exc: BaseException, database: str) -> StorageError | None:
-    """``exc`` as one clear StorageError naming ``database``, if the database raised it."""
-    cause = _driver_error(exc)
-    if cause is None:
-        return None
+def database_failure(cause: BaseException, database: str) -> StorageError:
+    """The driver's error ``cause`` as one clear StorageError naming ``database``."""
     reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
     if any(words in reason for words in _DAMAGED):
         return StorageError(
@@ -59,7 +56,7 @@ def database_failure(exc: BaseException, database: str) -> StorageError | None:
     return StorageError(f"the database {database} failed: {reason}")
 
 
-def _driver_error(exc: BaseException) -> BaseException | None:
+def driver_error(exc: BaseException) -> BaseException | None:
     """The database driver's own error (DB-API ``Error``) behind ``exc``, if there is one."""
     kinds: tuple[type[BaseException], ...] = (sqlite3.Error,)
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from monitor import opml
+from monitor.cli.params import duration
 from monitor.cli.render import feeds_table
 from monitor.cli.state import State
 from monitor.cli.term import markup, out
@@ -46,8 +47,8 @@ def list_feeds(state: State, everything: bool) -> None:
 @click.option("--title", help="Name shown in tables (default: the feed's own title).")
 @click.option(
     "--interval",
-    type=click.IntRange(min=60),
-    help="Seconds between polls (default from monitor.yaml).",
+    callback=duration(60, 365 * 86400),
+    help="Time between polls: 15m, 2h, 1d or seconds (default: polling.interval).",
 )
 @click.pass_obj
 def add(state: State, url: str, title: str | None, interval: int | None) -> None:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from monitor import __version__
 from monitor.alert.stage import AlertReport
 from monitor.app import App
-from monitor.cli.failures import database_failure, report
+from monitor.cli.failures import database_failure, driver_error, report
 from monitor.cli.render import alert_summary, cycle_summary, match_summary, near_summary
 from monitor.cli.state import State
 from monitor.cli.term import err, markup, out, printable
@@ -41,11 +41,10 @@ class Monitor(click.Group):
         except (MonitorError, click.ClickException):
             raise
         except Exception as exc:
-            state = ctx.obj
-            failure = database_failure(exc, state.database) if isinstance(state, State) else None
-            if failure is None:
+            cause = driver_error(exc)
+            if cause is None or not isinstance(ctx.obj, State):
                 raise
-            raise failure from exc
+            raise database_failure(cause, ctx.obj.database) from exc
 
 
 @click.group(cls=Monitor, context_settings={"help_option_names": ["-h", "--help"]})

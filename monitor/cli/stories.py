@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from monitor.cli.articles import parse_since
+from monitor.cli.params import LIMIT
 from monitor.cli.state import State
 from monitor.cli.term import add_row, cell, markup, out
 from monitor.store.near import NearInfo, StoryInfo
@@ -22,7 +23,9 @@ def stories() -> None:
 
 @stories.command("list")
 @click.option("--since", default="7d", show_default=True, help="Stories updated since: 7d, 12h…")
-@click.option("--limit", default=20, show_default=True, help="Stories shown, the largest first.")
+@click.option(
+    "--limit", type=LIMIT, default=20, show_default=True, help="Stories shown, the largest first."
+)
 @click.option("--all", "show_all", is_flag=True, help="Also stories of a single article.")
 @click.pass_obj
 def list_stories(state: State, since: str, limit: int, show_all: bool) -> None:
