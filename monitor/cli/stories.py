@@ -66,7 +66,7 @@ def sources(story: StoryInfo) -> Table:
 # What each score of a copy decision measures (monitor.near.similarity), in words.
 SCORES = {
     "words": "of their word sequences shared",
-    "masked": "shared with names and numbers masked",
+    "masked": "the same, with names and numbers masked",
     "containment": "of the shorter text inside the longer",
     "names": "of the shorter text's names and numbers in the other",
     "length": "the shorter text's length over the longer's",
