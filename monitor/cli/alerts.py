@@ -10,7 +10,7 @@ from monitor.app import alert_stage
 from monitor.cli.params import LIMIT, ROW_ID
 from monitor.cli.render import deliveries_table
 from monitor.cli.state import State
-from monitor.cli.term import err, markup, out
+from monitor.cli.term import err, markup, out, without_controls
 
 console = out
 errors = err
@@ -50,7 +50,7 @@ def preview(state: State, route: str, fmt: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
         errors.print(markup("wrote {}: {} stories, {} more", output, len(made.entries), made.more))
     else:
-        click.echo(text)
+        click.echo(without_controls(text))
     if not made:
         errors.print(markup("route {}: nothing new to send", route))
 

@@ -65,10 +65,10 @@ def sources(story: StoryInfo) -> Table:
 
 # What each score of a copy decision measures (monitor.near.similarity), in words.
 SCORES = {
-    "words": "of their word sequences shared",
+    "words": "word sequences in common (shingles shared over all)",
     "masked": "the same, with names and numbers masked",
-    "containment": "of the shorter text inside the longer",
-    "names": "of the shorter text's names and numbers in the other",
+    "containment": "share of the shorter text found in the longer",
+    "names": "share of the shorter text's names and numbers found in the other",
     "length": "the shorter text's length over the longer's",
 }
 
@@ -110,7 +110,7 @@ def describe(info: NearInfo) -> list[str | Table]:
 def _scores(scores: dict[str, Any]) -> list[str]:
     """One line per score, saying what it measures, under how the scores were taken."""
     lines = [
-        markup("      {} {}", value, SCORES.get(name, name))
+        markup("      {} {}: {}", name, value, SCORES.get(name, ""))
         for name, value in scores.items()
         if name not in ("exact", "story_names")
     ]

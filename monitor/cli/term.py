@@ -31,7 +31,12 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 def printable(value: object) -> str:
     """``value`` as plain text a terminal cannot take for a command, secrets masked."""
-    return _CONTROLS.sub("", redact_text(str(value)))
+    return without_controls(redact_text(str(value)))
+
+
+def without_controls(text: str) -> str:
+    """``text`` with no control characters but tab and newline (a document as it is)."""
+    return _CONTROLS.sub("", text)
 
 
 def shown(value: object) -> str:
@@ -70,7 +75,7 @@ class Terminal(Console):
         super().__init__(stderr=stderr, soft_wrap=True, emoji=False, highlight=False, **options)
 
     def render_str(self, text: str, **options: Any) -> Text:
-        return super().render_str(_CONTROLS.sub("", text), **options)
+        return super().render_str(without_controls(text), **options)
 
 
 out = Terminal()

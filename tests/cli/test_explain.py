@@ -52,4 +52,4 @@ def test_explain_says_what_each_copy_score_measures(tmp_path: Path, server: Feed
     shown = monitor("--config", str(path), "explain", copy_id, cwd=tmp_path).stdout
     assert "exact True" not in shown and "exact False" not in shown
     assert "scores, measured on both texts:" in shown
-    assert "of the shorter text inside the longer" in shown
+    assert "containment 1.0: share of the shorter text found in the longer" in shown
