@@ -57,17 +57,22 @@ def database_failure(cause: BaseException, database: str) -> StorageError:
 
 
 def driver_error(exc: BaseException) -> BaseException | None:
-    """The database driver's own error (DB-API ``Error``) behind ``exc``, if there is one."""
-    kinds: tuple[type[BaseException], ...] = (sqlite3.Error,)
-    try:
-        import psycopg
-
-        kinds += (psycopg.Error,)
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        pass
+    """The database driver's error behind ``exc`` if it says the database itself cannot be
+    used (damaged, locked, unreachable, read-only); a constraint or SQL error is a bug of
+    ours and keeps its traceback."""
     seen: BaseException | None = exc
     for _ in range(20):  # a chain is short; a cycle must not hang the report
-        if seen is None or isinstance(seen, kinds):
+        if seen is None or _unusable(seen):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _unusable(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+        return True  # SQLite raises DatabaseError itself for a damaged file
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, psycopg.OperationalError)
