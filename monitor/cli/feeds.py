@@ -48,6 +48,7 @@ def list_feeds(state: State, everything: bool) -> None:
 @click.option(
     "--interval",
     callback=duration(60, 365 * 86400),
+    metavar="DURATION",
     help="Time between polls: 15m, 2h, 1d or seconds (default: polling.interval).",
 )
 @click.pass_obj
