@@ -56,6 +56,13 @@ def _duration(value: Any) -> Any:
     return value
 
 
+def parse_duration(text: str) -> float:
+    """Seconds in ``90s``, ``15m``, ``2h``, ``1d`` or ``900``, read as every setting reads them.
+
+    Raises ValueError with what was expected."""
+    return float(_duration(text))
+
+
 def _size(value: Any) -> Any:
     value = _number(value)
     if isinstance(value, str):

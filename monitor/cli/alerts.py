@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from monitor.app import alert_stage
+from monitor.cli.params import LIMIT, ROW_ID
 from monitor.cli.render import deliveries_table
 from monitor.cli.state import State
+from monitor.cli.term import err, markup, out, without_controls
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = out
+errors = err
 
 
 @click.group()
@@ -47,11 +48,11 @@ def preview(state: State, route: str, fmt: str, output: Path | None) -> None:
     }[fmt]
     if output:
         output.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {output}: {len(made.entries)} stories, {made.more} more")
+        errors.print(markup("wrote {}: {} stories, {} more", output, len(made.entries), made.more))
     else:
-        click.echo(text)
+        click.echo(without_controls(text))
     if not made:
-        errors.print(f"route {route}: nothing new to send")
+        errors.print(markup("route {}: nothing new to send", route))
 
 
 @click.group()
@@ -66,7 +67,7 @@ def deliveries() -> None:
     type=click.Choice(["pending", "sent", "parked", "held"]),
     help="Only deliveries in this state.",
 )
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", type=LIMIT, default=30, show_default=True, help="Deliveries shown.")
 @click.pass_obj
 def list_deliveries(state: State, wanted: str | None, limit: int) -> None:
     """Deliveries, the newest first: state, attempts, next try and last error."""
@@ -79,15 +80,17 @@ def list_deliveries(state: State, wanted: str | None, limit: int) -> None:
     finally:
         repo.close()
     if not rows:
-        console.print("no deliveries" + (f" {wanted}" if wanted else ""))
+        console.print(markup("no deliveries" + (" {}" if wanted else ""), wanted))
     else:
         console.print(deliveries_table(rows, state.clock.now()))
     for name, reason in disabled.items():
-        console.print(f"[red]route {name} is disabled:[/] {reason} (monitor deliveries retry ID)")
+        console.print(
+            markup("[red]route {} is disabled:[/] {} (monitor deliveries retry ID)", name, reason)
+        )
 
 
 @deliveries.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ROW_ID)
 @click.pass_obj
 def retry(state: State, delivery_id: int) -> None:
     """Send a parked (or waiting) delivery again at the next check; re-enables its route."""
@@ -102,6 +105,10 @@ def retry(state: State, delivery_id: int) -> None:
             "or no such id: monitor deliveries list)"
         )
     console.print(
-        f"delivery {found.id} to route {found.route} will be sent at the next check "
-        f"(the daemon, or monitor run --once)"
+        markup(
+            "delivery {} to route {} will be sent at the next check "
+            "(the daemon, or monitor run --once)",
+            found.id,
+            found.route,
+        )
     )

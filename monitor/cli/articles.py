@@ -8,26 +8,27 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from monitor.cli.state import State
+from monitor.cli.term import err, markup
 from monitor.clock import as_utc
 
-console = Console(stderr=True, soft_wrap=True)
+console = err
 
 
-def parse_since(value: str, now: datetime) -> datetime:
+def parse_since(value: str, now: datetime, option: str = "--since") -> datetime:
     """``7d``, ``12h``, ``30m`` ago, or an ISO date/time (UTC unless it says otherwise)."""
     match = re.fullmatch(r"(\d+)([mhdw])", value.strip())
-    if match:
-        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match[2]]
-        return now - timedelta(**{unit: int(match[1])})
     try:
+        if match:
+            unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match[2]]
+            return now - timedelta(**{unit: int(match[1])})
         return as_utc(datetime.fromisoformat(value))
+    except OverflowError:
+        message = f"{value} is too far back (the calendar starts at year 1)"
     except ValueError:
-        raise click.BadParameter(
-            "expected 7d, 12h, 30m, 2w or an ISO date such as 2024-11-01"
-        ) from None
+        message = f"{value}: expected 7d, 12h, 30m, 2w or an ISO date such as 2024-11-01"
+    raise click.BadParameter(message, param_hint=f"'{option}'")
 
 
 @click.group()
@@ -57,7 +58,7 @@ def export(state: State, fmt: str, since: str | None, output: Path | None) -> No
                 count += 1
     finally:
         repo.close()
-    console.print(f"exported {count} articles" + (f" to {output}" if output else ""))
+    console.print(markup("exported {} articles" + (" to {}" if output else ""), count, output))
 
 
 @articles.command("delete")
@@ -72,7 +73,7 @@ def delete(state: State, article_id: str) -> None:
         repo.close()
     if not found:
         raise click.ClickException(f"no article {article_id}")
-    console.print(f"deleted {article_id} (a tombstone keeps it from coming back)")
+    console.print(markup("deleted {} (a tombstone keeps it from coming back)", article_id))
 
 
 @articles.command("purge")
@@ -84,13 +85,16 @@ def purge(state: State, older_than: str) -> None:
     """Empty old article bodies; titles, sketches, stories and matches stay.
 
     A copy of a purged article is still recognised, so an old story is never
-    alerted as new. (Set ``duplicates.purge_bodies_after`` to have the daemon do it.)
+    alerted as new. (Set duplicates.purge_bodies_after in monitor.yaml to have the
+    daemon do it.)
     """
     now = state.clock.now()
-    before = parse_since(older_than, now)
+    before = parse_since(older_than, now, "--older-than")
     repo = state.repo()
     try:
         count = repo.purge_bodies(before, now)
     finally:
         repo.close()
-    console.print(f"purged the bodies of {count} articles first seen before {before:%Y-%m-%d}")
+    console.print(
+        markup("purged the bodies of {} articles first seen before {:%Y-%m-%d}", count, before)
+    )

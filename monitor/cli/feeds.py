@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from monitor import opml
+from monitor.cli.params import duration
 from monitor.cli.render import feeds_table
 from monitor.cli.state import State
+from monitor.cli.term import markup, out
 from monitor.errors import ConfigError
 from monitor.fetch.http import refusal
 from monitor.types import AddressPolicy, FeedSpec
 
-console = Console(soft_wrap=True)
+console = out
 
 
 def remote_url(url: str, policy: AddressPolicy) -> str:
@@ -51,8 +52,9 @@ def list_feeds(state: State, everything: bool) -> None:
 @click.option("--title", help="Name shown in tables (default: the feed's own title).")
 @click.option(
     "--interval",
-    type=click.IntRange(min=60),
-    help="Seconds between polls (default from monitor.yaml).",
+    callback=duration(60, 365 * 86400),
+    metavar="DURATION",
+    help="Time between polls: 15m, 2h, 1d or seconds (default: polling.interval).",
 )
 @click.pass_obj
 def add(state: State, url: str, title: str | None, interval: int | None) -> None:
@@ -63,7 +65,7 @@ def add(state: State, url: str, title: str | None, interval: int | None) -> None
         added = repo.add_feed(spec, "cli", state.clock.now())
     finally:
         repo.close()
-    console.print(f"added {spec.url}" if added else f"already followed: {spec.url}")
+    console.print(markup("added {}" if added else "already followed: {}", spec.url))
 
 
 @feeds.command("remove")
@@ -81,7 +83,7 @@ def remove(state: State, url: str) -> None:
         repo.remove_feed(url)
     finally:
         repo.close()
-    console.print(f"stopped following {url}")
+    console.print(markup("stopped following {}", url))
 
 
 @feeds.command("import")
@@ -99,10 +101,15 @@ def import_opml(state: State, path: Path) -> None:
     finally:
         repo.close()
     for item in rejected:
-        console.print(f"[yellow]skipped[/] {item.url}: {item.reason}")
+        console.print(markup("[yellow]skipped[/] {}: {}", item.url, item.reason))
     console.print(
-        f"imported {path}: {added} new, {len(outlines) - added} already followed, "
-        f"{len(rejected)} skipped"
+        markup(
+            "imported {}: {} new, {} already followed, {} skipped",
+            path,
+            added,
+            len(outlines) - added,
+            len(rejected),
+        )
     )
 
 
@@ -120,4 +127,4 @@ def export_opml(state: State, path: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         path.write_text(text, encoding="utf-8")
-        console.print(f"wrote {path}")
+        console.print(markup("wrote {}", path))

@@ -1,4 +1,4 @@
-"""Entry point: ``monitor [--config PATH] COMMAND``."""
+"""Entry point: ``monitor [--config PATH] COMMAND [--config PATH]``."""
 
 from __future__ import annotations
 
@@ -12,43 +12,90 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor import __version__
 from monitor.alert.stage import AlertReport
 from monitor.app import App
+from monitor.cli.failures import database_failure, driver_error, report
 from monitor.cli.render import alert_summary, cycle_summary, match_summary, near_summary
 from monitor.cli.state import State
+from monitor.cli.term import err, markup, out, printable
 from monitor.config import env_names
 from monitor.errors import ConfigError, MonitorError, WatchlistError
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
 from monitor.types import CycleReport, FeedReport
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = out
+CONFIG_HELP = "Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG]."
+JSON_LOGS_HELP = "Logs as one JSON object per line (as log.format: json)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Monitor(click.Group):
+    """The root command: a database error becomes one line that names the database."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (MonitorError, click.ClickException):
+            raise
+        except Exception as exc:
+            cause = driver_error(exc)
+            if cause is None or not isinstance(ctx.obj, State):
+                raise
+            raise database_failure(cause, ctx.obj.database) from exc
+
+
+@click.group(cls=Monitor, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
     envvar="MONITOR_CONFIG",
-    help="Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG].",
+    help=CONFIG_HELP,
 )
-@click.option(
-    "--json-logs", is_flag=True, help="Logs as one JSON object per line (as log.format: json)."
-)
+@click.option("--json-logs", is_flag=True, help=JSON_LOGS_HELP)
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, json_logs: bool) -> None:
     """Monitor news feeds: poll, de-duplicate, match watchlists, send digests."""
-    if json_logs:
-        os.environ["MONITOR_LOG_FORMAT"] = "json"  # read with the configuration, like any override
+    _json_logs(ctx, json_logs)
     ctx.obj = State(config_path)
+
+
+def _json_logs(ctx: click.Context, wanted: bool) -> None:
+    if wanted:
+        os.environ["MONITOR_LOG_FORMAT"] = "json"  # read with the configuration, like any override
+
+
+def _late_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    state = ctx.find_object(State)
+    if value is not None and state is not None:
+        state.config_path = value
+
+
+def _accept_global_options(command: click.Command) -> None:
+    """``--config`` and ``--json-logs`` after any command too: ``monitor feeds list --config X``
+    (read before the command runs, like the same options before it)."""
+    command.params += [
+        click.Option(
+            ["--config"],
+            type=click.Path(path_type=Path),
+            expose_value=False,
+            callback=_late_config,
+            help=CONFIG_HELP,
+        ),
+        click.Option(
+            ["--json-logs"],
+            is_flag=True,
+            expose_value=False,
+            callback=lambda ctx, param, value: _json_logs(ctx, value),
+            help=JSON_LOGS_HELP,
+        ),
+    ]
+    for sub in command.commands.values() if isinstance(command, click.Group) else ():
+        _accept_global_options(sub)
 
 
 @cli.command()
@@ -64,6 +111,11 @@ def cli(ctx: click.Context, config_path: Path | None, json_logs: bool) -> None:
 @click.pass_obj
 def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
     """Run the daemon (or one cycle with --once)."""
+    if not once and (every or stats_json):
+        # The daemon polls each feed when it falls due (every new feed at once); forcing
+        # them all at each start would ignore their Retry-After and error back-off.
+        option = "--all" if every else "--stats-json"
+        raise click.UsageError(f"{option} goes with --once: the daemon polls each feed when due")
     from monitor.daemon import Daemon
     from monitor.memory import limit_malloc_arenas
 
@@ -75,8 +127,12 @@ def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
             _run_once(app, every, stats_json)
         else:
             console.print(
-                f"[b]monitor[/] {__version__}: {len(app.repo.feeds())} feeds, "
-                f"database {app.config.database_url}. Ctrl-C stops."
+                markup(
+                    "[b]monitor[/] {}: {} feeds, database {}. Ctrl-C stops.",
+                    __version__,
+                    len(app.repo.feeds()),
+                    state.database,
+                )
             )
             daemon = Daemon(
                 app,
@@ -102,7 +158,7 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
         task = progress.add_task("polling", total=None)
 
         def advance(report: FeedReport) -> None:
-            progress.update(task, advance=1, description=f"polled {report.url[-50:]}")
+            progress.update(task, advance=1, description="polled " + printable(report.url)[-50:])
 
         def start(feeds: int) -> None:
             progress.update(task, total=feeds)
@@ -140,13 +196,13 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=errors,
+        console=err,
         transient=True,
-        disable=not errors.is_terminal,
+        disable=not err.is_terminal,
     )
 
 
@@ -182,16 +238,23 @@ def _match_summary(app: App, matched: MatchReport) -> None:
 
 def _poll_summary(app: App, report: CycleReport) -> None:
     if not report.feeds:
-        console.print("Poll cycle: no feed was due.")
+        console.print(markup("Poll cycle: no feed was due."))
         return
     titles = {feed.id: feed.title or feed.url for feed in app.repo.feeds(include_inactive=True)}
     if len(report.feeds) > 50:
         totals = report.totals
         console.print(
-            f"Poll cycle: {len(report.feeds)} feeds in {report.wall_s:.1f}s: {totals.new} new, "
-            f"{totals.duplicates} copies, {totals.updated} updated, "
-            f"{report.count('not_modified')} not modified, "
-            f"{sum(1 for f in report.feeds if f.error)} errors"
+            markup(
+                "Poll cycle: {} feeds in {:.1f}s: {} new, {} copies, {} updated, "
+                "{} not modified, {} errors",
+                len(report.feeds),
+                report.wall_s,
+                totals.new,
+                totals.duplicates,
+                totals.updated,
+                report.count("not_modified"),
+                sum(1 for f in report.feeds if f.error),
+            )
         )
         return
     cycle_summary(report, titles, app.clock.now(), console)
@@ -206,17 +269,26 @@ def check(state: State) -> None:
 
     config = state.config
     console.print(
-        f"[green]ok[/] {config.source}: {len(config.settings.feeds)} feeds, "
-        f"database {config.database_url}"
+        markup(
+            "[green]ok[/] {}: {} feeds, database {}",
+            config.source,
+            len(config.settings.feeds),
+            state.database,
+        )
     )
     good, bad = load_all(config.watchlist_dir)
     for watchlist in good:
         console.print(
-            f"[green]ok[/] {watchlist.source}: watchlist {watchlist.name}, "
-            f"{len(watchlist.refs)} actors and concepts, {len(watchlist.rules)} rules"
+            markup(
+                "[green]ok[/] {}: watchlist {}, {} actors and concepts, {} rules",
+                watchlist.source,
+                watchlist.name,
+                len(watchlist.refs),
+                len(watchlist.rules),
+            )
         )
     if not good and not bad:
-        console.print(f"[yellow]no watchlists[/] in {config.watchlist_dir}")
+        console.print(markup("[yellow]no watchlists[/] in {}", config.watchlist_dir))
     if bad:
         raise WatchlistError("\n".join(bad.values()))
     problems = route_problems(config, good, os.environ)
@@ -224,8 +296,14 @@ def check(state: State) -> None:
         raise ConfigError("\n".join(problems))
     for route in config.settings.routes:
         console.print(
-            f"[green]ok[/] route {route.name}: {route.channel}, {route.schedule} "
-            f"({route.timezone}), watchlists: {', '.join(route.watchlists) or 'all'}"
+            markup(
+                "[green]ok[/] route {}: {}, {} ({}), watchlists: {}",
+                route.name,
+                route.channel,
+                route.schedule,
+                route.timezone,
+                ", ".join(route.watchlists) or "all",
+            )
         )
 
 
@@ -233,7 +311,7 @@ def check(state: State) -> None:
 def env_command() -> None:
     """List the environment variables that override settings."""
     for name, (section, key) in sorted(env_names().items()):
-        console.print(f"{name}  overrides  {section}.{key}")
+        console.print(markup("{}  overrides  {}.{}", name, section, key))
 
 
 def _register() -> None:
@@ -246,6 +324,8 @@ def _register() -> None:
     cli.add_command(stories.stories)
     cli.add_command(alerts.digest)
     cli.add_command(alerts.deliveries)
+    for command in cli.commands.values():
+        _accept_global_options(command)
 
 
 _register()
@@ -253,16 +333,9 @@ _register()
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="monitor", standalone_mode=False)
     except click.exceptions.Abort:
-        errors.print("aborted")
+        err.print("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ConfigError as exc:
-        errors.print(f"[red]configuration error[/]\n{escape(exc.message)}", highlight=False)
-        sys.exit(2)
-    except MonitorError as exc:
-        errors.print(f"[red]error:[/] {escape(exc.message)}", highlight=False)
-        sys.exit(1)
+    except (click.ClickException, MonitorError) as exc:
+        report(exc)

@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -15,6 +14,7 @@ from rich.text import Text
 from monitor.cli.articles import parse_since
 from monitor.cli.state import State
 from monitor.cli.stories import describe
+from monitor.cli.term import markup, out
 from monitor.match.engine import Matcher, Verdict
 from monitor.match.index import compile_index
 from monitor.types import ArticleText, Hit, Match
@@ -22,7 +22,7 @@ from monitor.watchlist.load import load_watchlist
 from monitor.watchlist.registry import Registry
 from monitor.watchlist.spec import json_schema
 
-console = Console(soft_wrap=True)
+console = out
 SHOWN = 20
 
 
@@ -112,7 +112,7 @@ def explain(state: State, article_id: str) -> None:
     settings = state.config.settings.watchlists
     registry = Registry(state.config.watchlist_dir, settings.languages, settings.default_language)
     registry.refresh(settle=0.0)
-    console.print(f"[b]{escape(article.title)}[/] [dim]{article_id} · {article.feed_url}[/]")
+    console.print(markup("[b]{}[/] [dim]{} · {}[/]", article.title, article_id, article.feed_url))
     for line in describe(near) if near else ():
         console.print(line)
     for path, error in registry.errors.items():

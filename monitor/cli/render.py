@@ -1,4 +1,4 @@
-"""Tables and summaries for the terminal."""
+"""Tables and summaries for the terminal (values shown through monitor.cli.term)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from monitor.alert.stage import AlertReport
+from monitor.cli.term import add_row, cell, markup
 from monitor.clock import when
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
@@ -45,13 +45,17 @@ def feeds_table(feeds: Iterable[FeedInfo], now: datetime) -> Table:
             column, overflow="fold", justify="right" if column in ("id", "articles") else "left"
         )
     for feed in feeds:
-        status = feed.status if feed.active else f"{feed.status} (stopped)"
-        table.add_row(
-            str(feed.id),
+        status = cell(
+            feed.status if feed.active else f"{feed.status} (stopped)", style(feed.status)
+        )
+        if feed.error_count:
+            status.append(f" ×{feed.error_count}")
+        add_row(
+            table,
+            feed.id,
             feed.title or feed.url,
-            f"[{style(feed.status)}]{status}[/]"
-            + (f" ×{feed.error_count}" if feed.error_count else ""),
-            str(feed.articles),
+            status,
+            feed.articles,
             when(feed.last_new_at, now),
             when(feed.next_poll_at, now) if feed.active else "-",
             feed.last_error or "",
@@ -64,7 +68,8 @@ def cycle_summary(
 ) -> None:
     totals = report.totals
     table = Table(
-        title=f"Poll cycle: {len(report.feeds)} feeds in {report.wall_s:.1f}s", title_justify="left"
+        title=markup("Poll cycle: {} feeds in {:.1f}s", len(report.feeds), report.wall_s),
+        title_justify="left",
     )
     for column in ("feed", "status", "new", "copies", "updated", "next poll", "error"):
         table.add_column(
@@ -74,25 +79,19 @@ def cycle_summary(
         )
     for feed in sorted(report.feeds, key=lambda f: titles.get(f.feed_id, f.url)):
         counts = feed.counts
-        table.add_row(
+        add_row(
+            table,
             titles.get(feed.feed_id, feed.url),
-            f"[{style(feed.status)}]{feed.status}[/]",
-            str(counts.new),
-            str(counts.duplicates),
-            str(counts.updated),
+            cell(feed.status, style(feed.status)),
+            counts.new,
+            counts.duplicates,
+            counts.updated,
             when(feed.next_poll_at, now),
             feed.error or "",
         )
     table.add_section()
-    table.add_row(
-        "[b]total[/]",
-        "",
-        f"[b]{totals.new}[/]",
-        f"[b]{totals.duplicates}[/]",
-        f"[b]{totals.updated}[/]",
-        "",
-        "",
-    )
+    bold = [cell(n, "b") for n in (totals.new, totals.duplicates, totals.updated)]
+    add_row(table, cell("total", "b"), "", *bold, "", "")
     console.print(table)
     copies = [
         (titles.get(f.feed_id, f.url), s)
@@ -102,48 +101,65 @@ def cycle_summary(
     ]
     for source, sighting in copies:
         console.print(
-            f"  [yellow]copy[/] {sighting.title!r} from {source}: same {sighting.reason} "
-            f"as article {sighting.article_id}, stored as a link"
+            markup(
+                "  [yellow]copy[/] {title!r} from {source}: same {reason} as article {id}, "
+                "stored as a link",
+                title=sighting.title,
+                source=source,
+                reason=sighting.reason,
+                id=sighting.article_id,
+            )
         )
 
 
 def match_summary(report: MatchReport, registry: Registry, console: Console) -> None:
     """What the watchlists found in this cycle's articles, and the files that failed."""
     for path, error in registry.errors.items():
-        console.print(f"[red]watchlist not loaded[/] {path}:\n{error}", highlight=False)
+        console.print(
+            markup("[red]watchlist not loaded[/] {path}:\n{error}", path=path, error=error)
+        )
     if not report.by_rule:
-        console.print(f"Watchlists: {report.articles} articles checked, no match.")
+        console.print(markup("Watchlists: {} articles checked, no match.", report.articles))
         return
     table = Table(
-        title=f"Watchlists: {report.articles} articles checked, {report.matches} matches",
+        title=markup(
+            "Watchlists: {} articles checked, {} matches", report.articles, report.matches
+        ),
         title_justify="left",
     )
     table.add_column("watchlist")
     table.add_column("rule")
     table.add_column("articles", justify="right")
     for watchlist, rule, count in report.by_rule:
-        table.add_row(watchlist, rule, str(count))
+        add_row(table, watchlist, rule, count)
     console.print(table)
 
 
 def near_summary(report: NearReport) -> str:
     """One line on what the near-duplicate stage decided about this cycle's articles."""
-    return (
-        f"Copies and stories: {report.articles} articles compared; {report.copies} copies "
-        f"of earlier articles, {report.joined_stories} joined a story, "
-        f"{report.new_stories} began one (monitor stories list)"
+    return markup(
+        "Copies and stories: {} articles compared; {} copies of earlier articles, "
+        "{} joined a story, {} began one (monitor stories list)",
+        report.articles,
+        report.copies,
+        report.joined_stories,
+        report.new_stories,
     )
 
 
 def alert_summary(report: AlertReport, recent: Iterable[DeliveryInfo], now: datetime) -> Table:
     """What the alert stage built and sent, with the latest deliveries."""
     table = deliveries_table(recent, now)
-    table.title = (
-        f"Alerts: {report.digests} digests and {report.alerts} instant alerts built; "
-        f"{report.sent} sent, {report.retried} to retry, {report.parked} parked"
+    table.title = markup(
+        "Alerts: {} digests and {} instant alerts built; {} sent, {} to retry, {} parked",
+        report.digests,
+        report.alerts,
+        report.sent,
+        report.retried,
+        report.parked,
     )
     for error in report.errors:
-        table.caption = f"[red]{error}[/]"
+        table.caption = cell(error, "red")
     return table
 
 
@@ -154,15 +170,16 @@ def deliveries_table(rows: Iterable[DeliveryInfo], now: datetime) -> Table:
     for d in rows:
         style = {"sent": "green", "parked": "red"}.get(d.state, "yellow")
         moment = d.sent_at if d.state == "sent" else d.next_attempt_at
-        table.add_row(
-            str(d.id),
+        add_row(
+            table,
+            d.id,
             d.route,
             d.channel,
-            f"[{style}]{d.state}[/]",
-            str(d.attempts),
+            cell(d.state, style),
+            d.attempts,
             when(moment, now),
-            escape(d.subject[:70]),
+            d.subject[:70],
         )
         if d.last_error and d.state != "sent":
-            table.add_row("", "", "", "", "", "", f"[red]{escape(d.last_error[:100])}[/]")
+            add_row(table, "", "", "", "", "", "", cell(d.last_error[:100], "red"))
     return table

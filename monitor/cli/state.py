@@ -7,7 +7,10 @@ from pathlib import Path
 from monitor import logs
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, load
+from monitor.redact import redact_url
 from monitor.store.repository import Repository
+
+SQLITE = "sqlite:///"
 
 
 class State:
@@ -23,6 +26,12 @@ class State:
             settings = self._config.settings.log
             logs.configure(settings.format, settings.level)
         return self._config
+
+    @property
+    def database(self) -> str:
+        """The database as people name it: its file for SQLite, else its URL, redacted."""
+        url = self.config.database_url
+        return url[len(SQLITE) :] if url.startswith(SQLITE) else redact_url(url)
 
     def repo(self) -> Repository:
         return Repository.open(self.config.database_url)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.articles import parse_since
+from monitor.cli.params import LIMIT
 from monitor.cli.state import State
+from monitor.cli.term import add_row, cell, markup, out
 from monitor.store.near import NearInfo, StoryInfo
 
-console = Console(soft_wrap=True)
+console = out
 
 
 @click.group()
@@ -21,7 +23,9 @@ def stories() -> None:
 
 @stories.command("list")
 @click.option("--since", default="7d", show_default=True, help="Stories updated since: 7d, 12h…")
-@click.option("--limit", default=20, show_default=True, help="Stories shown, the largest first.")
+@click.option(
+    "--limit", type=LIMIT, default=20, show_default=True, help="Stories shown, the largest first."
+)
 @click.option("--all", "show_all", is_flag=True, help="Also stories of a single article.")
 @click.pass_obj
 def list_stories(state: State, since: str, limit: int, show_all: bool) -> None:
@@ -33,12 +37,17 @@ def list_stories(state: State, since: str, limit: int, show_all: bool) -> None:
     finally:
         repo.close()
     if not found:
-        console.print(f"no stories of several articles since {start:%Y-%m-%d %H:%M} UTC")
+        console.print(markup("no stories of several articles since {:%Y-%m-%d %H:%M} UTC", start))
         return
     for story in found:
         console.print(
-            f"[b]#{story.id} {escape(story.title)}[/] [dim]· {story.articles} articles · "
-            f"latest {story.updated:%Y-%m-%d %H:%M} UTC[/]"
+            markup(
+                "[b]#{} {}[/] [dim]· {} articles · latest {:%Y-%m-%d %H:%M} UTC[/]",
+                story.id,
+                story.title,
+                story.articles,
+                story.updated,
+            )
         )
         console.print(sources(story))
 
@@ -50,21 +59,35 @@ def sources(story: StoryInfo) -> Table:
             kind = "exact copy (a link)"
         else:
             kind = f"copy of {copy_of}" if copy_of else "own report"
-        table.add_row(escape(feed), escape(title), f"[dim]{article_id} · {kind}[/]")
+        add_row(table, feed, title, cell(f"{article_id} · {kind}", "dim"))
     return table
 
 
+# What each score of a copy decision measures (monitor.near.similarity), in words.
+SCORES = {
+    "words": "word sequences in common (shingles shared over all)",
+    "masked": "the same, with names and numbers masked",
+    "containment": "share of the shorter text found in the longer",
+    "names": "share of the shorter text's names and numbers found in the other",
+    "length": "the shorter text's length over the longer's",
+}
+
+
 def describe(info: NearInfo) -> list[str | Table]:
-    """``monitor explain``'s lines on copies and stories (rich markup)."""
+    """``monitor explain``'s lines on copies and stories (rich markup, values made inert)."""
     if not info.compared:
         return ["not yet compared with the corpus for copies (the next cycle does it)"]
-    scores = ", ".join(f"{k} {v}" for k, v in info.scores.items() if k != "story_names")
     lines: list[str | Table] = []
     if info.duplicate_of:
         lines.append(
-            f"[b]copy[/] ({info.reason}) of {info.duplicate_of} "
-            f"[i]{escape(info.original_title or '')}[/]: {scores}"
+            markup(
+                "[b]copy[/] ({}) of {} [i]{}[/]",
+                info.reason,
+                info.duplicate_of,
+                info.original_title or "",
+            )
         )
+        lines.extend(_scores(info.scores))
     else:
         lines.append("[b]original[/]: no stored article is a copy source of it")
     if info.story:
@@ -72,7 +95,30 @@ def describe(info: NearInfo) -> list[str | Table]:
         shared = info.scores.get("story_names")
         why = f", joined for the names {', '.join(shared)}" if shared else ""
         lines.append(
-            f"[b]story[/] #{story.id} [i]{escape(story.title)}[/] ({story.articles} articles{why})"
+            markup(
+                "[b]story[/] #{} [i]{}[/] ({} articles{})",
+                story.id,
+                story.title,
+                story.articles,
+                why,
+            )
         )
         lines.append(sources(story))
     return lines
+
+
+def _scores(scores: dict[str, Any]) -> list[str]:
+    """One line per score, saying what it measures, under how the scores were taken."""
+    lines = [
+        markup("      {} {}: {}", name, value, SCORES.get(name, ""))
+        for name, value in scores.items()
+        if name not in ("exact", "story_names")
+    ]
+    if "exact" not in scores:
+        return lines
+    how = (
+        "measured on both texts"
+        if scores["exact"]
+        else "estimated from stored sketches (the other text's body was purged)"
+    )
+    return [markup("    [dim]scores, {}:[/]", how), *lines]
