@@ -224,9 +224,9 @@ def chat_url(url: str | None, dialect: str = "markdown") -> str | None:
     safe = safe_url(url)
     if safe is None:
         return None
-    parts = urlsplit(safe)
-    head = len(parts.scheme) + 3 + len(parts.netloc)  # "https://" and the host as written
-    host = _CONTROLS.sub("", safe[:head]).translate(_HOST_ESCAPES)
+    safe = _CONTROLS.sub("", safe)  # as browsers do with tabs and newlines in a URL
+    head = len(urlsplit(safe).scheme) + 3 + len(urlsplit(safe).netloc)  # "https://host"
+    host = safe[:head].translate(_HOST_ESCAPES)  # "[::1]" and IDNA names stay readable
     target = host + quote(safe[head:], safe=_URL_KEEP, errors="replace")
     if dialect == "slack":
         target = target.replace("&", "&amp;")

@@ -12,8 +12,11 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from monitor.alert.render import CHAT_URL_MAX, chat_url, markdown_text, slack_text
 from tests.alerts.receivers import WebhookReceiver
 from tests.alerts.test_chat import chat_route, slack_links, slack_unescape
 from tests.alerts.world import cycle, open_app, sample_config, write_feed
@@ -195,3 +198,18 @@ def test_a_very_long_link_leaves_the_title_as_plain_text_and_the_message_whole(
         assert len(story) <= 3000
         assert slack_unescape(story).startswith(title)
         assert "<" not in story and ">" not in story  # nothing cut inside a link
+
+
+@given(st.text(max_size=80), st.sampled_from(["markdown", "slack"]))
+def test_any_link_target_is_read_back_whole_in_markdown_and_slack(path: str, dialect: str) -> None:
+    url = "https://extra.example/" + path
+    target = chat_url(url, dialect)
+    assert target is not None and len(target) <= CHAT_URL_MAX
+    assert not _RAW & set(target) and target.isascii()
+    title = "Troops [reach] the (Kursk) front"
+    if dialect == "slack":
+        ((back, shown),) = slack_links(f"<{target}|{slack_text(title)}>")
+    else:
+        ((back, shown),) = markdown_links(f"[{markdown_text(title)}]({target})")
+    expected = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "", url.strip())
+    assert unquote(back) == unquote(expected) and shown == title
