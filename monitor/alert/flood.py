@@ -5,7 +5,11 @@ Pure. A route sends at most ``max_alerts`` instant messages in any
 there is room for, the most important go on their own and the last free
 message carries all the others together; with no room left, they wait,
 unsettled, until the window has room again. Never dropped, never sent twice
-(the message and the matches it settles are saved in one transaction).
+(the message and the matches it settles are saved in one transaction), and
+never only counted: the message that carries them lists every one (the
+route's ``max_entries`` bounds a scheduled digest, not this). Email, files and
+webhook JSON hold them all; a chat format shows what fits its service's
+limits and counts the rest ("and 431 more").
 
 Why 20 in 10 minutes: that is more distinct urgent stories than a person reads
 as they arrive, and more than a watchlist finds in a busy news hour; past it

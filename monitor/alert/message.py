@@ -8,7 +8,6 @@ commit) can tell it is the same one.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import datetime
 from email.headerregistry import Address
@@ -18,9 +17,6 @@ from email.utils import format_datetime
 
 from monitor.alert.render import Rendered, one_line
 from monitor.config import RouteSettings
-
-# C1 controls: no line break among them for email, but nothing a subject needs either.
-_C1 = re.compile(r"[\x80-\x9f]")
 
 
 def new_id(channel: str, domain: str) -> str:
@@ -59,10 +55,11 @@ def email_message(
     settings = route.email
     mail["From"] = settings.sender if settings else Address("monitor", "monitor", domain)
     mail["To"] = ", ".join(settings.to) if settings else Address(route.name, route.name, domain)
-    mail["Subject"] = header_text(rendered.subject)
+    # one_line: no control character, and no encoded word that could decode to one
+    mail["Subject"] = one_line(rendered.subject)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id
-    mail["List-Id"] = f"{header_text(route.title or route.name)} <{route.name}.{domain}>"
+    mail["List-Id"] = f"{one_line(route.title or route.name)} <{route.name}.{domain}>"
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: autoresponders stay quiet
     mail["X-Auto-Response-Suppress"] = "All"
     unsubscribe = settings.list_unsubscribe if settings else None
@@ -73,16 +70,3 @@ def email_message(
     mail.set_content(rendered.text)
     mail.add_alternative(rendered.html, subtype="html")
     return mail
-
-
-def header_text(text: str) -> str:
-    """Text for an unstructured mail header that cannot turn into a line break.
-
-    ``one_line`` removes control characters, but an RFC 2047 encoded word
-    (``=?utf-8?q?a=0D=0ABcc:_x?=``, ``=?UTF-8?B?...?=``, or two adjacent words
-    that each carry half) has none: the email package decodes it when the header
-    is set and writes the decoded CR/LF out as new header lines, and a mail reader
-    would decode it too. Every encoded word starts with ``=?``; a space between
-    the two leaves the text readable and gives no decoder anything to decode.
-    """
-    return _C1.sub(" ", one_line(text)).replace("=?", "= ?")

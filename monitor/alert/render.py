@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -31,6 +31,7 @@ from monitor.errors import ConfigError
 
 BUNDLED = Path(__file__).resolve().parents[2] / "alerts"
 _SUBJECT_MAX = 200
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +53,16 @@ class Renderer:
         self._text = SandboxedEnvironment(
             loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True
         )
-        # Chat formats read markup in plain text: a feed's "<!channel>" or "[x](url)"
-        # must arrive as text, not as a mention or a link.
+        # Chat formats read markup in plain text: a feed's "<!channel>", "@here" or
+        # "[x](url)" must arrive as text, not as a mention or a link.
         self._text.filters["slack"] = slack_text
-        self._text.filters["slack_url"] = slack_url
         self._text.filters["markdown"] = markdown_text
-        # Chat services limit a message's size: templates measure what they add.
+        self._text.filters["chat_url"] = chat_url
+        self._text.filters["slack_url"] = slack_url
+        # Chat services limit a message's size: templates measure what they add,
+        # and cut text where no escape or link is left half open.
         self._text.filters["json_size"] = json_size
+        self._text.filters["chat_cut"] = chat_cut
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
         return Rendered(
@@ -87,9 +91,19 @@ class Renderer:
 
 
 def one_line(text: str) -> str:
-    """A header-safe line: no CR, LF or other control characters, bounded length."""
-    flat = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text)
-    flat = re.sub(r"\s+", " ", flat).strip()
+    """One line of feed text, safe for a mail header and for a reader: bounded length.
+
+    Control characters (C0, DEL, C1 and the Unicode line and paragraph separators)
+    become spaces. An RFC 2047 encoded word (``=?utf-8?q?a=0D=0ABcc:_x?=``,
+    ``=?UTF-8?B?...?=``, or two adjacent words that each carry half) holds none,
+    but the email package decodes it when a header is set and writes the decoded
+    CR/LF out as new header lines, and a mail reader would decode it too. Every
+    encoded word starts with ``=?``; a space between the two leaves the text
+    readable and gives no decoder anything to decode. Titles get the same
+    treatment as the subject made of them, so both read alike.
+    """
+    flat = _CONTROLS.sub(" ", text)
+    flat = " ".join(flat.split()).replace("=?", "= ?")
     return flat if len(flat) <= _SUBJECT_MAX else flat[: _SUBJECT_MAX - 1] + "…"
 
 
@@ -129,6 +143,10 @@ def context(
 
 def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
     article = entry.article
+    source = one_line(article.source)
+    # The other outlets, each once: a second report of the lead outlet is in
+    # ``also`` but does not make it another outlet.
+    others = [n for n in dict.fromkeys(one_line(s.name) for s in entry.also) if n != source]
     return {
         # One scheme: "s<id>", the story `monitor stories list` shows as #<id>; None
         # for an article in no story (duplicates off, or not compared yet).
@@ -136,7 +154,7 @@ def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
         "article": article.article_id,  # what `monitor explain` takes
         "title": one_line(article.title) or "(untitled)",
         "url": safe_url(article.url),
-        "source": one_line(article.source),
+        "source": source,
         "published": _when(article.published, zone),
         "snippet": article.snippet,
         "snippet_html": highlight(article.snippet, entry.highlights),
@@ -154,7 +172,8 @@ def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
             }
             for s in entry.also
         ],
-        "also_outlets": len({s.name for s in entry.also} - {article.source}),
+        "also_names": others,
+        "also_outlets": len(others),
     }
 
 
@@ -168,23 +187,67 @@ def json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
+# U+2060 WORD JOINER: invisible, and it ends the word "@" starts, so "@here" in feed
+# text is no mention in any chat service (a backslash is not enough: Mattermost
+# reads \@channel as a mention: its parser splits words on the backslash).
+_NO_MENTION = "@\u2060"
+
+
 def slack_text(text: str) -> str:
     """Slack's mrkdwn escapes: no mentions, links or markup from feeds."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("@", _NO_MENTION)
 
 
-def slack_url(url: str) -> str:
-    """A link target for ``<url|text>``: Slack ends the target at the first ``|``, so a
-    bar in the URL would make the rest of it the visible text; it is percent-encoded."""
-    return slack_text(url.replace("|", "%7C"))
-
-
-_MARKDOWN = re.compile(r"([\\`*_\[\]()!#@<>|~])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!#<>|~])")
 
 
 def markdown_text(text: str) -> str:
     """Markdown (Mattermost, Teams, Discord) escapes: no links, images or mentions."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", _NO_MENTION)
+
+
+# Longer links are left out (the title stays, as text): Discord refuses an embed
+# URL over 2,048 characters, and a Slack section holds 3,000 in all.
+CHAT_URL_MAX = 2000
+# Kept as they are in a link target: RFC 3986's characters that no chat dialect
+# reads there (quote() adds letters, digits and "_.-~"); "%" keeps the link's
+# own escapes. Spaces, ( ) < > [ ] | \ ` { } ^ ", controls and non-ASCII are encoded.
+_URL_KEEP = "!#$%&'*+,/:;=?@"
+_HOST_ESCAPES = {ord(c): f"%{ord(c):02X}" for c in ' ()<>|\\`{}^"'}
+
+
+def chat_url(url: str | None, dialect: str = "markdown") -> str | None:
+    """A link target every chat dialect reads whole: ``[text](url)`` in Markdown,
+    ``<url|text>`` in Slack (``dialect="slack"``: ``&`` escaped as Slack asks).
+    ``None`` for a link that is not http(s) or too long to send."""
+    safe = safe_url(url)
+    if safe is None:
+        return None
+    safe = _CONTROLS.sub("", safe)  # as browsers do with tabs and newlines in a URL
+    head = len(urlsplit(safe).scheme) + 3 + len(urlsplit(safe).netloc)  # "https://host"
+    host = safe[:head].translate(_HOST_ESCAPES)  # "[::1]" and IDNA names stay readable
+    target = host + quote(safe[head:], safe=_URL_KEEP, errors="replace")
+    if dialect == "slack":
+        target = target.replace("&", "&amp;")
+    return target if len(target) <= CHAT_URL_MAX else None
+
+
+def slack_url(url: str | None) -> str | None:
+    """``chat_url`` for Slack (the name bundled templates used before it)."""
+    return chat_url(url, "slack")
+
+
+_OPEN_AT_END = re.compile(r"(&[a-z]{0,4}|\\+|@)$")
+
+
+def chat_cut(text: str, length: int) -> str:
+    """``text`` (already escaped for its dialect) in at most ``length`` characters,
+    ending with "…" when cut, never inside an escape (``&amp;``, ``\\*``) or
+    between an "@" and the joiner that keeps it from mentioning."""
+    if len(text) <= length:
+        return text
+    return _OPEN_AT_END.sub("", text[: max(length - 1, 0)]) + "…"
 
 
 def safe_url(url: str | None) -> str | None:

@@ -230,19 +230,22 @@ class AlertStage:
         no later message can have the same)."""
         first = min(found, key=lambda c: c.match_id)
         period = f"{kind}:{first.story_key}:{first.match_id}"
-        made = self._digest(route, found)
+        # The stories past the cap are all listed (flood.py), not cut at max_entries.
+        made = self._digest(route, found, everything=kind == "alerts")
         if made:
             self._save(route, made, kind, period, None, now, report)
         else:
             self.repo.settle_only(route.name, made, None, period)
 
-    def _digest(self, route: Route, candidates: list[digests.Candidate]) -> digests.Digest:
+    def _digest(
+        self, route: Route, candidates: list[digests.Candidate], everything: bool = False
+    ) -> digests.Digest:
         keys = sorted({c.story_key for c in candidates})
         return digests.build(
             candidates,
             self.repo.sent_rules(route.name, keys),
             self.repo.story_sources(keys),
-            route.settings.max_entries,
+            len(keys) if everything else route.settings.max_entries,
         )
 
     def _save(

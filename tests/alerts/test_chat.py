@@ -57,7 +57,7 @@ def test_a_bar_in_a_link_leaves_slacks_visible_text_the_title(
         assert cycle(app).sent == 1
     (request,) = webhook_receiver.wait_for(1)
     links = [link for t in slack_texts(json.loads(request.body)) for link in slack_links(t)]
-    assert links == [(url.replace("|", "%7C"), title)]
+    assert links == [(url.replace("|", "%7C").replace(" ", "%20"), title)]
 
 
 # Long titles, so that every format meets its size limit before its count limit.

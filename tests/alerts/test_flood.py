@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -158,3 +159,56 @@ def test_planned_alerts_never_pass_the_cap_in_any_window_and_tell_every_story_on
     assert not waiting
     assert told == Counter(f"s{c}-{i}" for c, n in enumerate(arrivals) for i in range(n))
     assert all(sum(1 for at in made if start <= at < start + window) <= cap for start in made)
+
+
+def test_at_the_defaults_the_overflow_message_lists_every_story_and_chat_counts_the_rest(
+    tmp_path: Path, clock: FakeClock, webhook_receiver: WebhookReceiver
+) -> None:
+    """max_entries 50, 20 messages in 10 minutes, 500 stories: nothing only counted."""
+    with WebhookReceiver() as slack:
+        routes = (
+            f"  - {{name: hook, schedule: instant, webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
+            f"  - {{name: chat, schedule: instant, webhook: {{url: '{slack.url()}', "
+            "format: slack}}\n"
+        )
+        extra = "duplicates: {enabled: false}"
+        cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", routes, extra, feeds={})
+        titles = flood(tmp_path / "feeds" / "extra.rss", 0, 500)
+        with open_app(cfg, clock) as app:
+            assert cycle(app).sent == 2 * CAP
+        payloads = [json.loads(r.body) for r in webhook_receiver.accepted()]
+        chats = [json.loads(r.body) for r in slack.accepted()]
+    # The webhook JSON: 19 alerts of one story, then one message of all 481 others.
+    assert sorted((p["type"], p["count"], p["more"]) for p in payloads) == [("alert", 1, 0)] * (
+        CAP - 1
+    ) + [("alerts", 500 - CAP + 1, 0)]
+    assert titles_received(webhook_receiver) == Counter(titles)
+    # Slack: as many as fit in a message, the rest counted, the header tells them all.
+    (overflow,) = [c for c in chats if c["text"].endswith(f"{500 - CAP + 1} stories")]
+    shown = sum(1 for b in overflow["blocks"] if "front" in b.get("text", {}).get("text", ""))
+    (left,) = [
+        int(m)
+        for b in overflow["blocks"]
+        for e in b.get("elements", [])
+        for m in re.findall(r"and (\d+) more", e["text"])
+    ]
+    assert shown + left == 500 - CAP + 1 and shown > 20
+
+
+def test_the_overflow_message_is_typed_alerts_in_webhook_json(
+    tmp_path: Path, clock: FakeClock, webhook_receiver: WebhookReceiver
+) -> None:
+    route = (
+        f"  - {{name: hook, schedule: instant, max_alerts: 2, "
+        f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
+    )
+    extra = "duplicates: {enabled: false}"
+    cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", route, extra, feeds={})
+    flood(tmp_path / "feeds" / "extra.rss", 0, 5)
+    with open_app(cfg, clock) as app:
+        assert cycle(app).alerts == 2
+    kinds = sorted(
+        (p["type"], p["count"])
+        for p in map(json.loads, (r.body for r in webhook_receiver.accepted()))
+    )
+    assert kinds == [("alert", 1), ("alerts", 4)]

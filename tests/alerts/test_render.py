@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.alert.digest import build
+from monitor.alert.digest import Source, build
 from monitor.alert.render import Renderer, context
 from monitor.errors import ConfigError
 from tests.alerts.receivers import SmtpReceiver
@@ -138,4 +139,28 @@ def test_feed_text_cannot_ping_or_link_in_chat_formats() -> None:
     for fmt in ("mattermost", "teams", "discord"):
         body = renderer.render(values, fmt).json
         assert "[click](" not in body and "![x](" not in body, fmt
-        assert "@all" not in body.replace("\\\\@all", ""), fmt
+        assert "@all" not in body, fmt  # a backslash before it would not do (Mattermost)
+
+
+@pytest.mark.parametrize("fmt", ["slack", "discord", "teams", "mattermost", "txt"])
+def test_also_reported_by_never_names_the_lead_outlet_again(fmt: str) -> None:
+    lead = candidate(1, "s1")  # from "feed 1"
+    sources = {
+        "s1": [
+            Source("feed 1", "a second report", "https://example.org/1b", "art1b"),
+            Source("Other Wire", "their report", "https://wire.example/1", "w1"),
+        ]
+    }
+    values = context(
+        build([lead], {}, sources, cap=10),
+        route="desk",
+        title="T",
+        kind="digest",
+        now=datetime.now(UTC),
+        zone=UTC_ZONE,
+    )
+    rendered = Renderer().render(values, "webhook" if fmt == "txt" else fmt)
+    text = rendered.text if fmt == "txt" else json.dumps(json.loads(rendered.json))
+    (line,) = re.findall(r"[Aa]lso(?: reported by)? ([^\\\n\"]*)", text)
+    assert "Other Wire" in line or line.startswith("1 outlet"), line
+    assert "feed 1" not in line, line
