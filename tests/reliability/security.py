@@ -8,8 +8,12 @@ process. (Mail headers: ``tests/reliability/mail.py``.)
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -196,9 +200,7 @@ def secrets_shown(scale: Scale) -> list[Figure]:
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{SECRET}.db"}
     outputs: list[str] = []
     with configured(item(1, "convoy")) as (base, server):
-        text = (base / "monitor.yaml").read_text()
-        secret_url = server.url(f"/feed?token={SECRET}").replace("://", f"://reader:{SECRET}@")
-        (base / "monitor.yaml").write_text(text.replace(server.url("/feed"), secret_url))
+        _add_secret_to_feed_url(base, server)
         for _ in range(max(1, scale.runs // 3)):
             for args in (("check",), ("run", "--once"), ("feeds", "list")):
                 run = monitor(base, *args, env=env)
@@ -224,4 +226,111 @@ def _unmasked(output: str) -> bool:
     return SECRET in output.replace(f"{SECRET}.db", "")
 
 
-SCENARIOS = (regex_backtracking, terminal_markup, secrets_shown)
+# ---------------------------------------------------------------------- the HTTP surface
+
+TOKEN = "t0ken-for-the-status-page"
+# (path, Host header, with the token, the status a user needs)
+REQUESTS = (
+    ("/", "evil.example", True, 421),
+    ("/metrics", "evil.example:{port}", True, 421),
+    ("/", "127.0.0.1:{port}", False, 401),
+    ("/metrics", "localhost:{port}", False, 401),
+    ("/", "127.0.0.1:{port}", True, 200),
+    ("/metrics", "localhost:{port}", True, 200),
+    ("/healthz", "evil.example", False, 200),
+)
+PAGE_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+
+
+def http_surface(scale: Scale) -> list[Figure]:
+    """The status page and /metrics: another Host (DNS rebinding), no token, headers, secrets."""
+    port = _free_port()
+    answers: list[tuple[int, int, bool]] = []  # (status, wanted, security headers present)
+    leaked = False
+    with configured(item(1, "convoy"), extra=f"http: {{enabled: true, port: {port}}}\n") as (
+        base,
+        server,
+    ):
+        _add_secret_to_feed_url(base, server)
+        daemon = _start(base, {"MONITOR_HTTP_TOKEN": TOKEN})
+        try:
+            _wait_healthy(port)
+            for _ in range(max(1, scale.runs // 3)):
+                for path, host, token, wanted in REQUESTS:
+                    status, headers, body = _get(port, path, host.format(port=port), token)
+                    answers.append((status, wanted, all(h in headers for h in PAGE_HEADERS)))
+                    leaked = leaked or SECRET in body
+        finally:
+            _stop(daemon)
+    wrong = sum(status != wanted for status, wanted, _ in answers)
+    bare = sum(not present for status, _, present in answers if status != 421)
+    return [
+        Figure(
+            "security",
+            "The status page and /metrics asked with a foreign Host: (DNS rebinding), without "
+            "the bearer token and with it; /healthz from anywhere; a feed URL with a token",
+            len(answers),
+            f"{wrong} answers other than 421 / 401 / 200 as wanted; {bare} responses without "
+            f"CSP, nosniff and frame headers; secret on the page: {_yes(leaked)}",
+            "421 for a foreign host, 401 without the token, headers on every page, no secret",
+            wrong == 0 and bare == 0 and not leaked,
+        )
+    ]
+
+
+def _add_secret_to_feed_url(base: Path, server: FeedServer) -> None:
+    text = (base / "monitor.yaml").read_text()
+    secret_url = server.url(f"/feed?token={SECRET}").replace("://", f"://reader:{SECRET}@")
+    (base / "monitor.yaml").write_text(text.replace(server.url("/feed"), secret_url))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(base: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        cwd=base,
+        env={**clean, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(daemon: subprocess.Popen[bytes]) -> None:
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait(10)
+
+
+def _wait_healthy(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if _get(port, "/healthz", f"127.0.0.1:{port}", False)[0] == 200:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"the daemon's /healthz did not answer within {timeout} s")
+
+
+def _get(port: int, path: str, host: str, token: bool) -> tuple[int, set[str], str]:
+    """(status, header names in lower case, body) of one request with this ``Host:``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Host": host, **({"Authorization": f"Bearer {TOKEN}"} if token else {})}
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return response.status, {name.lower() for name, _ in response.getheaders()}, body
+    finally:
+        connection.close()
+
+
+SCENARIOS = (regex_backtracking, terminal_markup, secrets_shown, http_surface)

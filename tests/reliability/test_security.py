@@ -18,3 +18,7 @@ def test_feed_text_never_styles_or_breaks_the_terminal() -> None:
 
 def test_no_secret_is_printed() -> None:
     assert_met(security.secrets_shown(CI))
+
+
+def test_the_status_page_answers_only_its_own_names_and_token() -> None:
+    assert_met(security.http_surface(CI))
