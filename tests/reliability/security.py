@@ -47,7 +47,7 @@ def monitor(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: f
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", *args],
         cwd=cwd,
-        env={**base, **(env or {})},
+        env={**base, "COLUMNS": "250", **(env or {})},  # a table cell shows a title whole
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
