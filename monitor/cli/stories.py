@@ -10,7 +10,7 @@ from rich.table import Table
 from monitor.cli.articles import parse_since
 from monitor.cli.params import LIMIT
 from monitor.cli.state import State
-from monitor.cli.term import add_row, cell, markup, out
+from monitor.cli.term import add_row, cell, count, markup, out
 from monitor.store.near import NearInfo, StoryInfo
 
 console = out
@@ -42,10 +42,10 @@ def list_stories(state: State, since: str, limit: int, show_all: bool) -> None:
     for story in found:
         console.print(
             markup(
-                "[b]#{} {}[/] [dim]· {} articles · latest {:%Y-%m-%d %H:%M} UTC[/]",
+                "[b]#{} {}[/] [dim]· {} · latest {:%Y-%m-%d %H:%M} UTC[/]",
                 story.id,
                 story.title,
-                story.articles,
+                count(story.articles, "article"),
                 story.updated,
             )
         )
@@ -96,10 +96,10 @@ def describe(info: NearInfo) -> list[str | Table]:
         why = f", joined for the names {', '.join(shared)}" if shared else ""
         lines.append(
             markup(
-                "[b]story[/] #{} [i]{}[/] ({} articles{})",
+                "[b]story[/] #{} [i]{}[/] ({}{})",
                 story.id,
                 story.title,
-                story.articles,
+                count(story.articles, "article"),
                 why,
             )
         )

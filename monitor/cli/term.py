@@ -57,6 +57,11 @@ def markup(template: str, /, *args: object, **values: object) -> str:
     return _FORMATTER.vformat(template, args, values)
 
 
+def count(number: int, noun: str) -> str:
+    """``1 article``, ``2 articles``: English nouns of the CLI's own words (plural with -s)."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
 def cell(value: object, style: str = "") -> Text:
     """A table cell (or a line) that shows ``value`` as it is: never read as markup."""
     return value if isinstance(value, Text) else Text(printable(value), style=style)

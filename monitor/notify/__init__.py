@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from monitor.printable import one_line
+from monitor.redact import redact_text
 from monitor.types import Outbound
 
 
@@ -20,6 +22,12 @@ class Outcome:
     retry: bool = False  # worth trying again (4xx SMTP, 429/5xx HTTP, network trouble)
     retry_after: float | None = None  # seconds the receiver asked us to wait
     disable: bool = False  # the receiver said it is gone for good (HTTP 410)
+
+    def __post_init__(self) -> None:
+        # The error quotes the receiver (a reason phrase, an SMTP reply): stored and
+        # shown as the delivery's last error, it must not reach a terminal raw.
+        if self.error is not None:
+            object.__setattr__(self, "error", one_line(redact_text(self.error)))
 
     @classmethod
     def sent(cls) -> Outcome:

@@ -53,3 +53,14 @@ def test_explain_says_what_each_copy_score_measures(tmp_path: Path, server: Feed
     assert "exact True" not in shown and "exact False" not in shown
     assert "scores, measured on both texts:" in shown
     assert "containment 1.0: share of the shorter text found in the longer" in shown
+
+
+def test_a_story_of_one_article_says_so_in_english(tmp_path: Path, server: FeedServer) -> None:
+    server.routes["/wire"] = feed(
+        rss({"guid": "w1", "title": "Troops in Kursk", "description": REPORT})
+    )
+    path = config(tmp_path, server.url("/wire"))
+    monitor("--config", str(path), "run", "--once", cwd=tmp_path)
+    shown = monitor("--config", str(path), "stories", "list", "--all", cwd=tmp_path).stdout
+    assert "· 1 article ·" in shown
+    assert "1 articles" not in shown

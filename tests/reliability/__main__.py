@@ -27,7 +27,7 @@ from tests.reliability.suites import SUITES
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "reliability.md"
-AREAS = ("fetching", "parsing", "alerting", "running")
+AREAS = ("fetching", "parsing", "alerting", "running", "security")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -252,6 +252,9 @@ LOOPBACK_SPELLINGS = (
     "evil.example@127.0.0.1",  # user info before the real host
     "%31%32%37.0.0.1",  # percent-encoded
     "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # full-width digits, folded by IDNA
+    "127\u30020\u30020\u30021",  # ideographic full stops: IDNA reads them as dots
+    "127\uff0e0\uff0e0\uff0e1",  # full-width full stops
+    "127\uff610\uff610\uff611",  # half-width ideographic full stops
     "[::1]",
     "[0:0:0:0:0:0:0:1]",
     "[::]",
@@ -350,8 +353,9 @@ def address_spellings(scale: Scale) -> list[Figure]:
     return [
         Figure(
             area="fetching",
-            hazard="Feed URL on a non-global address: decimal, hex, octal, short, "
-            "IPv4-mapped, NAT64, 6to4, Teredo, link-local, private, CGNAT, localhost",
+            hazard="Feed URL on a non-global address: decimal, hex, octal, short, IDNA dots "
+            "(127。0。0。1, ．, ｡), IPv4-mapped, NAT64, 6to4, Teredo, link-local, private, CGNAT, "
+            "localhost",
             tries=len(results),
             outcome=outcome,
             target="0 requests reach it; each refused with a clear error",

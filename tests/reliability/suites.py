@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.reliability import faults, fetching, mail
+from tests.reliability import faults, fetching, mail, security
 from tests.reliability.figures import Scenario
 from tests.reliability.fuzzing import fuzz_figures
 
@@ -10,5 +10,6 @@ SUITES: dict[str, tuple[Scenario, ...]] = {
     "fetching": fetching.SCENARIOS,
     "faults": faults.SCENARIOS,
     "mail": mail.SCENARIOS,
+    "security": security.SCENARIOS,
     "fuzzing": (fuzz_figures,),
 }
