@@ -291,3 +291,70 @@ def test_config_feeds_are_synced_and_dropped_ones_stop(repo: Repository) -> None
         "https://a.example/rss",
         "https://b.example/rss",
     }
+
+
+# --- entries with neither GUID nor link ------------------------------------------
+
+UNLINKED_FETCHES = {
+    # feedparser psc/rss2.0simplechapter2items.xml: two dated episodes, titles only
+    "dates": [("Vorhersage Donnerstag, 06.09.2012", ""), ("Vorhersage Donnerstag, 05.09.2012", "")],
+    # miniflux TestParseEntryWithoutLinkAndWithoutGUID
+    "numbered items": [("Item 1", ""), ("Item 2", "")],
+    # gofeed atom/issue_275_extensions_and_source.xml: e3's body differs, e1, e2, e4 do not
+    "short names": [("e1", ""), ("e2", ""), ("e3", '{"a":1}'), ("e4", "")],
+    "builds with a body": [(f"Nightly build {n}", f"Build {n} ships. {WIRE_TEXT}") for n in (7, 8)],
+}
+
+
+def unlinked(title: str, body: str = "") -> Entry:
+    return entry(None, None, title=title, body=body)
+
+
+@pytest.mark.parametrize("shape", list(UNLINKED_FETCHES))
+def test_entries_of_one_poll_that_differ_only_in_digits_are_all_kept(
+    repo: Repository, shape: str
+) -> None:
+    """Dates, build and episode numbers are content: none of these entries is lost."""
+    feed = add(repo, "https://podcast.example/rss")
+    fetched = [unlinked(title, body) for title, body in UNLINKED_FETCHES[shape]]
+    counts, _ = save(repo, feed, *fetched)
+    assert counts.new == len(fetched)  # type: ignore[attr-defined]
+    assert sorted(a["title"] for a in repo.export_articles()) == sorted(e.title for e in fetched)
+    counts, _ = save(repo, feed, *reversed(fetched), at=NOW + timedelta(hours=1))
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, len(fetched))  # type: ignore[attr-defined]
+
+
+def test_a_new_numbered_entry_on_top_is_new_and_the_older_ones_stay_as_they_were(
+    repo: Repository,
+) -> None:
+    feed = add(repo, "https://builds.example/rss")
+    save(repo, feed, unlinked("Build 101"), unlinked("Build 100"))
+    counts, _ = save(
+        repo,
+        feed,
+        unlinked("Build 102"),
+        unlinked("Build 101"),
+        unlinked("Build 100"),
+        at=NOW + timedelta(hours=1),
+    )
+    assert (counts.new, counts.updated, counts.unchanged) == (1, 0, 2)  # type: ignore[attr-defined]
+    counts, _ = save(repo, feed, unlinked("Build 100"), at=NOW + timedelta(hours=2))
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)  # type: ignore[attr-defined]
+    assert sorted(a["title"] for a in repo.export_articles()) == [
+        "Build 100",
+        "Build 101",
+        "Build 102",
+    ]
+
+
+def test_a_counter_that_changes_between_polls_is_an_update_of_the_same_entry(
+    repo: Repository,
+) -> None:
+    """Across polls, a changed number in the same place is the entry edited, not a new one."""
+    feed = add(repo, "https://counter.example/rss")
+    for n, views in enumerate((1000, 1037, 1074)):
+        body = f"{WIRE_TEXT} Viewed {views} times. Page generated at 12:{n:02d}."
+        counts, _ = save(repo, feed, unlinked("Daily report", body), at=NOW + timedelta(hours=n))
+        assert (counts.new, counts.updated) == ((1, 0) if n == 0 else (0, 1))  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert "Viewed 1074 times" in article["summary"]

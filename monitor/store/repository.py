@@ -339,6 +339,8 @@ class _Batch:
     sightings: list[Sighting] = field(default_factory=list)
     known: dict[str, str | None] = field(default_factory=dict)
     stored: dict[str, Stored] = field(default_factory=dict)
+    # Articles this poll's entries turned out to be, with the entry that did.
+    taken: dict[str, str] = field(default_factory=dict)
     articles: list[dict[str, Any]] = field(default_factory=list)
     copies: list[dict[str, Any]] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -347,8 +349,9 @@ class _Batch:
         keys = keys_for(self.feed_id, entries)
         self._look_up(conn, keys)
         for entry, entry_keys in zip(entries, keys, strict=True):
-            verdict = classify(entry_keys, self.known, self.stored)
+            verdict = classify(entry_keys, self.known, self.stored, self.taken)
             self._apply(conn, entry, entry_keys, verdict)
+            self.taken.setdefault(verdict.article_id, entry_keys.entry_fp)
         _insert(conn, ArticleRow, self.articles)
         _insert(
             conn,
