@@ -13,6 +13,11 @@ Some feeds give several items one GUID; a GUID hit whose URL *and* text both
 differ from the stored article is such a collision, and the item is identified
 by GUID plus URL instead, whatever order the items come in.
 
+The original of an exact copy is the earliest published: a copy that arrives
+after the article it copies but was published before it (a sane date: from the
+feed, not in the future, not absurdly far ahead of the other) takes the
+article's place, and the article it replaces becomes its link (``predates``).
+
 Entries with neither GUID nor link are told apart the same way. Across polls,
 a number that changed in the same place (a view counter, a "generated at" time)
 is the entry edited. Within one fetch, entries that differ only in digits (dated
@@ -29,12 +34,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.text import digest, fingerprint, normalise
 from monitor.types import Entry
 
 MIN_TEXT_KEY_CHARS = 100
+# An exact copy dated further before the article it copies than this has a wrong
+# date (an archive or epoch stamp on a reprint), not an earlier original: the
+# default window of the near-duplicate stage.
+MAX_LEAD = timedelta(days=30)
 _DIGITS = re.compile(r"[0-9]+")
 Kind = Literal["new", "update", "unchanged", "copy", "tombstoned"]
 
@@ -76,6 +86,7 @@ class EntryKeys:
     # Exact fingerprints of the other entries of this fetch that differ from this
     # one only in digits: none of their articles is this entry's.
     siblings: frozenset[str] = frozenset()
+    published: datetime | None = None  # from the feed, or None
 
     def all(self) -> tuple[str, ...]:
         keys = (
@@ -96,6 +107,7 @@ class Stored:
     entry_fp: str
     text_fp: str | None
     canonical_url: str | None
+    published: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +165,7 @@ def keys_for(feed_id: int, entries: Iterable[Entry]) -> list[EntryKeys]:
                 canonical_url=entry.canonical_url,
                 unlinked=mask is not None,
                 siblings=frozenset(exact[mask] - {entry.entry_hash}) if mask else frozenset(),
+                published=entry.published,
             )
         )
     return result
@@ -193,6 +206,20 @@ def classify(
             if not others(article):
                 return Verdict("copy", article, identity, reason)
     return Verdict("new", identity.article_id, identity)
+
+
+def predates(keys: EntryKeys, holder: Stored, now: datetime) -> bool:
+    """A copy of ``holder`` that is its original: published before it, on a sane date."""
+    published, held = keys.published, holder.published
+    if published is None or held is None:
+        return False
+    return held - MAX_LEAD <= published < held and published <= now
+
+
+def own_keys(feed_id: int, entry: Entry) -> tuple[tuple[str, str], ...]:
+    """The entry's own keys in its feed, each with the key it has as a copy."""
+    keys = keys_for(feed_id, [entry])[0]
+    return tuple((identity.own, identity.copy) for identity in (keys.plain, keys.qualified))
 
 
 def _claimed_by_sibling(

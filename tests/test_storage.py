@@ -358,3 +358,61 @@ def test_a_counter_that_changes_between_polls_is_an_update_of_the_same_entry(
         assert (counts.new, counts.updated) == ((1, 0) if n == 0 else (0, 1))  # type: ignore[attr-defined]
     [article] = list(repo.export_articles())
     assert "Viewed 1074 times" in article["summary"]
+
+
+# --- which copy is the original --------------------------------------------------
+
+WIRE_URL = "https://wire.example/story"
+
+
+def dated(guid: str, url: str, published: datetime, title: str = "Title") -> Entry:
+    return entry(guid, url, title=title, published=published)
+
+
+def test_an_earlier_original_arriving_after_its_copy_takes_its_place(repo: Repository) -> None:
+    """The syndicated copy (15:05) was stored first; the wire's story (14:32) is the original."""
+    wire, courier = add(repo, "https://wire.example/rss"), add(repo, "https://courier.example/atom")
+    copy = dated(
+        "c1", f"{WIRE_URL}?utm_source=courier", NOW.replace(day=7, hour=15, minute=5), "Copy"
+    )
+    original = dated("w1", WIRE_URL, NOW.replace(day=7, hour=14, minute=32), "Original")
+    save(repo, courier, copy)
+    [before] = list(repo.export_articles())
+    counts, sightings = save(repo, wire, original, at=NOW + timedelta(minutes=10))
+    assert (counts.new, counts.duplicates) == (0, 1)  # type: ignore[attr-defined]
+    assert [s.kind for s in sightings] == ["original"]  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert article["id"] == before["id"]  # matches, alerts and story stay with it
+    assert (article["feed_url"], article["title"], article["url"]) == (
+        "https://wire.example/rss",
+        "Original",
+        WIRE_URL,
+    )
+    assert article["published"] == NOW.replace(day=7, hour=14, minute=32).isoformat()
+    assert [(c["feed_url"], c["title"], c["reason"]) for c in article["copies"]] == [
+        ("https://courier.example/atom", "Copy", "url")
+    ]
+    # Later polls of both feeds change nothing: no flip-flop, no second link.
+    for _ in range(2):
+        counts, _ = save(repo, courier, copy, at=NOW + timedelta(hours=1))
+        assert (counts.unchanged, counts.duplicates, counts.updated) == (1, 0, 0)  # type: ignore[attr-defined]
+        counts, _ = save(repo, wire, original, at=NOW + timedelta(hours=1))
+        assert (counts.unchanged, counts.duplicates, counts.updated) == (1, 0, 0)  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert (article["title"], len(article["copies"])) == ("Original", 1)
+
+
+@pytest.mark.parametrize(
+    "published",
+    [None, NOW + timedelta(hours=2), NOW - timedelta(days=400)],
+    ids=["undated", "future", "absurdly-early"],
+)
+def test_a_copy_without_a_sane_earlier_date_stays_a_copy(
+    repo: Repository, published: datetime | None
+) -> None:
+    wire, courier = add(repo, "https://wire.example/rss"), add(repo, "https://courier.example/atom")
+    save(repo, wire, dated("w1", WIRE_URL, NOW - timedelta(hours=1), "Original"))
+    counts, _ = save(repo, courier, dated("c1", f"{WIRE_URL}?utm_source=c", published, "Copy"))  # type: ignore[arg-type]
+    assert counts.duplicates == 1  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert (article["title"], [c["title"] for c in article["copies"]]) == ("Original", ["Copy"])

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-from datetime import UTC, datetime
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.alerts.world import FEEDS, open_app, sample_config
+from monitor.parse.entries import Limits
+from monitor.parse.feeds import parse_feed
+from monitor.store.repository import Repository
+from monitor.types import AddressPolicy, Entry, FeedSpec, PollUpdate
+from tests.alerts.world import FEEDS, cycle, open_app, sample_config
 from tests.conftest import FakeClock
 from tests.match.test_watchlist_cli import EVENT, ROOT
 from tests.test_cli import monitor
@@ -136,3 +142,108 @@ def test_the_event_is_one_story_whichever_feed_is_read_first(
         stories = {a["title"]: a["story_id"] for a in app.repo.export_articles()}
     assert len({stories[title] for title in EVENT}) == 1
     assert stories[OIL] not in {stories[title] for title in EVENT}
+
+
+# --- which exact copy is the original ----------------------------------------------
+
+AFTER_THE_SAMPLE = datetime(2024, 11, 13, 12, 0, tzinfo=UTC)
+
+
+def _sample_entries() -> dict[str, tuple[Entry, ...]]:
+    feeds = ROOT / "corpus" / "feeds"
+    return {
+        name: parse_feed(
+            (feeds / name).read_bytes(), None, f"https://{name}/", AFTER_THE_SAMPLE, Limits()
+        ).entries
+        for name in FEEDS
+    }
+
+
+def test_the_earliest_published_exact_copy_is_the_original_in_every_order(
+    tmp_path: Path,
+) -> None:
+    """Polls finish in any order: the wire's story (14:32) stays the original of the
+    Courier's utm-tagged copy (15:05) and Eurasia Monitor's (15:20), whichever came first.
+    Only these three feeds share an exact copy (the outcome below says so), so every
+    order of them is tried, with the other two feeds arriving before, between or after."""
+    entries = _sample_entries()
+    holders = ("globalwire.rss", "daily-courier.atom", "eurasia-monitor.json")
+    others = [name for name in FEEDS if name not in holders]
+    empty = tmp_path / "empty.db"
+    Repository.open(f"sqlite:///{empty}").close()
+    outcomes = set()
+    for n, three in enumerate(itertools.permutations(holders)):
+        order = list(three)
+        for k, other in enumerate(others):
+            order.insert((n + 2 * k) % (len(order) + 1), other)
+        db = tmp_path / f"{n}.db"
+        shutil.copy(empty, db)
+        repo = Repository.open(f"sqlite:///{db}")
+        try:
+            for minute, name in enumerate(order):
+                repo.add_feed(FeedSpec(url=f"https://{name}/"), "cli", AFTER_THE_SAMPLE)
+                [feed] = repo.due_feeds(AFTER_THE_SAMPLE, 10, AddressPolicy())
+                at = AFTER_THE_SAMPLE + timedelta(minutes=minute)
+                update = PollUpdate(feed.id, "ok", at, at + timedelta(days=1))
+                repo.save_poll(feed, update, entries[name])
+            outcomes.add(
+                tuple(
+                    (
+                        a["feed_url"],
+                        a["title"],
+                        a["published"],
+                        tuple(sorted(c["feed_url"] for c in a["copies"])),
+                    )
+                    for a in repo.export_articles()
+                    if a["copies"]
+                )
+            )
+        finally:
+            repo.close()
+    assert outcomes == {
+        (
+            (
+                "https://globalwire.rss/",
+                WIRE,
+                "2024-10-28T14:32:00+00:00",
+                ("https://daily-courier.atom/", "https://eurasia-monitor.json/"),
+            ),
+        )
+    }
+
+
+def test_an_alert_sent_for_a_copy_is_not_sent_again_when_its_original_arrives(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    routes = f"  - {{name: desk, file: {{dir: '{tmp_path / 'out'}'}}, schedule: instant}}"
+    courier = {"daily-courier.atom": FEEDS["daily-courier.atom"]}
+    with open_app(sample_config(tmp_path, db, routes, feeds=courier), clock) as app:
+        first = cycle(app)
+        [alert] = [d for d in app.repo.deliveries() if "North Korean troops" in d.subject]
+    assert first.sent >= 1
+    clock.advance(minutes=30)
+    later = (
+        f"{routes}\n  - {{name: later, file: {{dir: '{tmp_path / 'later'}'}}, schedule: every 1h}}"
+    )
+    with open_app(sample_config(tmp_path, db, later), clock) as app:
+        cycle(app)
+        troops = [d for d in app.repo.deliveries() if "North Korean troops" in d.subject]
+        articles = {a["title"]: a for a in app.repo.export_articles()}
+    assert [d.id for d in troops if d.route == "desk"] == [alert.id]  # not sent again
+    wire = articles[WIRE]
+    assert (wire["feed_url"].rsplit("/", 1)[-1], wire["published"]) == (
+        "globalwire.rss",
+        "2024-10-28T14:32:00+00:00",
+    )
+    # The route's digest leads with the wire's story, the Courier's copy is a source of it.
+    [digest] = (tmp_path / "later").glob("*.json")
+    story = next(
+        e
+        for g in json.loads(digest.read_text())["groups"]
+        for e in g["entries"]
+        if e["title"] == WIRE
+    )
+    assert (
+        story["url"] == "https://globalwire.example/world/2024/10/28/nato-north-korea-troops-kursk"
+    )
