@@ -16,8 +16,8 @@ from monitor.parse.feeds import parse_feed
 from monitor.store.repository import Repository
 from monitor.types import AddressPolicy, Entry, FeedSpec, PollUpdate
 from tests.alerts.world import FEEDS, cycle, open_app, sample_config
-from tests.conftest import FakeClock
-from tests.match.test_watchlist_cli import EVENT, ROOT
+from tests.conftest import ROOT, FakeClock, sample_copy
+from tests.match.test_watchlist_cli import EVENT
 from tests.test_cli import monitor
 
 WIRE = "NATO chief confirms North Korean troops deployed to Russia's Kursk region"
@@ -28,11 +28,18 @@ SPUN_OIL = "Oil costs slide after Israeli strikes on Iran spare power services"
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, db_url: str) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
+def sample(tmp_path: Path) -> Path:
+    return sample_copy(tmp_path)
+
+
+@pytest.fixture
+def corpus(
+    sample: Path, tmp_path: Path, db_url: str
+) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
     env = {"MONITOR_DATABASE_URL": db_url}
-    monitor("run", "--once", cwd=ROOT, env=env)
+    monitor("run", "--once", cwd=sample, env=env)
     out = tmp_path / "export.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    monitor("articles", "export", "-o", str(out), cwd=sample, env=env)
     articles = [json.loads(line) for line in out.read_text().splitlines()]
     return {a["title"]: a for a in articles}, env
 
@@ -70,31 +77,32 @@ def test_the_event_is_one_story_and_unrelated_articles_stay_apart(
 
 
 def test_explain_and_stories_list_show_the_decisions(
+    sample: Path,
     corpus: tuple[dict[str, dict[str, object]], dict[str, str]],
 ) -> None:
     articles, env = corpus
-    spun = monitor("explain", str(articles[SPUN]["id"]), cwd=ROOT, env=env).stdout
+    spun = monitor("explain", str(articles[SPUN]["id"]), cwd=sample, env=env).stdout
     assert f"copy (spun) of {articles[WIRE]['id']}" in spun
     assert "names 1.0" in spun
     allies = next(t for t in EVENT if t.startswith("NATO allies"))
-    joined = monitor("explain", str(articles[allies]["id"]), cwd=ROOT, env=env).stdout
+    joined = monitor("explain", str(articles[allies]["id"]), cwd=sample, env=env).stdout
     assert "original" in joined
     assert "joined for the names" in joined and "rutte" in joined
 
-    listed = monitor("stories", "list", "--since", "3000w", cwd=ROOT, env=env).stdout
+    listed = monitor("stories", "list", "--since", "3000w", cwd=sample, env=env).stdout
     assert "5 articles" in listed
     assert "The Daily Courier" in listed  # its exact copy, stored as a link, is a source
     assert listed.index("5 articles") < listed.index("2 articles")  # the largest first
 
 
 def test_purging_bodies_keeps_copies_and_stories(
-    tmp_path: Path, corpus: tuple[dict[str, dict[str, object]], dict[str, str]]
+    sample: Path, tmp_path: Path, corpus: tuple[dict[str, dict[str, object]], dict[str, str]]
 ) -> None:
     articles, env = corpus
-    purged = monitor("articles", "purge", "--older-than", "0d", cwd=ROOT, env=env)
+    purged = monitor("articles", "purge", "--older-than", "0d", cwd=sample, env=env)
     assert f"purged the bodies of {len(articles)} articles" in purged.stderr
     out = tmp_path / "after.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    monitor("articles", "export", "-o", str(out), cwd=sample, env=env)
     after = {a["title"]: a for a in map(json.loads, out.read_text().splitlines())}
     assert all(a["content"] == "" and a["summary"] == "" for a in after.values())
     keep = ("duplicate_of", "duplicate_reason", "story_id", "matches")
@@ -103,14 +111,16 @@ def test_purging_bodies_keeps_copies_and_stories(
     }
 
 
-def test_with_duplicates_disabled_articles_wait_and_are_compared_later(tmp_path: Path) -> None:
+def test_with_duplicates_disabled_articles_wait_and_are_compared_later(
+    sample: Path, tmp_path: Path
+) -> None:
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'off.db'}"}
-    off = monitor("run", "--once", cwd=ROOT, env=env | {"MONITOR_DUPLICATES_ENABLED": "false"})
+    off = monitor("run", "--once", cwd=sample, env=env | {"MONITOR_DUPLICATES_ENABLED": "false"})
     assert "Copies and stories" not in off.stdout
     out = tmp_path / "off.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    monitor("articles", "export", "-o", str(out), cwd=sample, env=env)
     assert all(json.loads(line)["story_id"] is None for line in out.read_text().splitlines())
-    on = monitor("run", "--once", cwd=ROOT, env=env)
+    on = monitor("run", "--once", cwd=sample, env=env)
     assert "Copies and stories: 18 articles compared; 3 copies" in on.stdout
 
 
