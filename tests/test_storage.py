@@ -416,3 +416,15 @@ def test_a_copy_without_a_sane_earlier_date_stays_a_copy(
     assert counts.duplicates == 1  # type: ignore[attr-defined]
     [article] = list(repo.export_articles())
     assert (article["title"], [c["title"] for c in article["copies"]]) == ("Original", ["Copy"])
+
+
+def test_a_restart_keeps_the_title_taken_from_the_feed(repo: Repository) -> None:
+    """Each daemon start syncs the configured feeds: one without a title keeps its feed's."""
+    spec = FeedSpec(url="https://wire.example/rss")
+    repo.sync_config_feeds([spec], NOW)
+    [feed] = repo.due_feeds(NOW, 10, AddressPolicy())
+    repo.save_poll(feed, PollUpdate(feed.id, "ok", NOW, NOW, 200, title="Global Wire"), [])
+    repo.sync_config_feeds([spec], NOW + timedelta(hours=1))
+    assert [f.title for f in repo.feeds()] == ["Global Wire"]
+    repo.sync_config_feeds([FeedSpec(url=spec.url, title="My wire")], NOW + timedelta(hours=2))
+    assert [f.title for f in repo.feeds()] == ["My wire"]  # the configuration's own wins

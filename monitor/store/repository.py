@@ -133,12 +133,13 @@ class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStora
             select(FeedRow.id, FeedRow.active, FeedRow.origin).where(FeedRow.source_key == key)
         ).first()
         values: dict[str, Any] = {
-            "title": spec.title,
             "interval_s": spec.interval_s,
             "allow_private": None if spec.allow_private is None else json.dumps(spec.allow_private),
             "local": spec.local,
             "active": True,
         }
+        if spec.title:  # none given: the title taken from the feed stays
+            values["title"] = spec.title
         if row is None:
             conn.execute(
                 insert(FeedRow).values(
