@@ -236,3 +236,52 @@ def test_ctrl_c_stops_the_daemon_cleanly_without_tracebacks_from_the_workers(
     assert daemon.returncode == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "daemon.stopped" in err
+
+
+def test_an_idle_daemon_says_nothing_at_info_level(daemon_dir: Path) -> None:
+    """Only cycles that did something are told; idle checks are debug events."""
+    shutil.copytree(ROOT / "watchlists", daemon_dir / "watchlists")
+    config = daemon_dir / "monitor.yaml"
+    config.write_text(
+        config.read_text().replace("check_every: 1s", "check_every: 0.2s")
+        + "log: {format: json, level: debug}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    log = daemon_dir / "daemon.log"
+    with log.open("w") as err:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            cwd=daemon_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    try:
+        _wait(lambda: _processed(daemon_dir / "m.db") == 3, "the articles compared and matched")
+        idle = _events(log).count("cycle.done")
+        done = len(_events(log))
+        _wait(lambda: _events(log).count("cycle.done") >= idle + 5, "five idle checks")
+        daemon.send_signal(signal.SIGTERM)
+        out, _ = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, log.read_text()
+    assert out.count("Poll cycle") == 1 and out.count("Watchlists:") == 1, out  # the first one
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    told = {r["event"] for r in records[done:] if r["level"] != "debug"}
+    assert told <= {"daemon.stopping", "daemon.stopped"}, told
+
+
+def _processed(db: Path) -> int:
+    query = "SELECT count(*) FROM articles WHERE matched_at IS NOT NULL AND near_at IS NOT NULL"
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute(query).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _events(log: Path) -> list[str]:
+    lines = log.read_text().splitlines()
+    return [json.loads(line)["event"] for line in lines if line.startswith("{") and line[-1] == "}"]
