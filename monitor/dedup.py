@@ -107,7 +107,7 @@ class Stored:
     entry_fp: str
     text_fp: str | None
     canonical_url: str | None
-    published: datetime | None = None
+    published: datetime | None = None  # from its feed, else when first seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +153,12 @@ def keys_for(feed_id: int, entries: Iterable[Entry]) -> list[EntryKeys]:
     for entry, identity, mask in zip(entries, identities, masked, strict=True):
         # Unlinked, the exact text qualifies the masked identity (the text hash
         # would merge two episodes sharing a show description).
-        qualifier = entry.canonical_url or (entry.entry_hash if mask else entry.text_hash)
+        qualifier = entry.canonical_url or (None if mask else entry.text_hash) or entry.entry_hash
         key = identity or mask or ""
         result.append(
             EntryKeys(
                 plain=_identity(feed_id, key),
-                qualified=_identity(feed_id, f"{key}\x1f{qualifier or entry.entry_hash}"),
+                qualified=_identity(feed_id, f"{key}\x1f{qualifier}"),
                 url=fingerprint("u", entry.canonical_url) if entry.canonical_url else None,
                 text=f"t:{entry.text_hash}" if entry.text_hash else None,
                 entry_fp=entry.entry_hash,
