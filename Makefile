@@ -43,7 +43,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 # The suite writes only under temporary directories: the checkout is listed before
-# and after (.venv aside, see .ci/tree.py), and any change fails the run.
+# and after (.venv and .git aside, see .ci/tree.py), and any change fails the run.
 test: $(VENV)/.installed-dev
 	$(BIN)/python .ci/tree.py snapshot $(DEV_CACHE)/tree-before.json
 	$(MAKE) --no-print-directory lint

@@ -5,9 +5,16 @@
 
 Every path under the checkout is listed (ignored files included, directories too,
 so a file made and removed again shows as a changed directory) with its type,
-size and modification time. Only ``.venv`` is left out: it is the environment the
-Makefile manages, which ``make once`` creates and ``make test`` completes with the
-dev extras (pytest, mypy, ruff...), so it changes by design before the suite runs.
+size and modification time. Two folders are left out, and why:
+
+- ``.venv``: the environment the Makefile manages, which ``make once`` creates and
+  ``make test`` completes with the dev extras (pytest, mypy, ruff...): it changes
+  by design before the suite runs.
+- ``.git``: git's own store, which git changes on its own account while a suite
+  runs (an editor's background ``git status`` rewrites the index, a commit in a
+  clone that shares objects through hard links touches them); no test runs git
+  in the checkout.
+
 Standard library only: it runs before anything is installed.
 """
 
@@ -19,7 +26,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LEFT_OUT = {".venv"}  # relative to the checkout's top
+LEFT_OUT = {".venv", ".git"}  # at the checkout's top
 SHOWN = 40
 
 
