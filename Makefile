@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# Tool caches live outside the checkout, one folder per checkout: `make test` leaves
+# the tree exactly as it found it (.ci/tree.py checks), ignored files included.
+DEV_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/monitor-dev/$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 
 .PHONY: run once test lint bench clean
 
@@ -16,9 +19,12 @@ $(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx monitor/near
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml setup.py monitor/match/_scan.pyx monitor/near/_sketch.pyx | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@ $(VENV)/.installed
+# The dev extras only: the project itself is installed once (.installed), so that
+# `make test` after `make once` does not rebuild it in the tree.
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]))' > $(VENV)/dev-requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/dev-requirements.txt
+	touch $@
 
 run: $(VENV)/.installed
 	$(BIN)/monitor run
@@ -26,13 +32,23 @@ run: $(VENV)/.installed
 once: $(VENV)/.installed
 	$(BIN)/monitor run --once
 
+lint test: export PYTHONPYCACHEPREFIX := $(DEV_CACHE)/pycache
+lint test: export RUFF_CACHE_DIR := $(DEV_CACHE)/ruff
+lint test: export MYPY_CACHE_DIR := $(DEV_CACHE)/mypy
+lint test: export HYPOTHESIS_STORAGE_DIRECTORY := $(DEV_CACHE)/hypothesis
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/python -m pytest -q
+# The suite writes only under temporary directories: the checkout is listed before
+# and after (.venv and .git aside, see .ci/tree.py), and any change fails the run.
+test: $(VENV)/.installed-dev
+	$(BIN)/python .ci/tree.py snapshot $(DEV_CACHE)/tree-before.json
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest -q -o cache_dir=$(DEV_CACHE)/pytest; status=$$?; \
+	$(BIN)/python .ci/tree.py compare $(DEV_CACHE)/tree-before.json && exit $$status
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

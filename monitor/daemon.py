@@ -155,9 +155,12 @@ class Daemon:
         finally:
             self._cycle = None
         self.metrics.cycle(report)
-        if self.on_poll:
+        # An idle check (no feed due) is not news: about 120 an hour at the default.
+        if not report.feeds:
+            log.debug("cycle.idle")
+        elif self.on_poll:
             self.on_poll(report)
-        self._wake.set()
+        self._wake.set()  # even idle: articles left pending (a restart) are taken on
 
     async def _process_forever(self) -> None:
         """One processing pass per wake-up; wakes during a pass make one more pass."""
@@ -184,7 +187,7 @@ class Daemon:
             )
         matched = await self.app.match_pending()
         self.metrics.matched(matched)
-        if self.on_match:
+        if self.on_match and matched.articles:
             self.on_match(matched)
         if matched.matches:
             # Instant alerts leave now, not at the next check; a slow mail server

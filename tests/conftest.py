@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,6 +15,19 @@ import pytest
 from tests.feedserver import FeedServer
 
 POSTGRES = os.environ.get("MONITOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_copy(tmp: Path) -> Path:
+    """The quick start's set-up (monitor.yaml, the sample feeds, watchlists, templates)
+    copied under ``tmp``: a command run there writes its database and digests there,
+    never into the user's checkout."""
+    target = tmp / "sample"
+    target.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "monitor.yaml", target)
+    for folder in ("corpus/feeds", "watchlists", "alerts"):
+        shutil.copytree(ROOT / folder, target / folder, dirs_exist_ok=True)
+    return target
 
 
 class FakeClock:

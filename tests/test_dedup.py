@@ -56,10 +56,12 @@ class FeedPolls:
         self.stored: dict[str, Stored] = {}
 
     def poll(self, entries: Sequence[Entry]) -> list[Verdict]:
-        verdicts = []
+        verdicts: list[Verdict] = []
+        taken: dict[str, str] = {}
         for k in keys_for(self.feed_id, entries):
-            verdict = classify(k, self.known, self.stored)
+            verdict = classify(k, self.known, self.stored, taken)
             self._apply(k, verdict)
+            taken.setdefault(verdict.article_id, k.entry_fp)
             verdicts.append(verdict)
         return verdicts
 
@@ -214,6 +216,35 @@ def test_edited_item_with_a_unique_guid_is_an_update_not_a_collision() -> None:
     (edited,) = feed.poll([entry("g-1", "https://example.com/b", content=LONG + " More.")])
     assert (moved.kind, moved.article_id) == ("update", first.article_id)
     assert (edited.kind, edited.article_id) == ("update", first.article_id)
+
+
+# --- entries with neither GUID nor link ------------------------------------------
+
+
+def test_episodes_sharing_a_show_description_are_distinct_entries() -> None:
+    episodes = [entry(title=f"Episode {n}", content=LONG) for n in (3, 2, 1)]
+    feed = FeedPolls()
+    first = feed.poll(episodes)
+    assert kinds(first) == ["new"] * 3
+    assert len({v.article_id for v in first}) == 3
+    later = feed.poll([entry(title="Episode 4", content=LONG), *episodes])
+    assert kinds(later) == ["new", "unchanged", "unchanged", "unchanged"]
+    assert [v.article_id for v in later[1:]] == [v.article_id for v in first]
+
+
+@pytest.mark.parametrize("order", ["12", "21"])
+def test_siblings_do_not_depend_on_the_order_of_the_fetch(order: str) -> None:
+    items = {n: entry(title=f"Item {n}") for n in ("1", "2")}
+    batch = keys_for(1, [items[n] for n in order])
+    assert all(k.unlinked and len(k.siblings) == 1 for k in batch)
+    assert batch[0].siblings == {batch[1].entry_fp}
+
+
+def test_a_churning_counter_without_guid_or_link_stays_one_article() -> None:
+    feed = FeedPolls()
+    (first,) = feed.poll([entry(title="Status", content=f"{LONG} Viewed 10 times.")])
+    (second,) = feed.poll([entry(title="Status", content=f"{LONG} Viewed 11 times.")])
+    assert (second.kind, second.article_id) == ("update", first.article_id)
 
 
 # --- classify ----------------------------------------------------------------

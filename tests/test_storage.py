@@ -291,3 +291,140 @@ def test_config_feeds_are_synced_and_dropped_ones_stop(repo: Repository) -> None
         "https://a.example/rss",
         "https://b.example/rss",
     }
+
+
+# --- entries with neither GUID nor link ------------------------------------------
+
+UNLINKED_FETCHES = {
+    # feedparser psc/rss2.0simplechapter2items.xml: two dated episodes, titles only
+    "dates": [("Vorhersage Donnerstag, 06.09.2012", ""), ("Vorhersage Donnerstag, 05.09.2012", "")],
+    # miniflux TestParseEntryWithoutLinkAndWithoutGUID
+    "numbered items": [("Item 1", ""), ("Item 2", "")],
+    # gofeed atom/issue_275_extensions_and_source.xml: e3's body differs, e1, e2, e4 do not
+    "short names": [("e1", ""), ("e2", ""), ("e3", '{"a":1}'), ("e4", "")],
+    "builds with a body": [(f"Nightly build {n}", f"Build {n} ships. {WIRE_TEXT}") for n in (7, 8)],
+}
+
+
+def unlinked(title: str, body: str = "") -> Entry:
+    return entry(None, None, title=title, body=body)
+
+
+@pytest.mark.parametrize("shape", list(UNLINKED_FETCHES))
+def test_entries_of_one_poll_that_differ_only_in_digits_are_all_kept(
+    repo: Repository, shape: str
+) -> None:
+    """Dates, build and episode numbers are content: none of these entries is lost."""
+    feed = add(repo, "https://podcast.example/rss")
+    fetched = [unlinked(title, body) for title, body in UNLINKED_FETCHES[shape]]
+    counts, _ = save(repo, feed, *fetched)
+    assert counts.new == len(fetched)  # type: ignore[attr-defined]
+    assert sorted(a["title"] for a in repo.export_articles()) == sorted(e.title for e in fetched)
+    counts, _ = save(repo, feed, *reversed(fetched), at=NOW + timedelta(hours=1))
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, len(fetched))  # type: ignore[attr-defined]
+
+
+def test_a_new_numbered_entry_on_top_is_new_and_the_older_ones_stay_as_they_were(
+    repo: Repository,
+) -> None:
+    feed = add(repo, "https://builds.example/rss")
+    save(repo, feed, unlinked("Build 101"), unlinked("Build 100"))
+    counts, _ = save(
+        repo,
+        feed,
+        unlinked("Build 102"),
+        unlinked("Build 101"),
+        unlinked("Build 100"),
+        at=NOW + timedelta(hours=1),
+    )
+    assert (counts.new, counts.updated, counts.unchanged) == (1, 0, 2)  # type: ignore[attr-defined]
+    counts, _ = save(repo, feed, unlinked("Build 100"), at=NOW + timedelta(hours=2))
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)  # type: ignore[attr-defined]
+    assert sorted(a["title"] for a in repo.export_articles()) == [
+        "Build 100",
+        "Build 101",
+        "Build 102",
+    ]
+
+
+def test_a_counter_that_changes_between_polls_is_an_update_of_the_same_entry(
+    repo: Repository,
+) -> None:
+    """Across polls, a changed number in the same place is the entry edited, not a new one."""
+    feed = add(repo, "https://counter.example/rss")
+    for n, views in enumerate((1000, 1037, 1074)):
+        body = f"{WIRE_TEXT} Viewed {views} times. Page generated at 12:{n:02d}."
+        counts, _ = save(repo, feed, unlinked("Daily report", body), at=NOW + timedelta(hours=n))
+        assert (counts.new, counts.updated) == ((1, 0) if n == 0 else (0, 1))  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert "Viewed 1074 times" in article["summary"]
+
+
+# --- which copy is the original --------------------------------------------------
+
+WIRE_URL = "https://wire.example/story"
+
+
+def dated(guid: str, url: str, published: datetime, title: str = "Title") -> Entry:
+    return entry(guid, url, title=title, published=published)
+
+
+def test_an_earlier_original_arriving_after_its_copy_takes_its_place(repo: Repository) -> None:
+    """The syndicated copy (15:05) was stored first; the wire's story (14:32) is the original."""
+    wire, courier = add(repo, "https://wire.example/rss"), add(repo, "https://courier.example/atom")
+    copy = dated(
+        "c1", f"{WIRE_URL}?utm_source=courier", NOW.replace(day=7, hour=15, minute=5), "Copy"
+    )
+    original = dated("w1", WIRE_URL, NOW.replace(day=7, hour=14, minute=32), "Original")
+    save(repo, courier, copy)
+    [before] = list(repo.export_articles())
+    counts, sightings = save(repo, wire, original, at=NOW + timedelta(minutes=10))
+    assert (counts.new, counts.duplicates) == (0, 1)  # type: ignore[attr-defined]
+    assert [s.kind for s in sightings] == ["original"]  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert article["id"] == before["id"]  # matches, alerts and story stay with it
+    assert (article["feed_url"], article["title"], article["url"]) == (
+        "https://wire.example/rss",
+        "Original",
+        WIRE_URL,
+    )
+    assert article["published"] == NOW.replace(day=7, hour=14, minute=32).isoformat()
+    assert [(c["feed_url"], c["title"], c["reason"]) for c in article["copies"]] == [
+        ("https://courier.example/atom", "Copy", "url")
+    ]
+    # Later polls of both feeds change nothing: no flip-flop, no second link.
+    for _ in range(2):
+        counts, _ = save(repo, courier, copy, at=NOW + timedelta(hours=1))
+        assert (counts.unchanged, counts.duplicates, counts.updated) == (1, 0, 0)  # type: ignore[attr-defined]
+        counts, _ = save(repo, wire, original, at=NOW + timedelta(hours=1))
+        assert (counts.unchanged, counts.duplicates, counts.updated) == (1, 0, 0)  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert (article["title"], len(article["copies"])) == ("Original", 1)
+
+
+@pytest.mark.parametrize(
+    "published",
+    [None, NOW + timedelta(hours=2), NOW - timedelta(days=400)],
+    ids=["undated", "future", "absurdly-early"],
+)
+def test_a_copy_without_a_sane_earlier_date_stays_a_copy(
+    repo: Repository, published: datetime | None
+) -> None:
+    wire, courier = add(repo, "https://wire.example/rss"), add(repo, "https://courier.example/atom")
+    save(repo, wire, dated("w1", WIRE_URL, NOW - timedelta(hours=1), "Original"))
+    counts, _ = save(repo, courier, dated("c1", f"{WIRE_URL}?utm_source=c", published, "Copy"))  # type: ignore[arg-type]
+    assert counts.duplicates == 1  # type: ignore[attr-defined]
+    [article] = list(repo.export_articles())
+    assert (article["title"], [c["title"] for c in article["copies"]]) == ("Original", ["Copy"])
+
+
+def test_a_restart_keeps_the_title_taken_from_the_feed(repo: Repository) -> None:
+    """Each daemon start syncs the configured feeds: one without a title keeps its feed's."""
+    spec = FeedSpec(url="https://wire.example/rss")
+    repo.sync_config_feeds([spec], NOW)
+    [feed] = repo.due_feeds(NOW, 10, AddressPolicy())
+    repo.save_poll(feed, PollUpdate(feed.id, "ok", NOW, NOW, 200, title="Global Wire"), [])
+    repo.sync_config_feeds([spec], NOW + timedelta(hours=1))
+    assert [f.title for f in repo.feeds()] == ["Global Wire"]
+    repo.sync_config_feeds([FeedSpec(url=spec.url, title="My wire")], NOW + timedelta(hours=2))
+    assert [f.title for f in repo.feeds()] == ["My wire"]  # the configuration's own wins

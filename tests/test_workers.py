@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from monitor.store.repository import Repository
@@ -151,3 +153,135 @@ def _logs_of(tmp_path: Path, codes: list[int]) -> str:
     return "\n".join(
         f"worker {i}: {(tmp_path / f'worker-{i}.log').read_text()[-3000:]}" for i in failed
     )
+
+
+# --- the parse workers live and die with their daemon ------------------------------
+
+
+@pytest.fixture
+def daemon_dir(tmp_path: Path) -> Path:
+    """A daemon on one local feed, parsing in two worker processes."""
+    (tmp_path / "feed.rss").write_bytes(other_feed(1))
+    (tmp_path / "monitor.yaml").write_text(
+        f"database: {{url: 'sqlite:///{tmp_path / 'm.db'}'}}\n"
+        "polling: {interval: 1h, check_every: 1s, parse_workers: 2}\n"
+        "feeds:\n  - url: feed.rss\n"
+    )
+    return tmp_path
+
+
+def _start_daemon(where: Path) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
+    """A `monitor run` in a process group of its own (as a shell starts it), once its
+    parse workers are up; with them and multiprocessing's resource tracker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        cwd=where,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    _wait(lambda: _stored(where / "m.db") == 3, "the feed parsed and stored", timeout=60)
+    return daemon, psutil.Process(daemon.pid).children(recursive=True)
+
+
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _stop_all(daemon: subprocess.Popen[str], children: list[psutil.Process]) -> None:
+    """Whatever a failed test left: nothing of it survives the test."""
+    for process in [psutil.Process(daemon.pid), *children] if daemon.poll() is None else children:
+        if _running(process):
+            process.kill()
+    daemon.wait(10)
+
+
+def test_the_parse_workers_die_with_a_daemon_killed_by_sigkill(daemon_dir: Path) -> None:
+    """kill -9 or the OOM killer: the workers and the resource tracker do not stay behind."""
+    daemon, children = _start_daemon(daemon_dir)
+    try:
+        assert len(children) >= 2  # two workers (and the resource tracker)
+        daemon.kill()
+        daemon.wait(10)
+        _wait(lambda: not any(_running(c) for c in children), "the workers gone", timeout=10)
+    finally:
+        _stop_all(daemon, children)
+
+
+def test_ctrl_c_stops_the_daemon_cleanly_without_tracebacks_from_the_workers(
+    daemon_dir: Path,
+) -> None:
+    """A terminal's Ctrl-C sends SIGINT to the whole process group, workers included."""
+    daemon, children = _start_daemon(daemon_dir)
+    try:
+        os.killpg(daemon.pid, signal.SIGINT)
+        _, err = daemon.communicate(timeout=30)
+        _wait(lambda: not any(_running(c) for c in children), "the workers gone", timeout=10)
+    finally:
+        _stop_all(daemon, children)
+    assert daemon.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "daemon.stopped" in err
+
+
+def test_an_idle_daemon_says_nothing_at_info_level(daemon_dir: Path) -> None:
+    """Only cycles that did something are told; idle checks are debug events."""
+    shutil.copytree(ROOT / "watchlists", daemon_dir / "watchlists")
+    config = daemon_dir / "monitor.yaml"
+    config.write_text(
+        config.read_text().replace("check_every: 1s", "check_every: 0.2s")
+        + "log: {format: json, level: debug}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    log = daemon_dir / "daemon.log"
+    with log.open("w") as err:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            cwd=daemon_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    try:
+        _wait(lambda: _processed(daemon_dir / "m.db") == 3, "the articles compared and matched")
+        idle = _events(log).count("cycle.done")
+        done = len(_events(log))
+        _wait(lambda: _events(log).count("cycle.done") >= idle + 5, "five idle checks")
+        daemon.send_signal(signal.SIGTERM)
+        out, _ = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, log.read_text()
+    assert out.count("Poll cycle") == 1 and out.count("Watchlists:") == 1, out  # the first one
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    told = {r["event"] for r in records[done:] if r["level"] != "debug"}
+    assert told <= {"daemon.stopping", "daemon.stopped"}, told
+
+
+def _processed(db: Path) -> int:
+    query = "SELECT count(*) FROM articles WHERE matched_at IS NOT NULL AND near_at IS NOT NULL"
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute(query).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _events(log: Path) -> list[str]:
+    lines = log.read_text().splitlines()
+    return [json.loads(line)["event"] for line in lines if line.startswith("{") and line[-1] == "}"]

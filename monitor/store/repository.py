@@ -30,7 +30,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for
+from monitor.dedup import (
+    EntryKeys,
+    Stored,
+    Verdict,
+    classify,
+    keys_for,
+    own_keys,
+    predates,
+    with_hashes,
+)
 from monitor.errors import StorageError
 from monitor.netguard import to_policy
 from monitor.printable import one_line_or_none
@@ -125,12 +134,13 @@ class Repository(MatchStorage, NearStorage, AlertStorage, LeaseStorage, OpsStora
             select(FeedRow.id, FeedRow.active, FeedRow.origin).where(FeedRow.source_key == key)
         ).first()
         values: dict[str, Any] = {
-            "title": spec.title,
             "interval_s": spec.interval_s,
             "allow_private": None if spec.allow_private is None else json.dumps(spec.allow_private),
             "local": spec.local,
             "active": True,
         }
+        if spec.title:  # none given: the title taken from the feed stays
+            values["title"] = spec.title
         if row is None:
             conn.execute(
                 insert(FeedRow).values(
@@ -340,6 +350,9 @@ class _Batch:
     sightings: list[Sighting] = field(default_factory=list)
     known: dict[str, str | None] = field(default_factory=dict)
     stored: dict[str, Stored] = field(default_factory=dict)
+    # Articles this poll's entries turned out to be, with the entry that did.
+    taken: dict[str, str] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)  # articles this poll adds
     articles: list[dict[str, Any]] = field(default_factory=list)
     copies: list[dict[str, Any]] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -348,8 +361,9 @@ class _Batch:
         keys = keys_for(self.feed_id, entries)
         self._look_up(conn, keys)
         for entry, entry_keys in zip(entries, keys, strict=True):
-            verdict = classify(entry_keys, self.known, self.stored)
+            verdict = classify(entry_keys, self.known, self.stored, self.taken)
             self._apply(conn, entry, entry_keys, verdict)
+            self.taken.setdefault(verdict.article_id, entry_keys.entry_fp)
         _insert(conn, ArticleRow, self.articles)
         _insert(
             conn,
@@ -375,19 +389,29 @@ class _Batch:
         for start in range(0, len(ids), CHUNK):
             rows = conn.execute(
                 select(
-                    ArticleRow.id, ArticleRow.entry_fp, ArticleRow.text_fp, ArticleRow.canonical_url
+                    ArticleRow.id,
+                    ArticleRow.entry_fp,
+                    ArticleRow.text_fp,
+                    ArticleRow.canonical_url,
+                    ArticleRow.published_at,
                 ).where(ArticleRow.id.in_(ids[start : start + CHUNK]))
             )
             for row in rows:
-                self.stored[row.id] = Stored(row.entry_fp, row.text_fp, row.canonical_url)
+                self.stored[row.id] = Stored(
+                    row.entry_fp, row.text_fp, row.canonical_url, row.published_at
+                )
 
     def _apply(self, conn: Connection, entry: Entry, keys: EntryKeys, verdict: Verdict) -> None:
-        kind = verdict.kind
+        kind: str = verdict.kind
         self.counts = self.counts + IngestCounts(**{_COUNTER[kind]: 1})
-        if kind == "new":
+        if kind == "copy" and self._is_original(keys, verdict):
+            self._take_over(conn, entry, keys, verdict)
+            kind = "original"
+        elif kind == "new":
             self.articles.append(_article_values(self.feed_id, entry, keys, verdict, self.now))
             self._remember(verdict.article_id, verdict.identity.own, keys.url, keys.text)
             self.stored[verdict.article_id] = _stored(keys)
+            self.created.add(verdict.article_id)
         elif kind == "update":
             conn.execute(
                 update(ArticleRow)
@@ -412,8 +436,67 @@ class _Batch:
                 }
             )
             self._remember(verdict.article_id, verdict.identity.copy)
-        if kind in ("new", "update", "copy"):
+        if kind in ("new", "update", "copy", "original"):
             self.sightings.append(Sighting(kind, verdict.article_id, entry.title, verdict.reason))
+
+    def _is_original(self, keys: EntryKeys, verdict: Verdict) -> bool:
+        holder = self.stored.get(verdict.article_id)
+        # An article of this very poll is not written yet: it stays the original.
+        fresh = verdict.article_id in self.created
+        return holder is not None and not fresh and predates(keys, holder, self.now)
+
+    def _take_over(self, conn: Connection, entry: Entry, keys: EntryKeys, verdict: Verdict) -> None:
+        """This entry is the article's original: it takes the article's place (its id,
+        matches, alerts and story stay), and the entry that held it becomes its link."""
+        article = verdict.article_id
+        old = conn.execute(select(*_HELD).where(ArticleRow.id == article)).one()
+        self.copies.append(
+            {
+                "article_id": article,
+                "feed_id": old.feed_id,
+                "guid": old.guid,
+                "url": old.url,
+                "title": old.title,
+                "reason": verdict.reason,
+                "seen_at": old.first_seen_at,
+            }
+        )
+        self._demote(conn, article, old)
+        conn.execute(
+            update(ArticleRow)
+            .where(ArticleRow.id == article)
+            .values(
+                feed_id=self.feed_id,
+                guid=entry.guid,
+                published_at=entry.published,
+                date_from_feed=True,
+                **_changed_values(entry, keys, self.now),
+            )
+        )
+        self._remember(article, verdict.identity.own, keys.url, keys.text)
+        self.stored[article] = _stored(keys)
+
+    def _demote(self, conn: Connection, article: str, old: Any) -> None:
+        """The old holder's own keys in its feed become its keys as a copy: its next
+        poll finds the link, not an article to update back."""
+        held = with_hashes(_entry_of(old))
+        pairs = dict(own_keys(old.feed_id, held))
+        owned = set(
+            conn.execute(
+                select(FingerprintRow.fp).where(
+                    FingerprintRow.article_id == article, FingerprintRow.fp.in_(pairs)
+                )
+            ).scalars()
+        )
+        if not owned:
+            return
+        conn.execute(delete(FingerprintRow).where(FingerprintRow.fp.in_(owned)))
+        copies = [pairs[fp] for fp in owned]
+        existing = conn.execute(select(FingerprintRow.fp).where(FingerprintRow.fp.in_(copies)))
+        self.known.update(dict.fromkeys(existing.scalars(), article))
+        for fp in owned:
+            self.known.pop(fp, None)
+        self._remember(article, *copies)
 
     def _remember(self, article_id: str, *fps: str | None) -> None:
         for fp in fps:
@@ -432,7 +515,39 @@ _COUNTER = {
 
 
 def _stored(keys: EntryKeys) -> Stored:
-    return Stored(keys.entry_fp, keys.text, keys.canonical_url)
+    return Stored(keys.entry_fp, keys.text, keys.canonical_url, keys.published)
+
+
+# What taking an article's place needs of the entry that held it.
+_HELD = (
+    ArticleRow.feed_id,
+    ArticleRow.guid,
+    ArticleRow.url,
+    ArticleRow.canonical_url,
+    ArticleRow.title,
+    ArticleRow.summary,
+    ArticleRow.content,
+    ArticleRow.authors,
+    ArticleRow.language,
+    ArticleRow.published_at,
+    ArticleRow.date_from_feed,
+    ArticleRow.first_seen_at,
+)
+
+
+def _entry_of(row: Any) -> Entry:
+    """A stored article as the entry it was saved from (for its keys)."""
+    return Entry(
+        guid=row.guid,
+        url=row.url,
+        canonical_url=row.canonical_url,
+        title=row.title,
+        summary=row.summary,
+        content=row.content,
+        authors=tuple(json.loads(row.authors)),
+        language=row.language,
+        published=row.published_at if row.date_from_feed else None,
+    )
 
 
 def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.conftest import sample_copy
 from tests.feedserver import rss
 from tests.test_cli import monitor
 
@@ -29,7 +30,7 @@ EVENT = {
 
 def corpus_run(tmp_path: Path) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'corpus.db'}"}
-    monitor("run", "--once", cwd=ROOT, env=env)
+    monitor("run", "--once", cwd=sample_copy(tmp_path), env=env)  # its digests there
     out = tmp_path / "export.jsonl"
     monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
     articles = [json.loads(line) for line in out.read_text().splitlines()]

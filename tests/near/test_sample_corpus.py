@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-from datetime import UTC, datetime
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.alerts.world import FEEDS, open_app, sample_config
-from tests.conftest import FakeClock
-from tests.match.test_watchlist_cli import EVENT, ROOT
+from monitor.parse.entries import Limits
+from monitor.parse.feeds import parse_feed
+from monitor.store.repository import Repository
+from monitor.types import AddressPolicy, Entry, FeedSpec, PollUpdate
+from tests.alerts.world import FEEDS, cycle, open_app, sample_config
+from tests.conftest import ROOT, FakeClock, sample_copy
+from tests.match.test_watchlist_cli import EVENT
 from tests.test_cli import monitor
 
 WIRE = "NATO chief confirms North Korean troops deployed to Russia's Kursk region"
@@ -22,11 +28,18 @@ SPUN_OIL = "Oil costs slide after Israeli strikes on Iran spare power services"
 
 
 @pytest.fixture
-def corpus(tmp_path: Path, db_url: str) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
+def sample(tmp_path: Path) -> Path:
+    return sample_copy(tmp_path)
+
+
+@pytest.fixture
+def corpus(
+    sample: Path, tmp_path: Path, db_url: str
+) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
     env = {"MONITOR_DATABASE_URL": db_url}
-    monitor("run", "--once", cwd=ROOT, env=env)
+    monitor("run", "--once", cwd=sample, env=env)
     out = tmp_path / "export.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    monitor("articles", "export", "-o", str(out), cwd=sample, env=env)
     articles = [json.loads(line) for line in out.read_text().splitlines()]
     return {a["title"]: a for a in articles}, env
 
@@ -64,31 +77,32 @@ def test_the_event_is_one_story_and_unrelated_articles_stay_apart(
 
 
 def test_explain_and_stories_list_show_the_decisions(
+    sample: Path,
     corpus: tuple[dict[str, dict[str, object]], dict[str, str]],
 ) -> None:
     articles, env = corpus
-    spun = monitor("explain", str(articles[SPUN]["id"]), cwd=ROOT, env=env).stdout
+    spun = monitor("explain", str(articles[SPUN]["id"]), cwd=sample, env=env).stdout
     assert f"copy (spun) of {articles[WIRE]['id']}" in spun
     assert "names 1.0" in spun
     allies = next(t for t in EVENT if t.startswith("NATO allies"))
-    joined = monitor("explain", str(articles[allies]["id"]), cwd=ROOT, env=env).stdout
+    joined = monitor("explain", str(articles[allies]["id"]), cwd=sample, env=env).stdout
     assert "original" in joined
     assert "joined for the names" in joined and "rutte" in joined
 
-    listed = monitor("stories", "list", "--since", "3000w", cwd=ROOT, env=env).stdout
+    listed = monitor("stories", "list", "--since", "3000w", cwd=sample, env=env).stdout
     assert "5 articles" in listed
     assert "The Daily Courier" in listed  # its exact copy, stored as a link, is a source
     assert listed.index("5 articles") < listed.index("2 articles")  # the largest first
 
 
 def test_purging_bodies_keeps_copies_and_stories(
-    tmp_path: Path, corpus: tuple[dict[str, dict[str, object]], dict[str, str]]
+    sample: Path, tmp_path: Path, corpus: tuple[dict[str, dict[str, object]], dict[str, str]]
 ) -> None:
     articles, env = corpus
-    purged = monitor("articles", "purge", "--older-than", "0d", cwd=ROOT, env=env)
+    purged = monitor("articles", "purge", "--older-than", "0d", cwd=sample, env=env)
     assert f"purged the bodies of {len(articles)} articles" in purged.stderr
     out = tmp_path / "after.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    monitor("articles", "export", "-o", str(out), cwd=sample, env=env)
     after = {a["title"]: a for a in map(json.loads, out.read_text().splitlines())}
     assert all(a["content"] == "" and a["summary"] == "" for a in after.values())
     keep = ("duplicate_of", "duplicate_reason", "story_id", "matches")
@@ -97,14 +111,16 @@ def test_purging_bodies_keeps_copies_and_stories(
     }
 
 
-def test_with_duplicates_disabled_articles_wait_and_are_compared_later(tmp_path: Path) -> None:
+def test_with_duplicates_disabled_articles_wait_and_are_compared_later(
+    sample: Path, tmp_path: Path
+) -> None:
     env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'off.db'}"}
-    off = monitor("run", "--once", cwd=ROOT, env=env | {"MONITOR_DUPLICATES_ENABLED": "false"})
+    off = monitor("run", "--once", cwd=sample, env=env | {"MONITOR_DUPLICATES_ENABLED": "false"})
     assert "Copies and stories" not in off.stdout
     out = tmp_path / "off.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=ROOT, env=env)
+    monitor("articles", "export", "-o", str(out), cwd=sample, env=env)
     assert all(json.loads(line)["story_id"] is None for line in out.read_text().splitlines())
-    on = monitor("run", "--once", cwd=ROOT, env=env)
+    on = monitor("run", "--once", cwd=sample, env=env)
     assert "Copies and stories: 18 articles compared; 3 copies" in on.stdout
 
 
@@ -136,3 +152,108 @@ def test_the_event_is_one_story_whichever_feed_is_read_first(
         stories = {a["title"]: a["story_id"] for a in app.repo.export_articles()}
     assert len({stories[title] for title in EVENT}) == 1
     assert stories[OIL] not in {stories[title] for title in EVENT}
+
+
+# --- which exact copy is the original ----------------------------------------------
+
+AFTER_THE_SAMPLE = datetime(2024, 11, 13, 12, 0, tzinfo=UTC)
+
+
+def _sample_entries() -> dict[str, tuple[Entry, ...]]:
+    feeds = ROOT / "corpus" / "feeds"
+    return {
+        name: parse_feed(
+            (feeds / name).read_bytes(), None, f"https://{name}/", AFTER_THE_SAMPLE, Limits()
+        ).entries
+        for name in FEEDS
+    }
+
+
+def test_the_earliest_published_exact_copy_is_the_original_in_every_order(
+    tmp_path: Path,
+) -> None:
+    """Polls finish in any order: the wire's story (14:32) stays the original of the
+    Courier's utm-tagged copy (15:05) and Eurasia Monitor's (15:20), whichever came first.
+    Only these three feeds share an exact copy (the outcome below says so), so every
+    order of them is tried, with the other two feeds arriving before, between or after."""
+    entries = _sample_entries()
+    holders = ("globalwire.rss", "daily-courier.atom", "eurasia-monitor.json")
+    others = [name for name in FEEDS if name not in holders]
+    empty = tmp_path / "empty.db"
+    Repository.open(f"sqlite:///{empty}").close()
+    outcomes = set()
+    for n, three in enumerate(itertools.permutations(holders)):
+        order = list(three)
+        for k, other in enumerate(others):
+            order.insert((n + 2 * k) % (len(order) + 1), other)
+        db = tmp_path / f"{n}.db"
+        shutil.copy(empty, db)
+        repo = Repository.open(f"sqlite:///{db}")
+        try:
+            for minute, name in enumerate(order):
+                repo.add_feed(FeedSpec(url=f"https://{name}/"), "cli", AFTER_THE_SAMPLE)
+                [feed] = repo.due_feeds(AFTER_THE_SAMPLE, 10, AddressPolicy())
+                at = AFTER_THE_SAMPLE + timedelta(minutes=minute)
+                update = PollUpdate(feed.id, "ok", at, at + timedelta(days=1))
+                repo.save_poll(feed, update, entries[name])
+            outcomes.add(
+                tuple(
+                    (
+                        a["feed_url"],
+                        a["title"],
+                        a["published"],
+                        tuple(sorted(c["feed_url"] for c in a["copies"])),
+                    )
+                    for a in repo.export_articles()
+                    if a["copies"]
+                )
+            )
+        finally:
+            repo.close()
+    assert outcomes == {
+        (
+            (
+                "https://globalwire.rss/",
+                WIRE,
+                "2024-10-28T14:32:00+00:00",
+                ("https://daily-courier.atom/", "https://eurasia-monitor.json/"),
+            ),
+        )
+    }
+
+
+def test_an_alert_sent_for_a_copy_is_not_sent_again_when_its_original_arrives(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    routes = f"  - {{name: desk, file: {{dir: '{tmp_path / 'out'}'}}, schedule: instant}}"
+    courier = {"daily-courier.atom": FEEDS["daily-courier.atom"]}
+    with open_app(sample_config(tmp_path, db, routes, feeds=courier), clock) as app:
+        first = cycle(app)
+        [alert] = [d for d in app.repo.deliveries() if "North Korean troops" in d.subject]
+    assert first.sent >= 1
+    clock.advance(minutes=30)
+    later = (
+        f"{routes}\n  - {{name: later, file: {{dir: '{tmp_path / 'later'}'}}, schedule: every 1h}}"
+    )
+    with open_app(sample_config(tmp_path, db, later), clock) as app:
+        cycle(app)
+        troops = [d for d in app.repo.deliveries() if "North Korean troops" in d.subject]
+        articles = {a["title"]: a for a in app.repo.export_articles()}
+    assert [d.id for d in troops if d.route == "desk"] == [alert.id]  # not sent again
+    wire = articles[WIRE]
+    assert (wire["feed_url"].rsplit("/", 1)[-1], wire["published"]) == (
+        "globalwire.rss",
+        "2024-10-28T14:32:00+00:00",
+    )
+    # The route's digest leads with the wire's story, the Courier's copy is a source of it.
+    [digest] = (tmp_path / "later").glob("*.json")
+    story = next(
+        e
+        for g in json.loads(digest.read_text())["groups"]
+        for e in g["entries"]
+        if e["title"] == WIRE
+    )
+    assert (
+        story["url"] == "https://globalwire.example/world/2024/10/28/nato-north-korea-troops-kursk"
+    )
