@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx monitor/near/_sketch.pyx | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx monitor/match/_rules.pyx monitor/near/_sketch.pyx | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 

@@ -146,14 +146,19 @@ class Daemon:
     async def _tick(self) -> None:
         if self._stop.is_set():
             return
-        self._cycle = asyncio.create_task(self.app.poller.run_cycle())
+        cycle = self._cycle = asyncio.create_task(self.app.poller.run_cycle())
         try:
-            report = await self._cycle
+            # Shielded: stopping the scheduler on the first signal cancels this job,
+            # and the cycle must still finish (_finish_cycle awaits it); only a
+            # second signal cancels the cycle itself (request_stop).
+            report = await asyncio.shield(cycle)
         except asyncio.CancelledError:
-            log.warning("cycle.abandoned")
+            if cycle.cancelled():
+                log.warning("cycle.abandoned")
             return
         finally:
-            self._cycle = None
+            if cycle.done():
+                self._cycle = None
         self.metrics.cycle(report)
         # An idle check (no feed due) is not news: about 120 an hour at the default.
         if not report.feeds:
@@ -252,3 +257,5 @@ class Daemon:
                 await cycle
             except asyncio.CancelledError:
                 log.warning("cycle.abandoned")
+            except Exception:  # what it saved stays saved; the rest waits for the next start
+                log.exception("cycle.failed")

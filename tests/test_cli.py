@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from aiohttp import web
 
 from tests.feedserver import FeedServer, feed, rss
 
@@ -159,4 +162,39 @@ def test_the_daemon_polls_and_stops_cleanly_on_sigterm(tmp_path: Path, server: F
     assert "daemon.stopped" in err
     with sqlite3.connect(tmp_path / "corpus" / "monitor.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM articles").fetchone() == (1,)
+
+
+def test_sigterm_during_a_slow_fetch_finishes_the_cycle_under_way(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """The first signal lets the cycle end and save what it fetched; it is not abandoned."""
+    served = feed(rss({"guid": "g1", "title": "Story", "description": STORY}))
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(3)  # the signal arrives while the feed is still on its way
+        return await served(request)
+
+    server.routes["/feed"] = slow
+    write_config(tmp_path, server.url("/feed"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while server.hits["/feed"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, err
+    assert "cycle.abandoned" not in err
+    with sqlite3.connect(tmp_path / "corpus" / "monitor.db") as db:
         assert db.execute("SELECT count(*) FROM articles").fetchone() == (1,)
