@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from tests.feedserver import FeedServer, feed, rss
+from tests.processes import start_monitor, stop, user_environment
 
 STORY = (
     "A long enough story body about a convoy that crossed the border overnight, officials said. "
@@ -25,11 +24,10 @@ STORY = (
 def monitor(
     *args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | (env or {})
     result = subprocess.run(
         [sys.executable, "-m", "monitor", *args],
         cwd=cwd,
-        env=full_env,
+        env=user_environment(env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -139,27 +137,17 @@ def test_environment_overrides_the_database_url(tmp_path: Path) -> None:
 def test_the_daemon_polls_and_stops_cleanly_on_sigterm(tmp_path: Path, server: FeedServer) -> None:
     server.routes["/feed"] = feed(rss({"guid": "g1", "title": "Story", "description": STORY}))
     write_config(tmp_path, server.url("/feed"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = start_monitor(tmp_path, "run", stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while server.hits["/feed"] == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert server.hits["/feed"] == 1
         time.sleep(0.5)
-        daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=20)
     finally:
-        daemon.kill()
-    assert daemon.returncode == 0, err
-    assert "daemon.stopped" in err
+        stopped = stop(daemon, timeout=20)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "daemon.stopped" in stopped.stderr
     with sqlite3.connect(tmp_path / "corpus" / "monitor.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM articles").fetchone() == (1,)
@@ -177,24 +165,14 @@ def test_sigterm_during_a_slow_fetch_finishes_the_cycle_under_way(
 
     server.routes["/feed"] = slow
     write_config(tmp_path, server.url("/feed"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = start_monitor(tmp_path, "run", stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while server.hits["/feed"] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=30)
     finally:
-        daemon.kill()
-    assert daemon.returncode == 0, err
-    assert "cycle.abandoned" not in err
+        stopped = stop(daemon)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "cycle.abandoned" not in stopped.stderr
     with sqlite3.connect(tmp_path / "corpus" / "monitor.db") as db:
         assert db.execute("SELECT count(*) FROM articles").fetchone() == (1,)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from monitor.errors import StorageError
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
 from tests.conftest import FakeClock
+from tests.processes import start_monitor, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -43,22 +42,14 @@ def daemon(tmp_path: Path) -> Iterator[str]:
     # A user's half-done edit: refused, named on the status page, the others run.
     (tmp_path / "watchlists" / "draft.yaml").write_text(BROKEN_WATCHLIST)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    env |= {"MONITOR_HTTP_ENABLED": "true", "MONITOR_HTTP_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    env = {"MONITOR_HTTP_ENABLED": "true", "MONITOR_HTTP_PORT": str(port)}
+    process = start_monitor(tmp_path, "run", env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _delivered(base), 60)
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        assert stop(process).returncode == 0
 
 
 def _delivered(base: str) -> bool:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +25,7 @@ from monitor.web.access import Access, host_allowed, token_matches
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
 from tests.conftest import FakeClock
+from tests.processes import start_monitor, stop
 from tests.test_cli import write_config
 from tests.test_web import free_port
 
@@ -247,20 +245,13 @@ def test_token_matches(authorization: str | None, ok: bool) -> None:
 def test_the_daemon_takes_its_token_and_names_from_the_environment(tmp_path: Path) -> None:
     write_config(tmp_path)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    env |= {
+    env = {
         "MONITOR_HTTP_ENABLED": "true",
         "MONITOR_HTTP_PORT": str(port),
         "MONITOR_HTTP_TOKEN": TOKEN,
         "MONITOR_HTTP_ALLOWED_HOSTS": "monitor.internal, status.example",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = start_monitor(tmp_path, "run", env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -279,7 +270,6 @@ def test_the_daemon_takes_its_token_and_names_from_the_environment(tmp_path: Pat
         assert httpx.get(f"{base}/", headers=named).status_code == 200
         assert httpx.get(f"{base}/", headers={**bearer, "Host": "evil.example"}).status_code == 421
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0
-    assert TOKEN.encode() not in stderr
+        stopped = stop(process)
+    assert stopped.returncode == 0
+    assert TOKEN.encode() not in stopped.stderr

@@ -22,6 +22,7 @@ from monitor.store.repository import Repository
 from tests.alerts.receivers import SmtpReceiver
 from tests.feedserver import FeedServer, feed
 from tests.near.test_sample_corpus import REPRINT, SPUN, WIRE
+from tests.processes import start_monitor
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = {
@@ -173,16 +174,7 @@ def daemon_dir(tmp_path: Path) -> Path:
 def _start_daemon(where: Path) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
     """A `monitor run` in a process group of its own (as a shell starts it), once its
     parse workers are up; with them and multiprocessing's resource tracker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=where,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    daemon = start_monitor(where, "run", stderr=subprocess.PIPE, text=True, new_session=True)
     _wait(lambda: _stored(where / "m.db") == 3, "the feed parsed and stored", timeout=60)
     return daemon, psutil.Process(daemon.pid).children(recursive=True)
 
@@ -246,17 +238,9 @@ def test_an_idle_daemon_says_nothing_at_info_level(daemon_dir: Path) -> None:
         config.read_text().replace("check_every: 1s", "check_every: 0.2s")
         + "log: {format: json, level: debug}\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     log = daemon_dir / "daemon.log"
     with log.open("w") as err:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run"],
-            cwd=daemon_dir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
+        daemon = start_monitor(daemon_dir, "run", stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         _wait(lambda: _processed(daemon_dir / "m.db") == 3, "the articles compared and matched")
         idle = _events(log).count("cycle.done")

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -25,6 +21,7 @@ from tests.alerts.world import (
     write_feed,
 )
 from tests.conftest import FakeClock
+from tests.processes import start_monitor, stop
 from tests.test_cli import monitor
 
 
@@ -136,22 +133,14 @@ def test_the_quick_start_daemon_writes_the_sample_digest_within_seconds(tmp_path
     shutil.copy(root / "monitor.yaml", tmp_path)
     shutil.copytree(root / "corpus" / "feeds", tmp_path / "corpus" / "feeds")
     shutil.copytree(root / "watchlists", tmp_path / "watchlists")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    daemon = start_monitor(tmp_path, "run")
     latest = tmp_path / "corpus" / "digests" / "latest.html"
     try:
         deadline = time.monotonic() + 60
         while not latest.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(30) == 0
+        assert stop(daemon).returncode == 0
     html = latest.read_text()
     assert "4 stories" in html and "Also reported by 4" in html
 

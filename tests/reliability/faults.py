@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import re
 import signal
 import socket
 import string
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -47,6 +45,8 @@ from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 from tests.alerts.world import alerts_only, ingest, open_app, sample_config, write_feed
 from tests.conftest import FakeClock
 from tests.feedserver import FeedServer, feed, rss
+from tests.processes import start_monitor
+from tests.processes import stop as stop_daemon
 from tests.reliability.databases import database
 from tests.reliability.figures import Figure, Scale
 
@@ -78,24 +78,7 @@ def article_text(n: int, topic: str = "Kursk") -> tuple[str, str]:
 
 def start_daemon(cwd: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
     """``monitor run`` in ``cwd``, as a user starts it (no MONITOR_ variables of ours)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab") if log else subprocess.DEVNULL,
-    )
-
-
-def stop_daemon(daemon: subprocess.Popen[bytes]) -> None:
-    if daemon.poll() is None:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(10)
+    return start_monitor(cwd, "run", stderr=log.open("ab") if log else subprocess.DEVNULL)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:

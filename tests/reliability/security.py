@@ -12,7 +12,6 @@ import contextlib
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.feedserver import FeedServer, feed
+from tests.processes import start_monitor, stop
 from tests.reliability.figures import Figure, Scale
 
 WATCHLIST = "actors:\n  convoy: [convoy]\nrules:\n  convoys: {all: [convoy]}\n"
@@ -252,7 +252,7 @@ def http_surface(scale: Scale) -> list[Figure]:
         server,
     ):
         _add_secret_to_feed_url(base, server)
-        daemon = _start(base, {"MONITOR_HTTP_TOKEN": TOKEN})
+        daemon = start_monitor(base, "run", env={"MONITOR_HTTP_TOKEN": TOKEN})
         try:
             _wait_healthy(port)
             for _ in range(max(1, scale.runs // 3)):
@@ -261,7 +261,7 @@ def http_surface(scale: Scale) -> list[Figure]:
                     answers.append((status, wanted, all(h in headers for h in PAGE_HEADERS)))
                     leaked = leaked or SECRET in body
         finally:
-            _stop(daemon)
+            stop(daemon)
     wrong = sum(status != wanted for status, wanted, _ in answers)
     bare = sum(not present for status, _, present in answers if status != 421)
     return [
@@ -288,26 +288,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _start(base: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run"],
-        cwd=base,
-        env={**clean, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _stop(daemon: subprocess.Popen[bytes]) -> None:
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        daemon.wait(30)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        daemon.wait(10)
 
 
 def _wait_healthy(port: int, timeout: float = 60) -> None:
