@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.alert.flood import plan
+from monitor.config import Config
 from monitor.store.alerts import DeliveryInfo
 from tests.alerts.receivers import WebhookReceiver
 from tests.alerts.world import cycle, open_app, sample_config, write_feed
@@ -51,6 +52,13 @@ def titles_received(receiver: WebhookReceiver) -> Counter[str]:
     return told
 
 
+def flood_config(tmp: Path, routes: str) -> Config:
+    """These ``routes`` on the one feed a test floods (``extra.rss``), with duplicate
+    detection off: the flood's stories are alike, and each must arrive."""
+    extra = "duplicates: {enabled: false}"
+    return sample_config(tmp, f"sqlite:///{tmp / 'm.db'}", routes, extra, feeds={})
+
+
 def busiest_window(deliveries: list[DeliveryInfo]) -> int:
     """The most messages in any window of WINDOW, by when they were made."""
     times = sorted(d.created_at for d in deliveries)
@@ -64,8 +72,7 @@ def test_500_matching_entries_make_at_most_the_cap_of_messages_and_every_story_a
         f"  - {{name: hook, schedule: instant, max_entries: 1000, "
         f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
     )
-    extra = "duplicates: {enabled: false}"
-    cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", route, extra, feeds={})
+    cfg = flood_config(tmp_path, route)
     titles = flood(tmp_path / "feeds" / "extra.rss", 0, 500)
     with open_app(cfg, clock) as app:
         report = cycle(app)
@@ -99,8 +106,7 @@ def test_a_routes_own_cap_and_window(
         f"  - {{name: hook, schedule: instant, max_alerts: 3, alert_window: 1h, "
         f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
     )
-    extra = "duplicates: {enabled: false}"
-    cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", route, extra, feeds={})
+    cfg = flood_config(tmp_path, route)
     titles = flood(tmp_path / "feeds" / "extra.rss", 0, 10)
     with open_app(cfg, clock) as app:
         assert cycle(app).alerts == 3
@@ -171,8 +177,7 @@ def test_at_the_defaults_the_overflow_message_lists_every_story_and_chat_counts_
             f"  - {{name: chat, schedule: instant, webhook: {{url: '{slack.url()}', "
             "format: slack}}\n"
         )
-        extra = "duplicates: {enabled: false}"
-        cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", routes, extra, feeds={})
+        cfg = flood_config(tmp_path, routes)
         titles = flood(tmp_path / "feeds" / "extra.rss", 0, 500)
         with open_app(cfg, clock) as app:
             assert cycle(app).sent == 2 * CAP
@@ -202,8 +207,7 @@ def test_the_overflow_message_is_typed_alerts_in_webhook_json(
         f"  - {{name: hook, schedule: instant, max_alerts: 2, "
         f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
     )
-    extra = "duplicates: {enabled: false}"
-    cfg = sample_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", route, extra, feeds={})
+    cfg = flood_config(tmp_path, route)
     flood(tmp_path / "feeds" / "extra.rss", 0, 5)
     with open_app(cfg, clock) as app:
         assert cycle(app).alerts == 2

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import WatchlistError
 from monitor.watchlist.load import load_watchlist
-from tests.feedserver import rss
 from tests.match.helpers import article, matched_text, matcher
-from tests.match.test_watchlist_cli import matched, wait_for
+from tests.match.test_watchlist_cli import exported_one, matched, user_dir, wait_for
+from tests.processes import start_monitor, stop
 from tests.test_cli import monitor
 
 # Python's re backtracks on this for longer than the universe has left; RE2 does not.
@@ -28,25 +23,16 @@ rules:
   never: {all: [never]}
   bang: {all: [bang]}
 """
+LETTERS = {"guid": "one", "title": "Letters", "description": CATASTROPHIC}
 
 
 def test_a_catastrophic_pattern_neither_hangs_run_once_nor_watchlist_test(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "watchlists").mkdir()
-    (tmp_path / "watchlists" / "w.yaml").write_text(WATCHLIST)
-    (tmp_path / "corpus" / "feed.rss").write_bytes(
-        rss({"guid": "one", "title": "Letters", "description": CATASTROPHIC})
-    )
-    (tmp_path / "monitor.yaml").write_text(
-        "polling: {parse_workers: 0}\nfeeds:\n  - url: corpus/feed.rss\n"
-    )
+    user_dir(tmp_path, WATCHLIST, LETTERS)
     # A hang would pass the helper's timeout (120 s); RE2 takes milliseconds.
     monitor("run", "--once", cwd=tmp_path)
-    out = tmp_path / "export.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=tmp_path)
-    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+    stored = exported_one(tmp_path)
     assert [m["rule"] for m in stored["matches"]] == ["bang"]
 
     replay = monitor("watchlist", "test", str(tmp_path / "watchlists" / "w.yaml"), cwd=tmp_path)
@@ -100,30 +86,15 @@ def test_a_regex_ignores_case_unless_told_and_hits_land_on_the_stored_text() -> 
 def test_the_daemon_matches_past_a_catastrophic_pattern_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "watchlists").mkdir()
-    (tmp_path / "watchlists" / "w.yaml").write_text(WATCHLIST)
-    (tmp_path / "corpus" / "feed.rss").write_bytes(
-        rss({"guid": "one", "title": "Letters", "description": CATASTROPHIC})
-    )
-    (tmp_path / "monitor.yaml").write_text(
-        "polling: {interval: 1s, min_interval: 1s, check_every: 1s, parse_workers: 0}\n"
-        "feeds:\n  - url: corpus/feed.rss\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    settings = "polling: {interval: 1s, min_interval: 1s, check_every: 1s, parse_workers: 0}\n"
+    user_dir(tmp_path, WATCHLIST, LETTERS, settings=settings)
     log = tmp_path / "daemon.log"
     with log.open("w") as err:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run"], cwd=tmp_path, env=env,
-            stdout=subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
+        daemon = start_monitor(tmp_path, "run", stderr=err)
     try:
         db = tmp_path / "corpus" / "monitor.db"
         wait_for(lambda: ("one", "bang") in matched(db), "the match", timeout=60)
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
     finally:
-        daemon.kill()
-        daemon.wait()
-    assert daemon.returncode == 0, log.read_text()
+        stopped = stop(daemon)
+    assert stopped.returncode == 0, log.read_text()
     assert ("one", "never") not in matched(db)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from tests.conftest import sample_copy
 from tests.feedserver import rss
+from tests.processes import start_monitor, stop
 from tests.test_cli import monitor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,31 +117,45 @@ def matched(db_path: Path) -> set[tuple[str, str]]:
         return set()
 
 
+def user_dir(
+    tmp: Path, watchlist: str, *items: dict[str, str], settings: str = "", name: str = "w"
+) -> None:
+    """A directory as a user sets it up: ``watchlists/NAME.yaml``, a feed file of
+    ``items``, and a monitor.yaml of ``settings`` (one run, by default) and that feed."""
+    (tmp / "corpus").mkdir()
+    (tmp / "watchlists").mkdir()
+    (tmp / "watchlists" / f"{name}.yaml").write_text(watchlist, encoding="utf-8")
+    (tmp / "corpus" / "feed.rss").write_bytes(rss(*items))
+    settings = settings or "polling: {parse_workers: 0}\n"
+    (tmp / "monitor.yaml").write_text(settings + "feeds:\n  - url: corpus/feed.rss\n")
+
+
+def exported_one(cwd: Path) -> dict[str, Any]:
+    """The one article stored in ``cwd``, as ``monitor articles export`` writes it."""
+    out = cwd / "export.jsonl"
+    monitor("articles", "export", "-o", str(out), cwd=cwd)
+    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+    return cast(dict[str, Any], stored)
+
+
 STORY = "Officials described the situation in detail to reporters on Monday. " * 3
 V1 = "actors:\n  ru: [Russia]\nrules:\n  russia: {all: [ru]}\n"
 V2 = V1 + "  kursk: {all: [ru, kursk]}\nconcepts:\n  kursk: [Kursk]\n"
+RUSSIA_ACTS = {"guid": "one", "title": "Russia acts", "description": "Russia said. " + STORY}
 
 
 def test_the_daemon_reloads_an_edited_watchlist_and_survives_a_broken_one(tmp_path: Path) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "watchlists").mkdir()
-    feed_file, watchlist = tmp_path / "corpus" / "feed.rss", tmp_path / "watchlists" / "w.yaml"
-    items = [{"guid": "one", "title": "Russia acts", "description": "Russia said. " + STORY}]
-    feed_file.write_bytes(rss(*items))
-    watchlist.write_text(V1)
-    (tmp_path / "monitor.yaml").write_text(
+    items = [RUSSIA_ACTS]
+    settings = (
         "polling: {interval: 1s, min_interval: 1s, check_every: 1s, parse_workers: 0}\n"
         "watchlists: {reload_every: 0.5s}\n"
         "log: {format: json}\n"
-        "feeds:\n  - url: corpus/feed.rss\n"
     )
+    user_dir(tmp_path, V1, *items, settings=settings)
+    feed_file, watchlist = tmp_path / "corpus" / "feed.rss", tmp_path / "watchlists" / "w.yaml"
     log = tmp_path / "daemon.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     with log.open("w") as err:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run"], cwd=tmp_path, env=env,
-            stdout=subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
+        daemon = start_monitor(tmp_path, "run", stderr=err)
     db = tmp_path / "corpus" / "monitor.db"
     try:
         wait_for(lambda: ("one", "russia") in matched(db), "the first match")
@@ -154,11 +166,9 @@ def test_the_daemon_reloads_an_edited_watchlist_and_survives_a_broken_one(tmp_pa
         items.append({"guid": "two", "title": "Kursk", "description": "Russia in Kursk. " + STORY})
         feed_file.write_bytes(rss(*items))
         wait_for(lambda: {("two", "russia"), ("two", "kursk")} <= matched(db), "new matches")
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=20)
     finally:
-        daemon.kill()
-    assert daemon.returncode == 0, log.read_text()
+        stopped = stop(daemon, timeout=20)
+    assert stopped.returncode == 0, log.read_text()
     assert ("one", "kursk") not in matched(db)  # a reload does not re-match old articles
     events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     invalid = next(e for e in events if e["event"] == "watchlist.invalid")
@@ -173,24 +183,15 @@ def test_the_daemon_reloads_an_edited_watchlist_and_survives_a_broken_one(tmp_pa
 def test_explain_counts_names_as_a_reader_does_and_shows_what_an_exclusion_vetoed(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "watchlists").mkdir()
     example = ROOT / "watchlists" / "north-korea-russia.yaml"
-    (tmp_path / "watchlists" / example.name).write_bytes(example.read_bytes())
     body = (
         "North Korea has sent troops to Russia, officials said. North Korea denied it. "
         "South Korea objected. " + STORY
     )
-    (tmp_path / "corpus" / "feed.rss").write_bytes(
-        rss({"guid": "one", "title": "North Korea sends troops", "description": body})
-    )
-    (tmp_path / "monitor.yaml").write_text(
-        "polling: {parse_workers: 0}\nfeeds:\n  - url: corpus/feed.rss\n"
-    )
+    item = {"guid": "one", "title": "North Korea sends troops", "description": body}
+    user_dir(tmp_path, example.read_text(encoding="utf-8"), item, name=example.stem)
     monitor("run", "--once", cwd=tmp_path)
-    out = tmp_path / "export.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=tmp_path)
-    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+    stored = exported_one(tmp_path)
 
     explained = monitor("explain", str(stored["id"]), cwd=tmp_path).stdout
     assert "matches north-korea-russia / troops_for_russia" in explained
@@ -207,20 +208,10 @@ def test_explain_counts_names_as_a_reader_does_and_shows_what_an_exclusion_vetoe
 
 
 def test_only_check_and_the_daemon_announce_the_watchlists_loaded(tmp_path: Path) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "watchlists").mkdir()
-    (tmp_path / "watchlists" / "w.yaml").write_text(V1)
-    (tmp_path / "corpus" / "feed.rss").write_bytes(
-        rss({"guid": "one", "title": "Russia acts", "description": "Russia said. " + STORY})
-    )
-    (tmp_path / "monitor.yaml").write_text(
-        "polling: {parse_workers: 0}\nfeeds:\n  - url: corpus/feed.rss\n"
-    )
+    user_dir(tmp_path, V1, RUSSIA_ACTS)
     once = monitor("run", "--once", cwd=tmp_path)
     assert "watchlists.loaded" not in once.stderr
-    out = tmp_path / "export.jsonl"
-    monitor("articles", "export", "-o", str(out), cwd=tmp_path)
-    (stored,) = [json.loads(line) for line in out.read_text().splitlines()]
+    stored = exported_one(tmp_path)
     explained = monitor("explain", str(stored["id"]), cwd=tmp_path)
     assert "matches w / russia" in explained.stdout
     assert "watchlists.loaded" not in explained.stderr

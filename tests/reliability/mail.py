@@ -20,25 +20,15 @@ from pathlib import Path
 from typing import cast
 
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
-from tests.alerts.test_flood import flood
-from tests.alerts.world import cycle, open_app, sample_config, write_feed
+from tests.alerts.test_flood import flood, flood_config
+from tests.alerts.test_mail_headers import HEADERS
+from tests.alerts.world import cycle, open_app, write_feed
 from tests.conftest import FakeClock
 from tests.reliability.figures import Figure, Scale
 
 MATCHING = "North Korea has deployed troops to Russia; the soldiers were sent to the Kursk region."
 # What a message of ours carries; anything else came from a title.
-OURS = {
-    "from",
-    "to",
-    "subject",
-    "date",
-    "message-id",
-    "list-id",
-    "auto-submitted",
-    "x-auto-response-suppress",
-    "content-type",
-    "mime-version",
-}
+OURS = HEADERS
 _INJECTED = ["\r\n", "\n", "\r", "Bcc: v@evil.example", "Reply-To: a@evil.example"]
 _INJECTED += ["Content-Type: text/html", "<h1>Phish</h1>", "To: x@evil.example"]
 
@@ -91,8 +81,7 @@ def header_injection(scale: Scale) -> list[Figure]:
             f"    email: {{host: 127.0.0.1, port: {smtp.port}, security: none, "
             "from: m@example.org, to: [d@example.org]}\n"
         )
-        extra = "duplicates: {enabled: false}"
-        cfg = sample_config(tmp, f"sqlite:///{tmp / 'm.db'}", route, extra, feeds={})
+        cfg = flood_config(tmp, route)
         write_feed(tmp / "feeds" / "extra.rss", items)
         with open_app(cfg, FakeClock()) as app:
             while cycle(app).sent:
@@ -131,8 +120,7 @@ def alert_flood(scale: Scale) -> list[Figure]:
             "  - {name: hook, schedule: instant, max_entries: 1000, "
             f"webhook: {{url: '{hook.url()}'}}}}\n"
         )
-        extra = "duplicates: {enabled: false}"
-        cfg = sample_config(tmp, f"sqlite:///{tmp / 'm.db'}", route, extra, feeds={})
+        cfg = flood_config(tmp, route)
         clock = FakeClock()
         titles = flood(tmp / "feeds" / "extra.rss", 0, 500)
         with open_app(cfg, clock) as app:
