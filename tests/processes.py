@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, Literal, overload
+from typing import IO, Any
 
 # Where a child's output goes: a pipe, nowhere, or an open file.
 Output = int | IO[Any] | None
@@ -19,30 +19,6 @@ def user_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     runner may set some), and with ``extra``: only the settings the test means."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     return clean | dict(extra or {})
-
-
-@overload
-def start_monitor(
-    cwd: Path,
-    *args: str,
-    env: Mapping[str, str] | None = ...,
-    stdout: Output = ...,
-    stderr: Output = ...,
-    text: Literal[False] = ...,
-    new_session: bool = ...,
-) -> subprocess.Popen[bytes]: ...
-
-
-@overload
-def start_monitor(
-    cwd: Path,
-    *args: str,
-    env: Mapping[str, str] | None = ...,
-    stdout: Output = ...,
-    stderr: Output = ...,
-    text: Literal[True],
-    new_session: bool = ...,
-) -> subprocess.Popen[str]: ...
 
 
 def start_monitor(

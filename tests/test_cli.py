@@ -134,14 +134,19 @@ def test_environment_overrides_the_database_url(tmp_path: Path) -> None:
     assert not (tmp_path / "corpus" / "monitor.db").exists()
 
 
+def wait_for_first_poll(server: FeedServer, step: float) -> None:
+    """Until the daemon asks for /feed (30 s at most: the test's assertions then say why)."""
+    deadline = time.monotonic() + 30
+    while server.hits["/feed"] == 0 and time.monotonic() < deadline:
+        time.sleep(step)
+
+
 def test_the_daemon_polls_and_stops_cleanly_on_sigterm(tmp_path: Path, server: FeedServer) -> None:
     server.routes["/feed"] = feed(rss({"guid": "g1", "title": "Story", "description": STORY}))
     write_config(tmp_path, server.url("/feed"))
     daemon = start_monitor(tmp_path, "run", stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while server.hits["/feed"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_first_poll(server, step=0.1)
         assert server.hits["/feed"] == 1
         time.sleep(0.5)
     finally:
@@ -167,9 +172,7 @@ def test_sigterm_during_a_slow_fetch_finishes_the_cycle_under_way(
     write_config(tmp_path, server.url("/feed"))
     daemon = start_monitor(tmp_path, "run", stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while server.hits["/feed"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_first_poll(server, step=0.05)
     finally:
         stopped = stop(daemon)
     assert stopped.returncode == 0, stopped.stderr

@@ -59,6 +59,11 @@ def flood_config(tmp: Path, routes: str) -> Config:
     return sample_config(tmp, f"sqlite:///{tmp / 'm.db'}", routes, extra, feeds={})
 
 
+def hook_route(url: str, settings: str) -> str:
+    """A route sending each alert at once, with these ``settings``, to the webhook at ``url``."""
+    return f"  - {{name: hook, schedule: instant, {settings}, webhook: {{url: '{url}'}}}}\n"
+
+
 def busiest_window(deliveries: list[DeliveryInfo]) -> int:
     """The most messages in any window of WINDOW, by when they were made."""
     times = sorted(d.created_at for d in deliveries)
@@ -68,11 +73,7 @@ def busiest_window(deliveries: list[DeliveryInfo]) -> int:
 def test_500_matching_entries_make_at_most_the_cap_of_messages_and_every_story_arrives_once(
     tmp_path: Path, clock: FakeClock, webhook_receiver: WebhookReceiver
 ) -> None:
-    route = (
-        f"  - {{name: hook, schedule: instant, max_entries: 1000, "
-        f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
-    )
-    cfg = flood_config(tmp_path, route)
+    cfg = flood_config(tmp_path, hook_route(webhook_receiver.url(), "max_entries: 1000"))
     titles = flood(tmp_path / "feeds" / "extra.rss", 0, 500)
     with open_app(cfg, clock) as app:
         report = cycle(app)
@@ -102,10 +103,7 @@ def test_500_matching_entries_make_at_most_the_cap_of_messages_and_every_story_a
 def test_a_routes_own_cap_and_window(
     tmp_path: Path, clock: FakeClock, webhook_receiver: WebhookReceiver
 ) -> None:
-    route = (
-        f"  - {{name: hook, schedule: instant, max_alerts: 3, alert_window: 1h, "
-        f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
-    )
+    route = hook_route(webhook_receiver.url(), "max_alerts: 3, alert_window: 1h")
     cfg = flood_config(tmp_path, route)
     titles = flood(tmp_path / "feeds" / "extra.rss", 0, 10)
     with open_app(cfg, clock) as app:
@@ -203,11 +201,7 @@ def test_at_the_defaults_the_overflow_message_lists_every_story_and_chat_counts_
 def test_the_overflow_message_is_typed_alerts_in_webhook_json(
     tmp_path: Path, clock: FakeClock, webhook_receiver: WebhookReceiver
 ) -> None:
-    route = (
-        f"  - {{name: hook, schedule: instant, max_alerts: 2, "
-        f"webhook: {{url: '{webhook_receiver.url()}'}}}}\n"
-    )
-    cfg = flood_config(tmp_path, route)
+    cfg = flood_config(tmp_path, hook_route(webhook_receiver.url(), "max_alerts: 2"))
     flood(tmp_path / "feeds" / "extra.rss", 0, 5)
     with open_app(cfg, clock) as app:
         assert cycle(app).alerts == 2

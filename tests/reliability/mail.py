@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import cast
 
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
-from tests.alerts.test_flood import flood, flood_config
+from tests.alerts.test_flood import flood, flood_config, hook_route
 from tests.alerts.test_mail_headers import HEADERS
 from tests.alerts.world import cycle, open_app, write_feed
 from tests.conftest import FakeClock
@@ -116,11 +116,7 @@ def alert_flood(scale: Scale) -> list[Figure]:
     later = 10 * scale.runs
     with tempfile.TemporaryDirectory(prefix="flood-") as name, WebhookReceiver() as hook:
         tmp = Path(name)
-        route = (
-            "  - {name: hook, schedule: instant, max_entries: 1000, "
-            f"webhook: {{url: '{hook.url()}'}}}}\n"
-        )
-        cfg = flood_config(tmp, route)
+        cfg = flood_config(tmp, hook_route(hook.url(), "max_entries: 1000"))
         clock = FakeClock()
         titles = flood(tmp / "feeds" / "extra.rss", 0, 500)
         with open_app(cfg, clock) as app:
