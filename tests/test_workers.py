@@ -243,6 +243,8 @@ def test_an_idle_daemon_says_nothing_at_info_level(daemon_dir: Path) -> None:
         daemon = start_monitor(daemon_dir, "run", stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         _wait(lambda: _processed(daemon_dir / "m.db") == 3, "the articles compared and matched")
+        # Said once, at the daemon's first look at the files after start: not idle talk.
+        _wait(lambda: "watchlists.loaded" in _events(log), "the watchlists in force told")
         idle = _events(log).count("cycle.done")
         done = len(_events(log))
         _wait(lambda: _events(log).count("cycle.done") >= idle + 5, "five idle checks")

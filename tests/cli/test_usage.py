@@ -36,8 +36,9 @@ def test_config_and_json_logs_are_taken_after_the_command_too(tmp_path: Path) ->
     monitor("feeds", "add", "https://a.example/rss", "--config", str(path), cwd=elsewhere)
     listing = monitor("feeds", "list", "--config", str(path), cwd=elsewhere)
     assert "https://a.example/rss" in listing.stdout
-    cycle = monitor("run", "--once", "--json-logs", "--config", str(path), cwd=elsewhere)
-    logged = [json.loads(line) for line in cycle.stderr.splitlines()]
+    monitor("run", "--once", "--config", str(path), cwd=elsewhere)
+    checked = monitor("check", "--json-logs", "--config", str(path), cwd=elsewhere)
+    logged = [json.loads(line) for line in checked.stderr.splitlines()]
     assert any(entry.get("event") == "watchlists.loaded" for entry in logged)
 
 
