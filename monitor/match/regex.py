@@ -10,6 +10,7 @@ the pattern is compiled, so such a pattern is refused when the watchlist loads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -23,6 +24,10 @@ MAX_HITS = 100
 MAX_TRIES = 10 * MAX_HITS  # matches looked at, empty ones included
 # RE2's memory for one compiled pattern (its default, 8 MiB): past it, refused.
 MAX_MEMORY = 8 << 20
+# RE2 reads UTF-8, which has no lone surrogates; each stands in for itself as one
+# U+FFFD, so spans still count the text's own characters. (Stored text has none:
+# this is for text that reaches the matcher some other way, such as a replay.)
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -35,6 +40,8 @@ class Regex:
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """Where the pattern matches ``text``, empty matches left out, at most MAX_HITS."""
+        if not text.isascii():
+            text = _SURROGATES.sub("\ufffd", text)
         tried = islice(self._compiled.finditer(text), MAX_TRIES)
         yield from islice(((s, e) for s, e in (m.span() for m in tried) if e > s), MAX_HITS)
 

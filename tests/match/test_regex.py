@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import WatchlistError
+from monitor.match.regex import compile_regex
 from monitor.watchlist.load import load_watchlist
 from tests.match.helpers import article, matched_text, matcher
 from tests.match.test_watchlist_cli import exported_one, matched, user_dir, wait_for
@@ -98,3 +99,9 @@ def test_the_daemon_matches_past_a_catastrophic_pattern_and_stops_on_sigterm(
         stopped = stop(daemon)
     assert stopped.returncode == 0, log.read_text()
     assert ("one", "never") not in matched(db)
+
+
+def test_a_lone_surrogate_in_the_text_neither_crashes_nor_shifts_the_hits() -> None:
+    # Found by the matcher fuzz: RE2 reads UTF-8, which cannot hold "\ud800".
+    regex = compile_regex(r"\bT-\d+", match_case=False)
+    assert list(regex.spans("\ud800 t-72 tanks")) == [(2, 6)]

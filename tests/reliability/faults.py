@@ -851,11 +851,24 @@ def half_written(daemon: WatchlistDaemon) -> tuple[bool, bool]:
         out.write(whole[len(whole) // 2 :])
     # An article polled before the new version is in force is matched by the rules
     # then in force, as a user would expect: publish once the daemon has loaded it.
-    in_force = wait_until(lambda: len(daemon.events("watchlists.loaded")) > reloads, 20)
+    # The version with the cobalt rule: the earlier fix-up of a bad edit may still
+    # be loading, and its event says nothing about this version.
+    in_force = wait_until(lambda: _rules_loaded(daemon, reloads) == 2, 20)
     loaded = in_force and daemon.matched("Cobalt", "cobalt")
     clean = len(daemon.events("watchlist.invalid")) == seen
+    # Back to one rule, and wait until that is in force: a version overwritten before
+    # it settles is never loaded, so the next round would find its "new" version
+    # already in force and see no reload at all.
+    before = len(daemon.events("watchlists.loaded"))
     daemon.file.write_text(KURSK_WATCHLIST)
+    wait_until(lambda: _rules_loaded(daemon, before) == 1, 20)
     return clean, loaded
+
+
+def _rules_loaded(daemon: WatchlistDaemon, after: int) -> int:
+    """The rules in force by the last ``watchlists.loaded`` since the first ``after``."""
+    loaded = daemon.events("watchlists.loaded")[after:]
+    return int(loaded[-1].get("rules", 0)) if loaded else 0
 
 
 def _edit_figure(edit: BadEdit, runs: list[EditRun], started: bool) -> Figure:
