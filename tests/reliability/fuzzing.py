@@ -122,7 +122,7 @@ def atheris_figure(seconds: int) -> Figure:
     crashed = done.returncode != 0
     outcome = f"{'a crash' if crashed else 'no crash'} in {tries:,} inputs ({seconds} s)"
     if crashed:
-        outcome += " — " + " ".join(done.stderr.splitlines()[-12:])[:600]
+        outcome += f" (exit {done.returncode}) — " + _crash_reason(done.stderr)
     return Figure(
         area="parsing",
         hazard="coverage-guided fuzzing of the feed parser (atheris)",
@@ -131,6 +131,18 @@ def atheris_figure(seconds: int) -> Figure:
         target="0 crashes",
         met=not crashed and tries > 0,
     )
+
+
+# Where libFuzzer's or Python's account of a crash starts in the fuzzer's stderr.
+_CRASH_START = re.compile(r"==\d+== ERROR|Uncaught Python exception|Traceback|ERROR: libFuzzer")
+
+
+def _crash_reason(stderr: str) -> str:
+    """The fuzzer's own account of the crash, not its progress lines before it."""
+    lines = stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if _CRASH_START.search(line)), None)
+    told = lines[start:] if start is not None else lines[-12:]
+    return " ".join(told)[:900]
 
 
 def _child_env() -> dict[str, str]:
