@@ -77,4 +77,4 @@ def test_any_feed_error_is_stored_as_one_printable_line(tmp_path: Path) -> None:
         [info] = repo.feeds()
     finally:
         repo.close()
-    assert info.last_error == "not a feed:  ]8;;https://evil.example/ <rss> ]8;; line 2"
+    assert info.last_error == "not a feed: ]8;;https://evil.example/ <rss> ]8;; line 2"

@@ -26,12 +26,12 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from monitor import printable
 from monitor.alert.digest import Digest, Entry
 from monitor.errors import ConfigError
 
 BUNDLED = Path(__file__).resolve().parents[2] / "alerts"
 _SUBJECT_MAX = 200
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +102,7 @@ def one_line(text: str) -> str:
     readable and gives no decoder anything to decode. Titles get the same
     treatment as the subject made of them, so both read alike.
     """
-    flat = _CONTROLS.sub(" ", text)
-    flat = " ".join(flat.split()).replace("=?", "= ?")
-    return flat if len(flat) <= _SUBJECT_MAX else flat[: _SUBJECT_MAX - 1] + "…"
+    return printable.one_line(text.replace("=?", "= ?"), _SUBJECT_MAX)
 
 
 def context(
@@ -224,7 +222,7 @@ def chat_url(url: str | None, dialect: str = "markdown") -> str | None:
     safe = safe_url(url)
     if safe is None:
         return None
-    safe = _CONTROLS.sub("", safe)  # as browsers do with tabs and newlines in a URL
+    safe = printable.without_any_controls(safe)  # as browsers do with tabs and newlines in a URL
     head = len(urlsplit(safe).scheme) + 3 + len(urlsplit(safe).netloc)  # "https://host"
     host = safe[:head].translate(_HOST_ESCAPES)  # "[::1]" and IDNA names stay readable
     target = host + quote(safe[head:], safe=_URL_KEEP, errors="replace")

@@ -10,7 +10,8 @@ from monitor.app import alert_stage
 from monitor.cli.params import LIMIT, ROW_ID
 from monitor.cli.render import deliveries_table
 from monitor.cli.state import State
-from monitor.cli.term import err, markup, out, without_controls
+from monitor.cli.term import err, markup, out
+from monitor.printable import without_controls
 
 console = out
 errors = err

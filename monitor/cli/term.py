@@ -13,7 +13,6 @@ a value that slips past both still cannot reach the terminal as a command.
 
 from __future__ import annotations
 
-import re
 import string
 from typing import Any
 
@@ -22,21 +21,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from monitor.printable import without_controls
 from monitor.redact import redact_text
-
-# C0 (but tab and newline), DEL, C1 (CSI 0x9b, OSC 0x9d…), and the bidi overrides and
-# isolates that make a terminal show text in an order other than its own.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(value: object) -> str:
     """``value`` as plain text a terminal cannot take for a command, secrets masked."""
     return without_controls(redact_text(str(value)))
-
-
-def without_controls(text: str) -> str:
-    """``text`` with no control characters but tab and newline (a document as it is)."""
-    return _CONTROLS.sub("", text)
 
 
 def shown(value: object) -> str:

@@ -36,8 +36,7 @@ from monitor.errors import BlockedAddressError, FeedError, FetchTimeoutError, To
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
 from monitor.fetch.resolver import GuardedResolver, RefusedAddress, guarded_sockets
 from monitor.netguard import host_address, ip_allowed
-from monitor.printable import one_line
-from monitor.redact import redact_text
+from monitor.printable import error_line
 from monitor.types import AddressPolicy, Feed, FetchResult
 
 USER_AGENT = f"monitor/{__version__} (news monitor; +https://github.com/monitor-news/monitor)"
@@ -332,7 +331,7 @@ def refusal(url: str, policy: AddressPolicy) -> str | None:
 
 def error_text(message: str) -> str:
     """A fetch error as stored and shown: one line, no control characters, no secrets."""
-    return one_line(redact_text(message))
+    return error_line(message)
 
 
 def _basic_auth(url: httpx.URL) -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.printable import one_line
-from monitor.redact import redact_text
+from monitor.printable import error_line
 from monitor.types import Outbound
 
 
@@ -27,7 +26,7 @@ class Outcome:
         # The error quotes the receiver (a reason phrase, an SMTP reply): stored and
         # shown as the delivery's last error, it must not reach a terminal raw.
         if self.error is not None:
-            object.__setattr__(self, "error", one_line(redact_text(self.error)))
+            object.__setattr__(self, "error", error_line(self.error))
 
     @classmethod
     def sent(cls) -> Outcome:

@@ -18,8 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from monitor import __version__
 from monitor.clock import when
-from monitor.printable import one_line
-from monitor.redact import redact_text, redact_url
+from monitor.printable import error_line
+from monitor.redact import redact_url
 from monitor.store.repository import Repository
 from monitor.watchlist.registry import Registry
 
@@ -32,7 +32,7 @@ _env = Environment(
 _env.filters["when"] = when
 _env.filters["redact_url"] = redact_url
 # Errors (a delivery's too, with its receiver's reason phrase): no secrets, no controls.
-_env.filters["redact"] = lambda text: one_line(redact_text(text))
+_env.filters["redact"] = lambda text: error_line(text)
 
 
 @dataclass(frozen=True, slots=True)
