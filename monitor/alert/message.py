@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from monitor.alert.render import Rendered, one_line
+from monitor.alert.render import Rendered, header_text
 from monitor.config import RouteSettings
 
 
@@ -55,16 +55,15 @@ def email_message(
     settings = route.email
     mail["From"] = settings.sender if settings else Address("monitor", "monitor", domain)
     mail["To"] = ", ".join(settings.to) if settings else Address(route.name, route.name, domain)
-    # one_line: no control character, and no encoded word that could decode to one
-    mail["Subject"] = one_line(rendered.subject)
+    mail["Subject"] = header_text(rendered.subject)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = message_id
-    mail["List-Id"] = f"{one_line(route.title or route.name)} <{route.name}.{domain}>"
+    mail["List-Id"] = f"{header_text(route.title or route.name)} <{route.name}.{domain}>"
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: autoresponders stay quiet
     mail["X-Auto-Response-Suppress"] = "All"
     unsubscribe = settings.list_unsubscribe if settings else None
     if unsubscribe:
-        mail["List-Unsubscribe"] = f"<{one_line(unsubscribe)}>"
+        mail["List-Unsubscribe"] = f"<{header_text(unsubscribe)}>"
         if unsubscribe.startswith("https:"):
             mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     mail.set_content(rendered.text)

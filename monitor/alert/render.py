@@ -91,18 +91,22 @@ class Renderer:
 
 
 def one_line(text: str) -> str:
-    """One line of feed text, safe for a mail header and for a reader: bounded length.
+    """One line of feed text for a digest (a title, an outlet), of bounded length."""
+    return printable.one_line(text, _SUBJECT_MAX)
 
-    Control characters (C0, DEL, C1 and the Unicode line and paragraph separators)
-    become spaces. An RFC 2047 encoded word (``=?utf-8?q?a=0D=0ABcc:_x?=``,
-    ``=?UTF-8?B?...?=``, or two adjacent words that each carry half) holds none,
-    but the email package decodes it when a header is set and writes the decoded
-    CR/LF out as new header lines, and a mail reader would decode it too. Every
-    encoded word starts with ``=?``; a space between the two leaves the text
-    readable and gives no decoder anything to decode. Titles get the same
-    treatment as the subject made of them, so both read alike.
+
+def header_text(text: str) -> str:
+    """``one_line`` for a mail header: nothing in it can decode to a line break.
+
+    An RFC 2047 encoded word (``=?utf-8?q?a=0D=0ABcc:_x?=``, ``=?UTF-8?B?...?=``,
+    or two adjacent words that each carry half) holds no control character, but
+    the email package decodes it when a header is set and writes the decoded CR/LF
+    out as new header lines, and a mail reader would decode it too. Every encoded
+    word starts with ``=?``; a space between the two leaves the text readable and
+    gives no decoder anything to decode. (Only headers need it: no reader decodes
+    encoded words in a body.)
     """
-    return printable.one_line(text.replace("=?", "= ?"), _SUBJECT_MAX)
+    return one_line(text.replace("=?", "= ?"))
 
 
 def context(

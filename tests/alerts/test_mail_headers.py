@@ -108,6 +108,9 @@ def test_an_encoded_word_in_a_title_adds_no_header_recipient_or_body_over_smtp(
     assert_only_ours(mail.message)
     assert mail.message["Reply-To"] is None and mail.message["Bcc"] is None
     assert "x" in str(mail.message["Subject"])  # the title is still there, as text
+    # Only headers get the "=?" broken: the body shows the title as the feed wrote it.
+    text = mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert title[2:12] in text  # "=?utf-8?q?", as written
 
 
 @pytest.mark.parametrize("title", [Q_TITLE, B_TITLE, SPLIT_TITLE], ids=["q", "b", "split"])
