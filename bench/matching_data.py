@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.types import ArticleText
+from monitor.core.types import ArticleText
 from monitor.watchlist.model import Ref, Rule, Term, Watchlist
 from monitor.watchlist.terms import parse_term
 

@@ -172,7 +172,7 @@ def mb(n: float) -> str:
 def run(url: str, trace: bool, batch: int | None = None) -> dict[str, Any]:
     from bench.neardup_db import near_stage, verdicts
     from monitor.config import DuplicateSettings
-    from monitor.memory import limit_malloc_arenas
+    from monitor.core.memory import limit_malloc_arenas
     from monitor.near.sketch import features
     from monitor.store.repository import Repository
 

@@ -679,11 +679,11 @@ def _asked_after(requests: dict[int, list[tuple[float, int]]], feed: int, at: fl
 
 
 def lease_length(feeds: int, timeout: float) -> float:
-    """monitor.pipeline.Poller.lease for ``feeds`` claimed at once, with App's poll
+    """monitor.flow.Poller.lease for ``feeds`` claimed at once, with App's poll
     deadline (timeout + parse_timeout + 10 s): the longest a claim can be leased."""
     from types import SimpleNamespace
 
-    from monitor.pipeline import Poller
+    from monitor.flow import Poller
 
     poller = SimpleNamespace(in_flight=IN_FLIGHT, poll_deadline=timeout + timeout + 10)
     return float(Poller.lease(poller, feeds))  # type: ignore[arg-type]

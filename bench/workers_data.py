@@ -122,7 +122,7 @@ def feed_entries(
 def distinct_sources(sources: Sequence[Source]) -> list[Source]:
     """The BBC articles without those whose body repeats an earlier one's (the set holds
     about 130 such pairs): a repeated body would be stored as a link, not an article."""
-    from monitor.text import normalise
+    from monitor.text.plain import normalise
 
     seen: set[str] = set()
     out = []

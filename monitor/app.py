@@ -16,12 +16,14 @@ from typing import TypeVar
 from monitor.alert.render import Renderer
 from monitor.alert.retry import RetryPolicy
 from monitor.alert.stage import AlertReport, AlertStage
-from monitor.clock import Clock, SystemClock
 from monitor.config import Config, DuplicateSettings, RouteSettings
+from monitor.core.clock import Clock, SystemClock
+from monitor.core.memory import release_free_memory
+from monitor.fetch.cadence import Cadence
 from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
+from monitor.flow import Poller
 from monitor.match.stage import MatchReport, MatchStage
-from monitor.memory import release_free_memory
 from monitor.near.similarity import Thresholds
 from monitor.near.stage import NearReport, NearStage
 from monitor.near.story import StoryLimits
@@ -31,8 +33,6 @@ from monitor.notify.smtp import SmtpNotifier
 from monitor.notify.webhook import WebhookNotifier
 from monitor.parse.entries import Limits
 from monitor.parse.pool import ParsePool
-from monitor.pipeline import Poller
-from monitor.schedule import Cadence
 from monitor.store.leases import held
 from monitor.store.repository import Repository
 from monitor.watchlist.registry import Registry

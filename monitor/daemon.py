@@ -29,8 +29,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
+from monitor.core.types import CycleReport
 from monitor.match.stage import MatchReport
-from monitor.types import CycleReport
 from monitor.web.access import Access
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import BlockedAddressError, FeedError
+from monitor.core.errors import BlockedAddressError, FeedError
 from monitor.fetch.http import check_hop
-from monitor.netguard import to_policy
+from monitor.fetch.netguard import to_policy
 from tests.feedserver import FeedServer, feed, redirect, rss
 from tests.reliability.fetching import (
     LOOPBACK_SPELLINGS,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.dedup import with_hashes
+from monitor.core.types import AddressPolicy, Entry, FeedSpec, PollUpdate
+from monitor.dedup.keys import with_hashes
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, Entry, FeedSpec, PollUpdate
 
 NOW = datetime(2024, 11, 8, tzinfo=UTC)
 WORKERS = 4

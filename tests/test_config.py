@@ -13,8 +13,8 @@ from textwrap import dedent
 import pytest
 
 from monitor.config import Config, load
-from monitor.errors import ConfigError
-from monitor.yamlsrc import load_text
+from monitor.core.errors import ConfigError
+from monitor.core.yamlsrc import load_text
 
 MONITOR = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "monitor"
 

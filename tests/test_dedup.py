@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from monitor.dedup import EntryKeys, Stored, Verdict, classify, keys_for, with_hashes
-from monitor.types import Entry
-from monitor.urls import canonical_url
+from monitor.core.types import Entry
+from monitor.dedup.keys import EntryKeys, Stored, Verdict, classify, keys_for, with_hashes
+from monitor.dedup.urls import canonical_url
 
 LONG = (
     "The central bank raised its main interest rate by a quarter point on Thursday, "

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from aiohttp import web
 
+from monitor.core.types import AddressPolicy, Feed, FetchResult
 from monitor.fetch.http import HttpFetcher, HttpSettings, tls_context
-from monitor.types import AddressPolicy, Feed, FetchResult
 from tests.conftest import FakeClock
 from tests.feedserver import (
     FeedServer,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.types import AddressPolicy, FeedSpec, PollUpdate
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, FeedSpec, PollUpdate
 from tests.rawhttp import RawServer
 from tests.test_cli import monitor, write_config
 from tests.test_fetch_http import fetch

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from monitor.core.types import AddressPolicy, FeedSpec
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, FeedSpec
 
 NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 

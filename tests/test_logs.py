@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from monitor import logs
+from monitor.core import logs
 from tests.feedserver import FeedServer, status
 from tests.test_cli import monitor, write_config
 

@@ -1,4 +1,4 @@
-"""A worker's memory and its collector (monitor.memory)."""
+"""A worker's memory and its collector (monitor.core.memory)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import threading
 
 import pytest
 
-from monitor.memory import YOUNG_OBJECTS, fewer_collections, limit_malloc_arenas
+from monitor.core.memory import YOUNG_OBJECTS, fewer_collections, limit_malloc_arenas
 
 _GLIBC = platform.libc_ver()[0] == "glibc"
 
 
 @pytest.mark.skipif(not _GLIBC, reason="the limit is glibc's")
 def test_a_worker_limits_its_arenas_on_glibc() -> None:
-    code = "from monitor.memory import limit_malloc_arenas as f; print(f())"
+    code = "from monitor.core.memory import limit_malloc_arenas as f; print(f())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
 
@@ -29,7 +29,7 @@ def test_a_users_own_setting_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> N
 
 _TRIM = """
 import gc, os
-from monitor.memory import release_free_memory
+from monitor.core.memory import release_free_memory
 
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -6,14 +6,14 @@ from ipaddress import IPv4Address, ip_address, ip_network
 
 import pytest
 
-from monitor.netguard import (
+from monitor.core.types import AddressPolicy
+from monitor.fetch.netguard import (
     address_allowed,
     embedded_ipv4,
     host_address,
     is_global,
     literal_address,
 )
-from monitor.types import AddressPolicy
 
 DEFAULT = AddressPolicy()
 ALLOW_ALL = AddressPolicy(allow_all=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from monitor.errors import ParseError
+from monitor.core.errors import ParseError
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
 from monitor.parse.pool import ParsePool

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from monitor import config as config_module
 from monitor.app import App
-from monitor.types import CycleReport
+from monitor.core.types import CycleReport
 from tests.conftest import FakeClock
 from tests.feedserver import FeedServer, feed, rss, status
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.redact import redact_text, redact_url
+from monitor.core.redact import redact_text, redact_url
 
 
 @pytest.mark.parametrize(

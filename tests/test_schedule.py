@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.schedule import Cadence, decide
-from monitor.types import Feed, FetchResult, PollUpdate
+from monitor.core.types import Feed, FetchResult, PollUpdate
+from monitor.fetch.cadence import Cadence, decide
 
 NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 CADENCE = Cadence(interval_s=900, min_interval_s=60, max_interval_s=86_400)

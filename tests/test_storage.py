@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from monitor.dedup import with_hashes
-from monitor.errors import SchemaTooNewError, StorageError
+from monitor.core.errors import SchemaTooNewError, StorageError
+from monitor.core.types import AddressPolicy, Entry, Feed, FeedSpec, IngestCounts, PollUpdate
+from monitor.dedup.keys import with_hashes
 from monitor.store import schema
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, Entry, Feed, FeedSpec, IngestCounts, PollUpdate
 
 NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 WIRE_TEXT = (
@@ -26,7 +26,7 @@ WIRE_TEXT = (
 def entry(
     guid: str | None, url: str | None, title: str = "Title", body: str = WIRE_TEXT, **kw: object
 ) -> Entry:
-    from monitor.urls import canonical_url
+    from monitor.dedup.urls import canonical_url
 
     fields: dict[str, object] = {
         "guid": guid,
@@ -174,7 +174,7 @@ def test_colliding_guids_in_one_feed_are_kept_apart_and_stable(repo: Repository)
 
 
 def test_nul_bytes_and_odd_text_are_stored_on_both_databases(repo: Repository) -> None:
-    from monitor.text import clean
+    from monitor.text.plain import clean
 
     feed = add(repo, "https://odd.example/rss")
     title = clean("Zürich café \x00 naïve — 東京 \U0001f600", 1000)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from monitor.text import FINGERPRINT_VERSION, clean, fingerprint, html_to_text, normalise
+from monitor.text.plain import FINGERPRINT_VERSION, clean, fingerprint, html_to_text, normalise
 
 # XML 1.0 forbids these, PostgreSQL refuses NUL: none may reach storage.
 XML_INVALID = [

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from monitor.urls import TRACKING, canonical_url
+from monitor.dedup.urls import TRACKING, canonical_url
 
 CASES = [
     # tracking parameters go, the others stay

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor.errors import StorageError
+from monitor.core.errors import StorageError
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
 from tests.conftest import FakeClock

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor.core.types import AddressPolicy, FeedSpec, PollUpdate
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, FeedSpec, PollUpdate
 from monitor.web.access import Access, host_allowed, token_matches
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from monitor.alert.digest import Digest
 from monitor.alert.render import Renderer, context
 from monitor.config import Config, RouteSettings
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from monitor.watchlist.model import Watchlist
 
 

@@ -26,9 +26,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from monitor import printable
 from monitor.alert.digest import Digest, Entry
-from monitor.errors import ConfigError
+from monitor.core import printable
+from monitor.core.errors import ConfigError
 
 BUNDLED = Path(__file__).resolve().parents[2] / "alerts"
 _SUBJECT_MAX = 200

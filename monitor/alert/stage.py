@@ -33,13 +33,13 @@ from monitor.alert import schedule as schedules
 from monitor.alert.message import compose, new_id
 from monitor.alert.render import Rendered, Renderer, context
 from monitor.alert.retry import RetryPolicy, next_attempt
-from monitor.clock import Clock
 from monitor.config import RouteSettings
-from monitor.errors import MonitorError
+from monitor.core.clock import Clock
+from monitor.core.errors import MonitorError
+from monitor.core.types import Outbound
 from monitor.notify import Notifier, Outcome
 from monitor.store.alerts import BACKFILL, MAX_CANDIDATES, NewDigest, Selection
 from monitor.store.repository import Repository
-from monitor.types import Outbound
 
 log = structlog.get_logger("monitor.alerts")
 # How long the near stage may take to file an article before its match is sent alone.

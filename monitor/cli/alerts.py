@@ -11,7 +11,7 @@ from monitor.cli.params import LIMIT, ROW_ID
 from monitor.cli.render import deliveries_table
 from monitor.cli.state import State
 from monitor.cli.term import err, markup, out
-from monitor.printable import without_controls
+from monitor.core.printable import without_controls
 
 console = out
 errors = err

@@ -11,7 +11,7 @@ import click
 
 from monitor.cli.state import State
 from monitor.cli.term import err, markup
-from monitor.clock import as_utc
+from monitor.core.clock import as_utc
 
 console = err
 

@@ -14,7 +14,7 @@ from typing import NoReturn
 import click
 
 from monitor.cli.term import err, markup
-from monitor.errors import ConfigError, MonitorError, StorageError
+from monitor.core.errors import ConfigError, MonitorError, StorageError
 
 USAGE, RUNTIME, INTERRUPTED = 2, 1, 130
 # What SQLite says of a file that is damaged or is no database at all.

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from monitor import opml
+from monitor.cli import opml
 from monitor.cli.params import duration
 from monitor.cli.render import feeds_table
 from monitor.cli.state import State
 from monitor.cli.term import markup, out
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
+from monitor.core.types import AddressPolicy, FeedSpec
 from monitor.fetch.http import refusal
-from monitor.types import AddressPolicy, FeedSpec
 
 console = out
 

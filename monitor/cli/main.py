@@ -22,10 +22,10 @@ from monitor.cli.render import alert_summary, cycle_summary, match_summary, near
 from monitor.cli.state import State
 from monitor.cli.term import err, markup, out, printable
 from monitor.config import env_names
-from monitor.errors import ConfigError, MonitorError, WatchlistError
+from monitor.core.errors import ConfigError, MonitorError, WatchlistError
+from monitor.core.types import CycleReport, FeedReport
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
-from monitor.types import CycleReport, FeedReport
 
 console = out
 CONFIG_HELP = "Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG]."
@@ -116,8 +116,8 @@ def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
         # them all at each start would ignore their Retry-After and error back-off.
         option = "--all" if every else "--stats-json"
         raise click.UsageError(f"{option} goes with --once: the daemon polls each feed when due")
+    from monitor.core.memory import limit_malloc_arenas
     from monitor.daemon import Daemon
-    from monitor.memory import limit_malloc_arenas
 
     limit_malloc_arenas()  # before the stages' threads exist
     app = App(state.config, clock=state.clock)

@@ -15,9 +15,9 @@ from monitor.cli.articles import parse_since
 from monitor.cli.state import State
 from monitor.cli.stories import describe
 from monitor.cli.term import markup, out
+from monitor.core.types import ArticleText, Hit, Match
 from monitor.match.engine import Matcher, Verdict
 from monitor.match.index import compile_index
-from monitor.types import ArticleText, Hit, Match
 from monitor.watchlist.load import load_watchlist
 from monitor.watchlist.registry import Registry
 from monitor.watchlist.spec import json_schema

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor import logs
-from monitor.clock import Clock, SystemClock
 from monitor.config import Config, load
-from monitor.redact import redact_url
+from monitor.core import logs
+from monitor.core.clock import Clock, SystemClock
+from monitor.core.redact import redact_url
 from monitor.store.repository import Repository
 
 SQLITE = "sqlite:///"

@@ -21,8 +21,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from monitor.printable import without_controls
-from monitor.redact import redact_text
+from monitor.core.printable import without_controls
+from monitor.core.redact import redact_text
 
 
 def printable(value: object) -> str:

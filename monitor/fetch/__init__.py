@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from monitor.types import Feed, FetchResult
+from monitor.core.types import Feed, FetchResult
 
 
 class Fetcher(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from monitor.errors import FeedError, TooLargeError
+from monitor.core.errors import FeedError, TooLargeError
 
 # The most one decompression call may produce. zlib builds a call's output in
 # blocks and joins them, so a call allowed the whole remaining cap held twice the

@@ -10,8 +10,8 @@ import asyncio
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from monitor.core.types import Feed, FetchResult
 from monitor.fetch import Fetcher
-from monitor.types import Feed, FetchResult
 
 
 def local_path(url: str) -> Path:

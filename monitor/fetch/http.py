@@ -31,13 +31,13 @@ from aiohttp.resolver import ThreadedResolver
 from httpx_aiohttp import AiohttpTransport
 
 from monitor import __version__
-from monitor.clock import Clock, retry_after
-from monitor.errors import BlockedAddressError, FeedError, FetchTimeoutError, TooLargeError
+from monitor.core.clock import Clock, retry_after
+from monitor.core.errors import BlockedAddressError, FeedError, FetchTimeoutError, TooLargeError
+from monitor.core.printable import error_line
+from monitor.core.types import AddressPolicy, Feed, FetchResult
 from monitor.fetch.decode import ACCEPT_ENCODING, BoundedDecoder
+from monitor.fetch.netguard import host_address, ip_allowed
 from monitor.fetch.resolver import GuardedResolver, RefusedAddress, guarded_sockets
-from monitor.netguard import host_address, ip_allowed
-from monitor.printable import error_line
-from monitor.types import AddressPolicy, Feed, FetchResult
 
 USER_AGENT = f"monitor/{__version__} (news monitor; +https://github.com/monitor-news/monitor)"
 REDIRECTS = {301, 302, 303, 307, 308}

@@ -16,8 +16,8 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from monitor.netguard import address_allowed
-from monitor.types import AddressPolicy
+from monitor.core.types import AddressPolicy
+from monitor.fetch.netguard import address_allowed
 
 
 class RefusedAddress(OSError):

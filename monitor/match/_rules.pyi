@@ -1,9 +1,9 @@
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from monitor.core.types import ArticleText, Hit, Match, TermHits
 from monitor.match.index import CompiledRule
 from monitor.match.scan import Occurrence, ScannedArticle
-from monitor.types import ArticleText, Hit, Match, TermHits
 
 MAX_COUNTED: int
 SMALL_REF: int

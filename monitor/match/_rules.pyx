@@ -20,7 +20,7 @@ cdef extern from "Python.h":
 from dataclasses import fields
 
 from monitor.match._scan import places
-from monitor.types import Match, TermHits
+from monitor.core.types import Match, TermHits
 
 MAX_COUNTED = 3  # times one term counts in a score
 cdef Py_ssize_t MAX_COUNTED_C = MAX_COUNTED

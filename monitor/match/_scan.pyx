@@ -8,7 +8,7 @@ and, the first time it is met, learnt: its stem, which written words, stems and
 prefixes of the watchlists it is, and which terms it anchors (its *triggers*).
 An article is then a list of word ids; a word with triggers wakes its terms,
 which are checked around it with integer comparisons. The semantics are those of
-monitor.match.fold (folding), monitor.match.index (anchors, needs) and the
+monitor.text.fold (folding), monitor.match.index (anchors, needs) and the
 docstring of monitor.match.scan (NEAR windows, case).
 
 Built by ``pip install -e .`` (setup.py); run it again after editing this file.
@@ -35,7 +35,7 @@ from array import array
 from cpython.array cimport array as cyarray
 from cpython.object cimport Py_SIZE
 
-from monitor.match.fold import _BYTES, _fold_char
+from monitor.text.fold import _BYTES, _fold_char
 
 BARRIER = "\x1f"
 

@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from monitor.core.types import ArticleText, Hit, Match
 from monitor.match._rules import MAX_COUNTED, Evaluation, Found, decide
 from monitor.match.index import CompiledRule, Index
 from monitor.match.scan import Occurrence, ScannedArticle
-from monitor.match.stems import language_code
-from monitor.types import ArticleText, Hit, Match
+from monitor.text.stems import language_code
 
 __all__ = ["MAX_COUNTED", "Matcher", "TermFound", "Verdict", "Veto"]
 

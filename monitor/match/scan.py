@@ -1,6 +1,6 @@
 """One article read once: where each compiled pattern occurs in it.
 
-The title and the body are folded (monitor.match.fold) and split into words,
+The title and the body are folded (monitor.text.fold) and split into words,
 with a barrier word between them so that no phrase runs from the title into the
 body. Each word is looked up once (monitor.match._scan, compiled): a word that
 anchors terms wakes them, and each is checked around it: side by side, or within
@@ -15,10 +15,10 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 
+from monitor.core.types import ArticleText, Hit
 from monitor.match._scan import BARRIER, places
 from monitor.match.index import Index
-from monitor.match.stems import language_code
-from monitor.types import ArticleText, Hit
+from monitor.text.stems import language_code
 
 __all__ = ["BARRIER", "Occurrence", "ScannedArticle"]
 

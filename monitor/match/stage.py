@@ -17,9 +17,9 @@ from typing import Protocol
 
 import structlog
 
-from monitor.clock import Clock
+from monitor.core.clock import Clock
+from monitor.core.types import ArticleText, Match
 from monitor.match.engine import Matcher
-from monitor.types import ArticleText, Match
 
 log = structlog.get_logger("monitor.match")
 

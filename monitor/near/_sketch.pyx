@@ -10,7 +10,7 @@ tests/near/test_sketch_kernel.py's reference (the former numpy code) gives.
 
 For a text folding to Latin-1 (``Reader``: most news) it also reads the words, their
 codes (from monitor.near.sketch's cache) and the names in one pass, as the sketch's
-Python path does through monitor.match.fold; and it ranks the story names and sorts the names'
+Python path does through monitor.text.fold; and it ranks the story names and sorts the names'
 hashes (the sketch's Python did each with a sort of Python objects).
 
 Also here: counting the values two sorted arrays share, the exact measures'
@@ -71,7 +71,7 @@ cdef enum:
     RANKED_WORDS = 30_000
     STORY_NAMES = 40
 
-# What an ASCII character is in a word (monitor.match.fold keeps letters and digits,
+# What an ASCII character is in a word (monitor.text.fold keeps letters and digits,
 # every other character is a space): 0, not in a word.
 cdef enum:
     LOWER = 1
@@ -80,7 +80,7 @@ cdef enum:
     SPACE = 32
     MAX_FOLD = 3  # characters the reader takes a character folding to ("½": "1 2")
     NOT_READ = 255
-    WIDE_LIMIT = 20_000  # characters past Latin-1 cached (as monitor.match.fold does)
+    WIDE_LIMIT = 20_000  # characters past Latin-1 cached (as monitor.text.fold does)
 
 cdef uint64_t EMPTY = 0xFFFFFFFFFFFFFFFF
 cdef uint64_t SIGN = 0x80000000  # a key's top bit: the key is negative
@@ -200,7 +200,7 @@ ctypedef fused _Char:
 @cython.final
 cdef class Reader:
     """Reads a text into its names and views in one pass, as monitor.near.sketch's
-    Python path does from the text folded (monitor.match.fold), lower-cased and
+    Python path does from the text folded (monitor.text.fold), lower-cased and
     split, without making the folded text, its two lists of words and the list of
     codes (three fifths of the sketch's time).
 

@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy.typing as npt
 
-from monitor.match.fold import fold
-from monitor.match.rarity import TOP, ranks
-from monitor.match.stems import language_code
 from monitor.near._sketch import Reader, distinct, name_hashes, names_of, story_names, views
+from monitor.text.fold import fold
+from monitor.text.rarity import TOP, ranks
+from monitor.text.stems import language_code
 
 BINS = 64
 KEYS_PER_VIEW = 6
@@ -74,7 +74,7 @@ _HASHES: dict[str, int] = {}
 # vocabulary (a cache too small to hold it costs 20 % of sketching); 500,000 let a
 # daemon reading new words for days grow by 130 MB.
 _HASH_CACHE_LIMIT = 50_000
-# Reads a text as monitor.match.fold folds it, one character at a time.
+# Reads a text as monitor.text.fold folds it, one character at a time.
 _READER = Reader(lambda character: fold(character, keep_case=True).text)
 
 

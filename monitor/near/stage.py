@@ -31,9 +31,9 @@ from typing import Protocol
 
 import structlog
 
-from monitor.clock import Clock
-from monitor.errors import StorageError
-from monitor.memory import fewer_collections, release_free_memory
+from monitor.core.clock import Clock
+from monitor.core.errors import StorageError
+from monitor.core.memory import fewer_collections, release_free_memory
 from monitor.near.candidates import stored_bins, worth_reading, worth_screening
 from monitor.near.decide import Decision, Known, NearArticle, new_batch
 from monitor.near.similarity import Thresholds
@@ -107,7 +107,7 @@ class NearStage:
         Each batch's pages are handed back once it is saved: glibc would keep them,
         and a long run's resident memory would grow by the pieces each batch left.
         """
-        with fewer_collections():  # see monitor.memory
+        with fewer_collections():  # see monitor.core.memory
             return self._run()
 
     def _run(self) -> NearReport:

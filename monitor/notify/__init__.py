@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.printable import error_line
-from monitor.types import Outbound
+from monitor.core.printable import error_line
+from monitor.core.types import Outbound
 
 
 @dataclass(frozen=True, slots=True)

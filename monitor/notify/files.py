@@ -8,8 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from monitor.core.types import Outbound
 from monitor.notify import Outcome
-from monitor.types import Outbound
 
 
 class FileNotifier:

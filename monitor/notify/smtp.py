@@ -15,8 +15,8 @@ from pathlib import Path
 import aiosmtplib
 
 from monitor.config import EmailSettings
+from monitor.core.types import Outbound
 from monitor.notify import Outcome
-from monitor.types import Outbound
 
 _PORTS = {"starttls": 587, "tls": 465, "none": 25}
 

@@ -20,10 +20,10 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from monitor import __version__
-from monitor.clock import Clock, retry_after
 from monitor.config import WebhookSettings
+from monitor.core.clock import Clock, retry_after
+from monitor.core.types import Outbound
 from monitor.notify import Outcome
-from monitor.types import Outbound
 
 USER_AGENT = f"monitor/{__version__} (webhook)"
 _RETRY = {408, 425, 429}

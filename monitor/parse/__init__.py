@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from monitor.types import ParsedFeed
+from monitor.core.types import ParsedFeed
 
 
 class Parser(Protocol):

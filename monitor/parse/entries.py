@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
-from monitor.dedup import with_hashes
-from monitor.text import clean, html_to_text
-from monitor.types import Entry
-from monitor.urls import canonical_url
+from monitor.core.types import Entry
+from monitor.dedup.keys import with_hashes
+from monitor.dedup.urls import canonical_url
+from monitor.text.plain import clean, html_to_text
 
 OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)

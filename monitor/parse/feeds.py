@@ -15,7 +15,9 @@ from xml.sax import SAXParseException
 
 import feedparser
 
-from monitor.errors import ParseError
+from monitor.core.errors import ParseError
+from monitor.core.redact import redact_url
+from monitor.core.types import ParsedFeed
 from monitor.parse.entries import (
     Limits,
     RawEntry,
@@ -26,9 +28,7 @@ from monitor.parse.entries import (
 )
 from monitor.parse.jsonfeed import read_json_feed
 from monitor.parse.linktext import LinkTexts
-from monitor.redact import redact_url
-from monitor.text import clean
-from monitor.types import ParsedFeed
+from monitor.text.plain import clean
 
 # We read published_parsed and fall back to updated_parsed ourselves; feedparser's
 # own fallback warns on every entry without a published date.

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.errors import ParseError
+from monitor.core.errors import ParseError
 from monitor.parse.entries import RawEntry, http_link, plain_to_html
 
 # "https://jsonfeed.org/version/1.1" (or a later one: its items are read the same way),

@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from types import ModuleType
 
-from monitor.errors import ParseError
+from monitor.core.errors import ParseError
+from monitor.core.types import ParsedFeed
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
-from monitor.types import ParsedFeed
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK_S = 1.0

@@ -1,7 +1,7 @@
 """Storage: SQLAlchemy models, versioned Alembic migrations, one repository.
 
 Only this package imports SQLAlchemy and Alembic; the rest of monitor talks to
-the ``Store`` protocol with frozen values from ``monitor.types``. Its methods
+the ``Store`` protocol with frozen values from ``monitor.core.types``. Its methods
 raise ``StorageError`` when the database refuses.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from monitor.errors import StorageError
-from monitor.types import AddressPolicy, Entry, Feed, IngestCounts, PollUpdate, Sighting
+from monitor.core.errors import StorageError
+from monitor.core.types import AddressPolicy, Entry, Feed, IngestCounts, PollUpdate, Sighting
 
 
 class Store(Protocol):

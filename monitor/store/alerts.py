@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.alert.digest import Candidate, Digest, Source
-from monitor.errors import StorageError
+from monitor.core.errors import StorageError
+from monitor.core.types import Outbound
 from monitor.store import dbclock
 from monitor.store.models import (
     ArticleRow,
@@ -33,7 +34,6 @@ from monitor.store.models import (
     RouteMatchRow,
     RouteRow,
 )
-from monitor.types import Outbound
 
 CHUNK = 500
 _ROUTE = (

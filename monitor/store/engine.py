@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from monitor.store.checkpoint import Checkpointer
 
 BUSY_TIMEOUT_MS = 60_000

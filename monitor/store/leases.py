@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import Engine, insert, or_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from monitor.errors import StorageError
+from monitor.core.errors import StorageError
 from monitor.store import dbclock
 from monitor.store.models import LeaseRow
 

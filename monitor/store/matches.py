@@ -17,10 +17,10 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.errors import StorageError
+from monitor.core.errors import StorageError
+from monitor.core.types import ArticleText, Match
 from monitor.store.bulk import lock_articles
 from monitor.store.models import ArticleRow, FeedRow, MatchRow
-from monitor.types import ArticleText, Match
 
 CHUNK = 500
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, te
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.errors import StorageError
+from monitor.core.errors import StorageError
 from monitor.near.decide import Decision, Known, NearArticle
 from monitor.near.sketch import Sketch, name_weight
 from monitor.near.sketch import sketch as sketch_of

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.clock import as_utc
-from monitor.errors import StorageError
+from monitor.core.clock import as_utc
+from monitor.core.errors import StorageError
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, StoryRow
 
 

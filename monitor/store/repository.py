@@ -30,29 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.dedup import (
-    EntryKeys,
-    Stored,
-    Verdict,
-    classify,
-    keys_for,
-    own_keys,
-    predates,
-    with_hashes,
-)
-from monitor.errors import StorageError
-from monitor.netguard import to_policy
-from monitor.printable import one_line_or_none
-from monitor.store import dbclock, schema
-from monitor.store.alerts import AlertStorage
-from monitor.store.engine import close_engine, make_engine
-from monitor.store.leases import LeaseStorage
-from monitor.store.matches import MatchStorage
-from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
-from monitor.store.near import NearStorage, refile_keys_of
-from monitor.store.ops import OpsStorage
-from monitor.text import digest
-from monitor.types import (
+from monitor.core.errors import StorageError
+from monitor.core.printable import one_line_or_none
+from monitor.core.types import (
     AddressPolicy,
     Entry,
     Feed,
@@ -62,6 +42,26 @@ from monitor.types import (
     PollUpdate,
     Sighting,
 )
+from monitor.dedup.keys import (
+    EntryKeys,
+    Stored,
+    Verdict,
+    classify,
+    keys_for,
+    own_keys,
+    predates,
+    with_hashes,
+)
+from monitor.fetch.netguard import to_policy
+from monitor.store import dbclock, schema
+from monitor.store.alerts import AlertStorage
+from monitor.store.engine import close_engine, make_engine
+from monitor.store.leases import LeaseStorage
+from monitor.store.matches import MatchStorage
+from monitor.store.models import ArticleRow, CopyRow, FeedRow, FingerprintRow, UTCDateTime
+from monitor.store.near import NearStorage, refile_keys_of
+from monitor.store.ops import OpsStorage
+from monitor.text.plain import digest
 
 CHUNK = 500
 RETRIES = 3

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from monitor import __version__
-from monitor.errors import SchemaTooNewError
+from monitor.core.errors import SchemaTooNewError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig

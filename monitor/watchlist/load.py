@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from monitor.errors import ConfigError, WatchlistError
+from monitor.core.errors import ConfigError, WatchlistError
+from monitor.core.yamlsrc import Document, PathKey, expected, load_text
 from monitor.watchlist.model import Ref, Rule, Term, Watchlist
 from monitor.watchlist.spec import RuleSpec, TermObject, WatchlistSpec
 from monitor.watchlist.terms import parse_term
-from monitor.yamlsrc import Document, PathKey, expected, load_text
 
 MAX_BYTES = 2_000_000
 UNKNOWN_FIELD = "unknown field (see `monitor watchlist schema` for the format)"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import structlog
 
-from monitor.errors import WatchlistError
+from monitor.core.errors import WatchlistError
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
 from monitor.watchlist.load import load_watchlist

@@ -13,8 +13,8 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from monitor.match.fold import fold_words
 from monitor.match.regex import compile_regex
+from monitor.text.fold import fold_words
 from monitor.watchlist.model import Pattern, Term, Word
 from monitor.watchlist.spec import TermSpec
 

@@ -16,11 +16,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.alert.stage import AlertReport
-from monitor.clock import Clock
+from monitor.core.clock import Clock
+from monitor.core.types import CycleReport
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
 from monitor.store.repository import Repository
-from monitor.types import CycleReport
 
 
 class Metrics:

@@ -15,8 +15,8 @@ import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from monitor.clock import Clock
-from monitor.errors import StorageError
+from monitor.core.clock import Clock
+from monitor.core.errors import StorageError
 from monitor.store.repository import Repository
 from monitor.web.access import Access, middleware, security_headers, style_nonce
 from monitor.web.metrics import Metrics

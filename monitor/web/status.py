@@ -17,9 +17,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from monitor import __version__
-from monitor.clock import when
-from monitor.printable import error_line
-from monitor.redact import redact_url
+from monitor.core.clock import when
+from monitor.core.printable import error_line
+from monitor.core.redact import redact_url
 from monitor.store.repository import Repository
 from monitor.watchlist.registry import Registry
 

@@ -28,8 +28,8 @@ from monitor.alert.digest import build
 from monitor.alert.message import compose
 from monitor.alert.render import Renderer, context
 from monitor.config import Config, RouteSettings
+from monitor.core.types import Outbound
 from monitor.notify.smtp import SmtpNotifier
-from monitor.types import Outbound
 from tests.alerts.receivers import SmtpReceiver
 from tests.alerts.test_digest import candidate
 from tests.alerts.world import cycle, open_app, sample_config, write_feed

@@ -15,7 +15,7 @@ import pytest
 
 from monitor.alert.digest import Source, build
 from monitor.alert.render import Renderer, context
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 from tests.alerts.receivers import SmtpReceiver
 from tests.alerts.test_digest import candidate
 from tests.alerts.world import cycle, open_app, sample_config

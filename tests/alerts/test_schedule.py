@@ -11,7 +11,7 @@ import pytest
 
 from monitor import config
 from monitor.alert.schedule import initial_end, next_period, parse
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 
 
 def periods(expr: str, zone: str, start: datetime, days: int, quiet: str | None = None) -> list:

@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
+from monitor.core.types import ArticleText, Match
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
-from monitor.types import ArticleText, Match
 from monitor.watchlist.load import parse_watchlist
 
 

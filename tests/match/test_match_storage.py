@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from monitor.clock import Clock
+from monitor.core.clock import Clock
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
 from monitor.match.stage import MatchStage

@@ -15,7 +15,7 @@ import Stemmer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.match.fold import fold_words
+from monitor.text.fold import fold_words
 from tests.match.helpers import actor, article, concept
 
 VOCABULARY = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import WatchlistError
+from monitor.core.errors import WatchlistError
 from monitor.match.regex import compile_regex
 from monitor.watchlist.load import load_watchlist
 from tests.match.helpers import article, matched_text, matcher

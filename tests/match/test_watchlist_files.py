@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import WatchlistError
+from monitor.core.errors import WatchlistError
 from monitor.watchlist.load import load_watchlist, parse_watchlist
 from monitor.watchlist.spec import json_schema
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.types import AddressPolicy, Entry, FeedSpec, PollUpdate
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
 from monitor.store.repository import Repository
-from monitor.types import AddressPolicy, Entry, FeedSpec, PollUpdate
 from tests.alerts.world import FEEDS, cycle, open_app, sample_config
 from tests.conftest import ROOT, FakeClock, sample_copy
 from tests.match.test_watchlist_cli import EVENT

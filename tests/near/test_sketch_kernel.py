@@ -18,8 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.match.fold import fold
-from monitor.match.stems import language_code
 from monitor.near import _sketch
 from monitor.near.similarity import Thresholds, prefilter
 from monitor.near.sketch import (
@@ -37,6 +35,8 @@ from monitor.near.sketch import (
     _vocabulary,
     features,
 )
+from monitor.text.fold import fold
+from monitor.text.stems import language_code
 
 _P1, _P2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 _FACTORS = [

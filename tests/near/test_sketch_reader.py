@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.match.stems import language_code
 from monitor.near import _sketch
 from monitor.near.sketch import (
     _CALENDAR,
@@ -27,6 +26,7 @@ from monitor.near.sketch import (
     _vocabulary,
     _word_hash,
 )
+from monitor.text.stems import language_code
 
 SAMPLES = [
     "",

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from monitor.app import near_limits
 from monitor.config import DuplicateSettings
-from monitor.dedup import with_hashes
+from monitor.core.types import Entry, Feed, FeedSpec, PollUpdate
+from monitor.dedup.keys import with_hashes
 from monitor.near.decide import KEY_CAP, REFILE_AFTER, Batch
 from monitor.near.stage import NearStage
 from monitor.store.models import SketchKeyRow
 from monitor.store.repository import Repository
-from monitor.types import Entry, Feed, FeedSpec, PollUpdate
 from tests.conftest import FakeClock
 
 WIRE = """NATO Secretary General Mark Rutte said on Monday that North Korean troops had
@@ -306,7 +306,7 @@ class FailingSaves:
         return getattr(self.repo, name)
 
     def save_near(self, *args: object) -> None:
-        from monitor.errors import StorageError
+        from monitor.core.errors import StorageError
 
         raise StorageError("could not save near-duplicate decisions: disk I/O error")
 

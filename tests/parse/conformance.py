@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
-from monitor.errors import ParseError
+from monitor.core.errors import ParseError
+from monitor.core.types import Entry, ParsedFeed
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
-from monitor.types import Entry, ParsedFeed
 
 # Late enough for every fixture's dates, fixed so the run does not depend on the day.
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

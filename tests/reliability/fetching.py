@@ -37,12 +37,12 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from monitor import config as config_module
 from monitor.app import App
-from monitor.clock import SystemClock
-from monitor.errors import ConfigError, ParseError
+from monitor.core.clock import SystemClock
+from monitor.core.errors import ConfigError, ParseError
+from monitor.core.types import AddressPolicy, CycleReport, Feed, FeedInfo, FetchResult, ParsedFeed
 from monitor.fetch.http import HttpFetcher, HttpSettings
 from monitor.parse.entries import OLDEST, Limits
 from monitor.parse.pool import ParsePool
-from monitor.types import AddressPolicy, CycleReport, Feed, FeedInfo, FetchResult, ParsedFeed
 from tests.conftest import FakeClock
 from tests.feedserver import (
     FeedServer,

@@ -25,15 +25,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import ParseError, WatchlistError
+from monitor.core.errors import ParseError, WatchlistError
+from monitor.core.types import ArticleText, Entry, Match, ParsedFeed
+from monitor.dedup.urls import TRACKING, canonical_url
 from monitor.match.engine import Matcher
-from monitor.match.fold import fold_words
 from monitor.match.index import compile_index
 from monitor.parse.entries import OLDEST, Limits
 from monitor.parse.feeds import parse_feed
-from monitor.text import clean, html_to_text, normalise
-from monitor.types import ArticleText, Entry, Match, ParsedFeed
-from monitor.urls import TRACKING, canonical_url
+from monitor.text.fold import fold_words
+from monitor.text.plain import clean, html_to_text, normalise
 from monitor.watchlist.load import parse_watchlist
 from monitor.watchlist.model import Watchlist
 

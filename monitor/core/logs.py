@@ -16,7 +16,7 @@ from typing import Literal, TextIO
 import structlog
 from structlog.typing import EventDict, ExcInfo, WrappedLogger
 
-from monitor.redact import redact_text
+from monitor.core.redact import redact_text
 
 LEVELS = {
     "debug": logging.DEBUG,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000

@@ -7,7 +7,7 @@
       | schedule.decide(feed, result, now)   PollUpdate: status, error, next poll time
       | writer.save(feed, update, entries)   new articles, updates and copies, with the
                                              feed's state: all or nothing for each feed,
-                                             many feeds to one commit (monitor.writer)
+                                             many feeds to one commit (monitor.store.writer)
 
 Database calls run on one dedicated thread so the event loop keeps fetching; at
 most ``in_flight`` feeds are between fetch and save at once, which bounds memory.
@@ -25,13 +25,9 @@ from typing import Any, TypeVar
 
 import structlog
 
-from monitor.clock import Clock
-from monitor.errors import FeedError, MonitorError
-from monitor.fetch import Fetcher
-from monitor.parse import Parser
-from monitor.schedule import Cadence, decide
-from monitor.store import Store
-from monitor.types import (
+from monitor.core.clock import Clock
+from monitor.core.errors import FeedError, MonitorError
+from monitor.core.types import (
     AddressPolicy,
     CycleReport,
     Entry,
@@ -41,7 +37,11 @@ from monitor.types import (
     IngestCounts,
     ParsedFeed,
 )
-from monitor.writer import GroupWriter
+from monitor.fetch import Fetcher
+from monitor.fetch.cadence import Cadence, decide
+from monitor.parse import Parser
+from monitor.store import Store
+from monitor.store.writer import GroupWriter
 
 T = TypeVar("T")
 log = structlog.get_logger("monitor.pipeline")

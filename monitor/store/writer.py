@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from monitor.errors import StorageError
+from monitor.core.errors import StorageError
+from monitor.core.types import Entry, Feed, IngestCounts, PollUpdate, Sighting
 from monitor.store import Store
-from monitor.types import Entry, Feed, IngestCounts, PollUpdate, Sighting
 
 Saved = tuple[IngestCounts, list[Sighting]]
 MAX_GROUP = 100

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import ConfigError
+from monitor.core.errors import ConfigError
+from monitor.core.types import AddressPolicy, FeedInfo
 from monitor.fetch.http import refusal
-from monitor.types import AddressPolicy, FeedInfo
 
 MAX_BYTES = 10 * 2**20
 

@@ -12,7 +12,7 @@ import ipaddress
 import socket
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
-from monitor.types import AddressPolicy, Network
+from monitor.core.types import AddressPolicy, Network
 
 IPAddress = IPv4Address | IPv6Address
 

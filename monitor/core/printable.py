@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.redact import redact_text
+from monitor.core.redact import redact_text
 
 # DEL, C1, the Unicode line and paragraph separators, and the bidirectional
 # embeddings, overrides and isolates; with all of C0 (tab, CR and LF included), or

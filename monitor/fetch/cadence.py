@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor.types import Feed, FetchResult, PollUpdate
+from monitor.core.types import Feed, FetchResult, PollUpdate
 
 THROTTLED = {429, 503}
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from monitor.text import digest, fingerprint, normalise
-from monitor.types import Entry
+from monitor.core.types import Entry
+from monitor.text.plain import digest, fingerprint, normalise
 
 MIN_TEXT_KEY_CHARS = 100
 # An exact copy dated further before the article it copies than this has a wrong

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from monitor.match.fold import fold_words
+from monitor.text.fold import fold_words
 
 TOP = 30_000  # a word past this rank is rare enough to look for first
 

@@ -1,0 +1,1 @@
+"""The small core every package may use: frozen values, errors, clock, logs."""

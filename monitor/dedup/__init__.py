@@ -1,0 +1,1 @@
+"""Exact copies: the keys an entry is known by (canonical URL, fingerprints)."""
