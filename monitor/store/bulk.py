@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql
@@ -37,6 +37,16 @@ def int_array(values: Iterable[int]) -> str:
     index is written 8,000 integers at a time. (Not for lookups: the planner cannot
     see into a cast parameter, and misjudged the stories' query by 200 times.)"""
     return "{" + ",".join(map(str, values)) + "}"
+
+
+T = TypeVar("T")
+CHUNK = 500  # values per IN list or multi-row statement: well under every driver's limit
+
+
+def chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    """``values`` in slices of ``CHUNK``, in order."""
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
 
 
 PARTITION = 2_000  # rows fetched at once: a few round trips, never all the rows as objects
