@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.core.types import ArticleText
-from monitor.watchlist.model import Ref, Rule, Term, Watchlist
+from monitor.match.values import Ref, Rule, Term, Watchlist
 from monitor.watchlist.terms import parse_term
 
 SHARED = (Path(__file__).resolve().parents[2] / "shared" / "data").resolve()

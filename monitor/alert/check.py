@@ -10,7 +10,7 @@ from monitor.alert.digest import Digest
 from monitor.alert.render import Renderer, context
 from monitor.config import Config, RouteSettings
 from monitor.core.errors import ConfigError
-from monitor.watchlist.model import Watchlist
+from monitor.match.values import Watchlist
 
 
 def route_problems(

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from monitor.match._rules import RulePlan
 from monitor.match._scan import Lexicon, Wakeup
 from monitor.match.regex import Regex, compile_regex
+from monitor.match.values import Pattern, Rule, Term, Watchlist, Word
 from monitor.text.rarity import commonness
 from monitor.text.stems import SUPPORTED, Stems
-from monitor.watchlist.model import Pattern, Rule, Term, Watchlist, Word
 
 if TYPE_CHECKING:
     from monitor.match._scan import PatternSpec

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from monitor.core.errors import ConfigError, WatchlistError
 from monitor.core.yamlsrc import Document, PathKey, expected, load_text
-from monitor.watchlist.model import Ref, Rule, Term, Watchlist
+from monitor.match.values import Ref, Rule, Term, Watchlist
 from monitor.watchlist.spec import RuleSpec, TermObject, WatchlistSpec
 from monitor.watchlist.terms import parse_term
 

@@ -23,8 +23,8 @@ import structlog
 from monitor.core.errors import WatchlistError
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
+from monitor.match.values import Watchlist
 from monitor.watchlist.load import load_watchlist
-from monitor.watchlist.model import Watchlist
 
 log = structlog.get_logger("monitor.watchlists")
 PATTERNS = ("*.yaml", "*.yml")

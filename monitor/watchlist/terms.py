@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Literal
 
 from monitor.match.regex import compile_regex
+from monitor.match.values import Pattern, Term, Word
 from monitor.text.fold import fold_words
-from monitor.watchlist.model import Pattern, Term, Word
 from monitor.watchlist.spec import TermSpec
 
 _NEAR = re.compile(r"\s+NEAR/(\d+)\s*$")

@@ -30,12 +30,12 @@ from monitor.core.types import ArticleText, Entry, Match, ParsedFeed
 from monitor.dedup.urls import TRACKING, canonical_url
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
+from monitor.match.values import Watchlist
 from monitor.parse.entries import OLDEST, Limits
 from monitor.parse.feeds import parse_feed
 from monitor.text.fold import fold_words
 from monitor.text.plain import clean, html_to_text, normalise
 from monitor.watchlist.load import parse_watchlist
-from monitor.watchlist.model import Watchlist
 
 EXAMPLES = int(os.environ.get("MONITOR_FUZZ_EXAMPLES", "60"))
 NOW = datetime(2024, 11, 9, 12, 0, tzinfo=UTC)

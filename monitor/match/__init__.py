@@ -1,0 +1,1 @@
+"""Matching: watchlist rules run over articles; the scoring and its explanation."""

@@ -1,0 +1,1 @@
+"""Watchlists: YAML files read, validated and compiled into the matcher."""
