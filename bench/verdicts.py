@@ -60,7 +60,7 @@ from bench.ui import Progress
 from monitor.config import DuplicateSettings
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
-from monitor.types import ArticleText, Match
+from monitor.core.types import ArticleText, Match
 
 # isort: split
 # -------------------------------------------------------------------------------------
