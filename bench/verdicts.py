@@ -58,9 +58,9 @@ from bench.ui import Progress
 # ---- monitor imports: the only ones in this file (the package layout may change) ----
 # isort: split
 from monitor.config import DuplicateSettings
+from monitor.core.types import ArticleText, Match
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
-from monitor.core.types import ArticleText, Match
 
 # isort: split
 # -------------------------------------------------------------------------------------
