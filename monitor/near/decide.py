@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from monitor.core.near import NearArticle
 from monitor.near._sketch import filed_under
 from monitor.near.similarity import (
     Similarity,
@@ -31,18 +32,6 @@ from monitor.near.story import StoryCandidate, StoryChoice, StoryLimits, choose_
 KEY_CAP = 32  # a key shared by this many sketches says nothing: no more are filed under it
 PER_ORIGINAL = 2  # members of one copy cluster verified against a new article
 REFILE_AFTER = timedelta(days=1)  # a copy this much later than its cluster is filed anew
-
-
-@dataclass(frozen=True, slots=True)
-class NearArticle:
-    article_id: str
-    title: str
-    body: str
-    language: str | None
-    published: datetime
-    # Set when the article was compared before and its text has changed since.
-    doc: int | None = None
-    story: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

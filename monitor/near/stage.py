@@ -9,11 +9,14 @@
       | store.near_known(docs)                  those sketches whole: candidates
       | store.near_texts(plausible)              texts of the candidates whose sketches
                                                 agree: verdicts rest on exact measures
-      | store.story_candidates(names, since)    recent stories sharing a name
+      | store.story_candidates(keys, since)     recent stories sharing a name
       | batch.decide(article, sketch)           copy of which original, which story
                                                 (monitor.near.decide, pure)
-      | store.save_near(decisions, now)         sketches, keys, stories and verdicts,
-                                                in one transaction
+      | store.save_near(filing(decisions))      sketches, keys, stories and verdicts,
+                                                in one transaction (monitor.near.filing)
+
+The store (``NearStore``, monitor.near.storage) maps values to rows and back;
+what they mean is decided here (monitor.near.stored, monitor.near.filing).
 
 It runs after each poll cycle and before matching, so a digest knows each
 article's story. Whatever an earlier run left (a crash before the save) is
@@ -27,52 +30,32 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import structlog
 
 from monitor.core.clock import Clock
 from monitor.core.errors import StorageError
 from monitor.core.memory import fewer_collections, release_free_memory
+from monitor.core.near import NearArticle
 from monitor.near.candidates import stored_bins, worth_reading, worth_screening
-from monitor.near.decide import Decision, Known, NearArticle, new_batch
+from monitor.near.decide import Decision, Known, new_batch
+from monitor.near.filing import filing, grown_story, text_keys
+from monitor.near.names import story_keys
 from monitor.near.similarity import Thresholds
 from monitor.near.sketch import Features, Shingles, Sketch, features
+from monitor.near.storage import NearStore
+from monitor.near.stored import candidate_of, known_of
 from monitor.near.story import StoryCandidate, StoryLimits
+from monitor.store.near import use_text_keys
 
 log = structlog.get_logger("monitor.near")
 # About 8 KB each (the shingle sets of a 400-word text). On the workers benchmark's
 # load, 250 kept 89 % of the hits 1,000 had (1,819 against 2,040), for 5 MB less.
 RECENT_FEATURES = 250
 READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
-
-
-class NearStore(Protocol):
-    def pending_near(self, limit: int) -> list[NearArticle]: ...
-
-    def near_filed(self, keys: Iterable[int]) -> tuple[dict[int, list[int]], Counter[int]]:
-        """(the docs filed under each of ``keys``, in order; how many each has)."""
-        ...
-
-    def near_bins(
-        self, docs: Iterable[int], since: datetime
-    ) -> dict[int, tuple[bytes, bytes, int]]:
-        """doc -> (word bins, masked bins, word count) of those published since ``since``."""
-        ...
-
-    def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
-        """The stored sketches ``docs``, whole."""
-        ...
-
-    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
-        """Stories using any of ``names``, with the counts of those names (at least)."""
-        ...
-
-    def near_texts(self, ids: Iterable[str]) -> list[NearArticle]:
-        """The stored texts of these articles (purged ones left out)."""
-        ...
-
-    def save_near(self, decisions: Sequence[Decision], now: datetime) -> None: ...
+# A deleted original's keys are filed for its copy (monitor.store.near.refile_keys_of)
+# as this stage would file them: the store imports no stage, so it is handed them here.
+use_text_keys(text_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +109,7 @@ class NearStage:
 
     def _save(self, decisions: Sequence[Decision]) -> bool:
         try:
-            self.store.save_near(decisions, self.clock.now())
+            self.store.save_near(filing(decisions), self.clock.now(), grown_story)
         except StorageError as exc:
             # Nothing of the batch was saved: the next run decides it again.
             log.error("near.save_failed", articles=len(decisions), error=str(exc))
@@ -140,10 +123,7 @@ class NearStage:
         sketches = [f.sketch for f in found]
         earliest = min(article.published for article in pending)
         postings, counts = self._candidates(pending, sketches, earliest - self.limits.window)
-        stories = self.store.story_candidates(
-            (name for s in sketches for name in s.story_names),
-            earliest - self.story_limits.window,
-        )
+        stories = self._stories(sketches, earliest - self.story_limits.window)
         batch = new_batch(postings, counts, stories, sketches, self.limits, self.story_limits)
         del postings, stories  # the batch has them; what it lets go of is freed
         ids = {a.article_id for a in pending}
@@ -165,12 +145,17 @@ class NearStage:
         screened = worth_screening(filed, counts, sketches) | own
         stored = stored_bins(filed, self.store.near_bins(screened, since))
         wanted = (worth_reading(stored, sketches, self.limits) | own) & set(stored.docs.tolist())
-        known = self.store.near_known(wanted)
+        known = {doc: known_of(found) for doc, found in self.store.near_known(wanted).items()}
         postings: dict[int, list[Known]] = {}
         for key, rows in stored.filed.items():
             if found := [known[doc] for doc in stored.docs[rows].tolist() if doc in known]:
                 postings[key] = found
         return postings, counts
+
+    def _stories(self, sketches: Sequence[Sketch], since: datetime) -> list[StoryCandidate]:
+        """The stored stories using a name of the batch, with the counts of those names."""
+        asked = {name: name for s in sketches for name in s.story_names}  # each string once
+        return self.store.story_candidates(story_keys(asked), since, candidate_of(asked))
 
     def _stored_shingles(self, stored: NearArticle) -> Shingles:
         recent = self._recent.get(stored.article_id)

@@ -4,31 +4,47 @@ A part of the repository (``Repository`` takes these methods in). An article is
 written with ``near_at`` NULL; the near stage sets it in the same transaction as
 its sketch, its index keys and its story, so a crash in between leaves the
 article to be compared again, never half filed.
+
+Rows to values and back (monitor.core.near), nothing else: the near stage
+(monitor.near.filing) decides what is filed, and hands in what it decides on
+rows read in a transaction (a grown story's names, a deleted original's keys).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.core.errors import StorageError
-from monitor.near.decide import Decision, Known, NearArticle
-from monitor.near.sketch import Sketch, name_weight
-from monitor.near.sketch import sketch as sketch_of
-from monitor.near.story import StoryCandidate
-from monitor.store.bulk import PARTITION, add_pairs, any_of, lock_articles, values_by_key
+from monitor.core.near import (
+    Adoption,
+    FiledArticle,
+    GrowStory,
+    JoinedStory,
+    NearArticle,
+    NearFiling,
+    StoredSketch,
+    StoredStory,
+)
+from monitor.store.bulk import (
+    PARTITION,
+    add_pairs,
+    any_of,
+    chunks,
+    lock_articles,
+    values_by_key,
+)
 from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
@@ -41,28 +57,11 @@ from monitor.store.models import (
     UTCDateTime,
 )
 
-CHUNK = 500
 _KEYS = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
 _STORY_KEYS = StoryKeyRow.metadata.tables[StoryKeyRow.__tablename__]
-STORY_NAMES_KEPT = 64  # a story remembers its most used names
-
-
-NAME_KEYS_KEPT = 50_000
-# A plain dict, emptied when full: an lru_cache entry costs twice the bytes, and
-# a batch asks for some 10,000 names, most of them asked before.
-_NAME_KEYS: dict[str, int] = {}
-
-
-def name_key(name: str) -> int:
-    """A name as a signed 32-bit key (fits INTEGER on every database)."""
-    found = _NAME_KEYS.get(name)
-    if found is None:
-        if len(_NAME_KEYS) >= NAME_KEYS_KEPT:
-            _NAME_KEYS.clear()
-        digest = hashlib.blake2b(name.encode(), digest_size=4).digest()
-        found = _NAME_KEYS[name] = int.from_bytes(digest, "big", signed=True)
-    return found
-
+T = TypeVar("T")
+# A text's index keys (title, body, language): the near stage's sketcher, handed in.
+TextKeys = Callable[[str, str, str | None], Iterable[int]]
 
 _TEXT = (
     ArticleRow.id,
@@ -131,46 +130,49 @@ class NearStorage:
             rows = conn.execute(query).all()
         return {doc: (words, masked, count) for doc, words, masked, count in sorted(rows)}
 
-    def near_known(self, docs: Iterable[int]) -> dict[int, Known]:
+    def near_known(self, docs: Iterable[int]) -> dict[int, StoredSketch]:
         """The stored sketches ``docs``, whole: names, original and story."""
         with self._reader.connect() as conn:
-            return _known_sketches(conn, set(docs))
+            return _stored_sketches(conn, set(docs))
 
-    def story_candidates(self, names: Iterable[str], since: datetime) -> list[StoryCandidate]:
-        """Stories using any of these names whose latest article is since ``since``,
-        each with the counts of these names only (see ``StoryCandidate``)."""
-        asked = {name: name for name in names}  # to share each name's one string
+    def story_candidates(
+        self, keys: Sequence[int], since: datetime, keep: Callable[[StoredStory], T]
+    ) -> list[T]:
+        """What ``keep`` makes of each story filed under any of these name keys whose
+        latest article is since ``since``, in id order.
+
+        Each story is handed over as it is read: its names are many, and most of
+        them are let go of at once (see monitor.near.stored.candidate_of).
+        """
         with self._reader.connect() as conn:
-            wanted = sorted({name_key(name) for name in asked})
             # Found in the database, not as (name, story) pairs brought over and
             # counted here: late in a large run, most stories of the window, 140,000
             # pairs a batch (25 MB) for the few thousand stories they name.
-            using = select(_STORY_KEYS.c.story).where(any_of(conn, _STORY_KEYS.c.key, wanted))
+            using = select(_STORY_KEYS.c.story).where(any_of(conn, _STORY_KEYS.c.key, keys))
             rows = select(
                 StoryRow.id, StoryRow.names, StoryRow.updated_at, StoryRow.articles
             ).where(StoryRow.id.in_(using), StoryRow.updated_at >= since)
             # In id order: which of two equally good stories an article joins depends on it.
             rows = rows.order_by(StoryRow.id)
-            found = []
-            for story, names, updated, count in conn.execute(rows):
-                counts, unnamed = _counts_of(names, asked, count)
-                found.append(StoryCandidate(story, counts, updated, count, unnamed))
-            return found
+            return [
+                keep(StoredStory(story, json.loads(names), updated, count))
+                for story, names, updated, count in conn.execute(rows)
+            ]
 
-    def save_near(self, decisions: Sequence[Decision], now: datetime) -> None:
-        """The batch's sketches, keys, stories and verdicts, in one transaction."""
+    def save_near(self, filing: NearFiling, now: datetime, grow: GrowStory) -> None:
+        """The batch's sketches, keys, stories and verdicts, in one transaction;
+        ``grow`` gives each joined story's names and time from those stored."""
+        articles = filing.articles
         try:
             with self.engine.begin() as conn:
-                lock_articles(conn, [d.article.article_id for d in decisions])
-                story_ids = _save_stories(conn, decisions, now)
-                docs = _save_sketches(conn, decisions)
+                lock_articles(conn, [a.article_id for a in articles])
+                story_ids = _save_stories(conn, filing, now, grow)
+                docs = _save_sketches(conn, articles)
                 # In index order: each insert lands near the last one in the index's B-tree.
-                keys = sorted(
-                    (k, docs[d.article.article_id]) for d in decisions for k in d.index_keys
-                )
+                keys = sorted((k, docs[a.article_id]) for a in articles for k in a.index_keys)
                 # New: a sketch saved again had its keys deleted first.
                 add_pairs(conn, _KEYS, "key", "doc", keys, new=True)
-                _save_verdicts(conn, decisions, story_ids, now)
+                _save_verdicts(conn, articles, story_ids, now)
         except SQLAlchemyError as exc:
             # The database's own message, not the statement with its 500 rows of values.
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -265,28 +267,7 @@ def _story_info(conn: Session, story: StoryRow) -> StoryInfo:
     return StoryInfo(story.id, story.title, story.articles, story.updated_at, tuple(members))
 
 
-def _counts_of(names: str, asked: dict[str, str], articles: int) -> tuple[dict[str, int], float]:
-    """The counts of the asked names; for a story of one article, the others' weight.
-
-    Near the end of a batch of 500 most stories of the window share a name with
-    it, and each keeps 64: all their counts were 30 MB per batch, few of them read.
-    """
-    counts: dict[str, int] = {}
-    unnamed = 0.0
-    for name, count in json.loads(names).items():
-        if name in asked:
-            counts[asked[name]] = count
-        elif articles == 1:  # see ``choose_story``
-            unnamed += name_weight(name)
-    return counts, unnamed
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
-def _known_sketches(conn: Connection, docs: set[int]) -> dict[int, Known]:
+def _stored_sketches(conn: Connection, docs: set[int]) -> dict[int, StoredSketch]:
     query = (
         select(
             SketchRow.doc,
@@ -302,13 +283,13 @@ def _known_sketches(conn: Connection, docs: set[int]) -> dict[int, Known]:
         .join(ArticleRow, ArticleRow.id == SketchRow.article_id)
         .where(any_of(conn, SketchRow.doc, sorted(docs)))
     )
-    known: dict[int, Known] = {}
+    stored: dict[int, StoredSketch] = {}
     for rows in conn.execute(query).partitions(PARTITION):  # thousands: not one at a time
         for doc, article, published, words, masked, names, count, dup, story in rows:
-            sketch = Sketch(words, masked, (), _names(names), count)
-            story_ref = story if story is not None else article
-            known[doc] = Known(article, published, sketch, dup or article, story_ref)
-    return known
+            stored[doc] = StoredSketch(
+                article, published, words, masked, _names(names), count, dup, story
+            )
+    return stored
 
 
 def _names(packed: bytes) -> array[int]:
@@ -320,12 +301,24 @@ def _names(packed: bytes) -> array[int]:
     return names
 
 
+_text_keys: TextKeys | None = None
+
+
+def use_text_keys(keys_of: TextKeys) -> None:
+    """How a text is filed in the candidate index (``refile_keys_of`` needs it): the
+    near stage's sketcher, handed in when the stage is imported, as the store
+    imports no stage."""
+    global _text_keys  # set once, by the near stage
+    _text_keys = keys_of
+
+
 def refile_keys_of(conn: Connection, article_id: str) -> None:
     """Before ``article_id`` is deleted: its index keys, filed for its earliest copy.
 
     A copy published soon after its original is not filed where the original is
     (monitor.near.decide, ``REFILE_AFTER``): without this, a later copy would find
-    neither. A purged body cannot be sketched again: then nothing is filed.
+    neither. A purged body cannot be sketched again: then nothing is filed. Its
+    keys are the near stage's (``use_text_keys``).
     """
     body = select(ArticleRow.title, ArticleRow.summary, ArticleRow.content, ArticleRow.language)
     row = conn.execute(
@@ -341,8 +334,10 @@ def refile_keys_of(conn: Connection, article_id: str) -> None:
     copy = conn.execute(earliest).scalar()
     if row is None or copy is None:
         return
+    if _text_keys is None:  # sketches were stored, so the near stage was run: a bug
+        raise RuntimeError("the near stage's keys were not handed in (use_text_keys)")
     title, summary, content, language = row
-    keys = sketch_of(title, article_body(summary, content), language).keys
+    keys = _text_keys(title, article_body(summary, content), language)
     add_pairs(conn, _KEYS, "key", "doc", sorted((key, copy) for key in set(keys)))
 
 
@@ -351,29 +346,28 @@ def _packed(names: Sequence[int]) -> bytes:
     return struct.pack(f">{len(names)}H", *names)
 
 
-def _sketch_values(decision: Decision) -> dict[str, Any]:
-    sketch = decision.sketch
+def _sketch_values(article: FiledArticle) -> dict[str, Any]:
     return {
-        "article_id": decision.article.article_id,
-        "published_at": decision.article.published,
-        "words": sketch.words,
-        "masked": sketch.masked,
-        "names": _packed(sketch.names),
-        "word_count": sketch.word_count,
+        "article_id": article.article_id,
+        "published_at": article.published,
+        "words": article.words,
+        "masked": article.masked,
+        "names": _packed(article.names),
+        "word_count": article.word_count,
     }
 
 
-def _save_sketches(conn: Connection, decisions: Sequence[Decision]) -> dict[str, int]:
+def _save_sketches(conn: Connection, articles: Sequence[FiledArticle]) -> dict[str, int]:
     """Each decided article's doc number: changed sketches replaced, new ones added."""
     docs: dict[str, int] = {}
-    for decision in decisions:
-        doc = decision.article.doc
+    for article in articles:
+        doc = article.doc
         if doc is not None:
-            values = _sketch_values(decision)
+            values = _sketch_values(article)
             conn.execute(update(SketchRow).where(SketchRow.doc == doc).values(values))
             conn.execute(delete(SketchKeyRow).where(SketchKeyRow.doc == doc))
-            docs[decision.article.article_id] = doc
-    new = [_sketch_values(d) for d in decisions if d.article.doc is None]
+            docs[article.article_id] = doc
+    new = [_sketch_values(a) for a in articles if a.doc is None]
     if new:
         docs.update(_add_sketches(conn, new))
     return docs
@@ -410,72 +404,62 @@ def _add_sketches(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[st
 
 
 def _save_stories(
-    conn: Connection, decisions: Sequence[Decision], now: datetime
+    conn: Connection, filing: NearFiling, now: datetime, grow: GrowStory
 ) -> dict[int | str, int]:
-    """Stories made or grown by the batch; returns each story handle's stored id."""
-    grown: dict[int | str, list[Decision]] = {}
-    for decision in decisions:
-        grown.setdefault(decision.story, []).append(decision)
-    ids: dict[int | str, int] = {}
-    keys: list[tuple[int, int]] = []
-    joining = {
-        h: [m for m in members if m.article.story != h]  # not counted already
-        for h, members in grown.items()
-        if isinstance(h, int)
+    """Stories started or grown by the batch; returns each story handle's stored id."""
+    keys = _grow_stories(conn, filing.joined_stories, grow)
+    ids: dict[int | str, int] = {
+        a.story: a.story for a in filing.articles if isinstance(a.story, int)
     }
-    ids.update((h, h) for h in joining if isinstance(h, int))
-    _grow_stories(conn, {h: m for h, m in joining.items() if isinstance(h, int) and m}, keys)
-    made = {h: m for h, m in grown.items() if not isinstance(h, int)}
-    if made:
-        rows = [_story_values(members, now) for members in made.values()]
+    started = filing.new_stories
+    if started:
+        rows = [
+            {
+                "first_article": story.first_article,
+                "title": story.title,
+                "articles": story.articles,
+                "created_at": now,
+                "updated_at": story.updated,
+                "names": json.dumps(story.names),
+            }
+            for story in started
+        ]
         added = insert(StoryRow).returning(StoryRow.id, sort_by_parameter_order=True)
-        for handle, story in zip(made, conn.execute(added, rows).scalars(), strict=True):
-            ids[handle] = int(story)
-            names = {name for m in made[handle] for name in m.sketch.story_names}
-            keys += _story_keys(int(story), names)
-    _add_story_keys(conn, keys)
+        for story, story_id in zip(started, conn.execute(added, rows).scalars(), strict=True):
+            ids[story.handle] = int(story_id)
+            keys += [(key, int(story_id)) for key in story.keys]
+    # A name the story's top names dropped earlier may come back: its key is there.
+    add_pairs(conn, _STORY_KEYS, "key", "story", keys)
     return ids
 
 
-def _story_values(members: Sequence[Decision], now: datetime) -> dict[str, Any]:
-    first = members[0]
-    names = Counter(name for m in members for name in m.sketch.story_names)
-    return {
-        "first_article": first.article.article_id,
-        "title": first.article.title,
-        "articles": len(members),
-        "created_at": now,
-        "updated_at": max(m.article.published for m in members),
-        "names": json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
-    }
-
-
 def _grow_stories(
-    conn: Connection, joining: dict[int, list[Decision]], keys: list[tuple[int, int]]
-) -> None:
-    """Stored stories that articles joined: counts, names and latest time, in one go."""
+    conn: Connection, joined: Sequence[JoinedStory], grow: GrowStory
+) -> list[tuple[int, int]]:
+    """Stored stories that articles joined: counts, names and latest time, in one go;
+    returns the (key, story) pairs of the names they did not have."""
     current: dict[int, tuple[str, datetime]] = {}
-    for chunk in _chunks(sorted(joining)):
+    for chunk in chunks(sorted(story.id for story in joined)):
         query = select(StoryRow.id, StoryRow.names, StoryRow.updated_at).where(
             StoryRow.id.in_(chunk)
         )
         current.update((story, (names, updated)) for story, names, updated in conn.execute(query))
     rows = []
-    for story, members in joining.items():
-        if story not in current:  # the story is gone (its articles deleted)
+    keys: list[tuple[int, int]] = []
+    for story in joined:
+        if story.id not in current:  # the story is gone (its articles deleted)
             continue
-        names_json, updated = current[story]
-        old = Counter(json.loads(names_json))
-        names = old + Counter(name for m in members for name in m.sketch.story_names)
+        names, updated = current[story.id]
+        grown = grow(story, json.loads(names), updated)
         rows.append(
             {
-                "s_id": story,
-                "s_added": len(members),
-                "s_updated": max(updated, *(m.article.published for m in members)),
-                "s_names": json.dumps(dict(names.most_common(STORY_NAMES_KEPT))),
+                "s_id": story.id,
+                "s_added": story.articles,
+                "s_updated": grown.updated,
+                "s_names": json.dumps(grown.names),
             }
         )
-        keys += _story_keys(story, set(names) - set(old))
+        keys += [(key, story.id) for key in grown.keys]
     if rows:
         table = StoryRow.metadata.tables[StoryRow.__tablename__]
         statement = (
@@ -488,30 +472,25 @@ def _grow_stories(
             )
         )
         conn.execute(statement, rows)
-
-
-def _story_keys(story: int, names: set[str]) -> list[tuple[int, int]]:
-    return [(key, story) for key in sorted({name_key(n) for n in names})]
-
-
-def _add_story_keys(conn: Connection, rows: list[tuple[int, int]]) -> None:
-    # A name the story's top names dropped earlier may come back: its key is there.
-    add_pairs(conn, _STORY_KEYS, "key", "story", rows)
+    return keys
 
 
 def _save_verdicts(
-    conn: Connection, decisions: Sequence[Decision], story_ids: dict[int | str, int], now: datetime
+    conn: Connection,
+    articles: Sequence[FiledArticle],
+    story_ids: dict[int | str, int],
+    now: datetime,
 ) -> None:
     rows = [
         {
-            "b_id": d.article.article_id,
+            "b_id": a.article_id,
             "near_at": now,
-            "duplicate_of": d.duplicate_of,
-            "duplicate_reason": None if d.adopts else d.reason,
-            "similarity": json.dumps({} if d.adopts else _explained(d)),
-            "story_id": story_ids[d.story],
+            "duplicate_of": a.duplicate_of,
+            "duplicate_reason": a.reason,
+            "similarity": json.dumps(a.scores),
+            "story_id": story_ids[a.story],
         }
-        for d in decisions
+        for a in articles
     ]
     table = ArticleRow.metadata.tables[ArticleRow.__tablename__]
     statement = (
@@ -526,28 +505,21 @@ def _save_verdicts(
         )
     )
     conn.execute(statement, rows)
-    for d in decisions:
-        if d.adopts:
-            _reroot(conn, d)
+    for article in articles:
+        if article.adopts:
+            _reroot(conn, article.article_id, article.adopts)
 
 
-def _reroot(conn: Connection, decision: Decision) -> None:
+def _reroot(conn: Connection, new: str, adopted: Adoption) -> None:
     """The adopted original and its copies become copies of the decided article."""
-    new, old = decision.article.article_id, decision.adopts
+    old = adopted.original
     conn.execute(update(ArticleRow).where(ArticleRow.duplicate_of == old).values(duplicate_of=new))
     conn.execute(
         update(ArticleRow)
         .where(ArticleRow.id == old)
         .values(
             duplicate_of=new,
-            duplicate_reason=decision.reason,
-            similarity=json.dumps(_explained(decision)),
+            duplicate_reason=adopted.reason,
+            similarity=json.dumps(adopted.scores),
         )
     )
-
-
-def _explained(decision: Decision) -> dict[str, Any]:
-    scores: dict[str, Any] = decision.similarity.as_dict() if decision.similarity else {}
-    if decision.story_shared:
-        scores["story_names"] = list(decision.story_shared)
-    return scores

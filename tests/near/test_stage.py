@@ -324,7 +324,7 @@ def test_a_failed_save_loses_nothing_the_next_run_decides_again(
 
 
 def test_recent_shingles_are_reused_only_for_the_same_text() -> None:
-    from monitor.near.decide import NearArticle
+    from monitor.core.near import NearArticle
     from monitor.near.similarity import Thresholds
     from monitor.near.sketch import features
     from monitor.near.story import StoryLimits
@@ -341,7 +341,7 @@ def test_recent_shingles_are_reused_only_for_the_same_text() -> None:
 
 
 def test_stored_texts_are_read_ahead_of_the_decisions_and_featurised_once() -> None:
-    from monitor.near.decide import NearArticle
+    from monitor.core.near import NearArticle
     from monitor.near.sketch import features
     from monitor.near.stage import READ_AHEAD, _StoredTexts
 
@@ -369,7 +369,8 @@ def test_stored_texts_are_read_ahead_of_the_decisions_and_featurised_once() -> N
 def test_a_stored_text_is_let_go_after_the_last_article_that_screened_it() -> None:
     from collections import Counter
 
-    from monitor.near.decide import Known, NearArticle, new_batch
+    from monitor.core.near import NearArticle
+    from monitor.near.decide import Known, new_batch
     from monitor.near.sketch import Shingles, features
 
     limits = near_limits(DuplicateSettings())
@@ -407,7 +408,8 @@ def test_a_stored_text_is_let_go_after_the_last_article_that_screened_it() -> No
 def test_the_stored_postings_are_let_go_once_every_article_is_screened() -> None:
     from collections import Counter
 
-    from monitor.near.decide import Known, NearArticle, new_batch
+    from monitor.core.near import NearArticle
+    from monitor.near.decide import Known, new_batch
     from monitor.near.sketch import features
 
     limits = near_limits(DuplicateSettings())
