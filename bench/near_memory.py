@@ -128,9 +128,9 @@ def _fill_postgres(template: Path, name: str) -> None:
             rows = [dict(r._mapping) for r in src.execute(select(table))]
             for start in range(0, len(rows), 5_000):
                 dst.execute(insert(table), rows[start : start + 5_000])
-        for table, column in (("sketches", "doc"), ("feeds", "id")):
-            serial = f"pg_get_serial_sequence('{table}', '{column}')"
-            dst.execute(text(f"SELECT setval({serial}, max({column})) FROM {table}"))
+        for name, column in (("sketches", "doc"), ("feeds", "id")):
+            serial = f"pg_get_serial_sequence('{name}', '{column}')"
+            dst.execute(text(f"SELECT setval({serial}, max({column})) FROM {name}"))
     with target.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     source.dispose()
@@ -328,4 +328,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

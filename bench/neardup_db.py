@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -118,7 +118,7 @@ class TimedStore:
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
-        self.seconds: Counter[str] = Counter()
+        self.seconds: defaultdict[str, float] = defaultdict(float)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.repo, name)
