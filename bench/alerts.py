@@ -48,11 +48,10 @@ from bench.neardup_db import verdicts as near_verdicts
 from bench.results import (
     RESULTS,
     ROOT,
+    begin,
     code_and_command,
     command_argv,
     exit_status,
-    git_state,
-    machine_info,
     target,
     write_pair,
 )
@@ -560,10 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(log_path=False)
     rng = random.Random(args.seed)
     result: dict[str, Any] = {
-        "benchmark": "alerts",
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
-        "git": git_state(),
+        **begin("alerts"),
         "params": {k: v for k, v in vars(args).items() if k != "out"},
         "latency": [],
     }

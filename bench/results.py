@@ -9,6 +9,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,16 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         "bench_python": sys.version.split()[0],
+    }
+
+
+def begin(benchmark: str) -> dict[str, Any]:
+    """A results record's first keys: which benchmark, when, on what machine, which code."""
+    return {
+        "benchmark": benchmark,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "git": git_state(),
     }
 
 

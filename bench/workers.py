@@ -59,12 +59,12 @@ from rich.console import Console
 from bench.databases import clone_pg, create_pg, drop_pg, engine_for, vacuum_analyze
 from bench.results import (
     RESULTS,
+    begin,
     code_and_command,
     command_argv,
     exit_status,
     git,
     git_state,
-    machine_info,
     target,
     write_pair,
 )
@@ -1065,10 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(log_path=False, width=160)
     clock = time.monotonic()
     result: dict[str, Any] = {
-        "benchmark": "workers",
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
-        "git": git_state(),
+        **begin("workers"),
         "code": code_state(),
         "sizes": asdict(args.sizes),
         "params": {
