@@ -22,10 +22,9 @@ from bench.cycles import ContenderError, CycleResult
 from bench.measure import become_subreaper
 from bench.monitor_side import MonitorContender
 from bench.reader_side import ReaderContender
+from bench.results import RESULTS, exit_status, machine_info
 from bench.server import FeedServer
 from bench.ui import Progress
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class Contender(Protocol):
@@ -66,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, console: Console, workdir: Path) -> dict[str, Any]:
-    machine = report.machine_info()
+    machine = machine_info()
     machine["subreaper"] = become_subreaper()  # count orphaned descendants' CPU too
     contenders: list[Contender] = []
     if args.only in (None, "monitor"):
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     report.print_table(result, console)
     for path in report.write(result, args.out):
         console.print(f"wrote {path}")
-    return report.exit_status(result, args.check_targets)
+    return exit_status(result, args.check_targets)
 
 
 if __name__ == "__main__":

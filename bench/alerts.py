@@ -34,22 +34,38 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.policy import SMTP
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
-from rich.table import Table
 
 from bench.alerts_receiver import Item, Loopback
 from bench.neardup_data import BBC, Doc, Source, read_bbc
 from bench.neardup_db import add_feed, article_id, fresh_repository, load_docs, near_stage
 from bench.neardup_db import verdicts as near_verdicts
-from bench.report import exit_status, machine_info, write_pair
+from bench.results import (
+    RESULTS,
+    ROOT,
+    begin,
+    code_and_command,
+    command_argv,
+    exit_status,
+    target,
+    write_pair,
+)
+from bench.tables import (
+    TARGET_COLUMNS,
+    Table,
+    dash,
+    mark,
+    markdown_document,
+    print_tables,
+    target_rows,
+)
 from bench.ui import Progress
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 WORD = re.compile(r"\bgovernment\b", re.IGNORECASE)
 ITEM_TIMEOUT = 30.0  # s for an item's webhook, then it counts as missed
 START_TIMEOUT = 90.0  # s for the daemon's start and the warm-up item's webhook
@@ -363,8 +379,8 @@ def render_bench(count: int, rng: random.Random) -> dict[str, Any]:
     sandbox, plain = template_runner(True), template_runner(False)
     templates = {}
     for name in ("subject.txt", "digest.txt", "digest.html", "webhook.json", *CHAT_JSON):
-        timing, out = timed(lambda n=f"{name}.j2": sandbox(n, ctx))
-        baseline, same = timed(lambda n=f"{name}.j2": plain(n, ctx))
+        timing, out = timed(partial(sandbox, f"{name}.j2", ctx))
+        baseline, same = timed(partial(plain, f"{name}.j2", ctx))
         templates[name] = {**timing, "plain_best_s": baseline["best_s"], "bytes": len(out)}
         # Best of each for the ratio: the least disturbed run of either.
         templates[name] |= {"ratio": timing["best_s"] / baseline["best_s"], "same": out == same}
@@ -391,27 +407,14 @@ def render_bench(count: int, rng: random.Random) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- report
 
 
-def git_state() -> dict[str, Any]:
-    def git(*argv: str) -> str:
-        done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    changed = git("status", "--porcelain", "--", "monitor", "alerts").splitlines()
-    return {"head": git("rev-parse", "--short", "HEAD") or None, "uncommitted": changed}
-
-
 def _s(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+    return dash(value, "{:.2f}")
 
 
 def _ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value * 1000:,.1f}" if value >= 0.001 else f"{value * 1000:.3f}"
-
-
-def _mark(met: bool) -> str:
-    return "✓" if met else "✗"
 
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]  # header, cell from a result row
@@ -424,7 +427,7 @@ LATENCY: tuple[Column, ...] = (
     ("p99", lambda r: _s(r.get("latency_p99_s"))),
     ("max", lambda r: _s(r.get("latency_max_s"))),
     ("target p99", lambda r: f"< {r['target_s']:g}"),
-    ("met", lambda r: _mark(r["met"])),
+    ("met", lambda r: mark(r["met"])),
 )
 SHARE: tuple[Column, ...] = (
     ("P s", lambda r: f"{r['interval_s']:g}"),
@@ -450,8 +453,8 @@ def render_rows(r: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def tables(result: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, columns, rows) of each table, for the console and the Markdown alike."""
+def tables(result: dict[str, Any]) -> list[Table]:
+    """Each table, for the console and the Markdown alike."""
     out = []
     for title, spec in (
         ("Feed item visible → instant webhook received, s", LATENCY),
@@ -459,27 +462,32 @@ def tables(result: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
     ):
         if result["latency"]:
             rows = [[cell(r) for _, cell in spec] for r in result["latency"]]
-            out.append((title, [header for header, _ in spec], rows))
+            out.append(_table(title, [header for header, _ in spec], rows))
     if result.get("render"):
         r = result["render"]
         title = f"Rendering a {r['stories']}-story digest, ms (best / median of {REPEATS})"
         columns = ["step / template", "best", "median", "plain Jinja2 best", "sandbox / plain"]
-        out.append((title, columns, render_rows(r)))
-    rows = [[_mark(t["met"]), t["target"], t["value"]] for t in result["targets"]]
-    out.append(("Targets", ["met", "target", "value"], rows))
+        out.append(_table(title, columns, render_rows(r)))
+    out.append(_table("Targets", TARGET_COLUMNS, target_rows(result["targets"])))
     return out
+
+
+def _table(title: str, columns: Sequence[str], rows: list[list[str]]) -> Table:
+    """Columns of figures only (or of none) right-aligned, the others left."""
+    align = "".join("r" if _numeric(rows, n) else "l" for n in range(len(columns)))
+    return Table(title, columns, rows, align)
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for r in result["latency"]:
-        target = f"P = {r['interval_s']:g} s: p99 < {r['target_s']:g} s, none missed"
+        name = f"P = {r['interval_s']:g} s: p99 < {r['target_s']:g} s, none missed"
         value = f"{_s(r.get('latency_p99_s'))} s, {len(r['missed'])} missed"
-        found.append({"target": target, "value": value, "met": r["met"]})
+        found.append(target(name, value, r["met"]))
     if result.get("render"):
         r = result["render"]
-        target = f"{r['stories']}-story digest, all formats < {RENDER_TARGET:g} s"
-        found.append({"target": target, "value": f"{_ms(r['total_s'])} ms", "met": r["met"]})
+        name = f"{r['stories']}-story digest, all formats < {RENDER_TARGET:g} s"
+        found.append(target(name, f"{_ms(r['total_s'])} ms", r["met"]))
     return found
 
 
@@ -503,28 +511,19 @@ def _numeric(rows: list[list[str]], column: int) -> bool:
     return all(re.fullmatch(r"(< )?[\d.,—]*×?", row[column]) for row in rows)
 
 
-def print_tables(result: dict[str, Any], console: Console) -> None:
-    for title, columns, rows in tables(result):
-        table = Table(title=title)
-        for n, col in enumerate(columns):
-            table.add_column(col, justify="right" if _numeric(rows, n) else "left")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    for note in result["notes"]:
-        console.print(f"[yellow]{note}[/]")
+def print_result(result: dict[str, Any], console: Console) -> None:
+    print_tables(console, tables(result), result["notes"])
 
 
 def markdown(result: dict[str, Any]) -> str:
-    m, g, p = result["machine"], result["git"], result["params"]
+    m, p = result["machine"], result["params"]
     first = result.get("render", {}).get("first_render_s")
-    lines = [
+    head = [
         "# Alert speed: feed item to webhook, and rendering a digest",
         "",
         f"- date: {result['started']}; {m['cpu_count']} CPUs, {m['cpu_model']}, "
         f"Python {m['bench_python']}; load at start {m['loadavg_at_start']}",
-        f"- code: HEAD {g['head']}; uncommitted in monitor/, alerts/: {len(g['uncommitted'])}",
-        f"- command: `.venv/bin/python -m bench.alerts{''.join(' ' + a for a in p['argv'])}`",
+        *code_and_command(result, "bench.alerts"),
         f"- latency: {p['items']} items per poll interval P, each at a random moment of the "
         "poll cycle once the previous one's webhook came; the daemon looks for due feeds "
         "every 0.25 s. Poll wait: item visible → first feed request serving it. Own share: "
@@ -534,12 +533,7 @@ def markdown(result: dict[str, Any]) -> str:
         "plain jinja2.Environment with the same settings; the total is build, context, "
         f"Renderer.render() and the four chat JSONs; first render (compiling) {_ms(first)} ms",
     ]
-    for title, columns, rows in tables(result):
-        lines += ["", f"## {title}", "", "| " + " | ".join(columns) + " |"]
-        lines += [
-            "|" + "".join("---:|" if _numeric(rows, n) else "---|" for n in range(len(columns)))
-        ] + ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines + [""] + [f"- {note}" for note in result["notes"]]) + "\n"
+    return markdown_document(head, tables(result), result["notes"])
 
 
 # ---------------------------------------------------------------------------- main
@@ -565,14 +559,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(log_path=False)
     rng = random.Random(args.seed)
     result: dict[str, Any] = {
-        "benchmark": "alerts",
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
-        "git": git_state(),
+        **begin("alerts"),
         "params": {k: v for k, v in vars(args).items() if k != "out"},
         "latency": [],
     }
-    result["params"]["argv"] = list(sys.argv[1:] if argv is None else argv)
+    result["params"]["argv"] = command_argv(argv)
     with Progress(console) as progress:
         if not args.skip_render:
             progress.step(f"rendering a {args.stories}-story digest")
@@ -593,7 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
     result["targets"], result["notes"] = targets(result), notes(result)
     result["valid"] = not any(r["missed"] for r in result["latency"])  # every item alerted
-    print_tables(result, console)
+    print_result(result, console)
     for path in write_pair(args.out, "alerts", result, markdown(result)):
         console.print(f"wrote {path}")
     return exit_status(result, args.check_targets)

@@ -13,12 +13,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from bench.feedgen import article_feed, article_item
 from bench.neardup_data import Source
 
 
@@ -119,18 +118,14 @@ class Loopback:
 
 def rss(items: Sequence[Item]) -> bytes:
     """RSS 2.0, newest first; the article's paragraphs as the (escaped HTML) description."""
-    entries = []
-    for item in reversed(items):
-        s, published = item.source, datetime.fromtimestamp(item.visible_wall, UTC)
-        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in s.paragraphs)
-        entries.append(
-            f"<item><title>{escape(s.title)}</title><link>{escape(item.url)}</link>"
-            f'<guid isPermaLink="false">bench-{escape(s.id)}</guid>'
-            f"<pubDate>{format_datetime(published)}</pubDate>"
-            f"<description>{escape(paragraphs)}</description></item>"
+    entries = [
+        article_item(
+            item.source.title,
+            item.url,
+            f"bench-{item.source.id}",
+            datetime.fromtimestamp(item.visible_wall, UTC),
+            item.source.paragraphs,
         )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        "<title>Bench Wire</title><link>https://news.example/</link>"
-        f"<description>benchmark feed</description>{''.join(entries)}</channel></rss>"
-    ).encode()
+        for item in reversed(items)
+    ]
+    return article_feed("Bench Wire", "https://news.example/", "benchmark feed", entries)

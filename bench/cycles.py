@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,15 @@ class CycleResult:
     server: dict[str, int]  # what the feed server saw during the cycle
     reported: dict[str, Any]
     checks: list[Check] = field(default_factory=list)
+
+
+def run_untimed(what: str, cmd: Sequence[str], env: dict[str, str], timeout: float) -> None:
+    """A contender's setup step (adding the feeds): not measured, only required to work."""
+    done = subprocess.run(
+        list(cmd), capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise ContenderError(f"{what} failed: {done.stderr.strip()[-2000:]}")
 
 
 def expect(checks: list[Check], name: str, got: object, want: object) -> None:

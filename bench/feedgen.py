@@ -6,11 +6,14 @@ with the same parameters serve byte-identical feeds with identical ETags.
 
 from __future__ import annotations
 
-import hashlib
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
+from xml.sax.saxutils import escape as xml_escape
+
+from bench.loopback import etag
 
 BASE_TIME = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 DESCRIPTION_CHARS = 1520  # escaped description length per entry: ~36 KB per 20 entries
@@ -127,9 +130,30 @@ def render_all(seed: int, feeds: int, entries: int) -> list[tuple[bytes, str, da
     out: list[tuple[bytes, str, datetime]] = []
     for i in range(feeds):
         body, newest = render_feed(seed, i, entries, pool)
-        etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:20] + '"'
-        out.append((body, etag, newest))
+        out.append((body, etag(body), newest))
     return out
+
+
+def article_item(
+    title: str, link: str, guid: str, published: datetime, paragraphs: Sequence[str]
+) -> str:
+    """An RSS 2.0 item of a real article: its paragraphs as escaped HTML in the description."""
+    body = "".join(f"<p>{xml_escape(p)}</p>" for p in paragraphs)
+    return (
+        f"<item><title>{xml_escape(title)}</title><link>{xml_escape(link)}</link>"
+        f'<guid isPermaLink="false">{xml_escape(guid)}</guid>'
+        f"<pubDate>{format_datetime(published)}</pubDate>"
+        f"<description>{xml_escape(body)}</description></item>"
+    )
+
+
+def article_feed(title: str, link: str, description: str, items: Sequence[str]) -> bytes:
+    """An RSS 2.0 document on one line around ``items`` (article_item)."""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{title}</title><link>{link}</link>"
+        f"<description>{description}</description>{''.join(items)}</channel></rss>"
+    ).encode()
 
 
 def opml(urls: list[str]) -> str:

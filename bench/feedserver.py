@@ -11,17 +11,15 @@ supported.  Once listening it prints ``PORT <n>`` on stdout.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 import time
 from datetime import datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
+from functools import partial
 from pathlib import Path
 
 from bench import feedgen
-
-MAX_HEAD = 64 * 1024
+from bench.loopback import HTTPProtocol, response, run, say_port, serve
 
 
 class Feeds:
@@ -43,6 +41,9 @@ class Feeds:
         }
         self._date = ""
         self._date_at = 0.0
+
+    def connected(self) -> None:
+        self.stats["connections"] += 1
 
     def date(self) -> str:
         now = time.time()
@@ -98,71 +99,17 @@ def respond(feeds: Feeds, method: str, path: str, headers: dict[str, str]) -> by
 def _response(
     feeds: Feeds, status: str, body: bytes, ctype: str, head: bool, extra: str = ""
 ) -> bytes:
-    lines = (
-        f"HTTP/1.1 {status}\r\nDate: {feeds.date()}\r\nContent-Type: {ctype}\r\n"
-        f"Content-Length: {len(body)}\r\n{extra}\r\n"
-    )
-    return lines.encode() if head else lines.encode() + body
+    return response(status, body, ctype, extra, date=feeds.date(), head=head)
 
 
-class FeedProtocol(asyncio.Protocol):
-    def __init__(self, feeds: Feeds) -> None:
-        self.feeds = feeds
-        self.buf = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.feeds.stats["connections"] += 1
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        out: list[bytes] = []
-        close = False
-        while not close:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
-                close = len(self.buf) > MAX_HEAD
-                break
-            lines = self.buf[:end].decode("latin-1").split("\r\n")
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            if len(self.buf) < end + 4 + length:
-                break  # wait for the request body (never sent by feed readers)
-            self.buf = self.buf[end + 4 + length :]
-            try:
-                method, target, version = lines[0].split(" ")
-            except ValueError:
-                out.append(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                close = True
-                break
-            out.append(respond(self.feeds, method, target.split("?", 1)[0], headers))
-            conn = headers.get("connection", "").lower()
-            close = conn == "close" or (version == "HTTP/1.0" and conn != "keep-alive")
-        if self.transport is not None:
-            if out:
-                self.transport.writelines(out)
-            if close:
-                self.transport.close()
-
-
-async def serve(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
-    holder: list[Feeds] = []
-    server = await loop.create_server(lambda: FeedProtocol(holder[0]), args.host, args.port)
-    port = server.sockets[0].getsockname()[1]
+def listen(args: argparse.Namespace, holder: list[Feeds], port: int) -> None:
+    """Render the feeds (their URLs hold the port), write the OPML, then say the port."""
     holder.append(Feeds(args.seed, args.feeds, args.entries, args.host, port))
     if args.opml:
         tmp = Path(args.opml + ".tmp")
         tmp.write_bytes(holder[0].opml)
         tmp.replace(args.opml)
-    print(f"PORT {port}", flush=True)
-    async with server:
-        await server.serve_forever()
+    say_port(port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -174,16 +121,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--opml", help="write an OPML file listing every feed URL here")
     args = parser.parse_args(argv)
-    try:
-        import uvloop  # type: ignore[import-not-found, unused-ignore]
+    holder: list[Feeds] = []  # filled once the port is known
 
-        runner = uvloop.run
-    except ImportError:
-        runner = asyncio.run
-    try:
-        runner(serve(args))
-    except KeyboardInterrupt:
-        sys.exit(0)
+    def protocol() -> HTTPProtocol:
+        return HTTPProtocol(partial(respond, holder[0]), holder[0].connected)
+
+    run(serve(protocol, args.host, args.port, partial(listen, args, holder)))
 
 
 if __name__ == "__main__":

@@ -30,11 +30,9 @@ from typing import Any
 
 import psutil
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from bench.matching_data import (
-    BBC,
     CONCEPTS,
     PHOENIX,
     Entry,
@@ -46,10 +44,11 @@ from bench.matching_data import (
     read_agent_concepts,
     read_articles,
 )
-from bench.report import exit_status, machine_info, write_pair
+from bench.neardup_data import BBC
+from bench.results import RESULTS, ROOT, exit_status, git, machine_info, write_pair
+from bench.tables import TARGET_COLUMNS, Table, dash, mark, rich_table
 from bench.ui import Progress
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SIZES = (100, 1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
 QUICK_ARTICLES = 300
@@ -90,7 +89,6 @@ def concept_entries() -> list[Entry]:
     return [Entry(name, 3, terms) for name, terms in CONCEPTS.items()] + read_agent_concepts()
 
 
-ROOT = Path(__file__).resolve().parents[1]
 CODE_DIRS = ("monitor/match", "monitor/watchlist")  # the code under measurement
 
 
@@ -105,15 +103,6 @@ def code_digest() -> str:
 
 
 def git_state() -> dict[str, Any]:
-    def git(*argv: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
     return {
         "head": git("rev-parse", "--short", "HEAD") or None,
         "matcher_uncommitted": bool(git("status", "--porcelain", "--", *CODE_DIRS)),
@@ -523,7 +512,7 @@ def build_result(
 
 
 def _f(value: float | None, fmt: str = "{:,.0f}") -> str:
-    return "—" if value is None else fmt.format(value)
+    return dash(value, fmt)
 
 
 COLUMNS = (
@@ -540,6 +529,7 @@ COLUMNS = (
     "naive articles/s (sample)",
     "monitor / naive",
 )
+MARK_COLOURS = {"✓": "green", "✗": "red"}
 # The terminal table leaves out watchlists, patterns and the CPU columns (in the Markdown).
 CONSOLE = (
     ("rules", 0),
@@ -592,13 +582,12 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
     return out
 
 
-def _target_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _target_rows(result: dict[str, Any]) -> list[list[str]]:
     out = []
     for t in result["targets"]:
         value = t["value"]
         shown = "not measured" if value is None else f"{value:,.2f}"
-        mark = {True: "✓", False: "✗", None: "—"}[t["met"]]
-        out.append((mark, t["target"], shown))
+        out.append([mark(t["met"]), t["target"], shown])
     return out
 
 
@@ -659,22 +648,17 @@ def _notes(result: dict[str, Any]) -> list[tuple[str, str]]:
 
 def print_table(result: dict[str, Any], console: Console) -> None:
     d = result["data"]
-    table = Table(
-        title=f"Watchlist matching: {d['articles']:,} BBC articles, one core, "
+    title = (
+        f"Watchlist matching: {d['articles']:,} BBC articles, one core, "
         f"best of {TIMED_PASSES} passes"
     )
-    for col, _ in CONSOLE:
-        table.add_column(col, justify="right")
-    for row in rows(result):
-        table.add_row(*(row[i] for _, i in CONSOLE))
-    console.print(table)
-    targets = Table(title="Targets", show_header=True)
-    for col in ("met", "target", "value"):
-        targets.add_column(col, justify="right" if col == "value" else "left")
-    for mark, label, value in _target_rows(result):
-        colour = {"✓": "green", "✗": "red"}.get(mark, "dim")
-        targets.add_row(f"[{colour}]{mark}[/]", label, value)
-    console.print(targets)
+    shown = [[row[i] for _, i in CONSOLE] for row in rows(result)]
+    console.print(rich_table(title, [col for col, _ in CONSOLE], shown, "r" * len(CONSOLE)))
+    targets = [
+        [f"[{MARK_COLOURS.get(met, 'dim')}]{met}[/]", label, value]
+        for met, label, value in _target_rows(result)
+    ]
+    console.print(rich_table("Targets", TARGET_COLUMNS, targets, "llr"))
     for style, text in _notes(result):
         console.print(Text(text, style=style))
     loads = ", ".join(
@@ -718,13 +702,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"{p['naive_budget_s']:g} s (at most {p['naive_articles']} articles)",
         f"- valid (no size failed, no exception from the matcher): {valid}",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---:|" * len(COLUMNS),
+        *Table("", COLUMNS, rows(result), "r" * len(COLUMNS)).markdown(),
+        "",
+        *Table("Targets", TARGET_COLUMNS, _target_rows(result), "llr").markdown(),
+        "",
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(result)]
-    lines += ["", "| met | target | value |", "|---|---|---:|"]
-    lines += [f"| {mark} | {label} | {value} |" for mark, label, value in _target_rows(result)]
-    lines += [""]
     lines += [f"- {text}" for _, text in _notes(result)]
     return "\n".join(lines) + "\n"
 

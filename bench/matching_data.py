@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.neardup_data import BBC, SHARED, decode
 from monitor.core.types import ArticleText
 from monitor.match.values import Ref, Rule, Term, Watchlist
 from monitor.watchlist.terms import parse_term
 
-SHARED = (Path(__file__).resolve().parents[2] / "shared" / "data").resolve()
 PHOENIX = SHARED / "phoenix"
-BBC = SHARED / "bbc"
 ACTOR_FILES = (  # the first gives tiers 0 (countries) and 2 (the rest), the others tier 1
     "Phoenix.Countries.actors.txt",
     "Phoenix.International.actors.txt",
@@ -151,12 +150,7 @@ def read_articles(directory: Path = BBC, limit: int | None = None) -> list[Artic
     """The BBC articles (first line the title, the rest the body), in a fixed order."""
     out: list[ArticleText] = []
     for path in sorted(directory.glob("*/*.txt")):
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        title, _, body = text.strip().partition("\n")
+        title, _, body = decode(path.read_bytes()).strip().partition("\n")
         article_id = f"{path.parent.name}/{path.stem}"
         out.append(ArticleText(article_id, title.strip(), body.strip(), language="en"))
     if limit is not None:

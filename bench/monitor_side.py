@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.cycles import CYCLES, ContenderError, CycleResult, expect, run_cycle
+from bench.cycles import CYCLES, ContenderError, CycleResult, expect, run_cycle, run_untimed
 from bench.measure import Measured
 from bench.server import FeedServer
 from bench.ui import Progress
@@ -70,16 +70,8 @@ class MonitorContender:
         }
         base = [self.command, "--config", str(config)]
         progress.step(f"monitor: importing {server.feeds} feeds from OPML (untimed)")
-        imported = subprocess.run(
-            [*base, "feeds", "import", str(server.opml_path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=self.timeout,
-            check=False,
-        )
-        if imported.returncode != 0:
-            raise ContenderError(f"monitor feeds import failed: {imported.stderr.strip()[-2000:]}")
+        import_feeds = [*base, "feeds", "import", str(server.opml_path)]
+        run_untimed("monitor feeds import", import_feeds, env, self.timeout)
         results: dict[str, CycleResult] = {}
         total = server.feeds * server.entries
         for cycle in CYCLES:

@@ -35,15 +35,25 @@ from typing import Any
 
 import psutil
 
-PG_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
+from bench.databases import (
+    CHUNK,
+    clone_pg,
+    create_pg,
+    drop_pg,
+    engine_for,
+    pg_admin,
+    pg_exists,
+    vacuum_analyze,
+)
+
 TEMPLATE = "near.db"
 SAMPLE_EVERY = 0.1
 
 
 def build(directory: Path, stored: int, feeds: int, entries: int) -> Path:
     """The pre-filled SQLite database (built once, reused by every run)."""
-    from bench.neardup_data import BBC, Doc, read_bbc
-    from bench.neardup_db import load_docs
+    from bench.neardup_data import BBC, read_bbc
+    from bench.neardup_db import add_feed, load_docs
     from bench.workers_data import common_keys, feed_entries, fill_stored
     from monitor.store.repository import Repository
 
@@ -59,66 +69,35 @@ def build(directory: Path, stored: int, feeds: int, entries: int) -> Path:
     repo = Repository.open(f"sqlite:///{partial}")
     try:
         fill_stored(repo, stored, pool)
-        items = [e for feed in feed_entries(sources, feeds, entries, now) for e in feed]
-        docs = [
-            Doc(e.guid, e.title, "\n\n".join(e.paragraphs), e.published, e.guid, "original", None)
-            for e in items
-        ]
-        load_docs(repo, _new_feed(repo), docs, now)
+        docs = [e.doc() for feed in feed_entries(sources, feeds, entries, now) for e in feed]
+        # The feed the new articles came from (fill_stored made the stored articles' one).
+        load_docs(repo, add_feed(repo, "bench-new", "https://new.example/feed"), docs, now)
     finally:
         repo.close()
     partial.rename(path)
     return path
 
 
-def _new_feed(repo: Any) -> int:
-    """The feed the new articles came from (fill_stored made the stored articles' one)."""
-    from sqlalchemy import insert
-
-    from monitor.store.models import FeedRow
-
-    values = {
-        "source_key": "bench-new",
-        "source_url": "https://new.example/feed",
-        "url": "https://new.example/feed",
-        "origin": "config",
-        "status": "ok",
-        "created_at": datetime.now(UTC),
-    }
-    with repo.engine.begin() as conn:
-        return int(conn.execute(insert(FeedRow).returning(FeedRow.id), values).scalar_one())
-
-
 def to_postgres(template: Path) -> str:
     """A fresh PostgreSQL database with the SQLite template's rows (for ``--postgres``):
     a copy of a PostgreSQL template made once (``bench_near_memory_<file>``)."""
-    import psycopg
-
     source_name = f"bench_near_memory_{template.stem.replace('-', '_')}"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (source_name,))
-        if found.fetchone() is None:
-            _fill_postgres(template, source_name)
-        name = f"bench_near_memory_run_{os.getpid()}"
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source_name}"')
-    return f"{PG_SERVER}/{name}"
+    if not pg_exists(source_name):
+        _fill_postgres(template, source_name)
+    return clone_pg(source_name, f"bench_near_memory_run_{os.getpid()}")
 
 
 def _fill_postgres(template: Path, name: str) -> None:
-    import psycopg
     from sqlalchemy import MetaData, create_engine, insert, select, text
 
     from monitor.store.repository import Repository
 
     partial = f"{name}_partial"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{partial}"')
-    url = f"{PG_SERVER}/{partial}"
+    drop_pg(partial)
+    url = create_pg(partial)
     Repository.open(url).close()  # the schema, migrated
     source = create_engine(f"sqlite:///{template}")
-    target = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    target = engine_for(url)
     meta = MetaData()
     meta.reflect(target)
     with source.connect() as src, target.begin() as dst:
@@ -126,25 +105,19 @@ def _fill_postgres(template: Path, name: str) -> None:
             if table.name == "alembic_version":
                 continue
             rows = [dict(r._mapping) for r in src.execute(select(table))]
-            for start in range(0, len(rows), 5_000):
-                dst.execute(insert(table), rows[start : start + 5_000])
-        for table, column in (("sketches", "doc"), ("feeds", "id")):
-            serial = f"pg_get_serial_sequence('{table}', '{column}')"
-            dst.execute(text(f"SELECT setval({serial}, max({column})) FROM {table}"))
-    with target.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+            for start in range(0, len(rows), CHUNK):
+                dst.execute(insert(table), rows[start : start + CHUNK])
+        for table_name, column in (("sketches", "doc"), ("feeds", "id")):
+            serial = f"pg_get_serial_sequence('{table_name}', '{column}')"
+            dst.execute(text(f"SELECT setval({serial}, max({column})) FROM {table_name}"))
+    vacuum_analyze(target)
     source.dispose()
     target.dispose()
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+    pg_admin(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
 
 
 def drop_postgres(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_pg(url.rsplit("/", 1)[1])
 
 
 class Sampler(threading.Thread):
@@ -328,4 +301,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

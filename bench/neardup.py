@@ -38,21 +38,21 @@ from bench.neardup_db import (
     near_stage,
     prefill,
     settle,
+    shared_keys,
     verdicts,
 )
 from bench.neardup_metrics import Scores, evaluate, markdown_rows, markdown_summary
-from bench.report import exit_status, machine_info, write_pair
+from bench.results import RESULTS, exit_status, machine_info, target, write_pair
+from bench.tables import TARGET_COLUMNS, Table, target_rows
 from bench.ui import Progress
 from monitor.config import DuplicateSettings
 from monitor.near.sketch import features
 from monitor.store.models import SketchKeyRow
 from monitor.store.repository import Repository
 
-RESULTS = Path(__file__).resolve().parent / "results"
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 TIMED_ARTICLES = 2_000
-COMMON_KEY = 3  # a key this many real sketches share is a common shingle
 TARGETS = {
     "exact": 1.0,
     "syndicated": 1.0,
@@ -324,17 +324,7 @@ def _speed_one(
 def _real_keys(repo: Repository, feed: int, docs: list[Doc], progress: Progress) -> dict[int, int]:
     """Index ``docs`` for real; return the keys 3 or more share, with their counts."""
     progress.update(f"indexing {len(docs):,} real articles")
-    load_docs(repo, feed, docs, datetime(2024, 1, 1, tzinfo=UTC))
-    near_stage(repo, DuplicateSettings(), datetime.now(UTC)).run()
-    from sqlalchemy import func, select
-
-    query = (
-        select(SketchKeyRow.key, func.count())
-        .group_by(SketchKeyRow.key)
-        .having(func.count() >= COMMON_KEY)
-    )
-    with repo.engine.connect() as conn:
-        return {key: int(count) for key, count in conn.execute(query)}
+    return shared_keys(repo, feed, docs, datetime(2024, 1, 1, tzinfo=UTC), datetime.now(UTC))
 
 
 def _key_rows(repo: Repository) -> int:
@@ -352,25 +342,25 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     quality_ = result.get("quality")
     if quality_:
         scores = quality_["scores"]
-        for name, target in TARGETS.items():
+        for name, least in TARGETS.items():
             recall = scores["per_transform"].get(name, {}).get("recall")
             if recall is not None:
-                found.append(_target(f"recall {name} ≥ {target:.2f}", recall, recall >= target))
+                found.append(target(f"recall {name} ≥ {least:.2f}", recall, recall >= least))
         precision = scores["precision"] or 0.0
-        found.append(_target("precision ≥ 0.99", precision, precision >= PRECISION_TARGET))
+        found.append(target("precision ≥ 0.99", precision, precision >= PRECISION_TARGET))
         merges = scores["false_merges_per_1000"]
-        found.append(_target("false merges ≤ 1 per 1,000", merges, merges <= FALSE_MERGES_PER_1000))
+        found.append(target("false merges ≤ 1 per 1,000", merges, merges <= FALSE_MERGES_PER_1000))
     for database in {row["database"] for row in result.get("speed", [])}:
         rows = {r["indexed"]: r for r in result["speed"] if r["database"] == database}
         if 100_000 in rows:
             rate = rows[100_000]["articles_per_s"]
-            found.append(_target(f"{database}: ≥ 2,000/s at 100k", rate, rate >= SPEED_TARGET))
+            found.append(target(f"{database}: ≥ 2,000/s at 100k", rate, rate >= SPEED_TARGET))
         if 1_000_000 in rows and 10_000 in rows:
             ratio = rows[1_000_000]["us_per_article"] / rows[10_000]["us_per_article"]
-            found.append(_target(f"{database}: 1M / 10k time ≤ 2", ratio, ratio <= SCALE_TARGET))
+            found.append(target(f"{database}: 1M / 10k time ≤ 2", ratio, ratio <= SCALE_TARGET))
         biggest = rows[max(rows)]
         size = biggest["index_bytes_per_article"]
-        found.append(_target(f"{database}: index ≤ 1.5 KB/article", size, size <= BYTES_TARGET))
+        found.append(target(f"{database}: index ≤ 1.5 KB/article", size, size <= BYTES_TARGET))
     return found
 
 
@@ -381,10 +371,6 @@ def _stories_line(stories: dict[str, Any]) -> str:
         f"story with another; the largest have {stories['largest']} articles. Examples "
         "(first articles of the three largest):"
     )
-
-
-def _target(name: str, value: float, met: bool) -> dict[str, Any]:
-    return {"target": name, "value": value, "met": met}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -424,12 +410,12 @@ def markdown(result: dict[str, Any]) -> str:
             "pairs, BBC updates that share paragraphs and must stay apart: percentiles "
             "50 / 95 / 100 (how high they go). The copy rules sit between.",
             "",
-            "| pairs | " + " | ".join(MEASURES) + " |",
-            "|---|" + "---:|" * len(MEASURES),
         ]
-        for name, row in quality_["measures"].items():
-            cells = [" / ".join(f"{v:.2f}" for v in row[m]) for m in MEASURES]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        rows = [
+            [name, *(" / ".join(f"{v:.2f}" for v in row[m]) for m in MEASURES)]
+            for name, row in quality_["measures"].items()
+        ]
+        lines += Table("", ["pairs", *MEASURES], rows, "l" + "r" * len(MEASURES)).markdown()
     if result.get("speed"):
         lines += [
             "",
@@ -439,22 +425,32 @@ def markdown(result: dict[str, Any]) -> str:
             "the compiled kernel (computing: sketching, screening, deciding) and its one "
             "transaction a batch (saving).",
             "",
-            "| database | indexed | articles/s | µs/article | reading | computing | saving "
-            "| index B/article | key rows/article |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for row in result["speed"]:
-            split = [row.get(f"us_{part}") for part in ("reading", "computing", "saving")]
-            lines.append(
-                f"| {row['database']} | {row['indexed']:,} | {row['articles_per_s']:,.0f} | "
-                f"{row['us_per_article']:,.0f} | "
-                + " | ".join("–" if us is None else f"{us:,.0f}" for us in split)
-                + f" | {row['index_bytes_per_article']:,.0f} | {row['key_rows_per_article']:.1f} |"
-            )
-    lines += ["", "| met | target | value |", "|---|---|---:|"]
-    for t in result["targets"]:
-        lines.append(f"| {'✓' if t['met'] else '✗'} | {t['target']} | {t['value']:,.4g} |")
+        lines += Table(
+            "", SPEED_COLUMNS, [_speed_row(r) for r in result["speed"]], "lrrrrrrrr"
+        ).markdown()
+    rows = target_rows(result["targets"], lambda t: f"{t['value']:,.4g}")
+    lines += ["", *Table("Targets", TARGET_COLUMNS, rows, "llr").markdown()]
     return "\n".join(lines) + "\n"
+
+
+SPEED_COLUMNS = (
+    "database", "indexed", "articles/s", "µs/article", "reading", "computing", "saving",
+    "index B/article", "key rows/article",
+)  # fmt: skip
+
+
+def _speed_row(row: dict[str, Any]) -> list[str]:
+    split = [row.get(f"us_{part}") for part in ("reading", "computing", "saving")]
+    return [
+        row["database"],
+        f"{row['indexed']:,}",
+        f"{row['articles_per_s']:,.0f}",
+        f"{row['us_per_article']:,.0f}",
+        *("–" if us is None else f"{us:,.0f}" for us in split),
+        f"{row['index_bytes_per_article']:,.0f}",
+        f"{row['key_rows_per_article']:.1f}",
+    ]
 
 
 if __name__ == "__main__":

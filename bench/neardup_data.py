@@ -85,13 +85,16 @@ def read_bbc(root: Path = BBC) -> list[Source]:
     return [_read_source(path) for path in sorted(root.glob("*/*.txt"))]
 
 
-def _read_source(path: Path) -> Source:
-    raw = path.read_bytes()
+def decode(raw: bytes) -> str:
+    """A BBC file's text: most are UTF-8, a few latin-1 (one "£" byte)."""
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    title, _, body = text.replace("\r\n", "\n").strip().partition("\n")
+        return raw.decode("latin-1")
+
+
+def _read_source(path: Path) -> Source:
+    title, _, body = decode(path.read_bytes()).replace("\r\n", "\n").strip().partition("\n")
     paragraphs = tuple(p.strip() for p in re.split(r"\n\s*\n", body) if p.strip())
     category = path.parent.name
     return Source(f"{category}/{path.stem}", category, title.strip(), paragraphs)

@@ -10,22 +10,23 @@ import hashlib
 import random
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
+from bench.databases import CHUNK, engine_for, vacuum_analyze
 from bench.neardup_data import Doc
 from monitor.config import DuplicateSettings
 from monitor.near.decide import KEY_CAP
 from monitor.near.stage import NearStage
 from monitor.store.bulk import add_pairs
-from monitor.store.models import ArticleRow, FeedRow, SketchKeyRow, SketchRow
+from monitor.store.models import ArticleRow, FeedRow, FingerprintRow, SketchKeyRow, SketchRow
 from monitor.store.repository import Repository
 
-CHUNK = 5_000
+COMMON_KEY = 3  # a key this many real sketches share is a common one (a common shingle)
 _KEY_TABLE = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
 _MOVE_SERIAL = "SELECT setval(pg_get_serial_sequence('sketches', 'doc'), max(doc)) FROM sketches"
 
@@ -45,22 +46,20 @@ class FixedClock:
 def fresh_repository(url: str) -> Repository:
     """An empty monitor database at ``url`` (PostgreSQL: its tables dropped first)."""
     if url.startswith("postgresql"):
-        from sqlalchemy import create_engine
-
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        engine = engine_for(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
     return Repository.open(url)
 
 
-def add_feed(repo: Repository) -> int:
+def add_feed(repo: Repository, key: str = "bench", url: str = "https://bench.example/feed") -> int:
     now = datetime.now(UTC)
     with repo.engine.begin() as conn:
         values = {
-            "source_key": "bench",
-            "source_url": "https://bench.example/feed",
-            "url": "https://bench.example/feed",
+            "source_key": key,
+            "source_url": url,
+            "url": url,
             "origin": "config",
             "status": "ok",
             "created_at": now,
@@ -148,8 +147,41 @@ def verdicts(repo: Repository) -> dict[str, tuple[str | None, int | None]]:
         return {a: (dup, story) for a, dup, story in conn.execute(query)}
 
 
-def prefill(repo: Repository, feed_id: int, count: int, pool: Mapping[int, int], seed: int) -> None:
-    """``count`` filler articles with sketches and keys, as if compared long ago.
+def shared_keys(
+    repo: Repository, feed_id: int, docs: Sequence[Doc], seen: datetime, at: datetime
+) -> dict[int, int]:
+    """Index ``docs`` for real (the near stage, at ``at``); return the keys COMMON_KEY or
+    more of their sketches share, with their counts."""
+    load_docs(repo, feed_id, docs, seen)
+    near_stage(repo, DuplicateSettings(), at).run()
+    query = (
+        select(SketchKeyRow.key, func.count())
+        .group_by(SketchKeyRow.key)
+        .having(func.count() >= COMMON_KEY)
+    )
+    with repo.engine.connect() as conn:
+        return {int(key): int(count) for key, count in conn.execute(query)}
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One article a fill stores: its row, the date its sketch's dates start from, and
+    its fingerprint rows, if any."""
+
+    article: dict[str, Any]
+    sketch_from: datetime
+    fingerprints: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fill_indexed(
+    repo: Repository,
+    count: int,
+    pool: Mapping[int, int],
+    seed: int,
+    stored: Callable[[int, random.Random], Stored],
+) -> None:
+    """``count`` articles (``stored(i, rng)`` makes the i-th), each with a filler sketch
+    and filler keys, as if compared long ago.
 
     One key in 16 comes from ``pool`` (the keys several real sketches share:
     common shingles, boilerplate; with their counts), so those keys fill up to
@@ -161,23 +193,40 @@ def prefill(repo: Repository, feed_id: int, count: int, pool: Mapping[int, int],
     rng = random.Random(seed)
     room = {key: KEY_CAP - filed for key, filed in pool.items() if filed < KEY_CAP}
     open_keys = list(room)
-    published = datetime(2005, 1, 1, tzinfo=UTC)
     next_doc = _next_doc(repo)
     with repo.engine.begin() as conn:
         for start in range(0, count, CHUNK):
-            batch = range(start, min(count, start + CHUNK))
-            articles, sketches = [], []
+            articles, sketches, prints = [], [], []
             keys: list[tuple[int, int]] = []
-            for i in batch:
-                aid = article_id(f"filler/{seed}/{i}")
-                articles.append(_filler_article(feed_id, aid, published, i))
-                sketches.append(_filler_sketch(aid, published, rng, next_doc + i))
+            for i in range(start, min(count, start + CHUNK)):
+                made = stored(i, rng)
+                articles.append(made.article)
+                sketches.append(
+                    _filler_sketch(made.article["id"], made.sketch_from, rng, next_doc + i)
+                )
                 keys.extend((key, next_doc + i) for key in _filler_keys(rng, open_keys, room))
+                prints += made.fingerprints
             conn.execute(insert(ArticleRow), articles)
             conn.execute(insert(SketchRow), sketches)
+            if prints:
+                conn.execute(insert(FingerprintRow), prints)
             add_pairs(conn, _KEY_TABLE, "key", "doc", keys)
         if repo.engine.dialect.name == "postgresql":  # the docs were given: move the serial on
             conn.execute(text(_MOVE_SERIAL))
+
+
+def prefill(repo: Repository, feed_id: int, count: int, pool: Mapping[int, int], seed: int) -> None:
+    """``count`` filler articles with sketches and keys (fill_indexed), published in 2005."""
+    published = datetime(2005, 1, 1, tzinfo=UTC)
+
+    def filler(i: int, rng: random.Random) -> Stored:
+        aid = article_id(f"filler/{seed}/{i}")
+        at = published + timedelta(seconds=i % 5_000_000)
+        return Stored(
+            stored_article(feed_id, aid, f"filler-{i}", f"filler {i}", at, published), published
+        )
+
+    fill_indexed(repo, count, pool, seed, filler)
 
 
 def settle(repo: Repository) -> None:
@@ -186,8 +235,7 @@ def settle(repo: Repository) -> None:
     lookup of the candidate index also read the table (near_filed: 57 -> 37 ms a batch
     at 100,000 indexed)."""
     if repo.engine.dialect.name == "postgresql":
-        with repo.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+        vacuum_analyze(repo.engine)
 
 
 def _next_doc(repo: Repository) -> int:
@@ -195,23 +243,26 @@ def _next_doc(repo: Repository) -> int:
         return int(conn.execute(select(func.coalesce(func.max(SketchRow.doc), 0))).scalar_one()) + 1
 
 
-def _filler_article(feed_id: int, aid: str, published: datetime, i: int) -> dict[str, Any]:
+def stored_article(
+    feed_id: int, aid: str, guid: str, title: str, published: datetime, seen: datetime
+) -> dict[str, Any]:
+    """An article row already compared and matched (at ``seen``), with no text."""
     return {
         "id": aid,
         "feed_id": feed_id,
-        "guid": f"filler-{i}",
-        "title": f"filler {i}",
+        "guid": guid,
+        "title": title,
         "summary": "",
         "content": "",
         "authors": "[]",
-        "published_at": published + timedelta(seconds=i % 5_000_000),
+        "published_at": published,
         "date_from_feed": True,
-        "first_seen_at": published,
-        "updated_at": published,
+        "first_seen_at": seen,
+        "updated_at": seen,
         "update_count": 0,
         "entry_fp": "",
-        "matched_at": published,
-        "near_at": published,
+        "matched_at": seen,
+        "near_at": seen,
     }
 
 

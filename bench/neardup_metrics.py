@@ -16,6 +16,7 @@ from fractions import Fraction
 from math import comb
 
 from bench.neardup_data import ALL, ORIGINAL, Doc
+from bench.tables import Table
 
 EXAMPLES = 10  # merged pairs kept for the report
 
@@ -221,18 +222,14 @@ def false_merges(
 def markdown_rows(scores: Scores) -> list[str]:
     """The per-transformation table as Markdown lines (header, rule, one row each, then
     "all docs"), for the runner's report."""
-    lines = [
-        "| transformation | copies | recall | precision |",
-        "|---|---:|---:|---:|",
+    rows = [
+        [t.transform, f"{t.copies:,}", f"{_pct(t.recall)} ({t.found:,})", _pct(t.precision)]
+        for t in scores.per_transform
     ]
-    for t in scores.per_transform:
-        found = f"{_pct(t.recall)} ({t.found:,})"
-        lines.append(f"| {t.transform} | {t.copies:,} | {found} | {_pct(t.precision)} |")
-    lines.append(
-        f"| all docs (pairwise) | {scores.docs:,} | {_pct(scores.recall)} | "
-        f"{_pct(scores.precision)} |"
+    rows.append(
+        ["all docs (pairwise)", f"{scores.docs:,}", _pct(scores.recall), _pct(scores.precision)]
     )
-    return lines
+    return Table("", ("transformation", "copies", "recall", "precision"), rows, "lrrr").markdown()
 
 
 def markdown_summary(scores: Scores) -> list[str]:

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import reader_env
-from bench.cycles import CYCLES, ContenderError, CycleResult, expect, last_json_line, run_cycle
+from bench.cycles import (
+    CYCLES,
+    ContenderError,
+    CycleResult,
+    expect,
+    last_json_line,
+    run_cycle,
+    run_untimed,
+)
 from bench.measure import Measured
 from bench.server import FeedServer
 from bench.ui import Progress
@@ -36,16 +44,8 @@ class ReaderContender:
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         base = [str(self.python), str(SCRIPT)]
         progress.step(f"reader: adding {server.feeds} feeds (untimed)")
-        setup = subprocess.run(
-            [*base, "setup", "--db", db, "--urls", str(server.urls_path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=self.timeout,
-            check=False,
-        )
-        if setup.returncode != 0:
-            raise ContenderError(f"reader setup failed: {setup.stderr.strip()[-2000:]}")
+        setup = [*base, "setup", "--db", db, "--urls", str(server.urls_path)]
+        run_untimed("reader setup", setup, env, self.timeout)
         results: dict[str, CycleResult] = {}
         total = server.feeds * server.entries
         for cycle in CYCLES:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
-import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
 from rich.console import Console
-from rich.table import Table
 
 from bench.cycles import CYCLES, CycleResult
+from bench.results import write_pair
+from bench.tables import Table, dash
 
 METRICS = (
     ("wall_s", "wall s"),
@@ -35,26 +31,6 @@ TARGETS = (
     ("cold", "peak_rss_mb", "below", 200.0, "cold cycle: monitor peak RSS < 200 MB"),
     ("304", "peak_rss_mb", "below", 200.0, "304 cycle: monitor peak RSS < 200 MB"),
 )
-
-
-def machine_info() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_physical": psutil.cpu_count(logical=False),
-        "cpu_model": model,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "platform": platform.platform(),
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "bench_python": sys.version.split()[0],
-    }
 
 
 def summarise(runs: list[dict[str, CycleResult]]) -> dict[str, Any]:
@@ -124,9 +100,10 @@ def build(
 
 
 def _fmt(value: float | None, key: str = "") -> str:
-    if value is None:
-        return "—"
-    return f"{value:.0f}" if key.startswith("peak") else f"{value:.2f}"
+    return dash(value, "{:.0f}" if key.startswith("peak") else "{:.2f}")
+
+
+COLUMNS = ("cycle", "metric", "monitor", "reader", "reader / monitor", "target", "met")
 
 
 def rows(result: dict[str, Any]) -> list[list[str]]:
@@ -145,23 +122,20 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
                 if tk == key and tc == cycle:
                     target = f"≥ {thr:g}×" if kind == "ratio" else f"< {thr:g} MB"
                     met = {True: "yes", False: "NO", None: "—"}[t["met"]]
-            ratio_s = "—" if ratio is None else f"{ratio:.2f}×"
+            ratio_s = dash(ratio, "{:.2f}×")
             out.append([cycle, label, _fmt(vals[0], key), _fmt(vals[1], key), ratio_s, target, met])
     return out
 
 
 def print_table(result: dict[str, Any], console: Console) -> None:
     p = result["params"]
-    table = Table(
-        title=f"Polling {p['feeds']} feeds × {p['entries']} entries (median of {p['repeat']})"
-    )
-    for col in ("cycle", "metric", "monitor", "reader", "reader / monitor", "target", "met"):
-        table.add_column(col, justify="left" if col in ("cycle", "metric", "target") else "right")
-    for row in rows(result):
-        style = "dim" if row[1].startswith(("process", "peak PSS")) else None
-        met = {"yes": "[green]yes[/]", "NO": "[red]NO[/]"}.get(row[6], row[6])
-        table.add_row(*row[:6], met, style=style)
-    console.print(table)
+    title = f"Polling {p['feeds']} feeds × {p['entries']} entries (median of {p['repeat']})"
+    shown = [
+        [*row[:6], {"yes": "[green]yes[/]", "NO": "[red]NO[/]"}.get(row[6], row[6])]
+        for row in rows(result)
+    ]
+    styles = ["dim" if row[1].startswith(("process", "peak PSS")) else None for row in shown]
+    console.print(Table(title, COLUMNS, shown, "llrrrlr").rich(styles))
     console.print(
         "ratio = reader / monitor: > 1 means monitor is faster or smaller. "
         "'process' rows: the whole subprocess, interpreter start-up included. "
@@ -220,10 +194,8 @@ def markdown(result: dict[str, Any]) -> str:
         "processes); process rows: the whole subprocess, start-up included",
         f"- valid (all request and article counts checked): {'yes' if result['valid'] else 'NO'}",
         "",
-        "| cycle | metric | monitor | reader | reader / monitor | target | met |",
-        "|---|---|---:|---:|---:|---|---|",
+        *Table("", COLUMNS, rows(result), "llrrrll").markdown(),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(result)]
     for name, con in cons.items():
         if con.get("error"):
             lines.append(f"\n{name} failed: {con['error']}")
@@ -235,23 +207,3 @@ def write(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     overwrite the last head-to-head comparison."""
     only = result["params"].get("only")
     return write_pair(out_dir, f"polling-{only}" if only else "polling", result, markdown(result))
-
-
-def write_pair(out_dir: Path, stem: str, result: dict[str, Any], text: str) -> tuple[Path, Path]:
-    """STEM.json and STEM.md, each replaced whole (never left half written)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = (out_dir / f"{stem}.json", out_dir / f"{stem}.md")
-    for path, body in zip(paths, (json.dumps(result, indent=2) + "\n", text), strict=True):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(body)
-        tmp.replace(path)
-    return paths
-
-
-def exit_status(result: dict[str, Any], check_targets: bool) -> int:
-    """0; 1 when the run is invalid; 2 with --check-targets when a target was missed."""
-    if not result["valid"]:
-        return 1
-    if check_targets and any(t["met"] is not True for t in result["targets"]):
-        return 2
-    return 0

@@ -55,16 +55,30 @@ from typing import Any
 
 import psutil
 from rich.console import Console
-from rich.table import Table
 
-from bench.alerts import git_state
-from bench.report import exit_status, machine_info, write_pair
+from bench.databases import clone_pg, create_pg, drop_pg, engine_for, vacuum_analyze
+from bench.results import (
+    RESULTS,
+    begin,
+    code_and_command,
+    command_argv,
+    exit_status,
+    git,
+    git_state,
+    target,
+    write_pair,
+)
+from bench.tables import (
+    TARGET_COLUMNS,
+    Table,
+    dash,
+    markdown_document,
+    print_tables,
+    target_rows,
+)
 from bench.ui import Progress
 from bench.workers_data import Loopback, common_keys, fill_stored, write_watchlists
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
-PG_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
 # bench_workers_<pid>_<run>: two benches at once (two people) never drop each other's.
 DB_PREFIX = f"bench_workers_{os.getpid()}_"
 MEMORY_TARGET_MB = 250
@@ -95,37 +109,6 @@ QUICK = Sizes(feeds=200, entries=10, stored=10_000, rules=1_000)
 # ---------------------------------------------------------------------------- databases
 
 
-def pg_url(name: str) -> str:
-    return f"{PG_SERVER}/{name}"
-
-
-def pg_admin(statement: str) -> None:
-    """One statement on the server's ``postgres`` database, outside a transaction."""
-    import psycopg
-
-    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def drop_pg(name: str) -> None:
-    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def clone_pg(template: str, name: str) -> str:
-    """A fresh database, a file copy of the pre-filled one: seconds instead of minutes."""
-    drop_pg(name)
-    pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    return pg_url(name)
-
-
-def engine_for(url: str) -> Any:
-    from sqlalchemy import create_engine
-
-    if url.startswith("postgresql://"):
-        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    return create_engine(url, pool_size=1, max_overflow=0)
-
-
 def prefill(url: str, config: Path, sizes: Sizes, pool: dict[int, int]) -> float:
     """The schema, S stored articles and the F feeds (as the workers' sync would add
     them, so that their start-up is the same as on any later day); returns seconds."""
@@ -138,10 +121,7 @@ def prefill(url: str, config: Path, sizes: Sizes, pool: dict[int, int]) -> float
         fill_stored(repo, sizes.stored, pool)
         repo.sync_config_feeds(load(config).feed_specs(), datetime.now(UTC))
         if repo.engine.dialect.name == "postgresql":
-            with repo.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                from sqlalchemy import text
-
-                conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would have, long ago
+            vacuum_analyze(repo.engine)  # as autovacuum would have, long ago
     finally:
         repo.close()
     return time.perf_counter() - started
@@ -467,7 +447,7 @@ def run_load(
     """W workers on a freshly filled database until every feed is saved and every new
     article compared and matched, then until the outbox is empty; what happened."""
     server.reset()
-    engine = engine_for(url)
+    engine = engine_for(url, pool_size=1, max_overflow=0)
     since = datetime.now(UTC)
     logs = config.parent / "logs" / label.replace(" ", "-")
     server_proc = psutil.Process(server.pid)
@@ -693,11 +673,7 @@ def lease_length(feeds: int, timeout: float) -> float:
 
 
 def _f(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
-
-
-def _mark(met: bool | None) -> str:
-    return {True: "✓", False: "✗", None: "—"}[met]
+    return dash(value, f"{{:,.{digits}f}}")
 
 
 def run_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -786,9 +762,9 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         deliveries = sum(r["duplicate_deliveries"] for r in runs)
         peak = max(mb for r in runs for mb in r["peak_mb"])
         out += [
-            _target("duplicate fetches: 0 (every run)", str(fetches), fetches == 0),
-            _target("duplicate deliveries: 0 (every run)", str(deliveries), deliveries == 0),
-            _target(
+            target("duplicate fetches: 0 (every run)", str(fetches), fetches == 0),
+            target("duplicate deliveries: 0 (every run)", str(deliveries), deliveries == 0),
+            target(
                 f"peak RSS per worker < {MEMORY_TARGET_MB} MB", f"{peak:.0f} MB",
                 peak < MEMORY_TARGET_MB,
             ),
@@ -800,7 +776,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         k = r["kill"]
         took, lease = k["takeover_s"], k["lease_left_s"]
         out.append(
-            _target(
+            target(
                 f"takeover after a kill ≤ the lease left + {RECOVERY_SLACK_S} s",
                 f"{_f(took)} s (lease left {_f(lease)} s; every orphan fetched at "
                 f"{_f(k['recovery_s'])} s)",
@@ -810,11 +786,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _target(name: str, value: str, met: bool) -> dict[str, Any]:
-    return {"target": name, "value": value, "met": met}
-
-
-def tables(result: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+def tables(result: dict[str, Any]) -> list[Table]:
     s = result["sizes"]
     out = []
     if result["runs"]:
@@ -822,15 +794,19 @@ def tables(result: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]
             f"{s['feeds']:,} feeds × {s['entries']} new entries, {s['stored']:,} stored, "
             f"{s['rules']:,} rules: first fetch → last stored match"
         )
-        out.append((title, *run_rows(result)))
+        out.append(_figures(title, *run_rows(result)))
         title = "Where the time goes: s after the first feed request when the last was …"
-        out.append((title, *time_rows(result)))
+        out.append(_figures(title, *time_rows(result)))
     if result.get("recovery"):
         title = "Recovery: 2 workers on PostgreSQL, one SIGKILLed mid-cycle"
-        out.append((title, *recovery_rows(result)))
-    rows = [[_mark(t["met"]), t["target"], t["value"]] for t in result["targets"]]
-    out.append(("Targets", ["met", "target", "value"], rows))
+        out.append(_figures(title, *recovery_rows(result)))
+    out.append(Table("Targets", TARGET_COLUMNS, target_rows(result["targets"]), "lll"))
     return out
+
+
+def _figures(title: str, columns: list[str], rows: list[list[str]]) -> Table:
+    """A label, then figures: right-aligned, as in the other benches."""
+    return Table(title, columns, rows, "l" + "r" * (len(columns) - 1))
 
 
 def notes(result: dict[str, Any]) -> list[str]:
@@ -862,28 +838,19 @@ def notes(result: dict[str, Any]) -> list[str]:
     return out
 
 
-def print_tables(result: dict[str, Any], console: Console) -> None:
-    for title, columns, rows in tables(result):
-        table = Table(title=title)
-        for n, column in enumerate(columns):
-            table.add_column(column, justify="left" if n == 0 or title == "Targets" else "right")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    for note in result["notes"]:
-        console.print(f"[yellow]{note}[/]")
+def print_result(result: dict[str, Any], console: Console) -> None:
+    print_tables(console, tables(result), result["notes"])
 
 
 def markdown(result: dict[str, Any]) -> str:
-    m, g, p, s = result["machine"], result["git"], result["params"], result["sizes"]
-    lines = [
+    m, p, s = result["machine"], result["params"], result["sizes"]
+    head = [
         "# Several workers: end to end on PostgreSQL, and embedded SQLite",
         "",
         f"- date: {result['started']}; total {result['total_s']:.0f} s; {m['cpu_count']} CPUs, "
         f"{m['cpu_model']}, {m['memory_gb']} GB, Python {m['bench_python']}; "
         f"load at start {m['loadavg_at_start']}",
-        f"- code: HEAD {g['head']}; uncommitted in monitor/, alerts/: {len(g['uncommitted'])}",
-        f"- command: `.venv/bin/python -m bench.workers{''.join(' ' + a for a in p['argv'])}`",
+        *code_and_command(result, "bench.workers"),
         f"- load: {s['feeds']:,} feeds on one loopback server, each with {s['entries']} new "
         f"entries of BBC text ({s['feeds'] * s['entries']:,} new articles); {s['stored']:,} "
         f"articles already stored, compared and matched; {s['rules']:,} rules in "
@@ -916,12 +883,7 @@ def markdown(result: dict[str, Any]) -> str:
         "workers' own, and the rest of the machine's busy time less the feed server and "
         "the bench (PostgreSQL, mostly)",
     ]
-    for title, columns, rows in tables(result):
-        lines += ["", f"## {title}", "", "| " + " | ".join(columns) + " |"]
-        numeric = title != "Targets"  # the figures right-aligned, as in the other benches
-        lines += ["|---|" + ("---:|" if numeric else "---|") * (len(columns) - 1)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join([*lines, "", *(f"- {note}" for note in result["notes"])]) + "\n"
+    return markdown_document(head, tables(result), result["notes"])
 
 
 # ---------------------------------------------------------------------------- main
@@ -957,10 +919,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def code_state() -> list[str]:
     """The committed trees of monitor/ and alerts/, and their uncommitted changes: what
     the workers run (a commit elsewhere in the repository does not count)."""
-
-    def git(*argv: str) -> str:
-        done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
 
     return [
         git("rev-parse", "HEAD:monitor", "HEAD:alerts"),
@@ -1018,9 +976,8 @@ class Bench:
     def prefill_pg(self, progress: Progress) -> None:
         progress.step(f"PostgreSQL: pre-filling {self.sizes.stored:,} stored articles")
         drop_pg(self.template)
-        pg_admin(f'CREATE DATABASE "{self.template}"')
+        url = create_pg(self.template)
         self.created.append(self.template)
-        url = pg_url(self.template)
         seconds = prefill(url, self.config("template", url), self.sizes, self.pool)
         self.result["prefill_s"]["postgresql"] = seconds
         progress.done(f"pre-filled in {seconds:.0f} s")
@@ -1108,14 +1065,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(log_path=False, width=160)
     clock = time.monotonic()
     result: dict[str, Any] = {
-        "benchmark": "workers",
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
-        "git": git_state(),
+        **begin("workers"),
         "code": code_state(),
         "sizes": asdict(args.sizes),
         "params": {
-            "argv": list(sys.argv[1:] if argv is None else argv),
+            "argv": command_argv(argv),
             "workers": args.workers,
             "recovery_timeout": args.recovery_timeout,
             "parse_workers": args.parse_workers,
@@ -1139,7 +1093,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["valid"] = not result["failed"] and all(
         r["new_articles"] == r["expected_articles"] for r in runs
     )
-    print_tables(result, console)
+    print_result(result, console)
     stem = "workers-quick" if args.quick else "workers"
     for path in write_pair(args.out, stem, result, markdown(result)):
         console.print(f"wrote {path}")

@@ -15,8 +15,8 @@
   own process): ``GET /feeds/{i}.xml`` (RSS 2.0, ``ETag``, ``304`` on
   ``If-None-Match``), ``POST /hook`` (a webhook receiver counting ``webhook-id``
   headers), ``GET /stats`` (every feed request's time and status, every webhook
-  id's count) and ``GET /reset``. Raw ``asyncio.Protocol``, as bench/feedserver.py,
-  so that it stays cheap next to the workers on a 2-core machine.
+  id's count) and ``GET /reset``. Raw ``asyncio.Protocol`` (bench/loopback.py), as
+  bench/feedserver.py, so that it stays cheap next to the workers on a 2-core machine.
 - **Watchlists**: a rule set of bench/matching_data.py written as YAML files, the
   way a user would keep them.
 - **Stored corpus**: filler articles as bench/neardup_db.py makes them (sketches
@@ -28,30 +28,26 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import random
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
+
+from bench.feedgen import article_feed, article_item
+from bench.loopback import HTTPProtocol, ServerProcess, etag, response, run, say_port, serve
 
 if TYPE_CHECKING:
-    from bench.neardup_data import Source
+    from bench.neardup_data import Doc, Source
     from monitor.store.repository import Repository
 
-ROOT = Path(__file__).resolve().parent.parent
-MAX_HEAD = 64 * 1024
 COPY_EVERY = 10  # of the later rounds' entries, one in ten is a syndicated copy
 REPORT_PARAGRAPHS = 3  # an outlet's own report: the lead, then three paragraphs of others
 DATELINES = ("LONDON (Reuters)", "NEW YORK (AP)", "PARIS (AFP)", "BRUSSELS (dpa)")
@@ -60,10 +56,8 @@ FOOTERS = (
     "Copyright 2005 the wire service. All rights reserved.",
     "Sign up for our morning newsletter.",
 )
-COMMON_KEY = 3  # a key this many real sketches share is a common one (as bench/neardup.py)
 KEY_SAMPLE = 2_000  # real entries indexed to find the common keys
 STORED_SPAN = timedelta(days=60)  # stored articles published over this span before now
-CHUNK = 5_000
 
 
 # ---------------------------------------------------------------------------- feed entries
@@ -76,6 +70,13 @@ class FeedEntry:
     title: str
     paragraphs: tuple[str, ...]
     published: datetime
+
+    def doc(self) -> Doc:
+        """The entry as the near-duplicate benchmark's document (an original)."""
+        from bench.neardup_data import Doc
+
+        text = "\n\n".join(self.paragraphs)
+        return Doc(self.guid, self.title, text, self.published, self.guid, "original", None)
 
 
 def feed_entries(
@@ -136,20 +137,12 @@ def distinct_sources(sources: Sequence[Source]) -> list[Source]:
 
 def render_feed(index: int, items: Sequence[FeedEntry]) -> bytes:
     """RSS 2.0; each entry's paragraphs as escaped HTML in its description."""
-    parts = []
-    for item in items:
-        body = "".join(f"<p>{escape(p)}</p>" for p in item.paragraphs)
-        parts.append(
-            f"<item><title>{escape(item.title)}</title><link>{escape(item.link)}</link>"
-            f'<guid isPermaLink="false">{escape(item.guid)}</guid>'
-            f"<pubDate>{format_datetime(item.published)}</pubDate>"
-            f"<description>{escape(body)}</description></item>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Site {index} News</title><link>https://site{index}.example/</link>"
-        f"<description>benchmark feed {index}</description>{''.join(parts)}</channel></rss>"
-    ).encode()
+    parts = [
+        article_item(item.title, item.link, item.guid, item.published, item.paragraphs)
+        for item in items
+    ]
+    site = f"https://site{index}.example/"
+    return article_feed(f"Site {index} News", site, f"benchmark feed {index}", parts)
 
 
 # ---------------------------------------------------------------------------- the server
@@ -160,9 +153,7 @@ class State:
 
     def __init__(self, bodies: list[bytes]) -> None:
         self.bodies = bodies
-        self.etags = [
-            '"' + hashlib.sha1(b, usedforsecurity=False).hexdigest()[:20] + '"' for b in bodies
-        ]
+        self.etags = [etag(b) for b in bodies]
         self.reset()
 
     def reset(self) -> None:
@@ -184,77 +175,25 @@ def respond(state: State, method: str, path: str, headers: dict[str, str]) -> by
     if method == "GET" and path.startswith("/feeds/") and path.endswith(".xml"):
         try:
             index = int(path[7:-4])
-            body, etag = state.bodies[index], state.etags[index]
+            body, tag = state.bodies[index], state.etags[index]
         except (ValueError, IndexError):
-            return _response("404 Not Found", b"not found\n", "text/plain")
-        if headers.get("if-none-match") == etag:
+            return response("404 Not Found", b"not found\n", "text/plain")
+        if headers.get("if-none-match") == tag:
             state.requests[index].append((time.time(), 304))
-            return f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n".encode()
+            return f"HTTP/1.1 304 Not Modified\r\nETag: {tag}\r\n\r\n".encode()
         state.requests[index].append((time.time(), 200))
         ctype = "application/rss+xml; charset=utf-8"
-        return _response("200 OK", body, ctype, f"ETag: {etag}\r\n")
+        return response("200 OK", body, ctype, f"ETag: {tag}\r\n")
     if method == "POST" and path == "/hook":
         state.hooks[headers.get("webhook-id", "")] += 1
         state.hook_times.append(time.time())
         return b"HTTP/1.1 204 No Content\r\n\r\n"
     if path == "/stats":
-        return _response("200 OK", state.stats(), "application/json")
+        return response("200 OK", state.stats(), "application/json")
     if path == "/reset":
         state.reset()
-        return _response("200 OK", b"{}", "application/json")
-    return _response("404 Not Found", b"not found\n", "text/plain")
-
-
-def _response(status: str, body: bytes, ctype: str, extra: str = "") -> bytes:
-    head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-    return (head + extra + "\r\n").encode() + body
-
-
-class Protocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive and pipelining; request bodies read and ignored."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.buf = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        out: list[bytes] = []
-        close = False
-        while not close:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
-                close = len(self.buf) > MAX_HEAD
-                break
-            lines = self.buf[:end].decode("latin-1").split("\r\n")
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            if len(self.buf) < end + 4 + length:
-                break  # the rest of a webhook's body is still to come
-            self.buf = self.buf[end + 4 + length :]
-            method, target, *_ = [*lines[0].split(" "), "", ""]
-            out.append(respond(self.state, method, target.split("?", 1)[0], headers))
-            close = headers.get("connection", "").lower() == "close"
-        if self.transport is not None:
-            self.transport.writelines(out)
-            if close:
-                self.transport.close()
-
-
-async def serve(state: State) -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Protocol(state), "127.0.0.1", 0)
-    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    async with server:
-        await server.serve_forever()
+        return response("200 OK", b"{}", "application/json")
+    return response("404 Not Found", b"not found\n", "text/plain")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -267,61 +206,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     items = feed_entries(read_bbc(BBC), args.feeds, args.entries, datetime.now(UTC))
     state = State([render_feed(i, feed) for i, feed in enumerate(items)])
     del items
-    try:
-        import uvloop  # type: ignore[import-not-found, unused-ignore]
-
-        uvloop.run(serve(state))
-    except ImportError:
-        asyncio.run(serve(state))
+    run(serve(lambda: HTTPProtocol(partial(respond, state)), "127.0.0.1", 0, say_port))
 
 
-class Loopback:
+class Loopback(ServerProcess):
     """The server process, for a ``with`` block, and its counters."""
 
     def __init__(self, feeds: int, entries: int) -> None:
-        self.feeds, self.entries = feeds, entries
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
+        self.entries = entries
+        args = ["--feeds", str(feeds), "--entries", str(entries)]
+        super().__init__("loopback server", "bench.workers_data", args, feeds)
 
     def __enter__(self) -> Loopback:
-        cmd = [sys.executable, "-m", "bench.workers_data", "--feeds", str(self.feeds)]
-        self.proc = subprocess.Popen(
-            [*cmd, "--entries", str(self.entries)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # once every feed is rendered
-        if not line.startswith("PORT "):
-            self.__exit__()
-            raise RuntimeError(f"the loopback server did not start (said {line!r})")
-        self.port = int(line.split()[1])
+        self.start()  # once every feed is rendered
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid if self.proc else -1
-
-    @property
-    def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{self.port}/feeds/{i}.xml" for i in range(self.feeds)]
 
     @property
     def hook_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def _get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as resp:
-            return json.load(resp)
+        return self.url("/hook")
 
     def stats(self) -> dict[str, Any]:
-        return dict(self._get("/stats"))
+        return dict(self.get_json("/stats", timeout=30))
 
     def reset(self) -> None:
-        self._get("/reset")
+        self.get_json("/reset", timeout=30)
 
 
 # ---------------------------------------------------------------------------- watchlists
@@ -373,32 +281,16 @@ def write_watchlists(directory: Path, rules: int, seed: int = 1) -> dict[str, An
 def common_keys(sources: Sequence[Source], feeds: int, entries: int) -> dict[int, int]:
     """Keys that 3 or more of the real entries' sketches share, with their counts: a
     sample of the entries indexed by the near stage in a scratch SQLite database."""
-    from bench.neardup_data import Doc
-    from bench.neardup_db import add_feed, fresh_repository, load_docs, near_stage
-    from monitor.config import DuplicateSettings
-    from monitor.store.models import SketchKeyRow
+    from bench.neardup_db import add_feed, fresh_repository, shared_keys
 
     now = datetime.now(UTC)
     items = [e for feed in feed_entries(sources, feeds, entries, now) for e in feed]
     step = max(1, len(items) // KEY_SAMPLE)
-    docs = [
-        Doc(e.guid, e.title, "\n\n".join(e.paragraphs), e.published, e.guid, "original", None)
-        for e in items[::step][:KEY_SAMPLE]
-    ]
+    docs = [e.doc() for e in items[::step][:KEY_SAMPLE]]
     with tempfile.TemporaryDirectory(prefix="bench-workers-keys-") as tmp:
         repo = fresh_repository(f"sqlite:///{tmp}/keys.db")
         try:
-            load_docs(repo, add_feed(repo), docs, now)
-            near_stage(repo, DuplicateSettings(), now).run()
-            from sqlalchemy import func, select
-
-            query = (
-                select(SketchKeyRow.key, func.count())
-                .group_by(SketchKeyRow.key)
-                .having(func.count() >= COMMON_KEY)
-            )
-            with repo.engine.connect() as conn:
-                return {int(key): int(count) for key, count in conn.execute(query)}
+            return shared_keys(repo, add_feed(repo), docs, now, now)
         finally:
             repo.close()
 
@@ -408,67 +300,27 @@ def fill_stored(repo: Repository, count: int, pool: dict[int, int], seed: int = 
     fillers (random sketch bins, 15 random keys and one common key each), published
     over the last 60 days, each with two fingerprints (entry and text) as a stored
     article has, in a feed that is not polled."""
-    from sqlalchemy import insert, text
+    from bench.neardup_db import Stored, add_feed, article_id, fill_indexed, stored_article
 
-    from bench.neardup_db import (
-        _MOVE_SERIAL,
-        _filler_keys,
-        _filler_sketch,
-        _next_doc,
-        add_feed,
-        article_id,
-    )
-    from monitor.near.decide import KEY_CAP
-    from monitor.store.bulk import add_pairs
-    from monitor.store.models import ArticleRow, FingerprintRow, SketchKeyRow, SketchRow
-
-    key_table = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
     feed_id = add_feed(repo)  # origin "config": stopped when a worker syncs its feed list
-    rng = random.Random(seed)
-    room = {key: KEY_CAP - filed for key, filed in pool.items() if filed < KEY_CAP}
-    open_keys = list(room)
     start = datetime.now(UTC) - STORED_SPAN
-    next_doc = _next_doc(repo)
-    with repo.engine.begin() as conn:
-        for first in range(0, count, CHUNK):
-            articles, sketches, prints = [], [], []
-            keys: list[tuple[int, int]] = []
-            for i in range(first, min(count, first + CHUNK)):
-                aid = article_id(f"stored/{seed}/{i}")
-                published = start + timedelta(seconds=rng.uniform(0, STORED_SPAN.total_seconds()))
-                articles.append(_stored_article(feed_id, aid, i, published))
-                # The sketch's own date (start + up to 60 days) decides the window.
-                sketches.append(_filler_sketch(aid, start, rng, next_doc + i))
-                keys.extend((key, next_doc + i) for key in _filler_keys(rng, open_keys, room))
-                for kind in ("entry", "text"):
-                    fp = hashlib.sha1(f"{kind}/{aid}".encode(), usedforsecurity=False).hexdigest()
-                    prints.append({"fp": fp, "article_id": aid, "created_at": published})
-            conn.execute(insert(ArticleRow), articles)
-            conn.execute(insert(SketchRow), sketches)
-            conn.execute(insert(FingerprintRow), prints)
-            add_pairs(conn, key_table, "key", "doc", keys)
-        if repo.engine.dialect.name == "postgresql":  # the docs were given: move the serial on
-            conn.execute(text(_MOVE_SERIAL))
+
+    def stored(i: int, rng: random.Random) -> Stored:
+        aid = article_id(f"stored/{seed}/{i}")
+        published = start + timedelta(seconds=rng.uniform(0, STORED_SPAN.total_seconds()))
+        prints = [
+            {"fp": _fingerprint(f"{kind}/{aid}"), "article_id": aid, "created_at": published}
+            for kind in ("entry", "text")
+        ]
+        row = stored_article(feed_id, aid, f"stored-{i}", f"stored {i}", published, published)
+        # The sketch's own date (start + up to 60 days) decides the window.
+        return Stored(row, start, prints)
+
+    fill_indexed(repo, count, pool, seed, stored)
 
 
-def _stored_article(feed_id: int, aid: str, i: int, published: datetime) -> dict[str, Any]:
-    return {
-        "id": aid,
-        "feed_id": feed_id,
-        "guid": f"stored-{i}",
-        "title": f"stored {i}",
-        "summary": "",
-        "content": "",
-        "authors": "[]",
-        "published_at": published,
-        "date_from_feed": True,
-        "first_seen_at": published,
-        "updated_at": published,
-        "update_count": 0,
-        "entry_fp": "",
-        "matched_at": published,
-        "near_at": published,
-    }
+def _fingerprint(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 if __name__ == "__main__":

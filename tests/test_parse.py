@@ -111,7 +111,8 @@ def rss_item(item: str, channel: str = "") -> str:
 def summary_of(description: str) -> str:
     """The summary read from an item whose description is this HTML (in CDATA, as feeds send it)."""
     feed = parse(rss_item(f"<title>t</title><description><![CDATA[{description}]]></description>"))
-    return feed.entries[0].summary
+    summary: str = feed.entries[0].summary
+    return summary
 
 
 @pytest.mark.parametrize("tag", ["embed", "object", "iframe"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,9 +45,9 @@ def entry(
 
 
 @pytest.fixture
-def repo(db_url: str) -> Repository:
+def repo(db_url: str) -> Iterator[Repository]:
     repository = Repository.open(db_url)
-    yield repository  # type: ignore[misc]
+    yield repository
     repository.close()
 
 

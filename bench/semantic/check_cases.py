@@ -295,18 +295,18 @@ def main() -> int:
 def print_table(rows: list[dict[str, object]], markdown: bool) -> None:
     columns = ("positive", "free", "trap", "trap_terms", "denied", "negative", "tune", "heldout")
     totals: Counter[str] = Counter()
-    lines = []
+    lines: list[tuple[str, list[int]]] = []
     for row in rows:
         values = [int(str(row.get(c, 0))) for c in columns]
         totals.update(dict(zip(columns, values, strict=True)))
-        lines.append([str(row["concept"]), *values])
-    lines.append(["total", *(totals[c] for c in columns)])
+        lines.append((str(row["concept"]), values))
+    lines.append(("total", [totals[c] for c in columns]))
     header = ["concept", "positives", "without terms", "traps", "with terms", "denied"]
     header += ["negatives", "tune", "heldout", "% without terms"]
     out = []
-    for line in lines:
-        share = f"{100 * int(line[2]) / max(int(line[1]), 1):.0f} %"
-        out.append([str(v) for v in line] + [share])
+    for concept, values in lines:
+        share = f"{100 * values[1] / max(values[0], 1):.0f} %"
+        out.append([concept, *map(str, values), share])
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" + "---:|" * (len(header) - 1))

@@ -8,6 +8,7 @@ page. Escapes in it would restyle or hyperlink the terminal of whoever looks.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,9 @@ ANSWER = (
 
 
 @pytest.fixture
-def hostile_receiver() -> RawServer:
+def hostile_receiver() -> Iterator[RawServer]:
     server = RawServer(ANSWER).start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 

@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -77,7 +76,7 @@ def hostile_config(tmp: Path, route: str, title: str) -> Config:
 
 
 def parse(raw: bytes) -> EmailMessage:
-    return cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
+    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
 def assert_only_ours(message: EmailMessage) -> None:

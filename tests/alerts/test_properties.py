@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alert.digest import build
+from monitor.alert.digest import Candidate, build
 from monitor.alert.schedule import initial_end, next_period, parse
 from tests.alerts.test_digest import candidate
 
@@ -47,7 +47,7 @@ candidates = st.lists(
     st.integers(1, 10),
 )
 def test_a_digest_tells_each_story_once_and_settles_every_candidate(
-    found: list, sent: dict, cap: int
+    found: list[Candidate], sent: dict[str, set[tuple[str, str]]], cap: int
 ) -> None:
     digest = build(found, sent, {}, cap)
     keys = [e.story_key for e in digest.entries]

@@ -14,11 +14,13 @@ from monitor.alert.schedule import initial_end, next_period, parse
 from monitor.core.errors import ConfigError
 
 
-def periods(expr: str, zone: str, start: datetime, days: int, quiet: str | None = None) -> list:
+def periods(
+    expr: str, zone: str, start: datetime, days: int, quiet: str | None = None
+) -> list[tuple[str, datetime]]:
     """Drive the schedule as the daemon does: a check every five minutes for ``days``."""
     schedule = parse(expr, zone, quiet)
     last_end, last_key = initial_end(schedule, start), None
-    sent = []
+    sent: list[tuple[str, datetime]] = []
     now = start
     while now < start + timedelta(days=days):
         now += timedelta(minutes=5)

@@ -104,7 +104,7 @@ def test_folding_keeps_no_more_characters_than_its_limit_and_folds_the_same(
 ) -> None:
     """A hostile feed may hold every code point: the folding tables must not keep them
     all, and a text folds the same after they were started again."""
-    from monitor.match import fold as folding
+    from monitor.text import fold as folding
 
     monkeypatch.setattr(folding, "TABLE_LIMIT", 500)
     text = "Ærøskøbing — Straße, ﬁnal ½ İstanbul"

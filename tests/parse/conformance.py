@@ -114,7 +114,9 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 
 def document_url(row: dict[str, Any]) -> str:
     """The URL the upstream test fetched the document from."""
-    return row.get("peer_base") or UPSTREAM + row["src"].partition(" ")[2]
+    peer_base: str | None = row.get("peer_base")
+    src: str = row["src"]
+    return peer_base or UPSTREAM + src.partition(" ")[2]
 
 
 def parse_document(folder: Path, row: dict[str, Any]) -> ParsedFeed | ParseError:
