@@ -1,21 +1,22 @@
-"""The daemon: APScheduler runs one periodic job that polls whatever feeds are due.
+"""The daemon: when each step of the flow (``monitor.flow``) runs; the flow says in
+which order.
 
-There is no job per feed: the database knows each feed's next poll time, and the
-job asks it every ``check_every`` seconds. Each cycle's end wakes the processing
-task, which takes the new articles through the near-duplicate stage,
-then the watchlists, then the alert stage (the routes' due digests and instant
+APScheduler runs one periodic job that polls whatever feeds are due. There is no
+job per feed: the database knows each feed's next poll time, and the job asks it
+every ``check_every`` seconds. Each cycle's end wakes the processing task, which
+takes the new articles through the near-duplicate stage, then the watchlists,
+then, when they matched, the alert stage (the routes' due digests and instant
 alerts, then the outbox). Polling never waits for processing: a long
 near-duplicate run on a large corpus must not leave feeds unpolled, least of all
 the feeds a dead worker held, which this worker takes over when their leases
 expire. Processing runs one pass at a time and, woken while busy, once more
-after it. A job also runs the
-alert stage every ``alerts.check_every`` seconds, for digests whose time comes
-and deliveries due a retry. A second job looks at the
-watchlist files every ``reload_every`` seconds and swaps in the ones that
+after it. A job also runs the alert stage every ``alerts.check_every`` seconds,
+for digests whose time comes and deliveries due a retry. A second job looks at
+the watchlist files every ``reload_every`` seconds and swaps in the ones that
 changed; with ``duplicates.purge_bodies_after`` set, a third empties old bodies
-every hour. SIGINT or SIGTERM stops the scheduler
-and lets the cycle under way finish (each feed's save is one transaction, so a
-second signal, which cancels it, loses at most the polls not yet saved).
+every hour. SIGINT or SIGTERM stops the scheduler and lets the cycle under way
+finish (each feed's save is one transaction, so a second signal, which cancels
+it, loses at most the polls not yet saved).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from datetime import datetime
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
 from monitor.core.types import CycleReport
+from monitor.flow import Hooks
 from monitor.match.stage import MatchReport
+from monitor.near.stage import NearReport
 from monitor.web.access import Access
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
@@ -47,6 +49,7 @@ class Daemon:
         on_match: Callable[[MatchReport], None] | None = None,
     ) -> None:
         self.app = app
+        self.flow = app.flow
         self.on_poll = on_poll
         self.on_match = on_match
         self.metrics = Metrics(app.repo, app.clock)
@@ -66,7 +69,7 @@ class Daemon:
             self._tick,
             "interval",
             seconds=self.app.config.settings.polling.check_every,
-            next_run_time=datetime.now(self.app.clock.now().tzinfo),
+            next_run_time=self.app.clock.now(),
             max_instances=1,
             coalesce=True,
             id="poll_due_feeds",
@@ -93,7 +96,7 @@ class Daemon:
                 self._purge,
                 "interval",
                 hours=1,
-                next_run_time=datetime.now(self.app.clock.now().tzinfo),
+                next_run_time=self.app.clock.now(),
                 max_instances=1,
                 coalesce=True,
                 id="purge_old_bodies",
@@ -146,7 +149,7 @@ class Daemon:
     async def _tick(self) -> None:
         if self._stop.is_set():
             return
-        cycle = self._cycle = asyncio.create_task(self.app.poller.run_cycle())
+        cycle = self._cycle = asyncio.create_task(self.flow.poll())
         try:
             # Shielded: stopping the scheduler on the first signal cancels this job,
             # and the cycle must still finish (_finish_cycle awaits it); only a
@@ -180,7 +183,15 @@ class Daemon:
                 log.exception("processing.failed")
 
     async def _process(self) -> None:
-        near = await self.app.compare_pending()
+        _, matched = await self.flow.process(Hooks(compared=self._compared, matched=self._matched))
+        if matched.matches:
+            # Instant alerts leave now, not at the next check; a slow mail server
+            # must not hold up the next pass, so they go as a task of their own.
+            task = asyncio.create_task(self._alert())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _compared(self, near: NearReport) -> None:
         self.metrics.near(near)
         if near.articles:
             log.info(
@@ -190,22 +201,17 @@ class Daemon:
                 joined=near.joined_stories,
                 stories=near.new_stories,
             )
-        matched = await self.app.match_pending()
+
+    def _matched(self, matched: MatchReport) -> None:
         self.metrics.matched(matched)
         if self.on_match and matched.articles:
             self.on_match(matched)
-        if matched.matches:
-            # Instant alerts leave now, not at the next check; a slow mail server
-            # must not hold up the next pass, so they go as a task of their own.
-            task = asyncio.create_task(self._alert())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
     async def _alert(self) -> None:
         if self._stop.is_set() or not self.app.config.settings.routes:
             return
         try:
-            sent = await self.app.send_alerts()
+            sent = await self.flow.alert()
         except Exception:  # the outbox keeps everything; the next check tries again
             log.exception("alerts.failed")
             return
@@ -223,7 +229,7 @@ class Daemon:
     async def _reload(self) -> None:
         rejected = self.app.registry.rejected
         try:
-            changed = await self.app.reload_watchlists()
+            changed = await asyncio.to_thread(self.app.registry.refresh)
         except Exception:  # the watchlists in force keep running whatever happened
             log.exception("watchlists.reload_failed")
             self.metrics.reloads.labels("failed").inc()
@@ -238,7 +244,7 @@ class Daemon:
 
     async def _purge(self) -> None:
         try:
-            purged = await self.app.purge_old_bodies()
+            purged = await self.flow.purge()
         except Exception:  # retried at the next hour; polling goes on meanwhile
             log.exception("retention.purge_failed")
             return

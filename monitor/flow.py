@@ -1,16 +1,31 @@
-"""One polling cycle, feed by feed, each feed on its own so one failure stops nothing.
+"""The whole flow, written once: from a due feed to a delivered alert.
 
-    store.claim_feeds(now)                   feeds whose next poll has come, leased to
-                                             this worker (others skip them)
-      | fetcher.fetch(feed)                  FetchResult: ok, not_modified, gone or error
-      | parser.parse(body)                   ParsedFeed of normalised entries (only when ok)
-      | schedule.decide(feed, result, now)   PollUpdate: status, error, next poll time
-      | writer.save(feed, update, entries)   new articles, updates and copies, with the
-                                             feed's state: all or nothing for each feed,
-                                             many feeds to one commit (monitor.store.writer)
+    poll()     store.claim_feeds(now)         due feeds, leased to this worker (others
+                                              skip them), ``in_flight`` at a time
+                | fetcher.fetch(feed)         FetchResult: ok, not_modified, gone, error
+                | parser.parse(body)          ParsedFeed of normalised entries (when ok)
+                | decide(feed, result, now)   PollUpdate: status, error, next poll time
+                | writer.save(feed, update,   exact copies: new articles, updates and
+                              entries)        copies by the exact-copy verdicts (monitor
+                                              .dedup), saved with the feed's state: all
+                                              or nothing for each feed
+    process()   | near.run()                  near copies and stories: NearReport
+                | matching.run()              watchlist matches: MatchReport
+    alert()     | alerts.build()              due digests and instant alerts into the
+                                              outbox
+                | alerts.deliver()            the outbox out, each delivery leased
 
-Database calls run on one dedicated thread so the event loop keeps fetching; at
-most ``in_flight`` feeds are between fetch and save at once, which bounds memory.
+Feed by feed while polling, so one feed's failure stops nothing; after it, each
+stage on one worker at a time (a lease in the store), the others skipping it.
+``once`` runs the three in a row (``monitor run --once``). The daemon
+(``monitor.daemon``) runs ``poll`` on its schedule and ``process`` after each
+cycle, never holding polling up; ``alert`` as a task of its own as soon as
+``process`` found matches (instant alerts), and on a schedule of its own for
+digests whose time comes and retries; ``purge`` empties old bodies every hour.
+
+Polling's database calls run on one dedicated thread so the event loop keeps
+fetching; at most ``in_flight`` feeds are between fetch and save at once, which
+bounds memory. The other stages run in threads, off the event loop.
 """
 
 from __future__ import annotations
@@ -20,13 +35,16 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Literal, TypeVar
 
 import structlog
 
+from monitor.alert.stage import AlertReport, AlertStage
 from monitor.core.clock import Clock
 from monitor.core.errors import FeedError, MonitorError
+from monitor.core.memory import release_free_memory
 from monitor.core.types import (
     AddressPolicy,
     CycleReport,
@@ -39,15 +57,145 @@ from monitor.core.types import (
 )
 from monitor.fetch import Fetcher
 from monitor.fetch.cadence import Cadence, decide
+from monitor.match.stage import MatchReport, MatchStage
+from monitor.near.stage import NearReport, NearStage
 from monitor.parse import Parser
 from monitor.store import Store
+from monitor.store.leases import held
+from monitor.store.repository import Repository
 from monitor.store.writer import GroupWriter
 
 T = TypeVar("T")
+Step = Literal["near", "match", "alert"]
 log = structlog.get_logger("monitor.pipeline")
 
 
+def _ignore(*_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the one running the flow hears as it goes: a progress bar, metrics, logs."""
+
+    claimed: Callable[[int], None] = _ignore  # feeds claimed so far in this cycle
+    polled: Callable[[FeedReport], None] = _ignore  # each feed, once saved
+    step: Callable[[Step], None] = _ignore  # a stage after polling begins
+    compared: Callable[[NearReport], None] = _ignore
+    matched: Callable[[MatchReport], None] = _ignore
+
+
+QUIET = Hooks()
+
+
+@dataclass(frozen=True)
+class FlowReport:
+    """One whole pass: what polling, the near stage, matching and alerting each did."""
+
+    cycle: CycleReport
+    near: NearReport
+    matched: MatchReport
+    sent: AlertReport
+
+
+class Flow:
+    """The steps of the module's pipe, and the order they run in."""
+
+    def __init__(
+        self,
+        poller: Poller,
+        near: NearStage | None,
+        matching: MatchStage,
+        alerts: AlertStage,
+        repo: Repository,
+        worker: str,
+        clock: Clock,
+        keep_bodies: timedelta | None = None,
+    ) -> None:
+        """``near`` None: near copies are not looked for; ``keep_bodies`` None: kept forever."""
+        self.poller, self._near, self._matching, self._alerts = poller, near, matching, alerts
+        self.repo, self.worker, self.clock = repo, worker, clock
+        self.keep_bodies = keep_bodies
+        self._alerting = asyncio.Lock()
+
+    async def once(self, every: bool = False, hooks: Hooks = QUIET) -> FlowReport:
+        """Poll, process what was saved, alert: ``monitor run --once``."""
+        try:
+            cycle = await self.poll(every, hooks)
+        finally:
+            await self.poller.fetcher.aclose()  # nothing more to fetch: its connections go now
+        near, matched = await self.process(hooks)
+        hooks.step("alert")
+        try:
+            sent = await self.alert()
+        finally:
+            await self._alerts.aclose()
+        return FlowReport(cycle, near, matched, sent)
+
+    async def poll(self, every: bool = False, hooks: Hooks = QUIET) -> CycleReport:
+        """Every due feed (``every``: every active one) fetched, parsed and saved."""
+        return await self.poller.run_cycle(every, hooks.polled, hooks.claimed)
+
+    async def process(self, hooks: Hooks = QUIET) -> tuple[NearReport, MatchReport]:
+        """What polling saved, through the near stage, then the watchlists."""
+        hooks.step("near")
+        near = await self.near()
+        hooks.compared(near)
+        hooks.step("match")
+        matched = await self.match()
+        hooks.matched(matched)
+        return near, matched
+
+    async def near(self) -> NearReport:
+        """Near copies and stories (nothing when they are not looked for)."""
+        if self._near is None:
+            return NearReport()
+        # One worker at a time: two deciding at once could start two stories for one event.
+        report = await self._alone("near", self._near.run)
+        release_free_memory()  # what the run built is freed: let the pages go
+        return report or NearReport()
+
+    async def match(self) -> MatchReport:
+        """The watchlists, on the articles not matched yet."""
+        report = await self._alone("match", self._matching.run)
+        release_free_memory()
+        return report or MatchReport()
+
+    async def alert(self) -> AlertReport:
+        """Due alerts and digests into the outbox, then the outbox out (never two at once).
+
+        One worker builds at a time; every worker sends, each delivery leased.
+        """
+        async with self._alerting:
+            report = await self._alone("alerts", self._alerts.build)
+            return await self._alerts.deliver(report or AlertReport())
+
+    async def purge(self) -> int:
+        """Empty the bodies older than ``keep_bodies`` (sketches stay)."""
+        if self.keep_bodies is None:
+            return 0
+        now = self.clock.now()
+        return await asyncio.to_thread(self.repo.purge_bodies, now - self.keep_bodies, now)
+
+    async def _alone(self, stage: str, run: Callable[[], T]) -> T | None:
+        """``run()`` off the event loop when no other worker runs this stage now, else
+        None (that worker does the work)."""
+
+        def exclusive() -> T | None:
+            with held(self.repo, stage, self.worker) as mine:
+                return run() if mine else None
+
+        return await asyncio.to_thread(exclusive)
+
+    async def aclose(self) -> None:
+        """The fetcher's connections and the notifiers' closed."""
+        await self.poller.fetcher.aclose()
+        await self._alerts.aclose()
+
+
 class Poller:
+    """The first five steps: claim, fetch, parse, schedule, save."""
+
     def __init__(
         self,
         store: Store,

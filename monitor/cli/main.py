@@ -15,7 +15,6 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor import __version__
-from monitor.alert.stage import AlertReport
 from monitor.app import App
 from monitor.cli.failures import database_failure, driver_error, report
 from monitor.cli.render import alert_summary, cycle_summary, match_summary, near_summary
@@ -24,12 +23,17 @@ from monitor.cli.term import err, markup, out, printable
 from monitor.config import env_names
 from monitor.core.errors import ConfigError, MonitorError, WatchlistError
 from monitor.core.types import CycleReport, FeedReport
+from monitor.flow import Hooks, Step
 from monitor.match.stage import MatchReport
-from monitor.near.stage import NearReport
 
 console = out
 CONFIG_HELP = "Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG]."
 JSON_LOGS_HELP = "Logs as one JSON object per line (as log.format: json)."
+STEPS: dict[Step, str] = {
+    "near": "finding copies and stories",
+    "match": "matching watchlists",
+    "alert": "sending digests",
+}
 
 
 class Monitor(click.Group):
@@ -120,6 +124,9 @@ def run(state: State, once: bool, every: bool, stats_json: Path | None) -> None:
     from monitor.daemon import Daemon
 
     limit_malloc_arenas()  # before the stages' threads exist
+    # The event loop gives up the GIL on every socket call; with the default
+    # 5 ms switch interval the database thread then keeps it far too long.
+    sys.setswitchinterval(0.0005)
     app = App(state.config, clock=state.clock)
     try:
         app.sync_feeds()
@@ -148,8 +155,7 @@ async def _daemon(daemon: Any) -> None:
     try:
         await daemon.run()
     finally:
-        await daemon.app.fetcher.aclose()
-        await daemon.app.alerts.aclose()
+        await daemon.app.flow.aclose()
 
 
 def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
@@ -161,27 +167,16 @@ def _run_once(app: App, every: bool, stats_json: Path | None) -> None:
             progress.update(task, advance=1, description="polled " + printable(report.url)[-50:])
 
         def start(feeds: int) -> None:
+            # The cycle says how many feeds it polls: asking the database first
+            # would load them all twice.
             progress.update(task, total=feeds)
 
-        async def cycle() -> tuple[CycleReport, NearReport, MatchReport, AlertReport]:
-            try:
-                # The cycle says how many feeds it polls: asking the database first
-                # would load them all twice.
-                report = await app.poller.run_cycle(every=every, progress=advance, on_start=start)
-            finally:
-                await app.fetcher.aclose()
-            progress.update(task, description="finding copies and stories")
-            near = await app.compare_pending()
-            progress.update(task, description="matching watchlists")
-            matched = await app.match_pending()
-            progress.update(task, description="sending digests")
-            try:
-                sent = await app.send_alerts()
-            finally:
-                await app.alerts.aclose()
-            return report, near, matched, sent
+        def step(name: Step) -> None:
+            progress.update(task, description=STEPS[name])
 
-        report, near, matched, sent = asyncio.run(cycle())
+        hooks = Hooks(claimed=start, polled=advance, step=step)
+        done = asyncio.run(app.flow.once(every, hooks))
+    report, near, matched, sent = done.cycle, done.near, done.matched, done.sent
     app.parser.close()
     wall, cpu = time.perf_counter() - wall_before, _cpu() - cpu_before
     _summarise(app, report, matched)

@@ -171,8 +171,8 @@ def test_a_due_digest_waits_for_the_polls_another_worker_began_before_it(
         async def finish() -> None:
             for feed in in_flight:
                 await b.poller.poll(feed)
-            await b.compare_pending()
-            await b.match_pending()
+            await b.flow.near()
+            await b.flow.match()
             await b.fetcher.aclose()
 
         asyncio.run(finish())

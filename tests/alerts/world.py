@@ -75,9 +75,9 @@ def cycle(app: App) -> AlertReport:
     async def run() -> AlertReport:
         try:
             await app.poller.run_cycle(every=True)
-            await app.compare_pending()
-            await app.match_pending()
-            return await app.send_alerts()
+            await app.flow.near()
+            await app.flow.match()
+            return await app.flow.alert()
         finally:
             await app.fetcher.aclose()
             await app.alerts.aclose()
@@ -91,8 +91,8 @@ def ingest(app: App) -> None:
     async def run() -> None:
         try:
             await app.poller.run_cycle(every=True)
-            await app.compare_pending()
-            await app.match_pending()
+            await app.flow.near()
+            await app.flow.match()
         finally:
             await app.fetcher.aclose()
 
@@ -102,7 +102,7 @@ def ingest(app: App) -> None:
 def alerts_only(app: App) -> AlertReport:
     async def run() -> AlertReport:
         try:
-            return await app.send_alerts()
+            return await app.flow.alert()
         finally:
             await app.alerts.aclose()
 

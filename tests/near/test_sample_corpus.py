@@ -142,7 +142,7 @@ def test_the_event_is_one_story_whichever_feed_is_read_first(
             by_file = {feed.url.rsplit("/", 1)[-1]: feed for feed in claimed}
             for name in order:
                 await app.poller.poll(by_file[name])
-                await app.compare_pending()
+                await app.flow.near()
         finally:
             await app.fetcher.aclose()
             await app.alerts.aclose()

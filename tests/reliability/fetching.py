@@ -194,8 +194,8 @@ def poll(app: App, alerts: bool = False) -> CycleReport:
         try:
             report = await app.poller.run_cycle(every=True)
             if alerts:
-                await app.match_pending()
-                await app.send_alerts()
+                await app.flow.match()
+                await app.flow.alert()
             return report
         finally:
             await app.fetcher.aclose()
