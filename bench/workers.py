@@ -869,7 +869,7 @@ def markdown(result: dict[str, Any]) -> str:
         "- how monitor shares the work: a worker leases the n feeds it claims for "
         "Poller.lease(n) = (⌈n / 64⌉ + 1) × (timeout + parse_timeout + 10 s) (the notes "
         "give the feeds each worker claimed per cycle, from its log); the near stage, the "
-        "match stage and building alerts run on one worker at a time (App._exclusive); "
+        "match stage and building alerts run on one worker at a time (Flow._alone); "
         "sending is leased delivery by delivery",
         f"- memory: RSS of each worker process and its children every 0.2 s; recovery: 2 "
         f"workers, polling.timeout and parse_timeout {p['recovery_timeout']:g} s each; once "
