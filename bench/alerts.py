@@ -281,8 +281,8 @@ def summarise(
 def digest_input(count: int, rng: random.Random) -> tuple[list[Any], dict[str, list[Any]]]:
     """Candidates for ``count`` stories of real BBC articles (title, first sentence as the
     snippet, its capitalised words as the hits), and two to four other outlets each."""
-    from monitor.alert.digest import Candidate
-    from monitor.alert.digest import Source as Outlet
+    from monitor.core.alerting import Candidate
+    from monitor.core.alerting import Source as Outlet
 
     articles = read_bbc(BBC)
     rng.shuffle(articles)
@@ -356,6 +356,7 @@ def render_bench(count: int, rng: random.Random) -> dict[str, Any]:
     from monitor.alert.digest import build
     from monitor.alert.message import email_message
     from monitor.alert.render import Renderer, context
+    from monitor.app import route_spec
     from monitor.config import RouteSettings
 
     candidates, outlets = digest_input(count, rng)
@@ -370,7 +371,7 @@ def render_bench(count: int, rng: random.Random) -> dict[str, Any]:
     renderer.render(ctx)
     first = time.perf_counter() - started  # compiles the templates: once per daemon
     steps["Renderer.render()"], rendered = timed(lambda: renderer.render(ctx))
-    route = RouteSettings.model_validate({"name": "bench", "file": {"dir": "x"}})
+    route = route_spec(RouteSettings.model_validate({"name": "bench", "file": {"dir": "x"}}))
     steps["email_message() bytes"], mail = timed(
         lambda: email_message(route, rendered, message_id="<b@x>", now=now, domain="x").as_bytes(
             policy=SMTP

@@ -9,12 +9,16 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import TracebackType
 
+from monitor.alert import check
 from monitor.alert.render import Renderer
 from monitor.alert.retry import RetryPolicy
+from monitor.alert.settings import MailHeaders, RouteSpec
 from monitor.alert.stage import AlertStage
+from monitor.alert.storage import AlertStore
 from monitor.config import Config, DuplicateSettings, RouteSettings
 from monitor.core.clock import Clock, SystemClock
 from monitor.fetch import Fetcher
@@ -23,13 +27,14 @@ from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
 from monitor.flow import Flow, Poller
 from monitor.match.stage import MatchStage
+from monitor.match.values import Watchlist
 from monitor.near.similarity import Thresholds
 from monitor.near.stage import NearStage
 from monitor.near.story import StoryLimits
 from monitor.notify import Notifier
 from monitor.notify.files import FileNotifier
-from monitor.notify.smtp import SmtpNotifier
-from monitor.notify.webhook import WebhookNotifier
+from monitor.notify.smtp import SmtpNotifier, SmtpSettings
+from monitor.notify.webhook import WebhookEndpoint, WebhookNotifier
 from monitor.parse import Parser
 from monitor.parse.entries import Limits
 from monitor.parse.pool import ParsePool
@@ -130,14 +135,13 @@ class App:
 
 
 def alert_stage(
-    config: Config, repo: Repository, clock: Clock, rng: random.Random | None = None
+    config: Config, repo: AlertStore, clock: Clock, rng: random.Random | None = None
 ) -> AlertStage:
     settings = config.settings.alerts
-    templates = config.base_dir / settings.templates if settings.templates else None
     return AlertStage(
         repo,
-        config.settings.routes,
-        Renderer(templates, config.base_dir / "alerts"),
+        [route_spec(r) for r in config.settings.routes],
+        alert_renderer(config),
         {r.name: notifier(r, config, clock) for r in config.settings.routes},
         clock,
         policy=RetryPolicy(settings.retry_base, settings.retry_max, settings.max_attempts),
@@ -147,13 +151,79 @@ def alert_stage(
     )
 
 
+def alert_renderer(config: Config) -> Renderer:
+    """The routes' templates: the user's own directory first, then ``alerts/``."""
+    settings = config.settings.alerts
+    templates = config.base_dir / settings.templates if settings.templates else None
+    return Renderer(templates, config.base_dir / "alerts")
+
+
+def route_spec(route: RouteSettings) -> RouteSpec:
+    """A route of monitor.yaml as the alert stage takes it."""
+    mail = route.email
+    headers = (
+        MailHeaders(sender=mail.sender, to=tuple(mail.to), list_unsubscribe=mail.list_unsubscribe)
+        if mail
+        else None
+    )
+    return RouteSpec(
+        name=route.name,
+        title=route.title,
+        channel=route.channel,
+        template=route.template,
+        email=headers,
+        secrets=route.secrets,
+        watchlists=tuple(route.watchlists),
+        rules=tuple(route.rules),
+        min_score=route.min_score,
+        schedule=route.schedule,
+        timezone=route.timezone,
+        quiet_hours=route.quiet_hours,
+        urgent_score=route.urgent_score,
+        max_entries=route.max_entries,
+        max_alerts=route.max_alerts,
+        alert_window=route.alert_window,
+        send_empty=route.send_empty,
+    )
+
+
 def notifier(route: RouteSettings, config: Config, clock: Clock) -> Notifier:
     if route.email is not None:
-        return SmtpNotifier(route.email, config.base_dir, os.environ)
+        mail = route.email
+        smtp = SmtpSettings(
+            host=mail.host,
+            port=mail.port,
+            security=mail.security,
+            sender=mail.sender,
+            to=tuple(mail.to),
+            username_env=mail.username_env,
+            password_env=mail.password_env,
+            ca_file=config.base_dir / mail.ca_file if mail.ca_file else None,
+            timeout=mail.timeout,
+        )
+        return SmtpNotifier(smtp, os.environ)
     if route.webhook is not None:
-        return WebhookNotifier(route.webhook, os.environ, clock)
+        hook = route.webhook
+        endpoint = WebhookEndpoint(
+            url=hook.url, format=hook.format, secret_env=hook.secret_env, timeout=hook.timeout
+        )
+        return WebhookNotifier(endpoint, os.environ, clock)
     directory = route.file.dir if route.file else "digests"
     return FileNotifier(config.base_dir / directory)
+
+
+def route_problems(
+    config: Config,
+    watchlists: Sequence[Watchlist],
+    env: Mapping[str, str],
+    clock: Clock | None = None,
+) -> list[str]:
+    """What ``monitor check`` says about the routes (``monitor.alert.check``)."""
+    rules: dict[str, set[str]] = {}
+    for watchlist in watchlists:
+        rules.setdefault(watchlist.name, set()).update(r.name for r in watchlist.rules)
+    routes = [route_spec(r) for r in config.settings.routes]
+    return check.route_problems(routes, rules, env, alert_renderer(config), clock or SystemClock())
 
 
 def near_limits(settings: DuplicateSettings) -> tuple[Thresholds, StoryLimits]:

@@ -263,9 +263,23 @@ class RouteSettings(_Section):
             return self.template
         return "email" if self.email is not None else "file"
 
+    @property
+    def secrets(self) -> tuple[tuple[str, str], ...]:
+        """The environment variables the channel reads, by setting:
+        ``("email.password_env", "SMTP_PASSWORD")``."""
+        named: list[tuple[str, str | None]] = []
+        if self.email:
+            named += [("email.username_env", self.email.username_env)]
+            named += [("email.password_env", self.email.password_env)]
+        if self.webhook:
+            named += [("webhook.secret_env", self.webhook.secret_env)]
+        return tuple((setting, name) for setting, name in named if name)
 
-class HttpSettings(_Section):
-    """The daemon's health, metrics and status page; off unless enabled."""
+
+class OpsHttpSettings(_Section):
+    """``http:``, the daemon's health, metrics and status page; off unless enabled.
+
+    (Not the feed fetcher's ``monitor.fetch.http.HttpSettings``.)"""
 
     enabled: bool = False
     host: str = "127.0.0.1"  # 0.0.0.0 in a container, behind your own access control
@@ -301,7 +315,7 @@ class Settings(_Section):
     watchlists: WatchlistSettings = WatchlistSettings()
     duplicates: DuplicateSettings = DuplicateSettings()
     alerts: AlertSettings = AlertSettings()
-    http: HttpSettings = HttpSettings()
+    http: OpsHttpSettings = OpsHttpSettings()
     feeds: Annotated[list[FeedSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
     routes: Annotated[list[RouteSettings], BeforeValidator(lambda v: [] if v is None else v)] = []
 

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from monitor.alert.digest import Digest
 from monitor.alert.render import Renderer, context
-from monitor.config import Config, RouteSettings
+from monitor.alert.settings import RouteSpec
+from monitor.core.clock import Clock
 from monitor.core.errors import ConfigError
-from monitor.match.values import Watchlist
 
 
 def route_problems(
-    config: Config, watchlists: Sequence[Watchlist], env: Mapping[str, str]
+    routes: Sequence[RouteSpec],
+    watchlists: Mapping[str, Collection[str]],
+    env: Mapping[str, str],
+    renderer: Renderer,
+    clock: Clock,
 ) -> list[str]:
-    """One line per problem, naming the route and the setting."""
-    rules = {(w.name, r.name) for w in watchlists for r in w.rules}
+    """One line per problem, naming the route and the setting.
+
+    ``watchlists``: the rule names of each watchlist in force; ``renderer``: the
+    routes' templates.
+    """
+    rules = {(w, r) for w, names in watchlists.items() for r in names}
     problems = []
-    for route in config.settings.routes:
-        problems += _selection(route, {w.name for w in watchlists}, rules)
+    for route in routes:
+        problems += _selection(route, set(watchlists), rules)
         problems += _secrets(route, env)
-    problems += _templates(config)
+    problems += _templates(routes, renderer, clock)
     return problems
 
 
-def _selection(route: RouteSettings, names: set[str], rules: set[tuple[str, str]]) -> list[str]:
+def _selection(route: RouteSpec, names: set[str], rules: set[tuple[str, str]]) -> list[str]:
     found = [
         f"route {route.name}: watchlists: no watchlist named {name!r}"
         for name in route.watchlists
@@ -39,34 +46,25 @@ def _selection(route: RouteSettings, names: set[str], rules: set[tuple[str, str]
     return found
 
 
-def _secrets(route: RouteSettings, env: Mapping[str, str]) -> list[str]:
-    named = []
-    if route.email:
-        named += [("email.username_env", route.email.username_env)]
-        named += [("email.password_env", route.email.password_env)]
-    if route.webhook:
-        named += [("webhook.secret_env", route.webhook.secret_env)]
+def _secrets(route: RouteSpec, env: Mapping[str, str]) -> list[str]:
     return [
         f"route {route.name}: {setting}: environment variable {name} is not set"
-        for setting, name in named
-        if name and name not in env
+        for setting, name in route.secrets
+        if name not in env
     ]
 
 
-def _templates(config: Config) -> list[str]:
+def _templates(routes: Sequence[RouteSpec], renderer: Renderer, clock: Clock) -> list[str]:
     """Render an empty digest through every template the routes use."""
-    settings = config.settings.alerts
-    templates = config.base_dir / settings.templates if settings.templates else None
-    renderer = Renderer(templates, config.base_dir / "alerts")
     values = context(
         Digest(groups=(), more=0),
         route="check",
         title="check",
         kind="digest",
-        now=datetime.now(UTC),
+        now=clock.now(),
         zone=ZoneInfo("UTC"),
     )
-    formats = {r.template for r in config.settings.routes}
+    formats = {r.template for r in routes}
     problems = []
     for fmt in sorted(formats):
         try:

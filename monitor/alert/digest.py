@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+
+from monitor.core.alerting import Candidate, Settlement, Source
 
 Span = tuple[int, int]
 # What may separate two matched words of one phrase: "North Korea", "Kim Jong-un",
@@ -21,38 +22,9 @@ _MATCHED_MAX = 12
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """A stored match the route has not settled, with its article."""
+class DigestEntry:
+    """One story of a digest."""
 
-    match_id: int
-    story_key: str  # "s<story id>", or "a<article id>" when stories are off
-    article_id: str
-    watchlist: str
-    rule: str
-    score: float
-    terms: tuple[str, ...]
-    snippet: str
-    highlights: tuple[tuple[int, int], ...]
-    title: str
-    url: str | None
-    source: str
-    published: datetime
-    is_copy: bool
-    matched_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Another outlet that carried the story."""
-
-    name: str
-    title: str
-    url: str | None
-    article: str | None = None  # the stored article (an exact copy: the one it copies)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
     story_key: str
     article: Candidate  # the best representative: an original, best score, earliest
     rules: tuple[tuple[str, str, float], ...]  # (watchlist, rule, score), best first
@@ -78,7 +50,7 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Group:
     watchlist: str
-    entries: tuple[Entry, ...]
+    entries: tuple[DigestEntry, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +66,16 @@ class Digest:
     articles: int = 0  # every story's reports: its best article and the others
 
     @property
-    def entries(self) -> tuple[Entry, ...]:
+    def entries(self) -> tuple[DigestEntry, ...]:
         return tuple(e for g in self.groups for e in g.entries)
 
     def __bool__(self) -> bool:
         return bool(self.groups)
+
+    @property
+    def settlement(self) -> Settlement:
+        """What the store records with the digest: the matches it disposes of."""
+        return Settlement(self.settled, self.stories)
 
 
 def build(
@@ -146,7 +123,7 @@ def _entry(
     fresh: Sequence[Candidate],
     sources: Sequence[Source],
     update: bool,
-) -> Entry:
+) -> DigestEntry:
     best = min(found, key=lambda c: (c.is_copy, -c.score, c.published, c.article_id))
     rules: dict[tuple[str, str], float] = {}
     for c in fresh:
@@ -164,7 +141,7 @@ def _entry(
     marked = phrases(best.snippet, spans)
     # What it marks first, in the order read; then what the story's other matches found.
     passages = [(best.snippet, marked), *((c.snippet, c.highlights) for c in fresh)]
-    return Entry(
+    return DigestEntry(
         key, best, tuple(ranked), tuple(terms), _by_outlet(also), update, marked, _matched(passages)
     )
 
@@ -202,9 +179,9 @@ def _by_outlet(sources: Iterable[Source]) -> tuple[Source, ...]:
     return tuple(s for reports in outlets.values() for s in reports.values())
 
 
-def _grouped(entries: Sequence[Entry]) -> tuple[Group, ...]:
+def _grouped(entries: Sequence[DigestEntry]) -> tuple[Group, ...]:
     """Entries under their best watchlist; the group with the best entry first."""
-    groups: dict[str, list[Entry]] = {}
+    groups: dict[str, list[DigestEntry]] = {}
     for entry in entries:  # already best first
         groups.setdefault(entry.watchlist, []).append(entry)
     return tuple(Group(name, tuple(items)) for name, items in groups.items())

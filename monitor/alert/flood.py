@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor.alert.digest import Candidate
+from monitor.core.alerting import Candidate
 
 
 @dataclass(frozen=True, slots=True)

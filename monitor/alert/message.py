@@ -16,7 +16,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from monitor.alert.render import Rendered, header_text
-from monitor.config import RouteSettings
+from monitor.alert.settings import RouteSpec
 
 
 def new_id(channel: str, domain: str) -> str:
@@ -26,7 +26,7 @@ def new_id(channel: str, domain: str) -> str:
 
 
 def compose(
-    route: RouteSettings,
+    route: RouteSpec,
     rendered: Rendered,
     *,
     message_id: str,
@@ -34,10 +34,10 @@ def compose(
     domain: str,
     stem: str,
 ) -> bytes:
-    if route.webhook is not None:
+    if route.channel not in ("email", "file"):  # a webhook, standard or chat: its JSON
         return rendered.json.encode()
     mail = email_message(route, rendered, message_id=message_id, now=now, domain=domain)
-    if route.email is not None:
+    if route.channel == "email":
         return mail.as_bytes(policy=SMTP)
     files = {
         "stem": stem,
@@ -49,7 +49,7 @@ def compose(
 
 
 def email_message(
-    route: RouteSettings, rendered: Rendered, *, message_id: str, now: datetime, domain: str
+    route: RouteSpec, rendered: Rendered, *, message_id: str, now: datetime, domain: str
 ) -> EmailMessage:
     mail = EmailMessage()
     settings = route.email

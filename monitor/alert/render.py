@@ -7,13 +7,15 @@ the template, never a malformed webhook. Text from feeds reaches templates as
 plain strings (escaped where the output is HTML); the one piece of markup we
 make ourselves, the snippet with its hits in ``<mark>``, is passed through nh3
 with an allowlist of that single tag. Only http(s) links are kept.
+
+Jinja2 is met here only: ``environment`` makes the status page's too.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from monitor.alert.digest import Digest, Entry
+from monitor.alert.digest import Digest, DigestEntry
 from monitor.core import printable
 from monitor.core.errors import ConfigError
 
@@ -42,27 +44,28 @@ class Rendered:
     json: str  # the payload of the route's webhook format (the generic one for the others)
 
 
+def environment(
+    dirs: Sequence[Path],
+    *,
+    autoescape: bool,
+    filters: Mapping[str, Callable[..., Any]] | None = None,
+) -> SandboxedEnvironment:
+    """Templates from ``dirs`` (the first that has a name wins), in Jinja2's sandbox;
+    a name a template uses but is not given is an error, never an empty string."""
+    loader = ChoiceLoader([FileSystemLoader(str(d)) for d in dirs])
+    made = SandboxedEnvironment(
+        loader=loader, autoescape=autoescape, undefined=StrictUndefined, trim_blocks=True
+    )
+    made.filters.update(filters or {})
+    return made
+
+
 class Renderer:
     def __init__(self, *dirs: Path | None) -> None:
         """Templates are looked for in ``dirs`` in order, then in the bundled ``alerts/``."""
-        search = [str(d) for d in (*dirs, BUNDLED) if d is not None and d.is_dir()]
-        loader = ChoiceLoader([FileSystemLoader(d) for d in search])
-        self._html = SandboxedEnvironment(
-            loader=loader, autoescape=True, undefined=StrictUndefined, trim_blocks=True
-        )
-        self._text = SandboxedEnvironment(
-            loader=loader, autoescape=False, undefined=StrictUndefined, trim_blocks=True
-        )
-        # Chat formats read markup in plain text: a feed's "<!channel>", "@here" or
-        # "[x](url)" must arrive as text, not as a mention or a link.
-        self._text.filters["slack"] = slack_text
-        self._text.filters["markdown"] = markdown_text
-        self._text.filters["chat_url"] = chat_url
-        self._text.filters["slack_url"] = slack_url
-        # Chat services limit a message's size: templates measure what they add,
-        # and cut text where no escape or link is left half open.
-        self._text.filters["json_size"] = json_size
-        self._text.filters["chat_cut"] = chat_cut
+        search = [d for d in (*dirs, BUNDLED) if d is not None and d.is_dir()]
+        self._html = environment(search, autoescape=True)
+        self._text = environment(search, autoescape=False, filters=_TEXT_FILTERS)
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
         return Rendered(
@@ -143,7 +146,7 @@ def context(
     }
 
 
-def _entry(entry: Entry, zone: ZoneInfo) -> dict[str, Any]:
+def _entry(entry: DigestEntry, zone: ZoneInfo) -> dict[str, Any]:
     article = entry.article
     source = one_line(article.source)
     # The other outlets, each once: a second report of the lead outlet is in
@@ -279,3 +282,17 @@ def highlight(snippet: str, spans: Sequence[tuple[int, int]]) -> Markup:
         at = end
     parts.append(str(escape(snippet[at:])))
     return Markup(nh3.clean("".join(parts), tags={"mark"}, attributes={}))  # noqa: S704
+
+
+_TEXT_FILTERS: dict[str, Callable[..., Any]] = {
+    # Chat formats read markup in plain text: a feed's "<!channel>", "@here" or
+    # "[x](url)" must arrive as text, not as a mention or a link.
+    "slack": slack_text,
+    "markdown": markdown_text,
+    "chat_url": chat_url,
+    "slack_url": slack_url,
+    # Chat services limit a message's size: templates measure what they add,
+    # and cut text where no escape or link is left half open.
+    "json_size": json_size,
+    "chat_cut": chat_cut,
+}

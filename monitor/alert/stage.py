@@ -8,7 +8,7 @@ Flow, for each route in ``monitor.yaml`` (``build``, in a worker thread):
   each as an alert at once → when the route's period has ended: the rest as one
   digest (``monitor.alert.digest``) → rendered (``render``) → composed into the
   bytes the channel sends (``message``) → saved with the matches it settles and
-  its delivery, in one transaction (``store.alerts``).
+  its delivery, in one transaction (through ``AlertStore``).
 Then ``deliver`` (on the event loop): claim due deliveries → each route's
 notifier sends them in order → sent, retried later (``retry``), parked, or the
 route disabled (HTTP 410).
@@ -33,17 +33,24 @@ from monitor.alert import schedule as schedules
 from monitor.alert.message import compose, new_id
 from monitor.alert.render import Rendered, Renderer, context
 from monitor.alert.retry import RetryPolicy, next_attempt
-from monitor.config import RouteSettings
+from monitor.alert.settings import RouteSpec
+from monitor.alert.storage import AlertStore
+from monitor.core.alerting import Candidate, NewDigest, Selection, Settlement
 from monitor.core.clock import Clock
 from monitor.core.errors import MonitorError
 from monitor.core.types import Outbound
 from monitor.notify import Notifier, Outcome
-from monitor.store.alerts import BACKFILL, MAX_CANDIDATES, NewDigest, Selection
-from monitor.store.repository import Repository
 
 log = structlog.get_logger("monitor.alerts")
 # How long the near stage may take to file an article before its match is sent alone.
 NEAR_GRACE = timedelta(minutes=10)
+# A new route (or one whose selection changed) starts with the matches of the
+# last day, not the whole history: its first digest is "what you missed today".
+BACKFILL = timedelta(days=1)
+MAX_CANDIDATES = 20_000  # read per build; a larger backlog goes into the next digests
+# An instant alert of one story, and the one message that carries a flood's overflow:
+# the digests a route's ``max_alerts`` caps.
+INSTANT_KINDS = ("alert", "alerts")
 LEASE_MARGIN = timedelta(seconds=10)
 MAX_SENDS = 50  # per route and check
 
@@ -60,7 +67,7 @@ class AlertReport:
 
 @dataclass(frozen=True)
 class Route:
-    settings: RouteSettings
+    settings: RouteSpec
     schedule: schedules.Schedule
 
     @property
@@ -68,7 +75,7 @@ class Route:
         return self.settings.name
 
     @classmethod
-    def of(cls, settings: RouteSettings) -> Route:
+    def of(cls, settings: RouteSpec) -> Route:
         return cls(
             settings,
             schedules.parse(settings.schedule, settings.timezone, settings.quiet_hours),
@@ -84,8 +91,8 @@ class Route:
 class AlertStage:
     def __init__(
         self,
-        repo: Repository,
-        routes: Sequence[RouteSettings],
+        repo: AlertStore,
+        routes: Sequence[RouteSpec],
         renderer: Renderer,
         notifiers: Mapping[str, Notifier],
         clock: Clock,
@@ -125,7 +132,7 @@ class AlertStage:
 
     def _build_route(self, route: Route, now: datetime, report: AlertReport) -> None:
         initial = schedules.initial_end(route.schedule, now)
-        state = self.repo.sync_route(route.name, route.selector(), initial, now)
+        state = self.repo.sync_route(route.name, route.selector(), initial, now - BACKFILL)
         if state.disabled_reason:
             return  # matches wait, unsettled, until `monitor deliveries retry` enables it
         candidates = self.repo.alert_candidates(self._selection(route, state.since, now))
@@ -141,7 +148,7 @@ class AlertStage:
         elif period is not None:
             # Keep the latest local time seen: the repeated hour must not lower it.
             key = max(period.key, state.last_key or period.key)
-            self.repo.settle_only(route.name, digests.Digest((), 0), period.end, key)
+            self.repo.settle_only(route.name, Settlement(), period.end, key)
         if not backlog:
             self._move_since(route, state.since, candidates, now)
 
@@ -159,7 +166,7 @@ class AlertStage:
     def _send_digest(
         self,
         route: Route,
-        candidates: list[digests.Candidate],
+        candidates: list[Candidate],
         period: schedules.Period,
         now: datetime,
         report: AlertReport,
@@ -169,12 +176,12 @@ class AlertStage:
             self._save(route, made, "digest", period.key, period.end, now, report)
         elif route.schedule.cron is None:
             # An interval route sends when there is something: its period waits.
-            self.repo.settle_only(route.name, made, None, period.key)
+            self.repo.settle_only(route.name, made.settlement, None, period.key)
         else:
-            self.repo.settle_only(route.name, made, period.end, period.key)
+            self.repo.settle_only(route.name, made.settlement, period.end, period.key)
 
     def _move_since(
-        self, route: Route, since: datetime, waiting: list[digests.Candidate], now: datetime
+        self, route: Route, since: datetime, waiting: list[Candidate], now: datetime
     ) -> None:
         """Keep the candidate query to recent matches: all before the oldest waiting are settled.
 
@@ -187,8 +194,8 @@ class AlertStage:
             self.repo.advance_since(route.name, moved)
 
     def _send_urgent(
-        self, route: Route, candidates: list[digests.Candidate], now: datetime, report: AlertReport
-    ) -> list[digests.Candidate]:
+        self, route: Route, candidates: list[Candidate], now: datetime, report: AlertReport
+    ) -> list[Candidate]:
         """Alerts for the urgent stories, at most ``max_alerts`` messages per
         ``alert_window`` (``flood``); returns the candidates left for later."""
         s = route.settings
@@ -196,8 +203,8 @@ class AlertStage:
         keys = set(digests.urgent(candidates, threshold))
         if not keys:
             return candidates
-        room = s.max_alerts - self.repo.instant_messages(
-            route.name, now - timedelta(seconds=s.alert_window)
+        room = s.max_alerts - self.repo.count_digests(
+            route.name, INSTANT_KINDS, now - timedelta(seconds=s.alert_window)
         )
         if room <= 0:
             log.debug("alerts.waiting", route=route.name, stories=len(keys))
@@ -206,7 +213,7 @@ class AlertStage:
         news = self._digest(route, urgent).stories
         if stale := [c for c in urgent if c.story_key not in news]:
             # Sent before, nothing new: settled, and no message spent on them.
-            self.repo.settle_only(route.name, self._digest(route, stale), None, "")
+            self.repo.settle_only(route.name, self._digest(route, stale).settlement, None, "")
         made = flood.plan(flood.rank(urgent, news), room)
         for key in made.alone:
             self._send_alert(route, [c for c in urgent if c.story_key == key], "alert", now, report)
@@ -221,7 +228,7 @@ class AlertStage:
     def _send_alert(
         self,
         route: Route,
-        found: list[digests.Candidate],
+        found: list[Candidate],
         kind: str,
         now: datetime,
         report: AlertReport,
@@ -235,10 +242,10 @@ class AlertStage:
         if made:
             self._save(route, made, kind, period, None, now, report)
         else:
-            self.repo.settle_only(route.name, made, None, period)
+            self.repo.settle_only(route.name, made.settlement, None, period)
 
     def _digest(
-        self, route: Route, candidates: list[digests.Candidate], everything: bool = False
+        self, route: Route, candidates: list[Candidate], everything: bool = False
     ) -> digests.Digest:
         keys = sorted({c.story_key for c in candidates})
         return digests.build(
@@ -266,7 +273,16 @@ class AlertStage:
             route.settings, rendered, message_id=message_id, now=now, domain=self.domain, stem=stem
         )
         new = NewDigest(
-            route.name, kind, period, rendered.subject, made, channel, message_id, payload
+            route=route.name,
+            kind=kind,
+            period=period,
+            subject=rendered.subject,
+            entries=len(made.entries),
+            more=made.more,
+            settlement=made.settlement,
+            channel=channel,
+            message_id=message_id,
+            payload=payload,
         )
         if self.repo.save_digest(new, end, now) is None:
             log.info("digest.built_elsewhere", route=route.name, period=period)
@@ -309,8 +325,9 @@ class AlertStage:
         return Selection(
             route=s.name,
             since=since,
-            watchlists=tuple(s.watchlists),
-            rules=tuple(s.rules),
+            limit=MAX_CANDIDATES,
+            watchlists=s.watchlists,
+            rules=tuple(_rule_pair(rule) for rule in s.rules),
             min_score=s.min_score,
             settled_before=now - NEAR_GRACE if self.wait_for_near else None,
         )
@@ -367,3 +384,9 @@ class AlertStage:
     async def aclose(self) -> None:
         for notifier in self.notifiers.values():
             await notifier.aclose()
+
+
+def _rule_pair(rule: str) -> tuple[str, str]:
+    """``watchlist/rule`` as (watchlist, rule); a bare ``rule`` as ("", rule): any watchlist's."""
+    watchlist, _, name = rule.rpartition("/")
+    return watchlist, name

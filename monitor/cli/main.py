@@ -259,7 +259,7 @@ def _poll_summary(app: App, report: CycleReport) -> None:
 @click.pass_obj
 def check(state: State) -> None:
     """Validate the configuration and every watchlist (and report where they are wrong)."""
-    from monitor.alert.check import route_problems
+    from monitor.app import route_problems
     from monitor.watchlist.registry import load_all
 
     config = state.config

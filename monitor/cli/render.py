@@ -10,11 +10,11 @@ from rich.table import Table
 
 from monitor.alert.stage import AlertReport
 from monitor.cli.term import add_row, cell, markup
+from monitor.core.alerting import DeliveryInfo
 from monitor.core.clock import when
 from monitor.core.types import CycleReport, FeedInfo
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
-from monitor.store.alerts import DeliveryInfo
 from monitor.watchlist.registry import Registry
 
 STATUS_STYLE = {

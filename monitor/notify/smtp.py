@@ -10,21 +10,36 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import aiosmtplib
 
-from monitor.config import EmailSettings
 from monitor.core.types import Outbound
 from monitor.notify import Outcome
 
 _PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpSettings:
+    """The server a route's mail goes through, and the envelope."""
+
+    host: str
+    port: int | None  # None: the security's usual port
+    security: Literal["starttls", "tls", "none"]
+    sender: str
+    to: tuple[str, ...]
+    username_env: str | None  # names of the environment variables holding
+    password_env: str | None  # the credentials (never the credentials)
+    ca_file: Path | None  # a private CA to trust as well
+    timeout: float  # seconds, per server reply
+
+
 class SmtpNotifier:
-    def __init__(self, settings: EmailSettings, base_dir: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, settings: SmtpSettings, env: Mapping[str, str]) -> None:
         self.settings = settings
-        self.base_dir = base_dir
         self.env = env
 
     @property
@@ -43,7 +58,7 @@ class SmtpNotifier:
                 refused, _ = await aiosmtplib.send(
                     delivery.payload,
                     sender=s.sender,
-                    recipients=s.to,
+                    recipients=list(s.to),
                     hostname=s.host,
                     port=s.port or _PORTS[s.security],
                     username=username,
@@ -84,7 +99,7 @@ class SmtpNotifier:
             return None
         context = ssl.create_default_context()
         if self.settings.ca_file:
-            context.load_verify_locations(cafile=str(self.base_dir / self.settings.ca_file))
+            context.load_verify_locations(cafile=str(self.settings.ca_file))
         return context
 
     async def aclose(self) -> None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from monitor import __version__
-from monitor.config import WebhookSettings
 from monitor.core.clock import Clock, retry_after
 from monitor.core.types import Outbound
 from monitor.notify import Outcome
@@ -29,10 +29,21 @@ USER_AGENT = f"monitor/{__version__} (webhook)"
 _RETRY = {408, 425, 429}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookEndpoint:
+    """Where a route's JSON is posted, and how it is signed."""
+
+    url: str  # http or https, with a host
+    format: str  # standard (signed), or a chat format: slack, discord, teams, mattermost
+    # Environment variable with the signing secrets (whsec_...), space-separated.
+    secret_env: str | None
+    timeout: float  # seconds for the whole post
+
+
 class WebhookNotifier:
     def __init__(
         self,
-        settings: WebhookSettings,
+        settings: WebhookEndpoint,
         env: Mapping[str, str],
         clock: Clock,
         client: httpx.AsyncClient | None = None,

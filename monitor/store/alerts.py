@@ -1,6 +1,7 @@
-"""Routes, digests and the delivery outbox.
+"""Routes and digests (and, through ``OutboxStorage``, the delivery outbox).
 
-A part of the repository (``Repository`` takes these methods in). A digest, the
+A part of the repository (``Repository`` takes these methods in). Only values
+are mapped here: what a digest holds is ``monitor.alert``'s decision. A digest, the
 matches it settles and its delivery are written in one transaction, so a crash
 either loses the whole digest (its matches are still unsettled and go into the
 next one) or keeps all of it (the delivery is in the outbox and will be sent).
@@ -11,19 +12,27 @@ on ``route_matches``; the one that loses rolls back and sends nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from monitor.alert.digest import Candidate, Digest, Source
+from monitor.core.alerting import (
+    Candidate,
+    NewDigest,
+    RouteState,
+    Selection,
+    Settlement,
+    Source,
+    split_keys,
+    story_key,
+)
 from monitor.core.errors import StorageError
-from monitor.core.types import Outbound
 from monitor.store import dbclock
+from monitor.store.bulk import chunks
 from monitor.store.models import (
     ArticleRow,
     CopyRow,
@@ -34,8 +43,8 @@ from monitor.store.models import (
     RouteMatchRow,
     RouteRow,
 )
+from monitor.store.outbox import OutboxStorage
 
-CHUNK = 500
 _ROUTE = (
     RouteRow.selector,
     RouteRow.since,
@@ -43,72 +52,20 @@ _ROUTE = (
     RouteRow.last_key,
     RouteRow.disabled_reason,
 )
-MAX_CANDIDATES = 20_000  # per build; a larger backlog goes into the next digests
-# A new route (or one whose selection changed) starts with the matches of the
-# last day, not the whole history: its first digest is "what you missed today".
-BACKFILL = timedelta(days=1)
-# An instant alert of one story, and the one message that carries a flood's overflow.
-INSTANT_KINDS = ("alert", "alerts")
 
 
-@dataclass(frozen=True, slots=True)
-class RouteState:
-    name: str
-    since: datetime
-    last_end: datetime | None
-    last_key: str | None
-    disabled_reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which stored matches a route takes."""
-
-    route: str
-    since: datetime
-    watchlists: tuple[str, ...] = ()  # empty: every watchlist
-    rules: tuple[str, ...] = ()  # "rule" or "watchlist/rule"; empty: every rule
-    min_score: float = 0.0
-    settled_before: datetime | None = None  # articles not yet compared count from then on
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryInfo:
-    id: int
-    digest_id: int
-    route: str
-    channel: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    subject: str
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewDigest:
-    route: str
-    kind: str  # digest, alert, alerts (the stories past a route's max_alerts, together)
-    period: str
-    subject: str
-    digest: Digest
-    channel: str
-    message_id: str
-    payload: bytes
-
-
-class AlertStorage:
+class AlertStorage(OutboxStorage):
     engine: Engine
     _reader: Engine
 
     def sync_route(
-        self, name: str, selector: str, initial_end: datetime | None, now: datetime
+        self, name: str, selector: str, initial_end: datetime | None, start: datetime
     ) -> RouteState:
-        """The route's state, created on first sight; a changed selection starts afresh."""
-        since = now - BACKFILL
+        """The route's state, created on first sight; a changed selection starts afresh.
+
+        ``start``: where a new route's (or a changed selection's) matches begin.
+        """
+        since = start
         try:
             with self.engine.begin() as conn:
                 route = conn.execute(select(*_ROUTE).where(RouteRow.name == name)).first()
@@ -131,7 +88,7 @@ class AlertStorage:
                     name, since, route.last_end, route.last_key, route.disabled_reason
                 )
         except IntegrityError:  # another worker created it at the same moment
-            return self.sync_route(name, selector, initial_end, now)
+            return self.sync_route(name, selector, initial_end, start)
         except SQLAlchemyError as exc:
             raise StorageError(f"route {name}: {exc}") from exc
 
@@ -169,12 +126,12 @@ class AlertStorage:
                 MatchRow.score >= selection.min_score,
             )
             .order_by(MatchRow.id)
-            .limit(MAX_CANDIDATES)
+            .limit(selection.limit)
         )
         if selection.watchlists:
             query = query.where(MatchRow.watchlist.in_(selection.watchlists))
         if selection.rules:
-            query = query.where(or_(*(_rule_is(rule) for rule in selection.rules)))
+            query = query.where(or_(*(_rule_is(*rule) for rule in selection.rules)))
         if selection.settled_before is not None:
             # Wait for the near stage (its story decides the digest entry), but not
             # for ever: an article it could not compare is sent on its own.
@@ -216,12 +173,11 @@ class AlertStorage:
                 .values(since=since)
             )
 
-    def instant_messages(self, route: str, since: datetime) -> int:
-        """How many instant messages (alerts, and the overflow of a flood) the route
-        has made since ``since``: the count its ``max_alerts`` caps."""
+    def count_digests(self, route: str, kinds: Sequence[str], since: datetime) -> int:
+        """How many digests of these ``kinds`` the route has made since ``since``."""
         query = select(func.count(DigestRow.id)).where(
             DigestRow.route == route,
-            DigestRow.kind.in_(INSTANT_KINDS),
+            DigestRow.kind.in_(kinds),
             DigestRow.created_at > since,
         )
         try:
@@ -238,8 +194,7 @@ class AlertStorage:
         since joined a story makes that story's rule sent too.
         """
         found: dict[str, set[tuple[str, str]]] = {}
-        stories = {int(k[1:]): k for k in keys if k.startswith("s")}
-        roots = {k[1:]: k for k in keys if k.startswith("a")}
+        stories, roots = split_keys(keys)
         sent = (
             select(
                 RouteMatchRow.story_key,
@@ -253,30 +208,28 @@ class AlertStorage:
             .where(RouteMatchRow.route == route, RouteMatchRow.digest_id.is_not(None))
         )
         with Session(self._reader) as conn:
-            for chunk in _chunks(list(keys)):
+            for chunk in chunks(keys):
                 rows = conn.execute(sent.where(RouteMatchRow.story_key.in_(chunk)))
                 _add_sent(found, rows, stories, roots)
-            for story_chunk in _chunks(list(stories)):
+            for story_chunk in chunks(list(stories)):
                 rows = conn.execute(sent.where(ArticleRow.story_id.in_(story_chunk)))
                 _add_sent(found, rows, stories, roots)
-            for root_chunk in _chunks(list(roots)):
+            for root_chunk in chunks(list(roots)):
                 joined = or_(ArticleRow.id.in_(root_chunk), ArticleRow.duplicate_of.in_(root_chunk))
                 _add_sent(found, conn.execute(sent.where(joined)), stories, roots)
         return found
 
     def story_sources(self, keys: Sequence[str]) -> dict[str, list[Source]]:
         """Every outlet that carried each story: its articles and their exact copies."""
-        stories = {int(k[1:]): k for k in keys if k.startswith("s")}
-        articles: dict[str, str] = {k[1:]: k for k in keys if k.startswith("a")}
+        stories, articles = split_keys(keys)
         found: dict[str, list[Source]] = {}
         with Session(self._reader) as conn:
-            ids = list(stories)
-            for start in range(0, len(ids), CHUNK):
+            for ids in chunks(list(stories)):
                 query = (
                     select(ArticleRow.id, ArticleRow.story_id, ArticleRow.title, ArticleRow.url)
                     .add_columns(FeedRow.title, FeedRow.url)
                     .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
-                    .where(ArticleRow.story_id.in_(ids[start : start + CHUNK]))
+                    .where(ArticleRow.story_id.in_(ids))
                     .order_by(ArticleRow.published_at, ArticleRow.id)
                 )
                 for article_id, story, title, url, feed_title, feed_url in conn.execute(query):
@@ -301,13 +254,13 @@ class AlertStorage:
                         kind=new.kind,
                         period=new.period,
                         subject=new.subject,
-                        entries=len(new.digest.entries),
-                        more=new.digest.more,
+                        entries=new.entries,
+                        more=new.more,
                         created_at=now,
                     )
                     .returning(DigestRow.id)
                 ).scalar_one()
-                self._settle(conn, new.route, new.digest, digest_id)
+                _settle(conn, new.route, new.settlement, digest_id)
                 # Every digest the stage saves is meant to go out: an empty one is
                 # saved only for a route with ``send_empty`` ("nothing new today"),
                 # which a condition on the digest's entries here silently dropped.
@@ -322,11 +275,13 @@ class AlertStorage:
         except SQLAlchemyError as exc:
             raise StorageError(f"route {new.route}: could not save the digest: {exc}") from exc
 
-    def settle_only(self, route: str, digest: Digest, end: datetime | None, key: str) -> None:
+    def settle_only(
+        self, route: str, settlement: Settlement, end: datetime | None, key: str
+    ) -> None:
         """Nothing to send (no story is news, or a repeated local hour): record and go on."""
         try:
             with self.engine.begin() as conn:
-                self._settle(conn, route, digest, None)
+                _settle(conn, route, settlement, None)
                 if end is not None:
                     _advance(conn, route, end, key)
         except IntegrityError as exc:
@@ -334,148 +289,6 @@ class AlertStorage:
                 raise StorageError(f"route {route}: {exc}") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"route {route}: {exc}") from exc
-
-    def _settle(self, conn: Any, route: str, digest: Digest, digest_id: int | None) -> None:
-        rows = [
-            {
-                "route": route,
-                "match_id": match_id,
-                "story_key": key,
-                "digest_id": digest_id if key in digest.stories else None,
-            }
-            for match_id, key in digest.settled
-        ]
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(RouteMatchRow), rows[start : start + CHUNK])
-
-    # The outbox ---------------------------------------------------------------
-
-    def claim_deliveries(
-        self, route: str, now: datetime, lease: timedelta, limit: int = 1
-    ) -> list[Outbound]:
-        """The route's due deliveries, oldest first, leased to this worker.
-
-        No lock is held while sending: the lease keeps other workers off, and a
-        worker that dies loses its lease when it expires.
-        """
-        dialect = self.engine.dialect.name
-        free = dbclock.expired(DeliveryRow.lease_until, dialect)
-        due = (
-            select(DeliveryRow.id)
-            .where(
-                DeliveryRow.route == route,
-                DeliveryRow.state == "pending",
-                DeliveryRow.next_attempt_at <= now,
-                free,
-            )
-            .order_by(DeliveryRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = []
-        try:
-            with Session(self.engine) as conn, conn.begin():
-                for (delivery_id,) in conn.execute(due).all():
-                    taken = conn.execute(
-                        update(DeliveryRow)
-                        .where(DeliveryRow.id == delivery_id, free)
-                        .values(lease_until=dbclock.later(dialect, lease.total_seconds()))
-                    )
-                    if taken.rowcount:  # type: ignore[attr-defined]
-                        claimed.append(delivery_id)
-                rows = conn.execute(select(DeliveryRow).where(DeliveryRow.id.in_(claimed)))
-                return [_outbound(row) for row in rows.scalars()]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not claim deliveries: {exc}") from exc
-
-    def delivery_done(
-        self,
-        delivery_id: int,
-        now: datetime,
-        state: Literal["sent", "pending", "parked"],
-        *,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> None:
-        """An attempt's outcome: sent (``error`` may hold a warning), pending until
-        ``retry_at``, or parked for a person."""
-        values: dict[str, Any] = {
-            "attempts": DeliveryRow.attempts + 1,
-            "lease_until": None,
-            "last_error": error,
-            "state": state,
-        }
-        if state == "sent":
-            values.update(sent_at=now)
-        elif state == "pending" and retry_at is not None:
-            values.update(next_attempt_at=retry_at)
-        with self.engine.begin() as conn:
-            conn.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
-
-    def disable_route(self, route: str, reason: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(RouteRow)
-                .where(RouteRow.name == route)
-                .values(disabled_at=now, disabled_reason=reason)
-            )
-            # The route's other deliveries wait with it ("held"), and go when it is enabled.
-            conn.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.route == route, DeliveryRow.state == "pending")
-                .values(state="held")
-            )
-
-    def retry_delivery(self, delivery_id: int, now: datetime) -> DeliveryInfo | None:
-        """A parked delivery sent again at once, with fresh attempts; its route enabled
-        again, with the deliveries it held. None when there is no such delivery waiting,
-        or one being sent right now (its lease is running)."""
-        dialect = self.engine.dialect.name
-        with Session(self.engine) as conn, conn.begin():
-            row = conn.get(DeliveryRow, delivery_id)
-            if row is None or row.state == "sent":
-                return None
-            taken = conn.execute(
-                update(DeliveryRow)
-                .where(
-                    DeliveryRow.id == delivery_id,
-                    dbclock.expired(DeliveryRow.lease_until, dialect),
-                )
-                .values(state="pending", next_attempt_at=now, attempts=0, lease_until=None)
-            )
-            if not taken.rowcount:  # type: ignore[attr-defined]
-                return None
-            conn.execute(
-                update(RouteRow)
-                .where(RouteRow.name == row.route)
-                .values(disabled_at=None, disabled_reason=None)
-            )
-            conn.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.route == row.route, DeliveryRow.state == "held")
-                .values(state="pending", next_attempt_at=now)
-            )
-        return self.delivery(delivery_id)
-
-    def delivery(self, delivery_id: int) -> DeliveryInfo | None:
-        found = self.deliveries(ids=[delivery_id])
-        return found[0] if found else None
-
-    def deliveries(
-        self, state: str | None = None, limit: int = 50, ids: Sequence[int] = ()
-    ) -> list[DeliveryInfo]:
-        query = (
-            select(DeliveryRow, DigestRow.subject)
-            .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
-            .order_by(DeliveryRow.id.desc())
-            .limit(limit)
-        )
-        if state:
-            query = query.where(DeliveryRow.state == state)
-        if ids:
-            query = query.where(DeliveryRow.id.in_(list(ids)))
-        with Session(self._reader) as conn:
-            return [_delivery_info(row, subject) for row, subject in conn.execute(query)]
 
     def route_states(self) -> dict[str, RouteState]:
         with Session(self._reader) as conn:
@@ -494,9 +307,18 @@ def _built_elsewhere(exc: IntegrityError) -> bool:
     )
 
 
-def _chunks(values: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+def _settle(conn: Any, route: str, settlement: Settlement, digest_id: int | None) -> None:
+    rows = [
+        {
+            "route": route,
+            "match_id": match_id,
+            "story_key": key,
+            "digest_id": digest_id if key in settlement.told else None,
+        }
+        for match_id, key in settlement.matches
+    ]
+    for chunk in chunks(rows):
+        conn.execute(insert(RouteMatchRow), chunk)
 
 
 def _add_sent(
@@ -513,8 +335,7 @@ def _add_sent(
                 found.setdefault(key, set()).add((watchlist, rule))
 
 
-def _rule_is(rule: str) -> Any:
-    watchlist, _, name = rule.rpartition("/")
+def _rule_is(watchlist: str, name: str) -> Any:
     if watchlist:
         return and_(MatchRow.watchlist == watchlist, MatchRow.rule == name)
     return MatchRow.rule == name
@@ -523,10 +344,9 @@ def _rule_is(rule: str) -> Any:
 def _candidate(row: Any) -> Candidate:
     (match_id, watchlist, rule, score, terms, snippet, highlights) = row[:7]
     (article_id, title, url, published, duplicate_of, story_id, feed_title, feed_url) = row[7:15]
-    key = f"s{story_id}" if story_id is not None else f"a{duplicate_of or article_id}"
     return Candidate(
         match_id=match_id,
-        story_key=key,
+        story_key=story_key(story_id, duplicate_of or article_id),
         article_id=article_id,
         watchlist=watchlist,
         rule=rule,
@@ -545,12 +365,11 @@ def _candidate(row: Any) -> Candidate:
 
 def _add_copies(conn: Session, articles: dict[str, str], found: dict[str, list[Source]]) -> None:
     """Exact copies seen in other feeds are stored as links to the article."""
-    ids = list(articles)
-    for start in range(0, len(ids), CHUNK):
+    for ids in chunks(list(articles)):
         query = (
             select(CopyRow.article_id, CopyRow.title, CopyRow.url, FeedRow.title, FeedRow.url)
             .join(FeedRow, FeedRow.id == CopyRow.feed_id)
-            .where(CopyRow.article_id.in_(ids[start : start + CHUNK]))
+            .where(CopyRow.article_id.in_(ids))
             .order_by(CopyRow.seen_at, CopyRow.id)
         )
         for article_id, title, url, feed_title, feed_url in conn.execute(query):
@@ -574,26 +393,3 @@ def _delivery(new: NewDigest, digest_id: int, now: datetime) -> dict[str, Any]:
         "next_attempt_at": now,
         "created_at": now,
     }
-
-
-def _outbound(row: DeliveryRow) -> Outbound:
-    return Outbound(
-        row.id, row.digest_id, row.route, row.channel, row.message_id, row.payload, row.attempts
-    )
-
-
-def _delivery_info(row: DeliveryRow, subject: str) -> DeliveryInfo:
-    return DeliveryInfo(
-        id=row.id,
-        digest_id=row.digest_id,
-        route=row.route,
-        channel=row.channel,
-        state=row.state,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        subject=subject,
-        message_id=row.message_id,
-    )

@@ -20,11 +20,11 @@ from monitor.core.clock import Clock
 from monitor.core.types import CycleReport
 from monitor.match.stage import MatchReport
 from monitor.near.stage import NearReport
-from monitor.store.repository import Repository
+from monitor.web.reads import OpsReads
 
 
 class Metrics:
-    def __init__(self, repo: Repository, clock: Clock) -> None:
+    def __init__(self, repo: OpsReads, clock: Clock) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter("monitor_polls", "Feed polls by outcome", ["outcome"], registry=r)
@@ -85,7 +85,7 @@ class Metrics:
 class _DatabaseCollector(Collector):
     """The state every worker shares, read when Prometheus scrapes."""
 
-    def __init__(self, repo: Repository, clock: Clock) -> None:
+    def __init__(self, repo: OpsReads, clock: Clock) -> None:
         self.repo = repo
         self.clock = clock
 

@@ -17,9 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.clock import Clock
 from monitor.core.errors import StorageError
-from monitor.store.repository import Repository
 from monitor.web.access import Access, middleware, security_headers, style_nonce
 from monitor.web.metrics import Metrics
+from monitor.web.reads import WebReads
 from monitor.web.status import WatchlistFile, page
 
 log = structlog.get_logger("monitor.web")
@@ -28,7 +28,7 @@ log = structlog.get_logger("monitor.web")
 class OpsServer:
     def __init__(
         self,
-        repo: Repository,
+        repo: WebReads,
         metrics: Metrics,
         clock: Clock,
         worker: str,

@@ -8,31 +8,33 @@ people than the configuration).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from monitor import __version__
+from monitor.alert.render import environment
 from monitor.core.clock import when
 from monitor.core.printable import error_line
 from monitor.core.redact import redact_url
-from monitor.store.repository import Repository
 from monitor.watchlist.registry import Registry
+from monitor.web.reads import StatusReads, StoryRead
 
 TEMPLATES = Path(__file__).parent / "templates"
 RECENT = timedelta(days=3)
 
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+_env = environment(
+    [TEMPLATES],
+    autoescape=True,
+    filters={
+        "when": when,
+        "redact_url": redact_url,
+        # Errors (a delivery's too, with its receiver's reason phrase): no secrets, no controls.
+        "redact": lambda text: error_line(text),
+    },
 )
-_env.filters["when"] = when
-_env.filters["redact_url"] = redact_url
-# Errors (a delivery's too, with its receiver's reason phrase): no secrets, no controls.
-_env.filters["redact"] = lambda text: error_line(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ def watchlist_files(registry: Registry) -> list[WatchlistFile]:
 
 
 def page(
-    repo: Repository,
+    repo: StatusReads,
     now: datetime,
     worker: str,
     watchlists: Sequence[WatchlistFile] = (),
@@ -74,7 +76,7 @@ def page(
 
 
 def view(
-    repo: Repository, now: datetime, worker: str, watchlists: Sequence[WatchlistFile] = ()
+    repo: StatusReads, now: datetime, worker: str, watchlists: Sequence[WatchlistFile] = ()
 ) -> dict[str, Any]:
     feeds = repo.feeds()
     stories = repo.stories(now - RECENT, 50)
@@ -95,7 +97,7 @@ def view(
     }
 
 
-def _story(story: Any, matched: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _story(story: StoryRead, matched: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
     rules = sorted(
         {(m["watchlist"], m["rule"]) for a, *_ in story.members for m in matched.get(a, [])}
     )

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.alert.digest import Candidate, Source, build, phrases, urgent
+from monitor.alert.digest import build, phrases, urgent
+from monitor.core.alerting import Candidate, Source
 
 T0 = datetime(2024, 10, 28, 12, tzinfo=UTC)
 

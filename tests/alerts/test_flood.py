@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from monitor.alert.flood import plan
 from monitor.config import Config
-from monitor.store.alerts import DeliveryInfo
+from monitor.core.alerting import DeliveryInfo
 from tests.alerts.receivers import WebhookReceiver
 from tests.alerts.world import cycle, open_app, sample_config, write_feed
 from tests.conftest import FakeClock

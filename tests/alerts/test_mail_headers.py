@@ -26,9 +26,11 @@ from hypothesis import strategies as st
 from monitor.alert.digest import build
 from monitor.alert.message import compose
 from monitor.alert.render import Renderer, context
+from monitor.alert.settings import RouteSpec
+from monitor.app import route_spec
 from monitor.config import Config, RouteSettings
 from monitor.core.types import Outbound
-from monitor.notify.smtp import SmtpNotifier
+from monitor.notify.smtp import SmtpNotifier, SmtpSettings
 from tests.alerts.receivers import SmtpReceiver
 from tests.alerts.test_digest import candidate
 from tests.alerts.world import cycle, open_app, sample_config, write_feed
@@ -161,20 +163,33 @@ def receiver() -> Iterator[SmtpReceiver]:
         yield smtp
 
 
-def _route(receiver: SmtpReceiver) -> RouteSettings:
-    return RouteSettings.model_validate(
-        {
-            "name": "desk",
-            "title": "Korea desk",
-            "schedule": "instant",
-            "email": {
-                "host": "127.0.0.1",
-                "port": receiver.port,
-                "security": "none",
-                "from": "m@example.org",
-                "to": ["d@example.org"],
-            },
-        }
+def _route(receiver: SmtpReceiver) -> RouteSpec:
+    settings = {
+        "name": "desk",
+        "title": "Korea desk",
+        "schedule": "instant",
+        "email": {
+            "host": "127.0.0.1",
+            "port": receiver.port,
+            "security": "none",
+            "from": "m@example.org",
+            "to": ["d@example.org"],
+        },
+    }
+    return route_spec(RouteSettings.model_validate(settings))
+
+
+def _smtp(receiver: SmtpReceiver) -> SmtpSettings:
+    return SmtpSettings(
+        host="127.0.0.1",
+        port=receiver.port,
+        security="none",
+        sender="m@example.org",
+        to=("d@example.org",),
+        username_env=None,
+        password_env=None,
+        ca_file=None,
+        timeout=30,
     )
 
 
@@ -201,7 +216,7 @@ def test_whatever_a_title_holds_the_received_message_has_our_headers_and_one_sub
     )
     # Checked here first, so that hypothesis shrinks a failure without a server.
     assert_only_ours(parse(payload))
-    notifier = SmtpNotifier(route.email, Path("."), {})  # type: ignore[arg-type]
+    notifier = SmtpNotifier(_smtp(receiver), {})
     delivery = Outbound(1, 1, "desk", "email", message_id, payload, 0)
     before = len(receiver.messages)
     assert asyncio.run(notifier.send(delivery)).ok

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alert.digest import Candidate, build
+from monitor.alert.digest import build
 from monitor.alert.schedule import initial_end, next_period, parse
+from monitor.core.alerting import Candidate
 from tests.alerts.test_digest import candidate
 
 ZONES = ["UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]

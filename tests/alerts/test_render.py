@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.alert.digest import Source, build
+from monitor.alert.digest import build
 from monitor.alert.render import Renderer, context
+from monitor.core.alerting import Source
 from monitor.core.errors import ConfigError
 from tests.alerts.receivers import SmtpReceiver
 from tests.alerts.test_digest import candidate
