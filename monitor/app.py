@@ -19,6 +19,7 @@ from monitor.alert.stage import AlertReport, AlertStage
 from monitor.config import Config, DuplicateSettings, RouteSettings
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.memory import release_free_memory
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.fetch.cadence import Cadence
 from monitor.fetch.files import FileFetcher, RoutingFetcher
 from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
@@ -53,7 +54,7 @@ class App:
         self.config = config
         self.clock = clock or SystemClock()
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.repo = Repository.open(config.database_url)
+        self.repo = Repository.open(config.database_url, exact=EXACT_COPIES)
         self.parser = ParsePool(
             workers=polling.parse_workers
             if polling.parse_workers is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from monitor.core.errors import SchemaTooNewError, StorageError
 from monitor.core.types import AddressPolicy, Entry, Feed, FeedSpec, IngestCounts, PollUpdate
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.dedup.keys import with_hashes
 from monitor.store import schema
 from monitor.store.repository import Repository
@@ -44,9 +46,9 @@ def entry(
 
 
 @pytest.fixture
-def repo(db_url: str) -> Repository:
-    repository = Repository.open(db_url)
-    yield repository  # type: ignore[misc]
+def repo(db_url: str) -> Iterator[Repository]:
+    repository = Repository.open(db_url, exact=EXACT_COPIES)
+    yield repository
     repository.close()
 
 
@@ -104,6 +106,20 @@ def test_the_models_and_the_migrations_agree(db_url: str) -> None:
     finally:
         repo.close()
     assert diff == []
+
+
+def test_a_repository_without_the_exact_copy_rules_saves_no_entries(db_url: str) -> None:
+    """It reads, and saves a poll without entries; entries need the rules to be told apart."""
+    plain = Repository.open(db_url)
+    try:
+        feed = add(plain, "https://wire.example/rss")
+        counts, _ = save(plain, feed)
+        assert counts == IngestCounts()
+        with pytest.raises(TypeError, match="EXACT_COPIES"):
+            save(plain, feed, entry("g1", "https://wire.example/a"))
+        assert plain.count_articles() == 0
+    finally:
+        plain.close()
 
 
 def test_the_same_guid_is_one_article_and_a_changed_entry_an_update(repo: Repository) -> None:

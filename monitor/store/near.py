@@ -29,7 +29,6 @@ from monitor.near.sketch import Sketch, name_weight
 from monitor.near.sketch import sketch as sketch_of
 from monitor.near.story import StoryCandidate
 from monitor.store.bulk import PARTITION, add_pairs, any_of, lock_articles, values_by_key
-from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
     CopyRow,
@@ -40,6 +39,7 @@ from monitor.store.models import (
     StoryRow,
     UTCDateTime,
 )
+from monitor.text.plain import article_body
 
 CHUNK = 500
 _KEYS = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
