@@ -21,6 +21,7 @@ from monitor.alert.stage import AlertStage
 from monitor.alert.storage import AlertStore
 from monitor.config import Config, DuplicateSettings, RouteSettings
 from monitor.core.clock import Clock, SystemClock
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.fetch import Fetcher
 from monitor.fetch.cadence import Cadence
 from monitor.fetch.files import FileFetcher, RoutingFetcher
@@ -59,7 +60,7 @@ class App:
         self.config = config
         self.clock = clock or SystemClock()
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.repo = Repository.open(config.database_url)
+        self.repo = Repository.open(config.database_url, exact=EXACT_COPIES)
         self.parser: Parser = parser or ParsePool(
             workers=polling.parse_workers
             if polling.parse_workers is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.core.types import AddressPolicy, Entry, FeedSpec, PollUpdate
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.dedup.keys import with_hashes
 from monitor.store.repository import Repository
 
@@ -39,7 +40,7 @@ def shared_entries(round_: int) -> list[Entry]:
 
 def worker(db_url: str, index: int, errors: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     try:
-        repo = Repository.open(db_url)
+        repo = Repository.open(db_url, exact=EXACT_COPIES)
         repo.add_feed(FeedSpec(url=f"https://site{index}.example/rss"), "cli", NOW)
         feed = next(
             f

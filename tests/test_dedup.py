@@ -1,15 +1,20 @@
-"""Exact dedup: the keys an entry is known by, and what each sighting is."""
+"""Exact dedup: the keys an entry is known by, and what each sighting is (pure: no store)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.exact import EntryKeys, Found, Stored, Verdict
 from monitor.core.types import Entry
-from monitor.dedup.keys import EntryKeys, Stored, Verdict, classify, keys_for, with_hashes
+from monitor.dedup.decide import MAX_LEAD, classify, decide
+from monitor.dedup.keys import held_keys, keys_for, with_hashes
 from monitor.dedup.urls import canonical_url
 
+NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 LONG = (
     "The central bank raised its main interest rate by a quarter point on Thursday, "
     "citing persistent inflation in services and a tight labour market."
@@ -48,7 +53,7 @@ def stored(k: EntryKeys, entry_fp: str | None = None) -> Stored:
 
 
 class FeedPolls:
-    """One feed's polls against an in-memory store, remembering as ``_Batch`` does."""
+    """One feed's polls against an in-memory store, remembering as the store does."""
 
     def __init__(self, feed_id: int = 1) -> None:
         self.feed_id = feed_id
@@ -58,27 +63,19 @@ class FeedPolls:
     def poll(self, entries: Sequence[Entry]) -> list[Verdict]:
         verdicts: list[Verdict] = []
         taken: dict[str, str] = {}
+        created: set[str] = set()
+        found = Found(self.known, self.stored, taken, created)
         for k in keys_for(self.feed_id, entries):
-            verdict = classify(k, self.known, self.stored, taken)
-            self._apply(k, verdict)
+            verdict = decide(k, found, NOW)
+            for fp in verdict.gains:
+                self.known.setdefault(fp, verdict.article_id)
+            if verdict.kind in ("new", "update"):
+                self.stored[verdict.article_id] = k.as_stored()
+            if verdict.kind == "new":
+                created.add(verdict.article_id)
             taken.setdefault(verdict.article_id, k.entry_fp)
             verdicts.append(verdict)
         return verdicts
-
-    def _apply(self, k: EntryKeys, verdict: Verdict) -> None:
-        if verdict.kind == "new":
-            self._remember(verdict.article_id, verdict.identity.own, k.url, k.text)
-            self.stored[verdict.article_id] = stored(k)
-        elif verdict.kind == "update":
-            self._remember(verdict.article_id, k.url, k.text)
-            self.stored[verdict.article_id] = stored(k)
-        elif verdict.kind == "copy":
-            self._remember(verdict.article_id, verdict.identity.copy)
-
-    def _remember(self, article_id: str, *fps: str | None) -> None:
-        for fp in fps:
-            if fp and fp not in self.known:
-                self.known[fp] = article_id
 
 
 def kinds(verdicts: list[Verdict]) -> list[str]:
@@ -311,3 +308,64 @@ def test_deleted_article_leaves_a_tombstone(which: str) -> None:
     key = KEY_OF[which](K)
     assert key is not None
     assert classify(K, {key: None}, {}).kind == "tombstoned"
+
+
+# --- decide: what the store writes ------------------------------------------------
+
+
+def found(known: dict[str, str | None], stored: dict[str, Stored], *created: str) -> Found:
+    return Found(known, stored, {}, set(created))
+
+
+def test_the_keys_an_article_gains_depend_on_what_the_entry_is() -> None:
+    assert K.url is not None and K.text is not None
+    new = decide(K, found({}, {}), NOW)
+    assert (new.kind, new.gains) == ("new", (K.plain.own, K.url, K.text))
+    update = decide(K, found({K.plain.own: "a"}, {"a": stored(K, entry_fp="old")}), NOW)
+    assert (update.kind, update.gains) == ("update", (K.url, K.text))
+    copy = decide(K, found({K.url: "a"}, {}), NOW)
+    assert (copy.kind, copy.gains) == ("copy", (K.plain.copy,))
+    unchanged = decide(K, found({K.plain.own: "a"}, {"a": stored(K)}), NOW)
+    assert (unchanged.kind, unchanged.gains) == ("unchanged", ())
+
+
+def dated_keys(published: datetime | None) -> EntryKeys:
+    e = entry("w-1", "https://wire.example/story", content=LONG)
+    return keys(replace(e, published=published))
+
+
+HELD_SINCE = NOW - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("published", "kind"),
+    [
+        (HELD_SINCE - timedelta(hours=2), "original"),
+        (HELD_SINCE, "copy"),  # not before it
+        (None, "copy"),
+        (HELD_SINCE - MAX_LEAD - timedelta(days=1), "copy"),  # absurdly early
+    ],
+)
+def test_a_copy_published_before_the_article_it_copies_is_its_original(
+    published: datetime | None, kind: str
+) -> None:
+    k = dated_keys(published)
+    holder = Stored("other-fp", None, k.canonical_url, HELD_SINCE)
+    verdict = decide(k, found({k.url: "a"} if k.url else {}, {"a": holder}), NOW)
+    assert (verdict.kind, verdict.article_id) == (kind, "a")
+    if kind == "original":
+        assert verdict.gains == (k.plain.own, k.url, k.text)
+
+
+def test_an_article_of_the_same_poll_stays_the_original() -> None:
+    k = dated_keys(HELD_SINCE - timedelta(hours=2))
+    holder = Stored("other-fp", None, k.canonical_url, HELD_SINCE)
+    verdict = decide(k, found({k.url: "a"} if k.url else {}, {"a": holder}, "a"), NOW)
+    assert verdict.kind == "copy"
+
+
+def test_held_keys_are_the_holders_own_keys_with_their_keys_as_a_copy() -> None:
+    e = entry("g-1", "https://example.com/a", content=LONG)
+    bare = replace(e, text_hash=None, entry_hash="")  # as read back from the store
+    k = keys(e, feed_id=7)
+    assert held_keys(7, bare) == {k.plain.own: k.plain.copy, k.qualified.own: k.qualified.copy}

@@ -13,7 +13,9 @@ from sqlalchemy import text
 
 from monitor.core.errors import SchemaTooNewError, StorageError
 from monitor.core.types import AddressPolicy, Entry, Feed, FeedSpec, IngestCounts, PollUpdate
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.dedup.keys import with_hashes
+from monitor.near.filing import text_keys
 from monitor.store import schema
 from monitor.store.repository import Repository
 
@@ -46,7 +48,7 @@ def entry(
 
 @pytest.fixture
 def repo(db_url: str) -> Iterator[Repository]:
-    repository = Repository.open(db_url)
+    repository = Repository.open(db_url, exact=EXACT_COPIES)
     yield repository
     repository.close()
 
@@ -107,6 +109,20 @@ def test_the_models_and_the_migrations_agree(db_url: str) -> None:
     assert diff == []
 
 
+def test_a_repository_without_the_exact_copy_rules_saves_no_entries(db_url: str) -> None:
+    """It reads, and saves a poll without entries; entries need the rules to be told apart."""
+    plain = Repository.open(db_url)
+    try:
+        feed = add(plain, "https://wire.example/rss")
+        counts, _ = save(plain, feed)
+        assert counts == IngestCounts()
+        with pytest.raises(TypeError, match="EXACT_COPIES"):
+            save(plain, feed, entry("g1", "https://wire.example/a"))
+        assert plain.count_articles() == 0
+    finally:
+        plain.close()
+
+
 def test_the_same_guid_is_one_article_and_a_changed_entry_an_update(repo: Repository) -> None:
     feed = add(repo, "https://wire.example/rss")
     counts, _ = save(repo, feed, entry("g1", "https://wire.example/a"))
@@ -154,7 +170,7 @@ def test_a_deleted_article_never_comes_back(repo: Repository) -> None:
     other = add(repo, "https://other.example/rss")
     save(repo, wire, entry("w1", "https://wire.example/story"))
     [article] = list(repo.export_articles())
-    assert repo.delete_article(article["id"])
+    assert repo.delete_article(article["id"], text_keys)
     counts, _ = save(repo, wire, entry("w1", "https://wire.example/story"))
     assert (counts.new, counts.tombstoned) == (0, 1)  # type: ignore[attr-defined]
     counts, _ = save(repo, other, entry("o9", "https://wire.example/story"))

@@ -12,6 +12,7 @@ import click
 from monitor.cli.state import State
 from monitor.cli.term import err, markup
 from monitor.core.clock import as_utc
+from monitor.near.filing import text_keys
 
 console = err
 
@@ -68,7 +69,7 @@ def delete(state: State, article_id: str) -> None:
     """Delete an article; its fingerprints stay so it is never ingested again."""
     repo = state.repo()
     try:
-        found = repo.delete_article(article_id)
+        found = repo.delete_article(article_id, text_keys)
     finally:
         repo.close()
     if not found:

@@ -1,1 +1,2 @@
-"""Exact copies: the keys an entry is known by (canonical URL, fingerprints)."""
+"""The exact-copies stage: the keys an entry is known by (canonical URL,
+fingerprints) and what each sighting is; the store writes what it decides."""

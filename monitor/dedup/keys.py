@@ -1,6 +1,7 @@
-"""Exact duplicates: the keys an entry is known by, and what a sighting is.
+"""Exact copies: the keys an entry is known by.
 
-Pure: no I/O. The repository looks the keys up and writes what ``classify`` says.
+Pure: no I/O. The store looks the keys up; ``monitor.dedup.decide`` says what
+each sighting is.
 
     g:  the entry's identity inside its feed (GUID, else link, else title and text
         with the digits masked, so that a churning counter is not a new entry)
@@ -9,44 +10,22 @@ Pure: no I/O. The repository looks the keys up and writes what ``classify`` says
     t:  the normalised body text, across all feeds (long enough texts only)
 
 A key whose article was deleted stays behind as a tombstone (it maps to None).
-Some feeds give several items one GUID; a GUID hit whose URL *and* text both
-differ from the stored article is such a collision, and the item is identified
-by GUID plus URL instead, whatever order the items come in.
-
-The original of an exact copy is the earliest published: a copy that arrives
-after the article it copies but was published before it (a sane date: from the
-feed, not in the future, not absurdly far ahead of the other) takes the
-article's place, and the article it replaces becomes its link (``predates``).
-
-Entries with neither GUID nor link are told apart the same way. Across polls,
-a number that changed in the same place (a view counter, a "generated at" time)
-is the entry edited. Within one fetch, entries that differ only in digits (dated
-episodes, build numbers, "Item 1" and "Item 2") are different entries: an
-article that another entry of the same fetch is, or has already claimed, is
-never this one, which is then identified by its exact title and text. An exact
-match wins over a masked one, so the older entries keep their articles when a
-new number appears on top. (Of several such entries whose numbers all churn,
-only the first is followed as an edit; the others come back as new entries.)
+Besides its plain identity, each entry has one qualified by its URL (or, without
+one, its text): a GUID that several items share is told apart by it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Literal
+from collections.abc import Iterable
+from dataclasses import replace
 
+from monitor.core.exact import EntryKeys, Identity
 from monitor.core.types import Entry
 from monitor.text.plain import digest, fingerprint, normalise
 
 MIN_TEXT_KEY_CHARS = 100
-# An exact copy dated further before the article it copies than this has a wrong
-# date (an archive or epoch stamp on a reprint), not an earlier original: the
-# default window of the near-duplicate stage.
-MAX_LEAD = timedelta(days=30)
 _DIGITS = re.compile(r"[0-9]+")
-Kind = Literal["new", "update", "unchanged", "copy", "tombstoned"]
 
 
 def content_hashes(
@@ -64,58 +43,6 @@ def with_hashes(entry: Entry) -> Entry:
         entry.title, entry.summary, entry.content, entry.canonical_url
     )
     return replace(entry, text_hash=text_hash, entry_hash=entry_hash)
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    article_id: str
-    own: str
-    copy: str
-
-
-@dataclass(frozen=True, slots=True)
-class EntryKeys:
-    plain: Identity
-    qualified: Identity
-    url: str | None
-    text: str | None
-    entry_fp: str
-    canonical_url: str | None
-    # Neither GUID nor link: the entry is known by its title and text.
-    unlinked: bool = False
-    # Exact fingerprints of the other entries of this fetch that differ from this
-    # one only in digits: none of their articles is this entry's.
-    siblings: frozenset[str] = frozenset()
-    published: datetime | None = None  # from the feed, or None
-
-    def all(self) -> tuple[str, ...]:
-        keys = (
-            self.plain.own,
-            self.plain.copy,
-            self.qualified.own,
-            self.qualified.copy,
-            self.url,
-            self.text,
-        )
-        return tuple(k for k in keys if k)
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """What the database holds of an article, to tell updates from collisions."""
-
-    entry_fp: str
-    text_fp: str | None
-    canonical_url: str | None
-    published: datetime | None = None  # from its feed, else when first seen
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    kind: Kind
-    article_id: str
-    identity: Identity
-    reason: str | None = None
 
 
 def _identity(feed_id: int, identity: str) -> Identity:
@@ -171,103 +98,13 @@ def keys_for(feed_id: int, entries: Iterable[Entry]) -> list[EntryKeys]:
     return result
 
 
-def classify(
-    keys: EntryKeys,
-    known: Mapping[str, str | None],
-    stored: Mapping[str, Stored],
-    taken: Mapping[str, str] | None = None,
-) -> Verdict:
-    """What this sighting is, given the articles its keys point to (None: deleted).
-
-    ``taken`` maps the articles that earlier entries of the same fetch turned out
-    to be to those entries' fingerprints.
-    """
-
-    def others(article: str) -> bool:
-        return _claimed_by_sibling(keys, article, stored, taken or {})
-
-    if keys.unlinked:  # the exact text first: older entries keep their articles
-        exact = _by_identity(keys, keys.qualified, known, stored)
-        if exact is not None and not others(exact.article_id):
-            return exact
-    plain = _by_identity(keys, keys.plain, known, stored)
-    if plain is not None and not _collides(keys, plain, stored) and not others(plain.article_id):
-        return plain
-    if not keys.unlinked:
-        qualified = _by_identity(keys, keys.qualified, known, stored)
-        if qualified is not None:
-            return qualified
-    identity = keys.qualified if plain is not None else keys.plain
-    for reason, key in (("url", keys.url), ("text", keys.text)):
-        if key and key in known:
-            article = known[key]
-            if article is None:
-                return Verdict("tombstoned", identity.article_id, identity)
-            if not others(article):
-                return Verdict("copy", article, identity, reason)
-    return Verdict("new", identity.article_id, identity)
-
-
-def predates(keys: EntryKeys, holder: Stored, now: datetime) -> bool:
-    """A copy of ``holder`` that is its original: published before it, on a sane date."""
-    published, held = keys.published, holder.published
-    if published is None or held is None:
-        return False
-    return held - MAX_LEAD <= published < held and published <= now
-
-
 def own_keys(feed_id: int, entry: Entry) -> tuple[tuple[str, str], ...]:
     """The entry's own keys in its feed, each with the key it has as a copy."""
     keys = keys_for(feed_id, [entry])[0]
     return tuple((identity.own, identity.copy) for identity in (keys.plain, keys.qualified))
 
 
-def _claimed_by_sibling(
-    keys: EntryKeys, article: str, stored: Mapping[str, Stored], taken: Mapping[str, str]
-) -> bool:
-    """Another entry of this fetch, differing from this one only in digits, is that article."""
-    if not keys.siblings:
-        return False
-    owner = taken.get(article)
-    if owner is not None and owner != keys.entry_fp:
-        return True
-    previous = stored.get(article)
-    return previous is not None and previous.entry_fp in keys.siblings
-
-
-def _by_identity(
-    keys: EntryKeys,
-    identity: Identity,
-    known: Mapping[str, str | None],
-    stored: Mapping[str, Stored],
-) -> Verdict | None:
-    if identity.own in known:
-        article = known[identity.own]
-        if article is None:
-            return Verdict("tombstoned", identity.article_id, identity)
-        previous = stored.get(article)
-        same = previous is not None and previous.entry_fp == keys.entry_fp
-        return Verdict("unchanged" if same else "update", article, identity)
-    if identity.copy in known:
-        article = known[identity.copy]
-        return Verdict(
-            "unchanged" if article else "tombstoned", article or identity.article_id, identity
-        )
-    return None
-
-
-def _collides(keys: EntryKeys, verdict: Verdict, stored: Mapping[str, Stored]) -> bool:
-    """A GUID shared by two different items: neither their URLs nor texts agree."""
-    if verdict.kind != "update":
-        return False
-    previous = stored.get(verdict.article_id)
-    if previous is None:
-        return False
-    other_url = bool(
-        previous.canonical_url
-        and keys.canonical_url
-        and previous.canonical_url != keys.canonical_url
-    )
-    # Texts too short to key say nothing: the differing URL decides.
-    other_text = previous.text_fp != keys.text or keys.text is None
-    return other_url and other_text
+def held_keys(feed_id: int, held: Entry) -> dict[str, str]:
+    """The own keys of an article's holder (as stored: no hashes yet), each with its
+    key as a copy: what they become when another entry takes the article's place."""
+    return dict(own_keys(feed_id, with_hashes(held)))

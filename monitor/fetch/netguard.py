@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from ipaddress import IPv4Address, IPv6Address, ip_network
+from ipaddress import IPv4Address, IPv6Address
 
-from monitor.core.types import AddressPolicy, Network
+from monitor.core.addresses import to_policy as to_policy  # where it was: config, tests
+from monitor.core.types import AddressPolicy
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -113,10 +114,3 @@ def host_address(host: str) -> IPAddress | None:
 
 
 _NUMERIC_CHARS = frozenset("0123456789abcdefx.")
-
-
-def to_policy(value: bool | list[str]) -> AddressPolicy:
-    if isinstance(value, bool):
-        return AddressPolicy(allow_all=value)
-    networks: list[Network] = [ip_network(item, strict=False) for item in value]
-    return AddressPolicy(networks=tuple(networks))

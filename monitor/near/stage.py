@@ -39,23 +39,19 @@ from monitor.core.memory import fewer_collections, release_free_memory
 from monitor.core.near import NearArticle
 from monitor.near.candidates import stored_bins, worth_reading, worth_screening
 from monitor.near.decide import Decision, Known, new_batch
-from monitor.near.filing import filing, grown_story, text_keys
+from monitor.near.filing import filing, grown_story
 from monitor.near.names import story_keys
 from monitor.near.similarity import Thresholds
 from monitor.near.sketch import Features, Shingles, Sketch, features
 from monitor.near.storage import NearStore
 from monitor.near.stored import candidate_of, known_of
 from monitor.near.story import StoryCandidate, StoryLimits
-from monitor.store.near import use_text_keys
 
 log = structlog.get_logger("monitor.near")
 # About 8 KB each (the shingle sets of a 400-word text). On the workers benchmark's
 # load, 250 kept 89 % of the hits 1,000 had (1,819 against 2,040), for 5 MB less.
 RECENT_FEATURES = 250
 READ_AHEAD = 256  # stored texts read at once, for the next articles to decide
-# A deleted original's keys are filed for its copy (monitor.store.near.refile_keys_of)
-# as this stage would file them: the store imports no stage, so it is handed them here.
-use_text_keys(text_keys)
 
 
 @dataclass(frozen=True, slots=True)

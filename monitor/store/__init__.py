@@ -1,8 +1,12 @@
 """Storage: SQLAlchemy models, versioned Alembic migrations, one repository.
 
+``Repository`` (``monitor.store.repository``) is composed of one module per kind
+of thing stored: feeds, polls, articles, matches, near, alerts, leases, ops.
 Only this package imports SQLAlchemy and Alembic; the rest of monitor talks to
-the ``Store`` protocol with frozen values from ``monitor.core.types``. Its methods
-raise ``StorageError`` when the database refuses.
+it with frozen values from ``monitor.core`` (the polling flow through the
+``Store`` protocol below). Its methods raise ``StorageError`` when the database
+refuses. The store decides nothing: what an entry is, the exact-copy rules it
+is given (``monitor.core.exact.ExactRules``) say.
 """
 
 from __future__ import annotations

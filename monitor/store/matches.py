@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from monitor.core.errors import StorageError
 from monitor.core.types import ArticleText, Match
-from monitor.store.bulk import lock_articles
+from monitor.store.bulk import CHUNK, chunks, lock_articles
 from monitor.store.models import ArticleRow, FeedRow, MatchRow
-
-CHUNK = 500
+from monitor.text.plain import article_body
 
 
 class MatchStorage:
@@ -59,11 +58,9 @@ class MatchStorage:
                 ]
                 if rows:
                     conn.execute(insert(MatchRow), rows)
-                for start in range(0, len(ids), CHUNK):
+                for chunk in chunks(ids):
                     conn.execute(
-                        update(ArticleRow)
-                        .where(ArticleRow.id.in_(ids[start : start + CHUNK]))
-                        .values(matched_at=now)
+                        update(ArticleRow).where(ArticleRow.id.in_(chunk)).values(matched_at=now)
                     )
                 return len(rows)
         except SQLAlchemyError as exc:
@@ -94,17 +91,22 @@ class MatchStorage:
 
     def matches_of(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """Stored matches by article id, best score first."""
-        found: dict[str, list[dict[str, Any]]] = {}
         with Session(self._reader) as conn:
-            for start in range(0, len(ids), CHUNK):
-                query = (
-                    select(MatchRow)
-                    .where(MatchRow.article_id.in_(ids[start : start + CHUNK]))
-                    .order_by(MatchRow.score.desc(), MatchRow.id)
-                )
-                for row in conn.execute(query).scalars():
-                    found.setdefault(row.article_id, []).append(match_json(row))
-        return found
+            return stored_matches(conn, ids)
+
+
+def stored_matches(conn: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Stored matches by article id, best score first."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for chunk in chunks(ids):
+        query = (
+            select(MatchRow)
+            .where(MatchRow.article_id.in_(chunk))
+            .order_by(MatchRow.score.desc(), MatchRow.id)
+        )
+        for row in conn.execute(query).scalars():
+            found.setdefault(row.article_id, []).append(match_json(row))
+    return found
 
 
 def match_json(row: MatchRow) -> dict[str, Any]:
@@ -121,9 +123,9 @@ def match_json(row: MatchRow) -> dict[str, Any]:
 
 def _known_matches(conn: Any, ids: list[str]) -> set[tuple[str, str, str]]:
     known: set[tuple[str, str, str]] = set()
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunks(ids):
         query = select(MatchRow.article_id, MatchRow.watchlist, MatchRow.rule).where(
-            MatchRow.article_id.in_(ids[start : start + CHUNK])
+            MatchRow.article_id.in_(chunk)
         )
         known.update((a, w, r) for a, w, r in conn.execute(query).all())
     return known
@@ -160,12 +162,3 @@ def _article_text(row: Any) -> ArticleText:
     return ArticleText(
         article_id, title, article_body(summary, content), language, feed_url, feed_title
     )
-
-
-def article_body(summary: str, content: str) -> str:
-    """The text matched as the body: the content, or the summary when there is none."""
-    if not content:
-        return summary
-    if summary and not content.startswith(summary[:80]):
-        return f"{summary}\n\n{content}"
-    return content

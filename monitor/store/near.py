@@ -45,7 +45,6 @@ from monitor.store.bulk import (
     lock_articles,
     values_by_key,
 )
-from monitor.store.matches import article_body
 from monitor.store.models import (
     ArticleRow,
     CopyRow,
@@ -56,6 +55,7 @@ from monitor.store.models import (
     StoryRow,
     UTCDateTime,
 )
+from monitor.text.plain import article_body
 
 _KEYS = SketchKeyRow.metadata.tables[SketchKeyRow.__tablename__]
 _STORY_KEYS = StoryKeyRow.metadata.tables[StoryKeyRow.__tablename__]
@@ -301,24 +301,13 @@ def _names(packed: bytes) -> array[int]:
     return names
 
 
-_text_keys: TextKeys | None = None
-
-
-def use_text_keys(keys_of: TextKeys) -> None:
-    """How a text is filed in the candidate index (``refile_keys_of`` needs it): the
-    near stage's sketcher, handed in when the stage is imported, as the store
-    imports no stage."""
-    global _text_keys  # set once, by the near stage
-    _text_keys = keys_of
-
-
-def refile_keys_of(conn: Connection, article_id: str) -> None:
+def refile_keys_of(conn: Connection, article_id: str, text_keys: TextKeys) -> None:
     """Before ``article_id`` is deleted: its index keys, filed for its earliest copy.
 
     A copy published soon after its original is not filed where the original is
     (monitor.near.decide, ``REFILE_AFTER``): without this, a later copy would find
     neither. A purged body cannot be sketched again: then nothing is filed. Its
-    keys are the near stage's (``use_text_keys``).
+    keys are the near stage's (``text_keys``), handed in: the store imports no stage.
     """
     body = select(ArticleRow.title, ArticleRow.summary, ArticleRow.content, ArticleRow.language)
     row = conn.execute(
@@ -334,10 +323,8 @@ def refile_keys_of(conn: Connection, article_id: str) -> None:
     copy = conn.execute(earliest).scalar()
     if row is None or copy is None:
         return
-    if _text_keys is None:  # sketches were stored, so the near stage was run: a bug
-        raise RuntimeError("the near stage's keys were not handed in (use_text_keys)")
     title, summary, content, language = row
-    keys = _text_keys(title, article_body(summary, content), language)
+    keys = text_keys(title, article_body(summary, content), language)
     add_pairs(conn, _KEYS, "key", "doc", sorted((key, copy) for key in set(keys)))
 
 

@@ -1,4 +1,4 @@
-"""Plain text from feed HTML, normalised text, and versioned fingerprints.
+"""Plain text from feed HTML, an article's body, normalised text, and versioned fingerprints.
 
 A fingerprint is ``<kind>:<hex>`` where the hash input starts with a version
 tag, so a change of normalisation gets new keys instead of silently mixing them.
@@ -95,6 +95,15 @@ def _unwrap_embedded(tree: lxml.etree._Element, source: str) -> None:
                 frame.extend(list(body))
                 frames.extend(frame.iterdescendants("iframe"))
     lxml.etree.strip_tags(tree, *_EMBEDDED)
+
+
+def article_body(summary: str, content: str) -> str:
+    """The text read as an article's body: the content, or the summary when there is none."""
+    if not content:
+        return summary
+    if summary and not content.startswith(summary[:80]):
+        return f"{summary}\n\n{content}"
+    return content
 
 
 def normalise(text: str) -> str:

@@ -8,6 +8,7 @@ from monitor.core.clock import Clock
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
 from monitor.match.stage import MatchStage
+from monitor.near.filing import text_keys
 from monitor.store.repository import Repository
 from tests.match.helpers import matcher
 from tests.test_storage import NOW, WIRE_TEXT, add, entry, repo, save
@@ -90,5 +91,5 @@ def test_deleting_an_article_deletes_its_matches(repo: Repository) -> None:
     save(repo, feed, entry("a", "https://wire.example/a"))
     stage(repo, matcher(WATCHLIST), Fixed()).run()
     (article,) = repo.export_articles()
-    assert repo.delete_article(article["id"])
+    assert repo.delete_article(article["id"], text_keys)
     assert repo.matches_of([article["id"]]) == {}

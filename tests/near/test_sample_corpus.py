@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.core.types import AddressPolicy, Entry, FeedSpec, PollUpdate
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
 from monitor.store.repository import Repository
@@ -188,7 +189,7 @@ def test_the_earliest_published_exact_copy_is_the_original_in_every_order(
             order.insert((n + 2 * k) % (len(order) + 1), other)
         db = tmp_path / f"{n}.db"
         shutil.copy(empty, db)
-        repo = Repository.open(f"sqlite:///{db}")
+        repo = Repository.open(f"sqlite:///{db}", exact=EXACT_COPIES)
         try:
             for minute, name in enumerate(order):
                 repo.add_feed(FeedSpec(url=f"https://{name}/"), "cli", AFTER_THE_SAMPLE)

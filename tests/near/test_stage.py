@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from monitor.app import near_limits
 from monitor.config import DuplicateSettings
 from monitor.core.types import Entry, Feed, FeedSpec, PollUpdate
+from monitor.dedup.decide import EXACT_COPIES
 from monitor.dedup.keys import with_hashes
 from monitor.near.decide import KEY_CAP, REFILE_AFTER, Batch
+from monitor.near.filing import text_keys
 from monitor.near.stage import NearStage
 from monitor.store.models import SketchKeyRow
 from monitor.store.repository import Repository
@@ -58,7 +60,7 @@ def entry(guid: str, title: str, text: str, published: datetime) -> Entry:
 
 @pytest.fixture
 def repo(db_url: str, clock: FakeClock) -> Iterator[Repository]:
-    repository = Repository.open(db_url)
+    repository = Repository.open(db_url, exact=EXACT_COPIES)
     yield repository
     repository.close()
 
@@ -99,12 +101,12 @@ MINUTE = timedelta(minutes=1)
 def test_a_copy_arriving_in_a_later_run_of_a_restarted_monitor_is_linked(
     db_url: str, clock: FakeClock
 ) -> None:
-    first = Repository.open(db_url)
+    first = Repository.open(db_url, exact=EXACT_COPIES)
     store(first, clock, "https://wire.example/feed", entry("w1", "Wire story", WIRE, T0))
     assert stage(first, clock).run().articles == 1
     first.close()
 
-    second = Repository.open(db_url)  # the sketches were kept in the database
+    second = Repository.open(db_url, exact=EXACT_COPIES)  # the sketches were kept in the database
     later = T0 + timedelta(hours=3)
     store(second, clock, "https://site.example/feed", entry("s1", "Reprint", edited(WIRE), later))
     report = stage(second, clock).run()
@@ -268,7 +270,7 @@ def test_a_deleted_original_leaves_its_keys_to_its_copy_so_the_story_is_not_new_
     store(repo, clock, "https://site.example/feed", reprint)
     stage(repo, clock).run()
     wire = next(a["id"] for a in repo.export_articles() if a["title"] == "Wire story")
-    assert repo.delete_article(wire)
+    assert repo.delete_article(wire, text_keys)
     late = entry("l", "Late copy", edited(WIRE), T0 + 2 * REFILE_AFTER)
     store(repo, clock, "https://late.example/feed", late)
     stage(repo, clock).run()
