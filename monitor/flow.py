@@ -4,7 +4,7 @@
                                               skip them), ``in_flight`` at a time
                 | fetcher.fetch(feed)         FetchResult: ok, not_modified, gone, error
                 | parser.parse(body)          ParsedFeed of normalised entries (when ok)
-                | decide(feed, result, now)   PollUpdate: status, error, next poll time
+                | next_poll(feed, result)     PollUpdate: status, error, next poll time
                 | writer.save(feed, update,   exact copies: new articles, updates and
                               entries)        copies by the exact-copy verdicts (monitor
                                               .dedup), saved with the feed's state: all
@@ -56,7 +56,7 @@ from monitor.core.types import (
     ParsedFeed,
 )
 from monitor.fetch import Fetcher
-from monitor.fetch.cadence import Cadence, decide
+from monitor.fetch.cadence import Cadence, next_poll
 from monitor.match.stage import MatchReport, MatchStage
 from monitor.near.stage import NearReport, NearStage
 from monitor.parse import Parser
@@ -290,7 +290,7 @@ class Poller:
         result = await self.fetcher.fetch(feed)
         fetch_s = time.perf_counter() - started
         parsed, error = await self._parse(feed, result)
-        update = decide(
+        update = next_poll(
             feed,
             result,
             self.clock.now(),

@@ -1,4 +1,4 @@
-"""decide(): a feed's next poll from what its last poll said."""
+"""next_poll(): a feed's next poll from what its last poll said."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.core.types import Feed, FetchResult, PollUpdate
-from monitor.fetch.cadence import Cadence, decide
+from monitor.fetch.cadence import Cadence, next_poll
 
 NOW = datetime(2024, 11, 8, 12, 0, tzinfo=UTC)
 CADENCE = Cadence(interval_s=900, min_interval_s=60, max_interval_s=86_400)
@@ -23,7 +23,7 @@ def run(
     error: str | None = None,
     seed: int = 0,
 ) -> PollUpdate:
-    return decide(feed, result, NOW, CADENCE, random.Random(seed), ttl_s=ttl_s, error=error)
+    return next_poll(feed, result, NOW, CADENCE, random.Random(seed), ttl_s=ttl_s, error=error)
 
 
 def wait_s(update: PollUpdate) -> float:
@@ -138,7 +138,7 @@ def test_back_off_never_shrinks_as_errors_grow() -> None:
     rng = random.Random(42)
     waits = []
     for n in range(11):
-        update = decide(Feed(id=7, url="u", error_count=n), failed(500), NOW, CADENCE, rng)
+        update = next_poll(Feed(id=7, url="u", error_count=n), failed(500), NOW, CADENCE, rng)
         waits.append(wait_s(update))
     assert waits == sorted(waits)
     assert waits[0] <= 60

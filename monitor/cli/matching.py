@@ -16,7 +16,7 @@ from monitor.cli.state import State
 from monitor.cli.stories import describe
 from monitor.cli.term import markup, out
 from monitor.core.types import ArticleText, Hit, Match
-from monitor.match.engine import Matcher, Verdict
+from monitor.match.engine import Matcher, RuleVerdict
 from monitor.match.index import compile_index
 from monitor.watchlist.load import load_watchlist
 from monitor.watchlist.registry import Registry
@@ -131,7 +131,7 @@ def explain(state: State, article_id: str) -> None:
             )
 
 
-def _print_verdict(verdict: Verdict) -> None:
+def _print_verdict(verdict: RuleVerdict) -> None:
     mark = "[green]matches[/]" if verdict.matched else "[red]no match[/]"
     console.print(f"{mark} {verdict.watchlist} / {verdict.rule} (score {verdict.score:g})")
     for reason in verdict.reasons:

@@ -21,7 +21,7 @@ class Cadence:
     max_interval_s: float = 86_400
 
 
-def decide(
+def next_poll(
     feed: Feed,
     result: FetchResult,
     now: datetime,

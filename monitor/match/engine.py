@@ -27,7 +27,7 @@ from monitor.match.index import CompiledRule, Index
 from monitor.match.scan import Occurrence, ScannedArticle
 from monitor.text.stems import language_code
 
-__all__ = ["MAX_COUNTED", "Matcher", "TermFound", "Verdict", "Veto"]
+__all__ = ["MAX_COUNTED", "Matcher", "RuleVerdict", "TermFound", "Veto"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class Veto:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class RuleVerdict:
     """One rule decided for one article, with the reasons when it did not match."""
 
     watchlist: str
@@ -73,7 +73,7 @@ class Matcher:
         scanned = ScannedArticle(article, self.index).scan()
         return decide(scanned, self._candidates(scanned), _filtered_out)
 
-    def explain(self, article: ArticleText) -> list[Verdict]:
+    def explain(self, article: ArticleText) -> list[RuleVerdict]:
         """Every rule of every watchlist decided, matched or not, with reasons."""
         found = Found(ScannedArticle(article, self.index).scan())
         evaluations = [_Evaluation(found, compiled) for compiled in self.index.rules]
@@ -93,7 +93,7 @@ class _Evaluation(Evaluation):
 
     __slots__ = ()
 
-    def verdict(self, with_terms: bool = False) -> Verdict:
+    def verdict(self, with_terms: bool = False) -> RuleVerdict:
         """The decision; the terms found are listed when it matched (or when asked)."""
         reasons = [*self._filtered()]
         if not reasons:
@@ -104,7 +104,7 @@ class _Evaluation(Evaluation):
         terms = tuple(self._found()) if with_terms or not reasons else ()
         name = self.compiled.watchlist.name
         vetoes = tuple(self._vetoes())
-        return Verdict(name, self.rule.name, not reasons, score, terms, tuple(reasons), vetoes)
+        return RuleVerdict(name, self.rule.name, not reasons, score, terms, tuple(reasons), vetoes)
 
     def _found(self) -> Iterator[TermFound]:
         for name in self.rule.positive:

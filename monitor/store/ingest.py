@@ -34,7 +34,7 @@ _COUNTER = {
 
 
 @dataclass
-class Batch:
+class EntryBatch:
     """The entries of one poll, decided and written in the caller's transaction."""
 
     feed_id: int

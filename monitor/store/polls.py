@@ -19,7 +19,7 @@ from monitor.core.exact import ExactRules
 from monitor.core.printable import one_line_or_none
 from monitor.core.types import Entry, Feed, IngestCounts, PollUpdate, Sighting
 from monitor.store.feeds import FEEDS
-from monitor.store.ingest import Batch
+from monitor.store.ingest import EntryBatch
 from monitor.store.models import UTCDateTime
 
 RETRIES = 3
@@ -69,7 +69,7 @@ class PollStorage:
         """The polls' entries, then every feed's new state in one statement."""
         batches = []
         for feed, update_, entries in polls:
-            batch = Batch(feed.id, update_.polled_at)
+            batch = EntryBatch(feed.id, update_.polled_at)
             if entries:
                 batch.run(conn, entries, self._rules())
             batches.append(batch)

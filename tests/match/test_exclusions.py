@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match.engine import Matcher, Verdict
+from monitor.match.engine import Matcher, RuleVerdict
 from monitor.match.index import compile_index
 from monitor.watchlist.load import load_watchlist
 from tests.match.helpers import actor, article, matched_text
@@ -51,7 +51,7 @@ def test_a_name_inside_a_longer_name_is_counted_once() -> None:
     assert [(t.term, len(t.hits)) for t in found.terms] == [("North Korea", 4), ("Korea", 1)]
 
 
-def explained(matcher: Matcher, text: str) -> Verdict:
+def explained(matcher: Matcher, text: str) -> RuleVerdict:
     (verdict,) = matcher.explain(article(text))
     return verdict
 
