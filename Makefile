@@ -41,6 +41,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --cache-dir $(DEV_CACHE)/import-linter
 
 # The suite writes only under temporary directories: the checkout is listed before
 # and after (.venv and .git aside, see .ci/tree.py), and any change fails the run.
