@@ -11,7 +11,7 @@ from monitor.match.stage import MatchStage
 from monitor.near.filing import text_keys
 from monitor.store.repository import Repository
 from tests.match.helpers import matcher
-from tests.test_storage import NOW, WIRE_TEXT, add, entry, repo, save
+from tests.store.test_storage import NOW, WIRE_TEXT, add, entry, repo, save
 
 __all__ = ["repo"]  # the fixture, shared with test_storage
 

@@ -9,10 +9,10 @@ import pytest
 from monitor.core.errors import WatchlistError
 from monitor.match.regex import compile_regex
 from monitor.watchlist.load import load_watchlist
+from tests.cli.test_commands import monitor
 from tests.match.helpers import article, matched_text, matcher
-from tests.match.test_watchlist_cli import exported_one, matched, user_dir, wait_for
 from tests.processes import start_monitor, stop
-from tests.test_cli import monitor
+from tests.watchlist.test_watchlist_cli import exported_one, matched, user_dir, wait_for
 
 # Python's re backtracks on this for longer than the universe has left; RE2 does not.
 CATASTROPHIC = "a" * 5000 + "!"

@@ -16,10 +16,10 @@ from monitor.dedup.decide import EXACT_COPIES
 from monitor.parse.entries import Limits
 from monitor.parse.feeds import parse_feed
 from monitor.store.repository import Repository
-from tests.alerts.world import FEEDS, cycle, open_app, sample_config
+from tests.alert.world import FEEDS, cycle, open_app, sample_config
+from tests.cli.test_commands import monitor
 from tests.conftest import ROOT, FakeClock, sample_copy
-from tests.match.test_watchlist_cli import EVENT
-from tests.test_cli import monitor
+from tests.watchlist.test_watchlist_cli import EVENT
 
 WIRE = "NATO chief confirms North Korean troops deployed to Russia's Kursk region"
 REPRINT = "North Korean units are now in Kursk, NATO's Rutte says"

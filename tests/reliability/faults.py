@@ -40,13 +40,13 @@ from monitor import config
 from monitor.app import App
 from monitor.store.models import ArticleRow, DeliveryRow, DigestRow, MatchRow
 from monitor.store.repository import Repository
-from tests import test_concurrency as writers
-from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
-from tests.alerts.world import alerts_only, ingest, open_app, sample_config, write_feed
+from tests.store import test_concurrency as writers
+from tests.alert.world import alerts_only, ingest, open_app, sample_config, write_feed
 from tests.conftest import FakeClock
 from tests.feedserver import FeedServer, feed, rss
 from tests.processes import start_monitor
 from tests.processes import stop as stop_daemon
+from tests.receivers import SmtpReceiver, WebhookReceiver
 from tests.reliability.databases import database
 from tests.reliability.figures import Figure, Scale
 
@@ -543,7 +543,7 @@ def _fault_figure(fault: Fault, runs: list[FaultRun]) -> Figure:
 
 
 def sqlite_writers_scenario(scale: Scale) -> list[Figure]:
-    """tests/test_concurrency's four writer processes, ``runs // 3`` times on fresh files."""
+    """tests/store/test_concurrency.s four writer processes, ``runs // 3`` times on fresh files."""
     runs = max(1, scale.runs // 3)  # each run costs seconds: four processes start
     locks = others = whole = 0
     for _ in range(runs):

@@ -61,7 +61,7 @@ from tests.reliability.databases import database
 from tests.reliability.figures import Figure, Scale
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "parse" / "data"
 ALLOWED_HOST = "127.0.0.2"  # what the configurations below allow, as a self-hoster would
 ALLOW_TEST_SERVER = AddressPolicy(networks=(ip_network(f"{ALLOWED_HOST}/32"),))
 DEADLINE_S = 2.0  # the request deadline the scenarios configure

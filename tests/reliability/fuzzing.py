@@ -108,7 +108,7 @@ def atheris_figure(seconds: int) -> Figure:
     with tempfile.TemporaryDirectory(prefix="monitor-atheris-") as work:
         corpus = Path(work) / "corpus"
         corpus.mkdir()
-        for seed in (ROOT / "tests" / "data").iterdir():
+        for seed in (ROOT / "tests" / "parse" / "data").iterdir():
             if seed.is_file() and not seed.name.endswith(".golden.json"):
                 shutil.copy(seed, corpus / seed.name)
         done = subprocess.run(

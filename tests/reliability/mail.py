@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
-from tests.alerts.test_flood import flood, flood_config, hook_route
-from tests.alerts.test_mail_headers import HEADERS
-from tests.alerts.world import cycle, open_app, write_feed
+from tests.alert.test_flood import flood, flood_config, hook_route
+from tests.alert.test_mail_headers import HEADERS
+from tests.alert.world import cycle, open_app, write_feed
 from tests.conftest import FakeClock
+from tests.receivers import SmtpReceiver, WebhookReceiver
 from tests.reliability.figures import Figure, Scale
 
 MATCHING = "North Korea has deployed troops to Russia; the soldiers were sent to the Kursk region."
