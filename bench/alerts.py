@@ -336,12 +336,13 @@ def template_runner(sandboxed: bool) -> Callable[[str, dict[str, Any]], str]:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    from monitor.alert.render import BUNDLED
+    from monitor.alert.render import BUNDLED, TEXT_FILTERS
 
     kind = SandboxedEnvironment if sandboxed else Environment
     options: dict[str, Any] = {"undefined": StrictUndefined, "trim_blocks": True}
     options["loader"] = FileSystemLoader(str(BUNDLED))
     html, text = kind(autoescape=True, **options), kind(autoescape=False, **options)
+    text.filters.update(TEXT_FILTERS)  # the chat formats' filters, as the Renderer has them
 
     def render(name: str, ctx: dict[str, Any]) -> str:
         out = (html if name.endswith(".html.j2") else text).get_template(name).render(ctx)

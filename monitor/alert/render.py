@@ -65,7 +65,7 @@ class Renderer:
         """Templates are looked for in ``dirs`` in order, then in the bundled ``alerts/``."""
         search = [d for d in (*dirs, BUNDLED) if d is not None and d.is_dir()]
         self._html = environment(search, autoescape=True)
-        self._text = environment(search, autoescape=False, filters=_TEXT_FILTERS)
+        self._text = environment(search, autoescape=False, filters=TEXT_FILTERS)
 
     def render(self, context: dict[str, Any], webhook_format: str = "webhook") -> Rendered:
         return Rendered(
@@ -284,7 +284,7 @@ def highlight(snippet: str, spans: Sequence[tuple[int, int]]) -> Markup:
     return Markup(nh3.clean("".join(parts), tags={"mark"}, attributes={}))  # noqa: S704
 
 
-_TEXT_FILTERS: dict[str, Callable[..., Any]] = {
+TEXT_FILTERS: dict[str, Callable[..., Any]] = {
     # Chat formats read markup in plain text: a feed's "<!channel>", "@here" or
     # "[x](url)" must arrive as text, not as a mention or a link.
     "slack": slack_text,

@@ -40,7 +40,6 @@ from monitor import config
 from monitor.app import App
 from monitor.store.models import ArticleRow, DeliveryRow, DigestRow, MatchRow
 from monitor.store.repository import Repository
-from tests.store import test_concurrency as writers
 from tests.alert.world import alerts_only, ingest, open_app, sample_config, write_feed
 from tests.conftest import FakeClock
 from tests.feedserver import FeedServer, feed, rss
@@ -49,6 +48,7 @@ from tests.processes import stop as stop_daemon
 from tests.receivers import SmtpReceiver, WebhookReceiver
 from tests.reliability.databases import database
 from tests.reliability.figures import Figure, Scale
+from tests.store import test_concurrency as writers
 
 
 def watchlist(topic: str) -> str:
