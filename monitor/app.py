@@ -19,7 +19,7 @@ from monitor.alert.retry import RetryPolicy
 from monitor.alert.settings import MailHeaders, RouteSpec
 from monitor.alert.stage import AlertStage
 from monitor.alert.storage import AlertStore
-from monitor.config import Config, DuplicateSettings, RouteSettings
+from monitor.config import Config, DuplicateSettings, PollingSettings, RouteSettings
 from monitor.core.clock import Clock, SystemClock
 from monitor.dedup.decide import EXACT_COPIES
 from monitor.fetch import Fetcher
@@ -31,6 +31,7 @@ from monitor.match.stage import MatchStage
 from monitor.match.values import Watchlist
 from monitor.near.similarity import Thresholds
 from monitor.near.stage import NearStage
+from monitor.near.storage import NearStore
 from monitor.near.story import StoryLimits
 from monitor.notify import Notifier
 from monitor.notify.files import FileNotifier
@@ -61,26 +62,8 @@ class App:
         self.clock = clock or SystemClock()
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.repo = Repository.open(config.database_url, exact=EXACT_COPIES)
-        self.parser: Parser = parser or ParsePool(
-            workers=polling.parse_workers
-            if polling.parse_workers is not None
-            else min(2, os.cpu_count() or 1),
-            timeout_s=polling.parse_timeout,
-            limits=Limits(max_entries=polling.max_entries),
-        )
-        self.fetcher: Fetcher = fetcher or RoutingFetcher(
-            HttpFetcher(
-                HttpSettings(
-                    timeout_s=polling.timeout,
-                    max_body=polling.max_body,
-                    concurrency=polling.concurrency,
-                    per_host=polling.per_host,
-                    user_agent=polling.user_agent or USER_AGENT,
-                ),
-                self.clock,
-            ),
-            FileFetcher(polling.max_body),
-        )
+        self.parser: Parser = parser or parse_pool(polling)
+        self.fetcher: Fetcher = fetcher or feed_fetcher(polling, self.clock)
         self.poller = Poller(
             self.repo,
             self.fetcher,
@@ -98,20 +81,15 @@ class App:
         )
         self.registry.refresh(settle=0.0)  # at start, take the files as they are
         self.alerts = alert_stage(config, self.repo, self.clock, rng)
-        duplicates = config.settings.duplicates
         self.flow = Flow(
             self.poller,
-            NearStage(self.repo, self.clock, *near_limits(duplicates))
-            if duplicates.enabled
-            else None,
+            near_stage(config.settings.duplicates, self.repo, self.clock),
             MatchStage(self.repo, lambda: self.registry.matcher, self.clock),
             self.alerts,
             self.repo,
             self.worker,
             self.clock,
-            keep_bodies=None
-            if duplicates.purge_bodies_after is None
-            else timedelta(seconds=duplicates.purge_bodies_after),
+            keep_bodies=body_age(config.settings.duplicates),
         )
 
     def sync_feeds(self) -> None:
@@ -133,6 +111,37 @@ class App:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def parse_pool(polling: PollingSettings) -> ParsePool:
+    workers = polling.parse_workers
+    return ParsePool(
+        workers=workers if workers is not None else min(2, os.cpu_count() or 1),
+        timeout_s=polling.parse_timeout,
+        limits=Limits(max_entries=polling.max_entries),
+    )
+
+
+def feed_fetcher(polling: PollingSettings, clock: Clock) -> Fetcher:
+    """HTTP(S) feeds through the guarded client; ``file:`` feeds from disk."""
+    http = HttpSettings(
+        timeout_s=polling.timeout,
+        max_body=polling.max_body,
+        concurrency=polling.concurrency,
+        per_host=polling.per_host,
+        user_agent=polling.user_agent or USER_AGENT,
+    )
+    return RoutingFetcher(HttpFetcher(http, clock), FileFetcher(polling.max_body))
+
+
+def near_stage(settings: DuplicateSettings, store: NearStore, clock: Clock) -> NearStage | None:
+    return NearStage(store, clock, *near_limits(settings)) if settings.enabled else None
+
+
+def body_age(settings: DuplicateSettings) -> timedelta | None:
+    """How long bodies are kept (None: for good; sketches stay either way)."""
+    age = settings.purge_bodies_after
+    return None if age is None else timedelta(seconds=age)
 
 
 def alert_stage(
