@@ -226,14 +226,14 @@ def route_problems(
     config: Config,
     watchlists: Sequence[Watchlist],
     env: Mapping[str, str],
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> list[str]:
     """What ``monitor check`` says about the routes (``monitor.alert.check``)."""
     rules: dict[str, set[str]] = {}
     for watchlist in watchlists:
         rules.setdefault(watchlist.name, set()).update(r.name for r in watchlist.rules)
     routes = [route_spec(r) for r in config.settings.routes]
-    return check.route_problems(routes, rules, env, alert_renderer(config), clock or SystemClock())
+    return check.route_problems(routes, rules, env, alert_renderer(config), clock)
 
 
 def near_limits(settings: DuplicateSettings) -> tuple[Thresholds, StoryLimits]:

@@ -286,7 +286,7 @@ def check(state: State) -> None:
         console.print(markup("[yellow]no watchlists[/] in {}", config.watchlist_dir))
     if bad:
         raise WatchlistError("\n".join(bad.values()))
-    problems = route_problems(config, good, os.environ)
+    problems = route_problems(config, good, os.environ, state.clock)
     if problems:
         raise ConfigError("\n".join(problems))
     for route in config.settings.routes:
