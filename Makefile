@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh clone (Python 3.11+ and a C compiler needed):
 #   make run    virtual environment, install, database, then the daemon on the sample feeds
-#   make test   lint, type-check and the whole test suite (SQLite and PostgreSQL)
+#   make test   lint, type-check and the whole test suite (SQLite and PostgreSQL), with its coverage
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -43,13 +43,23 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports --cache-dir $(DEV_CACHE)/import-linter
 
+# The suite's coverage (pyproject.toml's [tool.coverage]): one data file per measured
+# process (the suite, each `monitor` it starts, each parse worker), outside the checkout
+# too, combined after the suite; the run fails below the floor (fail_under).
+COVERAGE_DIR = $(DEV_CACHE)/coverage
+test: export COVERAGE_FILE := $(COVERAGE_DIR)/data
+
 # The suite writes only under temporary directories: the checkout is listed before
 # and after (.venv and .git aside, see .ci/tree.py), and any change fails the run.
 test: $(VENV)/.installed-dev
 	$(BIN)/python .ci/tree.py snapshot $(DEV_CACHE)/tree-before.json
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q -o cache_dir=$(DEV_CACHE)/pytest; status=$$?; \
-	$(BIN)/python .ci/tree.py compare $(DEV_CACHE)/tree-before.json && exit $$status
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run -m pytest -q -o cache_dir=$(DEV_CACHE)/pytest; status=$$?; \
+	$(BIN)/python -m coverage combine --quiet && $(BIN)/python -m coverage report; covered=$$?; \
+	$(BIN)/python -m coverage json --quiet --fail-under=0 -o $(COVERAGE_DIR)/totals.json \
+	  && $(BIN)/python .ci/totals.py $(COVERAGE_DIR)/totals.json; \
+	$(BIN)/python .ci/tree.py compare $(DEV_CACHE)/tree-before.json && exit $$((status ? status : covered))
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
