@@ -255,6 +255,14 @@ def _poll_summary(app: App, report: CycleReport) -> None:
     cycle_summary(report, titles, app.clock.now(), console)
 
 
+# Said by check for a watchlist with `examples:`, `not:` or `meaning:`: they are
+# part of the format, validated, and unused until the extra exists and is installed.
+MEANING_OFF = (
+    "meaning-matching is off: the optional extra monitor[semantic] is not installed "
+    "(its examples, negatives and meaning settings are validated, and unused)"
+)
+
+
 @cli.command()
 @click.pass_obj
 def check(state: State) -> None:
@@ -282,6 +290,8 @@ def check(state: State) -> None:
                 len(watchlist.rules),
             )
         )
+        if watchlist.uses_meaning:
+            console.print(markup("[yellow]note[/] {}: {}", watchlist.source, MEANING_OFF))
     if not good and not bad:
         console.print(markup("[yellow]no watchlists[/] in {}", config.watchlist_dir))
     if bad:

@@ -45,6 +45,32 @@ RefKind = Literal["actor", "concept"]
 
 
 @dataclass(frozen=True, slots=True)
+class Meaning:
+    """Matching by meaning (optional extra ``monitor[semantic]``), as a file sets it.
+
+    None: not set here; a concept's settings fall back on its watchlist's, then on
+    DEFAULT_MEANING (``Watchlist.meaning_of``). Nothing is matched by meaning yet.
+    """
+
+    enabled: bool | None = None  # off: the concept matches by its listed terms only
+    threshold: float | None = None  # similarity 0..1 a sentence needs; None: calibrated default
+    veto: bool | None = None  # meaning may cancel a listed term used in another sense
+
+
+DEFAULT_MEANING = Meaning(enabled=True, threshold=None, veto=True)
+
+
+def _over(mine: Meaning | None, under: Meaning) -> Meaning:
+    if mine is None:
+        return under
+    return Meaning(
+        enabled=under.enabled if mine.enabled is None else mine.enabled,
+        threshold=under.threshold if mine.threshold is None else mine.threshold,
+        veto=under.veto if mine.veto is None else mine.veto,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Ref:
     """An actor (a name and its aliases) or a concept (keywords and phrases)."""
 
@@ -52,6 +78,10 @@ class Ref:
     kind: RefKind
     terms: tuple[Term, ...]
     exclude: tuple[Term, ...] = ()
+    # concepts only: sentences that should match by meaning, and sentences that must not
+    examples: tuple[str, ...] = ()
+    not_examples: tuple[str, ...] = ()
+    meaning: Meaning | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +113,19 @@ class Watchlist:
     rules: tuple[Rule, ...] = ()
     feeds: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    meaning: Meaning | None = None
     digest: str = field(default="", compare=False)  # of the file's bytes, to skip no-op reloads
 
     def ref(self, name: str) -> Ref:
         return next(ref for ref in self.refs if ref.name == name)
+
+    def meaning_of(self, ref: Ref) -> Meaning:
+        """A concept's settings for meaning, each from the concept, the watchlist or the default."""
+        return _over(ref.meaning, _over(self.meaning, DEFAULT_MEANING))
+
+    @property
+    def uses_meaning(self) -> bool:
+        """Whether the file says anything about meaning (examples, negatives, settings)."""
+        return self.meaning is not None or any(
+            ref.examples or ref.not_examples or ref.meaning is not None for ref in self.refs
+        )

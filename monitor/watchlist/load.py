@@ -15,12 +15,23 @@ from pydantic import ValidationError
 
 from monitor.core.errors import ConfigError, WatchlistError
 from monitor.core.yamlsrc import Document, PathKey, expected, load_text
-from monitor.match.values import Ref, Rule, Term, Watchlist
-from monitor.watchlist.spec import RuleSpec, TermObject, WatchlistSpec
+from monitor.match.values import Meaning, Ref, Rule, Term, Watchlist
+from monitor.watchlist.spec import (
+    MAX_SENTENCE,
+    MAX_SENTENCES,
+    ConceptObject,
+    MeaningSpec,
+    RuleSpec,
+    TermObject,
+    WatchlistSpec,
+)
 from monitor.watchlist.terms import parse_term
 
 MAX_BYTES = 2_000_000
 UNKNOWN_FIELD = "unknown field (see `monitor watchlist schema` for the format)"
+SHOWN_INPUT = 80  # characters of a wrong value repeated in its error (a list of 51 sentences)
+
+__all__ = ["MAX_SENTENCE", "MAX_SENTENCES", "load_watchlist", "parse_watchlist"]
 
 
 def load_watchlist(path: Path) -> Watchlist:
@@ -64,8 +75,15 @@ def _build(spec: WatchlistSpec, document: Document, name: str, digest: str) -> W
         rules=tuple(rules),
         feeds=tuple(spec.feeds),
         languages=tuple(spec.languages),
+        meaning=_meaning(spec.meaning),
         digest=digest,
     )
+
+
+def _meaning(spec: MeaningSpec | None) -> Meaning | None:
+    if spec is None:
+        return None
+    return Meaning(enabled=spec.enabled, threshold=spec.threshold, veto=spec.veto)
 
 
 def _refs(spec: WatchlistSpec, document: Document, problems: list[str]) -> Iterator[Ref]:
@@ -85,7 +103,29 @@ def _refs(spec: WatchlistSpec, document: Document, problems: list[str]) -> Itera
             concept.terms, near, _list_place(document, place, "terms"), document, problems
         )
         exclude = _terms(concept.exclude, None, (*place, "exclude"), document, problems)
-        yield Ref(name, "concept", terms, exclude)
+        _same_sentence_twice(concept, (*place, "not"), document, problems)
+        yield Ref(
+            name,
+            "concept",
+            terms,
+            exclude,
+            examples=tuple(concept.examples),
+            not_examples=tuple(concept.not_examples),
+            meaning=_meaning(concept.meaning),
+        )
+
+
+def _same_sentence_twice(
+    concept: ConceptObject, place: PathKey, document: Document, problems: list[str]
+) -> None:
+    """A sentence cannot both match and not match: say which, where it is a negative."""
+    examples = set(concept.examples)
+    for index, sentence in enumerate(concept.not_examples):
+        if sentence in examples:
+            problems.append(
+                f"{document.where((*place, index))}: {sentence!r} is also in this "
+                "concept's examples (a sentence cannot both match and not)"
+            )
 
 
 def _list_place(document: Document, place: PathKey, key: str) -> PathKey:
@@ -148,8 +188,36 @@ def _describe(exc: ValidationError, document: Document) -> str:
     for error in exc.errors():
         loc = _data_path(document.data, tuple(error["loc"]))
         dotted = ".".join(str(part) for part in loc) or "(top)"
-        lines.append(f"{document.where(loc)}: {dotted}: {expected(error, UNKNOWN_FIELD)}")
+        shown = {**error, "input": _Shown(error.get("input"))}
+        said = _about_sentences(error) or expected(shown, UNKNOWN_FIELD)
+        lines.append(f"{document.where(loc)}: {dotted}: {said}")
     return "\n".join(lines)
+
+
+def _about_sentences(error: Any) -> str | None:
+    """Plainer words for a list of example sentences that is empty or too long."""
+    if error["loc"][-1:] not in (("examples",), ("not",)):
+        return None
+    if error["type"] == "too_short":
+        return "an empty list: give at least one sentence, or leave the key out"
+    if error["type"] == "too_long":
+        return (
+            f"{len(error['input'])} sentences, at most {MAX_SENTENCES}: keep the clearest "
+            "(each is compared with every sentence of every article)"
+        )
+    return None
+
+
+class _Shown:
+    """A wrong value as its error repeats it: cut short when long."""
+
+    def __init__(self, value: Any) -> None:
+        self.text = repr(value)
+
+    def __repr__(self) -> str:
+        if len(self.text) <= SHOWN_INPUT:
+            return self.text
+        return f"{self.text[:SHOWN_INPUT]}… ({len(self.text)} characters)"
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:

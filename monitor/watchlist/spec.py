@@ -16,11 +16,18 @@ A file (YAML) looks like::
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_ID = "https://monitor.example/schemas/watchlist.json"
+# A concept's example sentences are embedded once per load and every article
+# sentence is compared with each: 50 phrasings cover a concept (more say it should
+# be split in two) and keep that cost bounded. One sentence, not a paragraph: a
+# news sentence runs to about 250 characters; past 500 a text blurs several
+# meanings (and models read only its first few hundred word pieces).
+MAX_SENTENCES = 50
+MAX_SENTENCE = 500
 
 
 class _Strict(BaseModel):
@@ -84,13 +91,65 @@ class ActorObject(_Strict):
         return {"aliases": value} if isinstance(value, list) else value
 
 
+def _not_blank(sentence: str) -> str:
+    if not sentence.strip():
+        raise ValueError("a blank sentence: write one or remove the line")
+    return sentence
+
+
+Sentence = Annotated[
+    str,
+    # the schema says "not blank" as a pattern; the loader, in words (_not_blank)
+    Field(min_length=1, max_length=MAX_SENTENCE, json_schema_extra={"pattern": r"\S"}),
+    AfterValidator(_not_blank),
+]
+Sentences = Annotated[list[Sentence], Field(min_length=1, max_length=MAX_SENTENCES)]
+
+
+class MeaningSpec(_Strict):
+    """Matching by meaning (optional extra monitor[semantic]); unset keys fall back."""
+
+    enabled: bool | None = Field(
+        default=None,
+        description="Match by meaning too (default: yes, once monitor[semantic] is installed).",
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Similarity (0..1) a sentence needs (default: calibrated for the model).",
+    )
+    veto: bool | None = Field(
+        default=None,
+        description="Meaning may cancel a listed term used in another sense (default: yes).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
 class ConceptObject(_Strict):
     description: str = ""
     terms: list[TermObject] = Field(min_length=1, description="Keywords and phrases.")
-    exclude: list[TermObject] = Field(default_factory=list)
+    exclude: list[TermObject] = Field(
+        default_factory=list, description="Phrases that cancel a term found inside them."
+    )
     near: int | None = Field(
         default=None, ge=0, le=50, description="Proximity window of multi-word terms."
     )
+    examples: Sentences = Field(
+        default_factory=list,
+        description="Whole sentences that should match by meaning (with monitor[semantic]).",
+    )
+    not_examples: Sentences = Field(
+        default_factory=list,
+        alias="not",
+        description="Whole sentences that must not match by meaning (with monitor[semantic]); "
+        "not phrases, unlike 'exclude'.",
+    )
+    meaning: MeaningSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -135,6 +194,9 @@ class WatchlistSpec(_Strict):
     languages: list[str] = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list)
     near: int = Field(default=5, ge=0, le=50, description="Default proximity window.")
+    meaning: MeaningSpec | None = Field(
+        default=None, description="Defaults of the concepts' matching by meaning."
+    )
     actors: dict[str, ActorObject] = Field(default_factory=dict)
     concepts: dict[str, ConceptObject] = Field(default_factory=dict)
     rules: dict[str, RuleSpec] = Field(min_length=1)
@@ -149,4 +211,5 @@ def json_schema() -> dict[str, Any]:
     defs["TermObject"] = {"anyOf": [{"type": "string"}, defs["TermObject"]]}
     for name in ("ActorObject", "ConceptObject"):
         defs[name] = {"anyOf": [terms, defs[name]]}
+    defs["MeaningSpec"] = {"anyOf": [{"type": "boolean"}, defs["MeaningSpec"]]}
     return schema

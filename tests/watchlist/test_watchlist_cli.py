@@ -216,3 +216,22 @@ def test_only_check_and_the_daemon_announce_the_watchlists_loaded(tmp_path: Path
     assert "matches w / russia" in explained.stdout
     assert "watchlists.loaded" not in explained.stderr
     assert "watchlists.loaded" in monitor("check", cwd=tmp_path).stderr
+
+
+def test_check_says_meaning_matching_is_off_and_why_for_a_watchlist_that_uses_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "monitor.yaml").write_text("feeds: []\n")
+    (tmp_path / "watchlists").mkdir()
+    (tmp_path / "watchlists" / "plain.yaml").write_text(
+        "concepts:\n  c: [x]\nrules:\n  r: {all: [c]}\n"
+    )
+    (tmp_path / "watchlists" / "meant.yaml").write_text(
+        "concepts:\n  c:\n    terms: [job cuts]\n    examples: [The bank will shed 500 staff.]\n"
+        "rules:\n  r: {all: [c]}\n"
+    )
+    out = monitor("check", cwd=tmp_path).stdout
+    assert "meant.yaml: watchlist meant" in out
+    assert "meaning-matching is off" in out and "monitor[semantic]" in out
+    assert "not installed" in out
+    assert out.count("meaning-matching is off") == 1  # not for plain.yaml
