@@ -27,10 +27,10 @@ from pydantic import (
 )
 
 from monitor.alert import schedule
+from monitor.core.addresses import to_policy
 from monitor.core.errors import ConfigError
 from monitor.core.types import AddressPolicy, FeedSpec
 from monitor.core.yamlsrc import Document, expected, load_file, load_text
-from monitor.fetch.netguard import to_policy
 
 UNKNOWN = "unknown setting (check the spelling; see README for the settings)"
 

@@ -67,7 +67,7 @@ from monitor.store.writer import GroupWriter
 
 T = TypeVar("T")
 Step = Literal["near", "match", "alert"]
-log = structlog.get_logger("monitor.pipeline")
+log = structlog.get_logger("monitor.flow")
 
 
 def _ignore(*_: object) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.core.errors import ConfigError
+from monitor.core.files import read_capped
 from monitor.core.types import AddressPolicy, FeedInfo
 from monitor.fetch.http import refusal
 
@@ -32,12 +33,7 @@ class Rejected:
 
 
 def read(path: Path, policy: AddressPolicy) -> tuple[list[Outline], list[Rejected]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(raw) > MAX_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_BYTES} bytes")
+    raw = read_capped(path, MAX_BYTES)
     try:
         root = ET.fromstring(raw)  # noqa: S314 (expat refuses entity expansion bombs; no external entities)
     except ET.ParseError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from monitor.core.errors import ConfigError
+from monitor.core.files import read_capped
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -40,12 +41,7 @@ class Document:
 
 
 def load_file(path: Path) -> Document:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(raw) > MAX_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_BYTES} bytes")
+    raw = read_capped(path, MAX_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

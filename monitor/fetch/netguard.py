@@ -12,7 +12,6 @@ import ipaddress
 import socket
 from ipaddress import IPv4Address, IPv6Address
 
-from monitor.core.addresses import to_policy as to_policy  # where it was: config, tests
 from monitor.core.types import AddressPolicy
 
 IPAddress = IPv4Address | IPv6Address

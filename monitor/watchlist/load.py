@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitor.core.errors import ConfigError, WatchlistError
+from monitor.core.files import read_capped
 from monitor.core.yamlsrc import Document, PathKey, expected, load_text
 from monitor.match.values import Meaning, Ref, Rule, Term, Watchlist
 from monitor.watchlist.spec import (
@@ -35,10 +36,7 @@ __all__ = ["MAX_SENTENCE", "MAX_SENTENCES", "load_watchlist", "parse_watchlist"]
 
 
 def load_watchlist(path: Path) -> Watchlist:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise WatchlistError(f"{path}: cannot read: {exc.strerror}") from exc
+    raw = read_capped(path, MAX_BYTES, WatchlistError)
     return parse_watchlist(raw, str(path), default_name=path.stem)
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.addresses import to_policy
 from monitor.core.errors import BlockedAddressError, FeedError
 from monitor.fetch.http import check_hop
-from monitor.fetch.netguard import to_policy
 from tests.cli.test_commands import monitor, write_config
 from tests.feedserver import FeedServer, feed, redirect, rss
 from tests.reliability.fetching import (
