@@ -8,15 +8,19 @@ only whether that concept is among those found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import yaml
 
 # ---- monitor imports: the only ones in bench/semantic (the package layout may change) ----
 # isort: split
 from monitor.core.types import ArticleText, Match
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
+from monitor.meaning.judge import ConceptText, Judge, Reading, TextEncoder
 from monitor.watchlist.load import load_watchlist
 
 # isort: split
@@ -63,3 +67,62 @@ def _evidence(match: Match, body: str) -> str:
         f"{t.term}: " + ", ".join(repr(body[start:end]) for _field, start, end in t.hits)
         for t in match.terms
     )
+
+
+class MeaningEngine:
+    """Today's lexical matcher plus the judgement by meaning (monitor.meaning.judge).
+
+    A concept fires when a lexical hit of it survives the judge's veto (a denial cue, a
+    sentence far from the description) or when a sentence matches it by meaning.
+    ``examples``: concept name -> example sentences (bench/semantic/examples.yaml), or
+    none; the evaluation's concepts have none of their own.
+    """
+
+    def __init__(
+        self,
+        watchlist: Path,
+        encoder: TextEncoder,
+        examples: Mapping[str, Sequence[str]] | None = None,
+        threshold: float | None = None,
+        name: str = "lexical+meaning",
+    ) -> None:
+        self.name = name
+        self._lexical = LexicalEngine(watchlist)
+        spec = yaml.safe_load(watchlist.read_text())["concepts"]
+        self._concepts = [
+            ConceptText(
+                key=key,
+                name=key,
+                description=concept["description"],
+                terms=tuple(concept["terms"]),
+                examples=tuple((examples or {}).get(key, ())),
+                threshold=threshold,
+            )
+            for key, concept in spec.items()
+        ]
+        self.judge = Judge(encoder, self._concepts)
+
+    def match(self, text: str) -> tuple[Found, ...]:
+        reading = self.judge.read("", text)
+        found: list[Found] = []
+        for concept in self._concepts:
+            evidence = self._lexical_kept(reading, concept.key, text)
+            evidence += [
+                f"≈ {h.similarity:.2f} ({h.nearest}): {h.sentence.text!r}"
+                for h in reading.hits(concept.key)[:1]
+            ]
+            if evidence:
+                found.append(Found(concept.key, "; ".join(evidence)))
+        return tuple(found)
+
+    def _lexical_kept(self, reading: Reading, key: str, text: str) -> list[str]:
+        article = ArticleText(article_id="case", title="", body=text, language="en")
+        kept: list[str] = []
+        for match in self._lexical._matcher.match(article):
+            if match.rule != key:
+                continue
+            for term in match.terms:
+                for field, start, end in term.hits:
+                    if reading.veto(key, field, start, end) is None:
+                        kept.append(f"{term.term}: {text[start:end]!r}")
+        return kept

@@ -19,15 +19,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from bench import results
-from bench.semantic.cases import CONCEPTS, SPLITS, Case, concepts_of, read_cases
-from bench.semantic.engines import Engine, LexicalEngine
+from bench.semantic.cases import CONCEPTS, HERE, SPLITS, Case, concepts_of, read_cases
+from bench.semantic.engines import Engine, LexicalEngine, MeaningEngine
 from bench.semantic.scoring import POOLED, Score, Verdict, decide, scores
 from bench.tables import Table, dash, markdown_document, print_tables
+from monitor.meaning.judge import DEFAULT_THRESHOLD, TextEncoder
 
 STEM = "semantic"
+EXAMPLES = HERE / "examples.yaml"  # written from the descriptions only, before any case
 MODULE = "bench.semantic.evaluate"
 # The issue's targets, pooled over the held-out half.
 PARAPHRASE_RECALL_TARGET = 0.90
@@ -35,10 +38,15 @@ PRECISION_TARGET = 0.95
 PER_ENGINE = ("recall", "paraphrased", "precision", "false hits")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, encoder: TextEncoder | None = None) -> int:
+    """``encoder``: the sentence encoder of the meaning engines (default: the model named
+    by --model, through monitor.meaning.encoder); without one, lexical alone."""
     args = parse_args(argv)
     cases = read_cases(args.split)
-    engines: list[Engine] = [LexicalEngine(CONCEPTS)]
+    encoder = encoder or load_model(args.model)
+    engines: list[Engine] = [LexicalEngine(CONCEPTS), *meaning_engines(encoder)]
+    if encoder is not None:
+        write_curve(args.out, args.split, cases, encoder)
     verdicts = {engine.name: decide(engine, cases) for engine in engines}
     result = record(args, cases, verdicts)
     table = score_table(result, args.split)
@@ -53,10 +61,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     return results.exit_status(result, check_targets=False)
 
 
+def meaning_engines(encoder: TextEncoder | None) -> list[Engine]:
+    """Lexical + meaning, without examples (as users write) and with examples.yaml."""
+    if encoder is None:
+        return []
+    examples = yaml.safe_load(EXAMPLES.read_text())
+    return [
+        MeaningEngine(CONCEPTS, encoder),
+        MeaningEngine(CONCEPTS, encoder, examples, name="lexical+meaning+examples"),
+    ]
+
+
+def load_model(model: str | None) -> TextEncoder | None:
+    if model is None:
+        return None
+    from monitor.meaning.encoder import load_encoder  # type: ignore[import-not-found,unused-ignore]
+
+    encoder: TextEncoder = load_encoder(model)
+    return encoder
+
+
+def write_curve(out: Path, split: str, cases: Sequence[Case], encoder: TextEncoder) -> None:
+    """Recall and precision of lexical + meaning (no examples) at each threshold."""
+    lines = [
+        f"# Lexical + meaning (no examples): threshold sweep ({split}, {len(cases)} cases)",
+        "",
+        f"Default threshold {DEFAULT_THRESHOLD}. "
+        f"Targets: paraphrased recall >= {PARAPHRASE_RECALL_TARGET}, "
+        f"precision >= {PRECISION_TARGET}.",
+        "",
+        "| threshold | recall | paraphrased recall | precision | false hits (traps) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for step in range(14, 47, 2):
+        t = step / 100
+        engine = MeaningEngine(CONCEPTS, encoder, threshold=t)
+        p = scores(decide(engine, cases), [])[POOLED]
+        lines.append(
+            f"| {t:.2f} | {dash(p.recall, '{:.3f}')} | {dash(p.paraphrase_recall, '{:.3f}')} "
+            f"| {dash(p.precision, '{:.3f}')} | {p.false_hits} ({p.trap_hits}) |"
+        )
+    (out / f"{STEM}-curve-{split}.md").write_text("\n".join(lines) + "\n")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__)
     parser.add_argument("--split", choices=SPLITS, default="heldout")
     parser.add_argument("--out", type=Path, default=results.RESULTS)
+    parser.add_argument(
+        "--model", help="sentence model (hub name or directory) for the meaning engines"
+    )
     args = parser.parse_args(results.command_argv(argv))
     args.argv = results.command_argv(argv)
     return args

@@ -1,0 +1,1 @@
+"""Matching concepts by meaning: sentence embeddings, the judge that reads them, its cues."""
