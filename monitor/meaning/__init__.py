@@ -1,0 +1,1 @@
+"""Meaning-matching: sentences embedded by a local model, compared with what concepts mean."""
