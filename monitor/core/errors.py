@@ -9,8 +9,10 @@
     │   ├── TooLargeError        the decoded body passed the size cap
     │   ├── FetchTimeoutError    the request passed its overall deadline
     │   └── ParseError           the body is not a feed we can read, or parsing ran too long
-    └── StorageError             the database refused, or is not at the schema we know
-        └── SchemaTooNewError    the database was migrated by a newer monitor
+    ├── StorageError             the database refused, or is not at the schema we know
+    │   └── SchemaTooNewError    the database was migrated by a newer monitor
+    └── ModelError               the sentence-embedding model is missing, broken, of the
+                                 wrong dimension, or cannot be downloaded (monitor.meaning)
 
 Third-party exceptions are wrapped at the module that owns the library, with the
 original kept as ``__cause__``.
@@ -73,3 +75,9 @@ class StorageError(MonitorError):
 
 class SchemaTooNewError(StorageError):
     default_message = "the database was created by a newer version of monitor"
+
+
+class ModelError(MonitorError):
+    """The message names the model (hub name or directory) and says why."""
+
+    default_message = "the sentence-embedding model cannot be used"

@@ -1,1 +1,2 @@
-"""Matching concepts by meaning: sentence embeddings, the judge that reads them, its cues."""
+"""Matching concepts by meaning: a local sentence-embedding model (encoder), the judge
+that compares article sentences with what concepts mean, and its cues."""
