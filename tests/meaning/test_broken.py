@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
@@ -105,3 +106,46 @@ def test_a_model_whose_output_is_not_one_vector_per_sentence(
         graph(nodes, helper.make_tensor_value_info("out", TensorProto.INT64, None)),
     )
     assert "expected float vectors" in refusal(model)
+
+
+def test_a_pooling_we_do_not_know_or_a_configuration_that_is_no_object(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    model = copy_model(model_dir, tmp_path / "m")
+    pooling = model / layout.POOLING_CONFIG
+    pooling.write_text('{"pooling_mode_max_tokens": true, "pooling_mode_mean_tokens": false}')
+    assert refusal(model) == f"model {model}: pooling pooling_mode_max_tokens not supported"
+    pooling.write_text("[384]")
+    assert refusal(model) == f"model {model}: 1_Pooling/config.json is not a JSON object"
+
+
+def test_cls_pooling_takes_the_first_token(model_dir: Path, tmp_path: Path) -> None:
+    # A model trained with CLS pooling (bge, for one) says so in its pooling configuration.
+    model = copy_model(model_dir, tmp_path / "m")
+    (model / layout.POOLING_CONFIG).write_text('{"pooling_mode_cls_token": true}')
+    texts = ["Troops crossed the border.", "Rates were raised."]
+    cls = load_encoder(str(model)).encode(texts)
+    mean = load_encoder(str(model_dir)).encode(texts)
+    assert cls.shape == mean.shape and not np.allclose(cls, mean, atol=0.05)
+
+
+def test_a_model_with_other_inputs_or_failing_to_run(model_dir: Path, tmp_path: Path) -> None:
+    image = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", 3])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, None)
+    g = helper.make_graph(
+        [helper.make_node("Identity", ["pixel_values"], ["out"])], "x", [image], [out]
+    )
+    model = fake_model(tmp_path / "image", model_dir, g)
+    assert refusal(model).endswith(
+        "takes inputs pixel_values; expected input_ids "
+        "(and optionally attention_mask, token_type_ids)"
+    )
+    # Token ids reshaped to 7 values: fails on any sentence of another length.
+    nodes = [
+        helper.make_node("Cast", ["input_ids"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Reshape", ["f", "seven"], ["out"]),
+    ]
+    g = graph(nodes, out)
+    g.initializer.append(helper.make_tensor("seven", TensorProto.INT64, [1], [7]))
+    model = fake_model(tmp_path / "reshape", model_dir, g)
+    assert refusal(model).startswith(f"model {model}/model.onnx: cannot run")

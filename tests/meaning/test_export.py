@@ -10,10 +10,15 @@ import pytest
 from monitor.core.errors import ModelError
 from monitor.meaning.encoder import load_encoder
 from monitor.meaning.export import export
+from tests.model import extract_package_model
 
 
-def test_the_export_is_a_small_int8_model_that_reads_meaning(model_dir: Path) -> None:
-    names = sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file())
+def test_the_export_is_a_small_int8_model_that_reads_meaning(tmp_path: Path) -> None:
+    # Run here, whatever the fixture's cache holds: a change to the export is tested.
+    src = tmp_path / "src"
+    extract_package_model(src)
+    out = export(src, tmp_path / "models" / "minilm")
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [
         "1_Pooling/config.json",
         "config.json",
@@ -21,8 +26,9 @@ def test_the_export_is_a_small_int8_model_that_reads_meaning(model_dir: Path) ->
         "sentence_bert_config.json",
         "tokenizer.json",
     ]
-    assert (model_dir / "model_int8.onnx").stat().st_size < 30_000_000  # fp32: 90 MB
-    encoder = load_encoder(str(model_dir))
+    assert [p.name for p in out.parent.iterdir()] == ["minilm"]  # no work folder left
+    assert (out / "model_int8.onnx").stat().st_size < 30_000_000  # fp32: 90 MB
+    encoder = load_encoder(str(out))
     report, paraphrase, other = encoder.encode(
         [
             "A strong earthquake shook the region overnight.",
