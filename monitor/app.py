@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 
 from monitor.alert import check
@@ -29,6 +30,7 @@ from monitor.fetch.http import USER_AGENT, HttpFetcher, HttpSettings
 from monitor.flow import Flow, Poller
 from monitor.match.stage import MatchStage
 from monitor.match.values import Watchlist
+from monitor.meaning.source import MeaningSource
 from monitor.near.similarity import Thresholds
 from monitor.near.stage import NearStage
 from monitor.near.storage import NearStore
@@ -77,7 +79,10 @@ class App:
 
         settings = config.settings.watchlists
         self.registry = Registry(
-            config.watchlist_dir, settings.languages, settings.default_language
+            config.watchlist_dir,
+            settings.languages,
+            settings.default_language,
+            meaning=meaning_source(config),
         )
         self.registry.refresh(settle=0.0)  # at start, take the files as they are
         self.alerts = alert_stage(config, self.repo, self.clock, rng)
@@ -111,6 +116,12 @@ class App:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def meaning_source(config: Config) -> MeaningSource:
+    settings = config.settings.meaning
+    cache = Path(settings.cache_dir).expanduser() if settings.cache_dir else None
+    return MeaningSource(config.meaning_model, cache, settings.threads, settings.enabled)
 
 
 def parse_pool(polling: PollingSettings) -> ParsePool:

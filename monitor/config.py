@@ -152,6 +152,17 @@ class WatchlistSettings(_Section):
     default_language: str = "en"
 
 
+class MeaningSettings(_Section):
+    """Matching concepts by meaning (the optional extra monitor[semantic])."""
+
+    enabled: bool = True  # false: listed terms only, even with the extra installed
+    # A sentence-embedding model: a model hub name, downloaded once into ``cache_dir``
+    # and read from there afterwards, or a local directory (ONNX file and tokenizer).
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    cache_dir: str | None = None  # None: ~/.cache/monitor/models
+    threads: Annotated[Count, Field(ge=1, le=64)] = 1  # CPU threads the model may use
+
+
 class DuplicateSettings(_Section):
     """Near-duplicates and stories; the defaults come from bench/neardup.py's evaluation."""
 
@@ -313,6 +324,7 @@ class Settings(_Section):
     network: NetworkSettings = NetworkSettings()
     log: LogSettings = LogSettings()
     watchlists: WatchlistSettings = WatchlistSettings()
+    meaning: MeaningSettings = MeaningSettings()
     duplicates: DuplicateSettings = DuplicateSettings()
     alerts: AlertSettings = AlertSettings()
     http: OpsHttpSettings = OpsHttpSettings()
@@ -343,6 +355,14 @@ class Config:
     @property
     def watchlist_dir(self) -> Path:
         return self.base_dir / self.settings.watchlists.dir
+
+    @property
+    def meaning_model(self) -> str:
+        """The model as the meaning source loads it: a directory beside monitor.yaml
+        (a relative path that exists there) resolved, a model hub name as written."""
+        model = self.settings.meaning.model
+        local = self.base_dir / model
+        return str(local.resolve()) if not Path(model).is_absolute() and local.is_dir() else model
 
     def feed_specs(self) -> list[FeedSpec]:
         return [self._spec(feed) for feed in self.settings.feeds]

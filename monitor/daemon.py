@@ -36,7 +36,7 @@ from monitor.near.stage import NearReport
 from monitor.web.access import Access
 from monitor.web.metrics import Metrics
 from monitor.web.server import OpsServer
-from monitor.web.status import watchlist_files
+from monitor.web.status import meaning_state, watchlist_files
 
 log = structlog.get_logger("monitor.daemon")
 
@@ -132,6 +132,7 @@ class Daemon:
             lambda: self._scheduler is not None and self._scheduler.running,
             lambda: watchlist_files(self.app.registry),
             Access.of(http.host, http.allowed_hosts, http.token),
+            lambda: meaning_state(self.app.registry),
         )
         await server.start(http.host, http.port)
         return server

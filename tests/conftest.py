@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.feedserver import FeedServer
+from tests.model import model_dir  # noqa: F401 (a fixture for every folder: the real model)
 
 POSTGRES = os.environ.get("MONITOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parents[1]

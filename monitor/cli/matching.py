@@ -11,7 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from monitor.app import meaning_source
 from monitor.cli.articles import parse_since
+from monitor.cli.meaning import meaning_matcher, print_added, print_meaning, replay, say_state
 from monitor.cli.state import State
 from monitor.cli.stories import describe
 from monitor.cli.term import markup, out
@@ -54,17 +56,25 @@ def test(state: State, file: Path, since: str) -> None:
     """
     loaded = load_watchlist(file)
     settings = state.config.settings.watchlists
-    matcher = Matcher(compile_index([loaded], settings.languages, settings.default_language))
+    index = compile_index([loaded], settings.languages, settings.default_language)
+    lexical = Matcher(index)
+    by_meaning, meaning = meaning_matcher(state.config, [loaded], index)
     start = parse_since(since, state.clock.now())
     repo = state.repo()
     checked, found = 0, list[tuple[ArticleText, Match]]()
     try:
         for article in repo.articles_since(start):
             checked += 1
-            found.extend((article, match) for match in matcher.match(article))
+            found.extend((article, match) for match in lexical.match(article))
+        with_meaning = list(replay(by_meaning, repo.articles_since(start))) if by_meaning else []
     finally:
         repo.close()
-    _print_replay(loaded.name, [rule.name for rule in loaded.rules], checked, found)
+    rules = [rule.name for rule in loaded.rules]
+    _print_replay(loaded.name, rules, checked, with_meaning if by_meaning else found)
+    if by_meaning is not None:
+        print_added(loaded.name, rules, found, with_meaning)
+    elif any(ref.kind == "concept" for ref in loaded.refs):
+        say_state(meaning)
 
 
 def _print_replay(
@@ -110,7 +120,10 @@ def explain(state: State, article_id: str) -> None:
     if article is None:
         raise click.ClickException(f"no article {article_id}")
     settings = state.config.settings.watchlists
-    registry = Registry(state.config.watchlist_dir, settings.languages, settings.default_language)
+    meaning = meaning_source(state.config)
+    registry = Registry(
+        state.config.watchlist_dir, settings.languages, settings.default_language, meaning=meaning
+    )
     registry.refresh(settle=0.0)
     console.print(markup("[b]{}[/] [dim]{} · {}[/]", article.title, article_id, article.feed_url))
     for line in describe(near) if near else ():
@@ -118,6 +131,8 @@ def explain(state: State, article_id: str) -> None:
     for path, error in registry.errors.items():
         console.print(f"[red]not loaded[/] {path}: {escape(error)}")
     verdicts = registry.matcher.explain(article)
+    if meaning.state.on or meaning.state.why:
+        say_state(meaning.state)
     if not verdicts:
         console.print(f"no watchlists in {state.config.watchlist_dir}")
     for verdict in verdicts:
@@ -142,6 +157,7 @@ def _print_verdict(verdict: RuleVerdict) -> None:
         console.print(
             f"    [dim]{term.ref}:[/] {escape(term.term)} ×{term.times}  ({places}{more})"
         )
+    print_meaning(verdict)
     for veto in verdict.vetoes:
         console.print(
             f"    [dim]{veto.ref}:[/] {escape(veto.term)} at {_where(veto.span)} vetoed by "

@@ -17,17 +17,22 @@ nothing; an exclusion cancels the hits it overlaps, and ``explain`` says which.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import structlog
 
 from monitor.core.types import ArticleText, Hit, Match
 from monitor.match._rules import MAX_COUNTED, Evaluation, Found, decide
-from monitor.match.index import CompiledRule, Index
+from monitor.match.filters import filtered_out, filters
+from monitor.match.index import Index
+from monitor.match.meaning import Counted, Judge, MeaningOverlay, Reading
 from monitor.match.scan import Occurrence, ScannedArticle
-from monitor.text.stems import language_code
+from monitor.meaning.judge import ConceptText, MeaningVeto
 
 __all__ = ["MAX_COUNTED", "Matcher", "RuleVerdict", "TermFound", "Veto"]
+
+log = structlog.get_logger("monitor.match")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +68,85 @@ class RuleVerdict:
     terms: tuple[TermFound, ...]
     reasons: tuple[str, ...] = ()
     vetoes: tuple[Veto, ...] = ()
+    meaning: tuple[tuple[str, Counted], ...] = ()  # concept name, its sentence by meaning
+    used_otherwise: tuple[tuple[str, MeaningVeto], ...] = ()  # terms meaning vetoed
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """A batch's matches, article by article, and why meaning could not read it (None:
+    it did, or nothing asked it to)."""
+
+    matches: list[list[Match]]
+    meaning_missed: str | None = None
 
 
 class Matcher:
-    def __init__(self, index: Index) -> None:
+    """The rules of an index decided for articles; with a ``judge`` (monitor.meaning),
+    the ``concepts`` it reads match by meaning too (monitor.match.meaning).
+    ``missing``: why concepts that should match by meaning cannot (no judge)."""
+
+    def __init__(
+        self,
+        index: Index,
+        judge: Judge | None = None,
+        concepts: Sequence[ConceptText] = (),
+        missing: str | None = None,
+    ) -> None:
         self.index = index
+        self.judge = judge if concepts else None
+        self.overlay = MeaningOverlay(index, concepts) if self.judge is not None else None
+        self.missing = missing if concepts and self.judge is None else None
 
     def match(self, article: ArticleText) -> list[Match]:
-        scanned = ScannedArticle(article, self.index).scan()
-        return decide(scanned, self._candidates(scanned), _filtered_out)
+        return self.read([article]).matches[0]
+
+    def match_many(self, articles: Sequence[ArticleText]) -> list[list[Match]]:
+        return self.read(articles).matches
+
+    def read(self, articles: Sequence[ArticleText]) -> Matched:
+        """Each article's matches; meaning reads them all in one batch."""
+        scanned = [ScannedArticle(article, self.index).scan() for article in articles]
+        lexical = [decide(one, self._candidates(one), filtered_out) for one in scanned]
+        if self.overlay is None:
+            return Matched(lexical, self.missing)
+        readings, failed = self._readings(articles)
+        if readings is None:
+            return Matched(lexical, failed)
+        overlay = self.overlay
+        revised = [overlay.revise(*three) for three in zip(scanned, readings, lexical, strict=True)]
+        return Matched(revised)
 
     def explain(self, article: ArticleText) -> list[RuleVerdict]:
         """Every rule of every watchlist decided, matched or not, with reasons."""
         found = Found(ScannedArticle(article, self.index).scan())
         evaluations = [_Evaluation(found, compiled) for compiled in self.index.rules]
-        return [evaluation.verdict(with_terms=True) for evaluation in evaluations]
+        verdicts = [evaluation.verdict(with_terms=True) for evaluation in evaluations]
+        readings, _ = self._readings([article])
+        if readings is None or self.overlay is None:
+            return verdicts
+        for rule_id in self.overlay.rule_concepts:
+            revised = self.overlay.decide(found, rule_id, readings[0])
+            verdicts[rule_id] = replace(
+                verdicts[rule_id],
+                matched=revised.match is not None,
+                score=revised.score,
+                reasons=revised.reasons,
+                meaning=revised.meaning,
+                used_otherwise=revised.vetoed,
+            )
+        return verdicts
+
+    def _readings(self, articles: Sequence[ArticleText]) -> tuple[Sequence[Reading] | None, str]:
+        """The articles read by meaning, or None and why (the listed terms still
+        match: a model failing mid-run loses no lexical match)."""
+        if self.judge is None:
+            return None, ""
+        try:
+            return self.judge.read_many([(a.title, a.body) for a in articles]), ""
+        except Exception as exc:  # the model is a third party's; the terms must go on
+            log.exception("meaning.failed", articles=len(articles))
+            return None, f"the model failed: {type(exc).__name__}"
 
     def _candidates(self, scanned: ScannedArticle) -> list[int]:
         """The rules filed under the actors and concepts that occurred, whose required
@@ -142,25 +211,4 @@ class _Evaluation(Evaluation):
         return " (every hit is inside an exclusion)" if self.vetoes(name) else ""
 
     def _filtered(self) -> Iterator[str]:
-        return _filters(self.scanned, self.compiled)
-
-
-def _filters(scanned: ScannedArticle, compiled: CompiledRule) -> Iterator[str]:
-    """Why the rule's languages or feeds leave the article out (nothing: they don't)."""
-    article, watchlist, rule = scanned.article, compiled.watchlist, compiled.rule
-    language = language_code(article.language) or scanned.index.default_language
-    for allowed in (watchlist.languages, rule.languages):
-        if allowed and language not in {language_code(a) for a in allowed}:
-            yield f"language {language} is not one of {', '.join(allowed)}"
-    for globs in (watchlist.feeds, rule.feeds):
-        if globs and not _feed_matches(globs, article):
-            yield f"feed {article.feed_url} is not one of {', '.join(globs)}"
-
-
-def _filtered_out(scanned: ScannedArticle, compiled: CompiledRule) -> bool:
-    return next(_filters(scanned, compiled), None) is not None
-
-
-def _feed_matches(globs: tuple[str, ...], article: ArticleText) -> bool:
-    names = [article.feed_url.lower(), (article.feed_title or "").lower()]
-    return any(fnmatchcase(name, glob.lower()) for glob in globs for name in names)
+        return filters(self.scanned, self.compiled)

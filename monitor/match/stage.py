@@ -19,19 +19,25 @@ import structlog
 
 from monitor.core.clock import Clock
 from monitor.core.types import ArticleText, Match
-from monitor.match.engine import Matcher
+from monitor.match.engine import Matched, Matcher
 
 log = structlog.get_logger("monitor.match")
+MISSED_CHARS = 300  # the stored reason's length (articles.meaning_missed)
 
 
 class MatchStore(Protocol):
     def pending_articles(self, limit: int) -> list[ArticleText]: ...
 
     def save_matches(
-        self, results: Sequence[tuple[str, Sequence[Match]]], now: datetime
+        self,
+        results: Sequence[tuple[str, Sequence[Match]]],
+        now: datetime,
+        meaning_missed: str | None = None,
     ) -> int: ...
 
     def mark_all_matched(self, now: datetime) -> int: ...
+
+    def missed_meaning(self, limit: int) -> list[ArticleText]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +58,51 @@ class MatchStage:
         if not matcher.index.rules:
             done = self.store.mark_all_matched(self.clock.now())
             return MatchReport(articles=done)
-        articles = matches = 0
         counts: dict[tuple[str, str], int] = {}
+        articles = matches = 0
         while pending := self.store.pending_articles(self.batch):
-            results = [(article.article_id, _match(matcher, article)) for article in pending]
-            matches += self.store.save_matches(results, self.clock.now())
+            matches += self._save(matcher, pending, counts, again=False)
             articles += len(pending)
-            for _, found in results:
-                for match in found:
-                    key = (match.watchlist, match.rule)
-                    counts[key] = counts.get(key, 0) + 1
+        # Articles matched while the model was missing: read by meaning now it is back.
+        while matcher.judge is not None and (missed := self.store.missed_meaning(self.batch)):
+            added = self._save(matcher, missed, counts, again=True)
+            if added < 0:
+                break  # the model fails again: they wait for the next run
+            matches += added
         by_rule = tuple((w, r, n) for (w, r), n in sorted(counts.items()))
         return MatchReport(articles, matches, by_rule)
 
+    def _save(
+        self,
+        matcher: Matcher,
+        articles: list[ArticleText],
+        counts: dict[tuple[str, str], int],
+        again: bool,
+    ) -> int:
+        """The batch matched and saved: the matches added (-1: meaning failed ``again``
+        on articles it had missed before, which are left as they were)."""
+        matched = _match(matcher, articles)
+        if matched.meaning_missed and again:
+            return -1
+        missed = matched.meaning_missed[:MISSED_CHARS] if matched.meaning_missed else None
+        results = list(zip([a.article_id for a in articles], matched.matches, strict=True))
+        for _, found in results:
+            for match in found:
+                key = (match.watchlist, match.rule)
+                counts[key] = counts.get(key, 0) + 1
+        return self.store.save_matches(results, self.clock.now(), missed)
 
-def _match(matcher: Matcher, article: ArticleText) -> list[Match]:
+
+def _match(matcher: Matcher, articles: list[ArticleText]) -> Matched:
+    """The batch's matches (meaning reads it in one go), else article by article."""
+    try:
+        return matcher.read(articles)
+    except Exception:  # a bug on one article must not stop the others: find it
+        log.exception("match.batch_failed", articles=len(articles))
+        return Matched([_match_one(matcher, article) for article in articles])
+
+
+def _match_one(matcher: Matcher, article: ArticleText) -> list[Match]:
     try:
         return matcher.match(article)
     except Exception:  # a bug on one article must not stop the others

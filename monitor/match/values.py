@@ -82,6 +82,7 @@ class Ref:
     examples: tuple[str, ...] = ()
     not_examples: tuple[str, ...] = ()
     meaning: Meaning | None = None
+    description: str = ""  # concepts: what counts, in a line (the meaning model reads it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,11 +39,28 @@ class MatchStorage:
         with Session(self._reader) as conn:
             return [_article_text(row) for row in conn.execute(query).all()]
 
-    def save_matches(self, results: Sequence[tuple[str, Sequence[Match]]], now: datetime) -> int:
+    def missed_meaning(self, limit: int) -> list[ArticleText]:
+        """Articles matched while meaning could not be read, oldest first."""
+        query = (
+            _article_text_query()
+            .where(ArticleRow.meaning_missed.is_not(None), ArticleRow.matched_at.is_not(None))
+            .order_by(ArticleRow.first_seen_at, ArticleRow.id)
+            .limit(limit)
+        )
+        with Session(self._reader) as conn:
+            return [_article_text(row) for row in conn.execute(query).all()]
+
+    def save_matches(
+        self,
+        results: Sequence[tuple[str, Sequence[Match]]],
+        now: datetime,
+        meaning_missed: str | None = None,
+    ) -> int:
         """Each article's matches, and the article marked matched; returns rows added.
 
         A match already stored (same article, watchlist and rule) is kept as it
-        was: its first time is the one that counts for alerts.
+        was: its first time is the one that counts for alerts. ``meaning_missed``:
+        why meaning could not read these articles (None: it could, or was not asked).
         """
         try:
             with self.engine.begin() as conn:
@@ -60,7 +77,9 @@ class MatchStorage:
                     conn.execute(insert(MatchRow), rows)
                 for chunk in chunks(ids):
                     conn.execute(
-                        update(ArticleRow).where(ArticleRow.id.in_(chunk)).values(matched_at=now)
+                        update(ArticleRow)
+                        .where(ArticleRow.id.in_(chunk))
+                        .values(matched_at=now, meaning_missed=meaning_missed)
                     )
                 return len(rows)
         except SQLAlchemyError as exc:

@@ -104,6 +104,9 @@ class ArticleRow(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(16))
     # Set once every watchlist has been asked about this text; NULL: still to match.
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Why the watchlists' concepts could not be read by meaning when it was matched
+    # (the model failed); matched again by meaning once it is back. NULL: nothing missed.
+    meaning_missed: Mapped[str | None] = mapped_column(String(300))
     # Set once compared with the corpus for near-duplicates; NULL: still to compare.
     near_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Why ``duplicate_of`` was set ("reprint", "partial", "spun") and how alike they are.
@@ -293,4 +296,12 @@ Index(
     ArticleRow.id,
     postgresql_where=ArticleRow.near_at.is_(None),
     sqlite_where=ArticleRow.near_at.is_(None),
+)
+# The articles matched while the meaning model was missing, to match again by meaning.
+Index(
+    "ix_articles_meaning_missed",
+    ArticleRow.first_seen_at,
+    ArticleRow.id,
+    postgresql_where=ArticleRow.meaning_missed.is_not(None),
+    sqlite_where=ArticleRow.meaning_missed.is_not(None),
 )

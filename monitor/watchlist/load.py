@@ -110,6 +110,7 @@ def _refs(spec: WatchlistSpec, document: Document, problems: list[str]) -> Itera
             examples=tuple(concept.examples),
             not_examples=tuple(concept.not_examples),
             meaning=_meaning(concept.meaning),
+            description=concept.description,
         )
 
 

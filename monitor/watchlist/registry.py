@@ -23,7 +23,9 @@ import structlog
 from monitor.core.errors import WatchlistError
 from monitor.match.engine import Matcher
 from monitor.match.index import compile_index
+from monitor.match.meaning import concept_texts
 from monitor.match.values import Watchlist
+from monitor.meaning.source import MeaningSource
 from monitor.watchlist.load import load_watchlist
 
 log = structlog.get_logger("monitor.watchlists")
@@ -49,6 +51,7 @@ class Registry:
         settle: float = 0.5,
         wall_time: Callable[[], float] = time.time,
         announce: bool = False,
+        meaning: MeaningSource | None = None,
     ) -> None:
         self.directory = directory
         self.languages, self.default_language = tuple(languages), default_language
@@ -64,6 +67,7 @@ class Registry:
         self.rejected = 0
         self.announce = announce
         self.looks = 0
+        self.meaning = meaning  # None: the listed terms only
 
     @property
     def watchlists(self) -> list[Watchlist]:
@@ -78,17 +82,29 @@ class Registry:
         for path in files:
             changed |= self._look_at(path, settle)
         changed |= self._check_names()
-        for path in sorted(refused & self.good.keys()):
+        # In force before it is said (loading a model may take a moment). A model that
+        # failed to load is tried again: not a reload of the files.
+        if changed or (self.meaning is not None and self.meaning.retry_due()):
+            self.matcher = self._matcher()
+        for path in sorted((refused - self.errors.keys()) & self.good.keys()):
             log.info("watchlist.recovered", file=str(path), watchlist=self.good[path].name)
         self.looks += 1
         if changed:
-            self.matcher = Matcher(
-                compile_index(self.good.values(), self.languages, self.default_language)
-            )
             self.reloads += 1
         if changed or (self.looks == 2 and not self.announce):  # the daemon's first watch
             self._log_loaded()
         return changed
+
+    def _matcher(self) -> Matcher:
+        watchlists = list(self.good.values())
+        index = compile_index(watchlists, self.languages, self.default_language)
+        if self.meaning is None:
+            return Matcher(index)
+        concepts = concept_texts(watchlists)
+        judge = self.meaning.judge(concepts)
+        # Missing, not off: the model failed; what is matched meanwhile is marked for later.
+        missing = self.meaning.state.why if self.meaning.enabled else None
+        return Matcher(index, judge, concepts, missing)
 
     def _log_loaded(self) -> None:
         say = log.info if self.announce or self.looks > 1 else log.debug

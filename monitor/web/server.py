@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.clock import Clock
 from monitor.core.errors import StorageError
+from monitor.meaning.source import MeaningState
 from monitor.web.access import Access, middleware, security_headers, style_nonce
 from monitor.web.metrics import Metrics
 from monitor.web.reads import WebReads
@@ -35,8 +36,10 @@ class OpsServer:
         scheduler_running: Callable[[], bool],
         watchlists: Callable[[], Sequence[WatchlistFile]] = tuple,
         access: Access | None = None,
+        meaning: Callable[[], MeaningState | None] = lambda: None,
     ) -> None:
         self.repo, self.metrics, self.clock, self.worker = repo, metrics, clock, worker
+        self.meaning = meaning
         self.scheduler_running, self.watchlists = scheduler_running, watchlists
         # None: the names of a server bound to localhost, and no token.
         self.access = access
@@ -81,8 +84,14 @@ class OpsServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def status(self, request: web.Request) -> web.Response:
-        watchlists = self.watchlists()
+        watchlists, meaning = self.watchlists(), self.meaning()
         html = await asyncio.to_thread(
-            page, self.repo, self.clock.now(), self.worker, watchlists, style_nonce(request)
+            page,
+            self.repo,
+            self.clock.now(),
+            self.worker,
+            watchlists,
+            style_nonce(request),
+            meaning,
         )
         return web.Response(text=html, content_type="text/html")

@@ -19,6 +19,7 @@ from monitor.alert.render import environment
 from monitor.core.clock import when
 from monitor.core.printable import error_line
 from monitor.core.redact import redact_url
+from monitor.meaning.source import MeaningState
 from monitor.watchlist.registry import Registry
 from monitor.web.reads import StatusReads, StoryRead
 
@@ -62,16 +63,22 @@ def watchlist_files(registry: Registry) -> list[WatchlistFile]:
     return sorted(files.values(), key=lambda f: (f.error is None, f.file))
 
 
+def meaning_state(registry: Registry) -> MeaningState | None:
+    """Whether the watchlists match by meaning here, or why not (None: not asked)."""
+    return None if registry.meaning is None else registry.meaning.state
+
+
 def page(
     repo: StatusReads,
     now: datetime,
     worker: str,
     watchlists: Sequence[WatchlistFile] = (),
     nonce: str = "",
+    meaning: MeaningState | None = None,
 ) -> str:
     """The page; ``nonce`` marks its style for the response's Content-Security-Policy."""
     return _env.get_template("status.html.j2").render(
-        view(repo, now, worker, watchlists), nonce=nonce
+        view(repo, now, worker, watchlists), nonce=nonce, meaning=meaning
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,20 +220,47 @@ def test_only_check_and_the_daemon_announce_the_watchlists_loaded(tmp_path: Path
     assert "watchlists.loaded" in monitor("check", cwd=tmp_path).stderr
 
 
-def test_check_says_meaning_matching_is_off_and_why_for_a_watchlist_that_uses_it(
-    tmp_path: Path,
-) -> None:
-    (tmp_path / "monitor.yaml").write_text("feeds: []\n")
-    (tmp_path / "watchlists").mkdir()
-    (tmp_path / "watchlists" / "plain.yaml").write_text(
-        "concepts:\n  c: [x]\nrules:\n  r: {all: [c]}\n"
-    )
-    (tmp_path / "watchlists" / "meant.yaml").write_text(
+def meaning_user(tmp: Path) -> None:
+    """A directory with two watchlists, one of them using examples (meaning)."""
+    (tmp / "monitor.yaml").write_text("feeds: []\n")
+    (tmp / "watchlists").mkdir()
+    (tmp / "watchlists" / "plain.yaml").write_text("concepts:\n  c: [x]\nrules:\n  r: {all: [c]}\n")
+    (tmp / "watchlists" / "meant.yaml").write_text(
         "concepts:\n  c:\n    terms: [job cuts]\n    examples: [The bank will shed 500 staff.]\n"
         "rules:\n  r: {all: [c]}\n"
     )
-    out = monitor("check", cwd=tmp_path).stdout
+
+
+def without_the_extra(tmp: Path) -> dict[str, str]:
+    """An environment in which onnxruntime cannot be imported, as without the extra."""
+    blocker = tmp / "blocked" / "onnxruntime"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'onnxruntime'\", name='onnxruntime')\n"
+    )
+    return {"PYTHONPATH": os.pathsep.join([str(tmp / "blocked"), *sys.path])}
+
+
+def test_check_says_meaning_matching_is_off_without_the_extra(tmp_path: Path) -> None:
+    meaning_user(tmp_path)
+    out = monitor("check", cwd=tmp_path, env=without_the_extra(tmp_path)).stdout
     assert "meant.yaml: watchlist meant" in out
-    assert "meaning-matching is off" in out and "monitor[semantic]" in out
-    assert "not installed" in out
-    assert out.count("meaning-matching is off") == 1  # not for plain.yaml
+    assert "meaning-matching is off: onnxruntime is not installed" in out
+    assert "monitor[semantic]" in out
+    assert "meant.yaml: its examples, negatives and meaning settings are validated" in out
+    assert "plain.yaml: its examples" not in out
+
+
+def test_check_names_a_model_that_cannot_be_had_and_the_terms_go_on(tmp_path: Path) -> None:
+    meaning_user(tmp_path)
+    env = {"MONITOR_MEANING_MODEL": "acme/no-such-model", "HF_HUB_OFFLINE": "1"}
+    out = monitor("check", cwd=tmp_path, env=env | {"HF_HOME": str(tmp_path / "hf")}).stdout
+    assert "meaning-matching is off: model acme/no-such-model" in out
+    assert "local directory" in out  # what to do instead
+
+
+def test_check_loads_the_model_as_the_daemon_would(tmp_path: Path, model_dir: Path) -> None:
+    meaning_user(tmp_path)
+    out = monitor("check", cwd=tmp_path, env={"MONITOR_MEANING_MODEL": str(model_dir)}).stdout
+    assert f"ok meaning: model {model_dir}, 2 concepts" in " ".join(out.split())
+    assert "meaning-matching is off" not in out
