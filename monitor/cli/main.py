@@ -322,8 +322,9 @@ def _meaning_state(config: Config, watchlists: list[Watchlist]) -> MeaningState:
     source.judge(concepts)
     state = source.state
     if state.on:
+        n = len(concepts)
         console.print(
-            markup("[green]ok[/] meaning: model {}, {} concepts", state.model, len(concepts))
+            markup("[green]ok[/] meaning: model {}, {} concept{}", state.model, n, "s"[: n != 1])
         )
     elif state.why:
         console.print(markup("[yellow]note[/] meaning-matching is off: {}", state.why))
@@ -338,13 +339,14 @@ def env_command() -> None:
 
 
 def _register() -> None:
-    from monitor.cli import alerts, articles, feeds, matching, meaning, stories
+    from monitor.cli import alerts, articles, feeds, matching, meaning, model, stories
 
     cli.add_command(feeds.feeds)
     cli.add_command(articles.articles)
     cli.add_command(matching.watchlist)
     cli.add_command(matching.explain)
     matching.watchlist.add_command(meaning.suggest)
+    cli.add_command(model.model)
     cli.add_command(stories.stories)
     cli.add_command(alerts.digest)
     cli.add_command(alerts.deliveries)
