@@ -106,4 +106,6 @@ def _article_json(a: ArticleRow, feed_url: str, copies: list[dict[str, Any]]) ->
         "similarity": json.loads(a.similarity) if a.similarity else None,
         "story_id": a.story_id,
         "copies": copies,
+        # why the watchlists' concepts could not be read by meaning yet (None: nothing missed)
+        "meaning_missed": a.meaning_missed,
     }

@@ -93,3 +93,65 @@ def test_deleting_an_article_deletes_its_matches(repo: Repository) -> None:
     (article,) = repo.export_articles()
     assert repo.delete_article(article["id"], text_keys)
     assert repo.matches_of([article["id"]]) == {}
+
+
+SENT = """
+name: nk
+actors:
+  nk: [North Korean, Pyongyang]
+concepts:
+  deployment:
+    description: Soldiers sent abroad.
+    terms: [troop deployment]
+rules:
+  sent: {all: [nk, deployment]}
+"""
+
+
+class FailingJudge:
+    def read_many(self, articles: object) -> list[object]:
+        raise RuntimeError("the model's session died")
+
+
+def meaning_matcher(judge: object) -> Matcher:
+    from monitor.match.meaning import concept_texts
+    from monitor.watchlist.load import parse_watchlist
+
+    watchlist = parse_watchlist(SENT.encode(), "nk.yaml", "nk")
+    return Matcher(compile_index([watchlist]), judge, concept_texts([watchlist]))  # type: ignore[arg-type]
+
+
+def test_articles_matched_while_meaning_failed_are_marked_and_matched_by_it_later(
+    repo: Repository,
+) -> None:
+    from tests.match.test_meaning_rules import Scripted, ScriptedJudge
+
+    feed = add(repo, "https://wire.example/rss")
+    save(repo, feed, entry("a", "https://wire.example/a"))
+    clock = Fixed()
+    first = stage(repo, meaning_matcher(FailingJudge()), clock).run()
+    assert first.articles == 1 and first.matches == 0  # nothing by terms; nothing lost either
+    (marked,) = repo.export_articles()
+    assert "RuntimeError" in marked["meaning_missed"]
+    assert repo.pending_articles(10) == []  # matched, by terms: not pending as new
+
+    # The model is back: the stage reads the marked article by meaning.
+    phrase = WIRE_TEXT.split(".")[0]
+    judge = ScriptedJudge(Scripted({"deployment": phrase}))
+    clock.at = NOW + timedelta(minutes=10)
+    second = stage(repo, meaning_matcher(judge), clock).run()
+    assert (second.articles, second.matches) == (0, 1)
+    (again,) = repo.export_articles()
+    assert again["meaning_missed"] is None
+    assert [m["rule"] for m in again["matches"]] == ["sent"]
+    assert stage(repo, meaning_matcher(judge), clock).run().matches == 0  # once only
+
+
+def test_while_meaning_still_fails_the_marked_articles_wait(repo: Repository) -> None:
+    feed = add(repo, "https://wire.example/rss")
+    save(repo, feed, entry("a", "https://wire.example/a"))
+    clock = Fixed()
+    stage(repo, meaning_matcher(FailingJudge()), clock).run()
+    report = stage(repo, meaning_matcher(FailingJudge()), clock).run()
+    assert (report.articles, report.matches) == (0, 0)
+    assert repo.missed_meaning(10)[0].article_id == next(iter(repo.export_articles()))["id"]
