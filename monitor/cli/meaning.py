@@ -154,8 +154,11 @@ def suggest(state: State, file: Path, concept: str, since: str, top: int) -> Non
         why = source.state.why or f"{concept} has meaning turned off in {file}"
         raise click.ClickException(f"meaning-matching is off: {why}")
     sentences = _missed(lexical, _newest(state, since), settings.default_language)
-    near = judge.nearest(concept_key(alone, ref), list(sentences), top)
-    table = Table(title=f"{concept}: nearest phrasings its terms miss", title_justify="left")
+    key = concept_key(alone, ref)
+    near = judge.nearest(key, list(sentences), top)
+    # The threshold tells which of them meaning matches already, and which it would not.
+    title = f"{concept}: nearest phrasings its terms miss (threshold {judge.threshold(key):.2f})"
+    table = Table(title=title, title_justify="left")
     table.add_column("similarity", justify="right")
     table.add_column("sentence")
     table.add_column("article")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -38,6 +38,8 @@ class MatchStore(Protocol):
     def mark_all_matched(self, now: datetime) -> int: ...
 
     def missed_meaning(self, limit: int) -> list[ArticleText]: ...
+
+    def matches_of(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class MatchStage:
             if added < 0:
                 break  # the model fails again: they wait for the next run
             matches += added
+            articles += len(missed)  # checked again: the summary and metrics say so
         by_rule = tuple((w, r, n) for (w, r), n in sorted(counts.items()))
         return MatchReport(articles, matches, by_rule)
 
@@ -80,17 +83,26 @@ class MatchStage:
         again: bool,
     ) -> int:
         """The batch matched and saved: the matches added (-1: meaning failed ``again``
-        on articles it had missed before, which are left as they were)."""
+        on articles it had missed before, which are left as they were). ``counts``
+        gets the new matches only: a match stored the first time was counted then."""
         matched = _match(matcher, articles)
         if matched.meaning_missed and again:
             return -1
         missed = matched.meaning_missed[:MISSED_CHARS] if matched.meaning_missed else None
-        results = list(zip([a.article_id for a in articles], matched.matches, strict=True))
-        for _, found in results:
+        ids = [a.article_id for a in articles]
+        known = _stored(self.store, ids) if again else set()
+        results = list(zip(ids, matched.matches, strict=True))
+        for article_id, found in results:
             for match in found:
                 key = (match.watchlist, match.rule)
-                counts[key] = counts.get(key, 0) + 1
+                if (article_id, *key) not in known:
+                    counts[key] = counts.get(key, 0) + 1
         return self.store.save_matches(results, self.clock.now(), missed)
+
+
+def _stored(store: MatchStore, ids: list[str]) -> set[tuple[str, str, str]]:
+    stored = store.matches_of(ids)
+    return {(a, m["watchlist"], m["rule"]) for a, found in stored.items() for m in found}
 
 
 def _match(matcher: Matcher, articles: list[ArticleText]) -> Matched:
