@@ -30,6 +30,7 @@ class MeaningState:
     on: bool
     model: str
     why: str = ""  # when off
+    chosen: bool = False  # off because the configuration says so, not a failure
 
 
 class MeaningSource:
@@ -45,12 +46,13 @@ class MeaningSource:
         self.model, self.cache_dir, self.threads = model, cache_dir, threads
         self.enabled, self.loader, self.monotonic = enabled, loader, monotonic
         self._encoder: Encoder | None = None
-        self._why = "" if enabled else "turned off in monitor.yaml (meaning.enabled: false)"
+        self._why = "" if enabled else "turned off by the setting meaning.enabled"
         self._failed_at: float | None = None
 
     @property
     def state(self) -> MeaningState:
-        return MeaningState(self._encoder is not None, self.model, self._why)
+        chosen = not self.enabled and self._why.startswith("turned off")
+        return MeaningState(self._encoder is not None, self.model, self._why, chosen)
 
     def judge(self, concepts: Sequence[ConceptText]) -> Judge | None:
         """A judge for these concepts, or None (meaning off: ``state`` says why)."""

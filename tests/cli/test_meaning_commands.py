@@ -50,7 +50,7 @@ def test_explain_names_the_sentence_matched_by_meaning_its_similarity_and_thresh
     assert f"meaning: on, model {model_dir}" in out
     assert "matches desk / troops" in out
     found = re.search(
-        r"troop_deployment: ≈ meaning (\d\.\d\d) ≥ threshold (\d\.\d\d), nearest its \S+ "
+        r"troop_deployment: ≈ meaning (\d\.\d\d) ≥ threshold (\d\.\d\d), nearest its .+? "
         r"\(body 0-(\d+)\), counted 1: (.*?)(?= no match| matches| stored matches)",
         out,
     )
@@ -81,7 +81,7 @@ def test_explain_without_meaning_shows_the_denied_term_matching_as_today(
     out = explain(stored_desk, "denial", MEANING_OFF)
     assert "matches desk / layoffs" in out
     assert "used in another sense" not in out
-    assert "meaning-matching is off: turned off in monitor.yaml" in out
+    assert "meaning-matching is off: turned off by the setting meaning.enabled" in out
 
 
 @pytest.mark.xfail(
@@ -128,7 +128,7 @@ def test_watchlist_test_with_meaning_off_replays_the_terms_and_says_why(
     assert "desk: 6 articles replayed" in out
     assert "│ troops │ 0 │" in out and "│ layoffs │ 3 │" in out
     assert "what meaning adds" not in out and "≈ meaning" not in out
-    assert "meaning-matching is off: turned off in monitor.yaml (meaning.enabled: false)" in out
+    assert "meaning-matching is off: turned off by the setting meaning.enabled" in out
 
 
 def suggest(tmp: Path, concept: str, env: dict[str, str], code: int = 0) -> tuple[str, str]:
@@ -167,5 +167,5 @@ def test_suggest_for_an_unknown_concept_names_the_file_and_its_concepts(
 
 def test_suggest_with_meaning_off_is_a_clear_error(stored_desk: Path) -> None:
     out, err = suggest(stored_desk, "layoffs", MEANING_OFF, code=1)
-    assert "meaning-matching is off: turned off in monitor.yaml (meaning.enabled: false)" in err
+    assert "meaning-matching is off: turned off by the setting meaning.enabled" in err
     assert out == ""

@@ -39,14 +39,14 @@ def test_a_paraphrase_is_nearer_than_another_story(encoder: Encoder) -> None:
         assert own > max(others) + 0.2, (pairs[i], own, others)
 
 
-def test_batching_keeps_each_vector_on_its_own_row(encoder: Encoder) -> None:
-    # 70 texts of many lengths: three batches, sorted by length inside, put back in order.
+def test_a_sentence_gets_the_same_vector_alone_and_among_others(encoder: Encoder) -> None:
+    # `explain` reads one article, the daemon a batch of them: near a threshold they
+    # must agree, so a vector may not depend on what else is encoded with it.
     texts = [f"Report {i}: " + "the river rose again " * (i % 9) for i in range(70)]
     texts += ["An earthquake struck the coast.", "Interest rates were raised."]
     together = encoder.encode(texts)
     alone = np.vstack([encoder.encode([text]) for text in texts[-2:]])
-    assert np.argmax(together @ alone.T, axis=0).tolist() == [70, 71]
-    assert (np.sum(together[-2:] * alone, axis=1) > 0.97).all()
+    np.testing.assert_array_equal(together[-2:], alone)
 
 
 def test_a_caller_expecting_another_dimension_is_refused(model_dir: Path) -> None:
