@@ -10,7 +10,10 @@
                                               .dedup), saved with the feed's state: all
                                               or nothing for each feed
     process()   | near.run()                  near copies and stories: NearReport
-                | matching.run()              watchlist matches: MatchReport
+                | matching.run()              watchlist matches: MatchReport (terms,
+                                              and concepts by meaning: monitor.match
+                                              .meaning; articles meaning missed while
+                                              its model was away, read again)
     alert()     | alerts.build()              due digests and instant alerts into the
                                               outbox
                 | alerts.deliver()            the outbox out, each delivery leased
