@@ -9,13 +9,12 @@ from itertools import islice
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from monitor.app import meaning_source
 from monitor.cli.articles import parse_since
 from monitor.cli.state import State
-from monitor.cli.term import markup, out
+from monitor.cli.term import add_row, markup, out
 from monitor.config import Config
 from monitor.core.types import ArticleText, Match
 from monitor.match.engine import Matcher, RuleVerdict
@@ -56,15 +55,13 @@ def print_added(name: str, rules: list[str], lexical: Found, meaning: Found) -> 
     """Per rule: articles by the listed terms, with meaning, and what meaning added."""
     before = {(a.article_id, m.rule) for a, m in lexical}
     after = {(a.article_id, m.rule) for a, m in meaning}
-    table = Table(title=f"{name}: what meaning adds", title_justify="left")
+    table = Table(title=markup("{}: what meaning adds", name), title_justify="left")
     for column in ("rule", "by terms", "with meaning", "added", "dropped"):
         table.add_column(column, justify="left" if column == "rule" else "right")
     for rule in rules:
         mine = {pair for pair in after if pair[1] == rule}
         theirs = {pair for pair in before if pair[1] == rule}
-        table.add_row(
-            rule, *map(str, (len(theirs), len(mine), len(mine - theirs), len(theirs - mine)))
-        )
+        add_row(table, rule, len(theirs), len(mine), len(mine - theirs), len(theirs - mine))
     out.print(table)
     added = [(a, m) for a, m in meaning if (a.article_id, m.rule) not in before]
     for article, match in added[:SHOWN_ADDED]:
@@ -75,7 +72,7 @@ def print_added(name: str, rules: list[str], lexical: Found, meaning: Found) -> 
                 text = article.title if field == "title" else article.body
                 out.print(markup("  {} {}: {}", term.ref, term.term, text[start:end]))
     if len(added) > SHOWN_ADDED:
-        out.print(f"[dim]… and {len(added) - SHOWN_ADDED} more added[/]")
+        out.print(markup("[dim]… and {} more added[/]", len(added) - SHOWN_ADDED))
 
 
 SHOWN_ADDED = 20
@@ -157,13 +154,14 @@ def suggest(state: State, file: Path, concept: str, since: str, top: int) -> Non
     key = concept_key(alone, ref)
     near = judge.nearest(key, list(sentences), top)
     # The threshold tells which of them meaning matches already, and which it would not.
-    title = f"{concept}: nearest phrasings its terms miss (threshold {judge.threshold(key):.2f})"
+    threshold = judge.threshold(key)
+    title = markup("{}: nearest phrasings its terms miss (threshold {:.2f})", concept, threshold)
     table = Table(title=title, title_justify="left")
     table.add_column("similarity", justify="right")
     table.add_column("sentence")
     table.add_column("article")
     for similarity, text in near:
-        table.add_row(f"{similarity:.2f}", escape(text), escape(sentences[text]))
+        add_row(table, f"{similarity:.2f}", text, sentences[text])
     out.print(table)
 
 
