@@ -122,7 +122,19 @@ class MeaningEngine:
             if match.rule != key:
                 continue
             for term in match.terms:
-                for field, start, end in term.hits:
-                    if reading.veto(key, field, start, end) is None:
+                for start, end in _spans(reading, term.hits):
+                    if reading.veto(key, "body", start, end) is None:
                         kept.append(f"{term.term}: {text[start:end]!r}")
         return kept
+
+
+def _spans(reading: Reading, hits: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """A term's word hits joined per sentence, from its first word to its last: the span
+    the daemon's matcher asks the veto about (monitor.match.meaning), so a negation
+    between the words ("found not guilty") is inside it. Cases are bodies only."""
+    joined: dict[int, tuple[int, int]] = {}
+    for _field, start, end in hits:
+        at = next(i for i, s in enumerate(reading.sentences) if s.start <= start < s.end)
+        first, last = joined.get(at, (start, end))
+        joined[at] = (min(first, start), max(last, end))
+    return list(joined.values())
