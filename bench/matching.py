@@ -755,6 +755,8 @@ def markdown(result: dict[str, Any]) -> str:
         m = result["meaning"]
         title = f"Meaning: {_meaning_title(m)}"
         lines += [
+            f"**{title}**",
+            "",
             *Table(
                 title, meaning.COLUMNS, meaning.rows(m["modes"], m["summary"]), "l" + "r" * 9
             ).markdown(),
