@@ -32,7 +32,9 @@ import psutil
 from rich.console import Console
 from rich.text import Text
 
+from bench import meaning
 from bench.matching_data import (
+    BBC,
     CONCEPTS,
     PHOENIX,
     Entry,
@@ -44,7 +46,6 @@ from bench.matching_data import (
     read_agent_concepts,
     read_articles,
 )
-from bench.neardup_data import BBC
 from bench.results import RESULTS, ROOT, exit_status, git, machine_info, write_pair
 from bench.tables import TARGET_COLUMNS, Table, dash, mark, rich_table
 from bench.ui import Progress
@@ -385,6 +386,19 @@ def run_size(
         cmd += ["--agreement"]
     if not args.tracemalloc:
         cmd += ["--no-tracemalloc"]
+    return spawn(cmd, {"size": size}, cpu, args.timeout, progress)
+
+
+def spawn(
+    cmd: list[str],
+    key: dict[str, Any],
+    cpu: int | None,
+    timeout: float,
+    progress: Progress,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run a measuring subprocess; its @progress lines shown, its @result returned (with
+    ``key``, and "fatal" when it gave none)."""
     load_before = [round(x, 2) for x in os.getloadavg()]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -394,8 +408,9 @@ def run_size(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
-    timer = threading.Timer(args.timeout, proc.kill)
+    timer = threading.Timer(timeout, proc.kill)
     timer.start()
     stderr: list[str] = []
     reader = threading.Thread(
@@ -422,10 +437,11 @@ def run_size(
     wall = time.perf_counter() - t0
     if result is None:
         tail = "".join(stderr).strip().splitlines()[-5:]
-        timed_out = wall >= args.timeout
-        reason = f"timed out after {args.timeout:g} s" if timed_out else f"exit {proc.returncode}"
-        result = {"size": size, "fatal": f"{reason}: " + " | ".join(tail)}
+        timed_out = wall >= timeout
+        reason = f"timed out after {timeout:g} s" if timed_out else f"exit {proc.returncode}"
+        result = {"fatal": f"{reason}: " + " | ".join(tail)}
     result.update(
+        key,
         process_wall_s=wall,
         loadavg_before=load_before,
         cpu_requested=cpu,
@@ -433,6 +449,17 @@ def run_size(
     )
     result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
+
+
+def run_meaning(mode: str, args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
+    """One mode of the meaning rows (bench/meaning.py) in a fresh pinned process."""
+    cpu = None if args.no_pin else args.cpu if args.cpu is not None else _idlest_cpu()
+    cmd = [sys.executable, "-m", "bench.meaning", "--worker", mode, "--model", args.model]
+    if args.articles is not None:
+        cmd += ["--articles", str(args.articles)]
+    if cpu is not None:
+        cmd += ["--cpu", str(cpu)]
+    return spawn(cmd, {"mode": mode}, cpu, args.meaning_timeout, progress, meaning.ONE_THREAD)
 
 
 def _by_size(results: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -454,8 +481,10 @@ def build_result(
     results: list[dict[str, Any]],
     elapsed: float,
     code: dict[str, Any] | None = None,
+    modes: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     sizes = _by_size(results)
+    modes = modes or {}
     code = dict(code or {})
     seen = [code.get("digest_at_start"), *(r.get("code_digest") for r in results)]
     code["changed_during_run"] = len({d for d in seen if d}) > 1
@@ -485,7 +514,7 @@ def build_result(
     valid = all(
         not r.get("fatal") and not r.get("errors") and r.get("matches_consistent", False)
         for r in results
-    )
+    ) and not any(r.get("fatal") for r in modes.values())
     return {
         "benchmark": "matching",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -506,6 +535,9 @@ def build_result(
         "sizes": results,
         "ratios": ratios,
         "targets": targets,
+        "meaning": {"modes": modes, "summary": meaning.summary(modes, _rate(sizes.get(100)))}
+        if modes
+        else None,
         "valid": valid,
         "elapsed_s": elapsed,
     }
@@ -659,6 +691,18 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         for met, label, value in _target_rows(result)
     ]
     console.print(rich_table("Targets", TARGET_COLUMNS, targets, "llr"))
+    if result.get("meaning"):
+        m = result["meaning"]
+        title = f"Meaning: {_meaning_title(m)}"
+        shown = meaning.rows(m["modes"], m["summary"])
+        console.print(rich_table(title, list(meaning.COLUMNS), shown, "l" + "r" * 9))
+        marked = [
+            [f"[{MARK_COLOURS.get(met, 'dim')}]{met}[/]", label, value]
+            for met, label, value in _meaning_targets(m)
+        ]
+        console.print(rich_table("Meaning targets", TARGET_COLUMNS, marked, "llr"))
+        for text in meaning.notes(m["modes"], m["summary"]):
+            console.print(Text(text))
     for style, text in _notes(result):
         console.print(Text(text, style=style))
     loads = ", ".join(
@@ -707,8 +751,41 @@ def markdown(result: dict[str, Any]) -> str:
         *Table("Targets", TARGET_COLUMNS, _target_rows(result), "llr").markdown(),
         "",
     ]
+    if result.get("meaning"):
+        m = result["meaning"]
+        title = f"Meaning: {_meaning_title(m)}"
+        lines += [
+            f"**{title}**",
+            "",
+            *Table(
+                title, meaning.COLUMNS, meaning.rows(m["modes"], m["summary"]), "l" + "r" * 9
+            ).markdown(),
+            "",
+            *Table("Meaning targets", TARGET_COLUMNS, _meaning_targets(m), "llr").markdown(),
+            "",
+            *(f"- {text}" for text in meaning.notes(m["modes"], m["summary"])),
+            "",
+        ]
     lines += [f"- {text}" for _, text in _notes(result)]
     return "\n".join(lines) + "\n"
+
+
+def _meaning_title(m: dict[str, Any]) -> str:
+    some: dict[str, Any] = next((r for r in m["modes"].values() if "articles" in r), {})
+    return (
+        f"{some.get('concepts', '?')} concepts in {some.get('rules', '?')} rules, "
+        f"{some.get('articles', 0):,} BBC articles in batches of {meaning.BATCH}, one core, "
+        "one timed pass a mode, each in a fresh process"
+    )
+
+
+def _meaning_targets(m: dict[str, Any]) -> list[list[str]]:
+    out = []
+    for t in m["summary"]["targets"]:
+        value = t["value"]
+        shown = "not measured" if value is None else f"{value:,.3f}"
+        out.append([mark(t["met"]), t["target"], shown])
+    return out
 
 
 def write(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
@@ -759,6 +836,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-tracemalloc", dest="tracemalloc", action="store_false", help="skip the traced compile"
     )
     parser.add_argument("--timeout", type=float, default=900, help="per size, s (900)")
+    parser.add_argument(
+        "--no-meaning", dest="meaning", action="store_false", help="skip the meaning rows"
+    )
+    parser.add_argument(
+        "--model", help="the int8 ONNX model directory (default: tests.model.exported_model())"
+    )
+    parser.add_argument(
+        "--meaning-timeout", type=float, default=1800, help="per meaning mode, s (1800)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument(
         "--check-targets", action="store_true", help="exit 2 when a target is not met"
@@ -826,7 +912,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r['process_wall_s']:.0f} s)"
             )
             (progress.fail if r.get("errors") else progress.done)(summary)
-    result = build_result(args, machine, data, results, time.perf_counter() - started, code)
+        modes: dict[str, dict[str, Any]] = {}
+        if args.meaning:
+            args.model = meaning.model_dir(args.model)
+        for mode in meaning.MODES if args.meaning else ():
+            progress.step(f"meaning rows: {meaning.LABELS[mode]}")
+            r = run_meaning(mode, args, progress)
+            modes[mode] = r
+            if r.get("fatal"):
+                progress.fail(f"{mode}: {r['fatal'].strip().splitlines()[-1]}")
+            else:
+                progress.done(
+                    f"{_f(r.get('articles_per_s'), '{:,.1f}')} articles/s, peak RSS "
+                    f"{r['peak_rss_mb']:.0f} MB ({r['process_wall_s']:.0f} s)"
+                )
+    elapsed = time.perf_counter() - started
+    result = build_result(args, machine, data, results, elapsed, code, modes)
     print_table(result, console)
     for path in write(result, args.out):
         console.print(f"wrote {path}")

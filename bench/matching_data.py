@@ -14,12 +14,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.neardup_data import BBC, SHARED, decode
+from bench.neardup_data import SHARED, decode
 from monitor.core.types import ArticleText
 from monitor.match.values import Ref, Rule, Term, Watchlist
 from monitor.watchlist.terms import parse_term
 
-PHOENIX = SHARED / "phoenix"
+
+def _shared_data() -> Path:
+    """The shared data directory: beside the checkout, or beside a parent of it (a git
+    worktree under /work/wt/NAME reads /work/shared/data like /work/main does)."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "data" / "bbc").is_dir():
+            return parent / "shared" / "data"
+    return SHARED
+
+
+DATA = _shared_data()
+PHOENIX = DATA / "phoenix"
+BBC = DATA / "bbc"
 ACTOR_FILES = (  # the first gives tiers 0 (countries) and 2 (the rest), the others tier 1
     "Phoenix.Countries.actors.txt",
     "Phoenix.International.actors.txt",
@@ -71,6 +83,7 @@ class Entry:
     name: str
     tier: int
     terms: tuple[str, ...]
+    description: str = ""  # concepts: what the meaning model reads (the lexical rows ignore it)
 
 
 @dataclass
@@ -249,7 +262,10 @@ def build_rules(
             refs.setdefault(aname, Ref(aname, "actor", actor_terms))
             cnames = {k: f"concept{k}" for k in (*alls, *anys)}
             for k, cname in cnames.items():
-                refs.setdefault(cname, Ref(cname, "concept", concept_terms[k]))
+                refs.setdefault(
+                    cname,
+                    Ref(cname, "concept", concept_terms[k], description=concepts[k].description),
+                )
             all_names = (aname, *(cnames[k] for k in alls))
             rule = Rule(f"r{i}", all=all_names, any=tuple(cnames[k] for k in anys))
             rules.append(rule)
