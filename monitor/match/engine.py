@@ -110,12 +110,13 @@ class Matcher:
         lexical = [decide(one, self._candidates(one), filtered_out) for one in scanned]
         if self.overlay is None:
             return Matched(lexical, self.missing)
-        readings, failed = self._readings(articles)
+        wanted = [i for i, one in enumerate(scanned) if self.overlay.wants(one)]
+        readings, failed = self._readings([articles[i] for i in wanted])
         if readings is None:
             return Matched(lexical, failed)
-        overlay = self.overlay
-        revised = [overlay.revise(*three) for three in zip(scanned, readings, lexical, strict=True)]
-        return Matched(revised)
+        for i, reading in zip(wanted, readings, strict=True):
+            lexical[i] = self.overlay.revise(scanned[i], reading, lexical[i])
+        return Matched(lexical)
 
     def explain(self, article: ArticleText) -> list[RuleVerdict]:
         """Every rule of every watchlist decided, matched or not, with reasons."""
@@ -142,6 +143,8 @@ class Matcher:
         match: a model failing mid-run loses no lexical match)."""
         if self.judge is None:
             return None, ""
+        if not articles:
+            return [], ""
         try:
             return self.judge.read_many([(a.title, a.body) for a in articles]), ""
         except Exception as exc:  # the model is a third party's; the terms must go on

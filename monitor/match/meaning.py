@@ -27,7 +27,7 @@ from typing import Protocol
 
 from monitor.core.types import Hit, Match, TermHits
 from monitor.match._rules import MAX_COUNTED, Evaluation, Found, field_mask, snippet
-from monitor.match.filters import filters
+from monitor.match.filters import filtered_out, filters
 from monitor.match.index import CompiledRule, Index
 from monitor.match.scan import Occurrence, ScannedArticle
 from monitor.match.values import Ref, Watchlist
@@ -113,6 +113,31 @@ class MeaningOverlay:
             )
             if keyed:
                 self.rule_concepts[rule_id] = keyed
+
+    def wants(self, scanned: ScannedArticle) -> bool:
+        """Whether meaning could change a rule for this article: some rule naming a
+        concept that meaning reads has what it needs besides such concepts (the actors
+        of its ``all``, one of its ``any``; its languages and feeds). The cheapest first
+        test: names survive paraphrase, so an article that names none of a rule's
+        required actors is not read by the model for it."""
+        found = Found(scanned)
+        return any(
+            self._could_match(scanned, found, rule_id, {name for name, _ in keyed})
+            for rule_id, keyed in self.rule_concepts.items()
+        )
+
+    def _could_match(
+        self, scanned: ScannedArticle, found: Found, rule_id: int, read: set[str]
+    ) -> bool:
+        compiled = self.index.rules[rule_id]
+        if compiled.filters and filtered_out(scanned, compiled):
+            return False
+        mask, rule = field_mask(compiled.rule.fields), compiled.rule
+
+        def present(name: str) -> bool:
+            return name in read or bool(found.get(compiled.refs[name], mask).terms)
+
+        return all(map(present, rule.all)) and (not rule.any or any(map(present, rule.any)))
 
     def revise(
         self, scanned: ScannedArticle, reading: Reading, lexical: list[Match]
@@ -237,14 +262,18 @@ class _RuleWithMeaning(Evaluation):
         return float(self.compiled.weights.get(name, 1.0)) * base
 
     def _counted(self, name: str, hit: MeaningHit) -> Counted:
-        """Its weight: 1 if the rule's other refs found are in its sentence (or it has none)."""
+        """Its weight: 1 if the rule's other refs found (by their terms or by meaning)
+        are in its sentence, or it has none; APART if one is only in other sentences."""
         sentence = hit.sentence
         apart = []
         for other in self.rule.positive:
-            if other == name or not self._kept[other]:
+            if other == name:
                 continue
-            spans = (self._span(o) for _, _, occs in self._kept[other] for o in occs)
-            if not any(
+            spans = [self._span(o) for _, _, occs in self._kept[other] for o in occs]
+            if other in self._meaning:
+                theirs = self._meaning[other].sentence
+                spans.append((theirs.field, theirs.start, theirs.end))
+            if spans and not any(
                 _inside(span, sentence.field, sentence.start, sentence.end) for span in spans
             ):
                 apart.append(other)

@@ -211,3 +211,62 @@ def test_a_judge_that_fails_leaves_the_lexical_matches_and_says_why() -> None:
     read = matcher.read([article(text)])
     assert "deployments" in by_rule(read.matches[0])
     assert read.meaning_missed is not None and "RuntimeError" in read.meaning_missed
+
+
+def test_an_article_naming_none_of_a_rules_actors_is_not_read_by_the_model() -> None:
+    class Counting(ScriptedJudge):
+        def __init__(self, reading: Scripted) -> None:
+            super().__init__(reading)
+            self.read: list[str] = []
+
+        def read_many(self, articles: Sequence[tuple[str, str]]) -> list[Scripted]:
+            self.read += [body for _, body in articles]
+            return super().read_many(articles)
+
+    only_actors = (
+        textwrap.dedent(WATCHLIST)
+        .replace("  any_deployment:\n    any: [troop_deployment]\n", "")
+        .replace("  in_titles:\n    all: [troop_deployment]\n    fields: [title]\n", "")
+    )
+    assert "any_deployment" not in only_actors and "in_titles" not in only_actors
+    watchlist = parse_watchlist(only_actors.encode(), "korea.yaml", "korea")
+    judge = Counting(Scripted({"troop_deployment": "dispatched"}))
+    matcher = Matcher(compile_index([watchlist]), judge, concept_texts([watchlist]))
+    elsewhere = "Thousands of soldiers were dispatched to a border far from here."
+    found = matcher.match_many([article(PARAPHRASE), article(elsewhere)])
+    assert judge.read == [PARAPHRASE]  # the other names no North Korea: no rule can match
+    assert "deployments" in by_rule(found[0]) and found[1] == []
+
+
+TWO_CONCEPTS = """
+    name: markets
+    concepts:
+      oil_prices:
+        description: The price of crude oil moves.
+        terms: [oil price]
+      supply_disruption:
+        description: Oil supply is cut or disrupted.
+        terms: [supply disruption]
+    rules:
+      shock:
+        all: [oil_prices, supply_disruption]
+        min_score: 2
+"""
+
+
+def two_concepts(reading: Scripted) -> Matcher:
+    watchlist = parse_watchlist(textwrap.dedent(TWO_CONCEPTS).encode(), "m.yaml", "markets")
+    concepts = concept_texts([watchlist])
+    return Matcher(compile_index([watchlist]), ScriptedJudge(reading), concepts)
+
+
+def test_two_concepts_found_by_meaning_in_unrelated_sentences_count_for_less() -> None:
+    text = "Crude climbed to a six-month high. Separately, a pipeline was shut by a strike."
+    apart = Scripted({"oil_prices": "Crude climbed", "supply_disruption": "pipeline"})
+    assert "shock" not in by_rule(two_concepts(apart).match(article(text)))  # 0.5 + 0.5 < 2
+    (verdict,) = two_concepts(apart).explain(article(text))
+    assert verdict.score == 2 * APART
+    assert {c.apart_from for _, c in verdict.meaning} == {("oil_prices",), ("supply_disruption",)}
+    together = "Crude climbed to a six-month high after a pipeline was shut by a strike."
+    one = Scripted({"oil_prices": "Crude climbed", "supply_disruption": "Crude climbed"})
+    assert by_rule(two_concepts(one).match(article(together)))["shock"].score == 2
