@@ -109,20 +109,21 @@ def _kinds(thesaurus: Thesaurus, wordnet: WordNet) -> dict[str, Maker]:
 
 
 def _docs(sample: Sequence[Source], kinds: dict[str, Maker], seed: int) -> list[Doc]:
-    """Originals an hour apart, then every copy a day after the last original."""
+    """Originals a minute apart, then the copies from an hour after the last original,
+    a second apart: all within the near stage's windows (30 days; stories 14)."""
     docs = [
         Doc(
             s.id,
             s.title,
             "\n\n".join(s.paragraphs),
-            START + timedelta(hours=i),
+            START + timedelta(minutes=i),
             s.id,
             "original",
             None,
         )
         for i, s in enumerate(sample)
     ]
-    later = START + timedelta(hours=len(sample) + 24)
+    later = START + timedelta(minutes=len(sample) + 60)
     for name, make in kinds.items():
         for source in sample:
             rng = random.Random(f"{seed}:{source.id}:{name}")
