@@ -47,8 +47,9 @@ class Judge(Protocol):
     def read_many(self, articles: Sequence[tuple[str, str]]) -> Sequence[Reading]: ...
 
 
-def concept_key(watchlist: Watchlist, ref: Ref) -> str:
-    return f"{watchlist.name}/{ref.name}"
+def concept_key(watchlist: Watchlist, ref: Ref | str) -> str:
+    """How the judge names a concept: its watchlist's name and its own."""
+    return f"{watchlist.name}/{ref if isinstance(ref, str) else ref.name}"
 
 
 def concept_texts(watchlists: Sequence[Watchlist]) -> list[ConceptText]:
@@ -109,7 +110,7 @@ class MeaningOverlay:
             keyed = tuple(
                 (name, key)
                 for name in dict.fromkeys(names)
-                if (key := f"{compiled.watchlist.name}/{name}") in self.concepts
+                if (key := concept_key(compiled.watchlist, name)) in self.concepts
             )
             if keyed:
                 self.rule_concepts[rule_id] = keyed
@@ -183,7 +184,7 @@ class _RuleWithMeaning(Evaluation):
             self._read(name, mask)
 
     def _read(self, name: str, mask: int) -> None:
-        key = f"{self.compiled.watchlist.name}/{name}"
+        key = concept_key(self.compiled.watchlist, name)
         concept = self._overlay.concepts.get(key)
         terms = self.hits(name)
         if concept is not None and concept.veto and terms:

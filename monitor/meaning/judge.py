@@ -148,6 +148,13 @@ class Judge:
             n, m = len(p.texts), len(p.nots)
             self._vectors[key] = (vectors[at : at + n], vectors[at + n : at + n + m])
             at += n + m
+        # What the first test compares a lead with, all concepts at once: descriptions
+        # and examples, never terms (a paraphrase carries none of them).
+        screen = [
+            pv[[g != "term" for g in self._protos[key].groups]]
+            for key, (pv, _) in self._vectors.items()
+        ]
+        self._screen = np.vstack(screen) if screen else np.zeros((0, 1), np.float32)
 
     def read(self, title: str, body: str) -> Reading:
         return self.read_many([(title, body)])[0]
@@ -198,12 +205,7 @@ class Judge:
 
     def _passes(self, lead_vector: Vectors) -> bool:
         """The cheap first test: the lead near some concept's description or examples."""
-        for key, p in self._protos.items():
-            pv = self._vectors[key][0]
-            mask = np.array([g != "term" for g in p.groups])
-            if float((pv[mask] @ lead_vector).max()) >= SCREEN_GATE:
-                return True
-        return False
+        return len(self._screen) > 0 and float((self._screen @ lead_vector).max()) >= SCREEN_GATE
 
 
 def lead(title: str, body: str) -> str:
